@@ -1,0 +1,188 @@
+//! The code `#[delayed]` generates.
+//!
+//! ```text
+//! #[delayed]
+//! fn add(x: i64, y: &Vec<i64>) -> Result<i64, E> { … }
+//! ```
+//!
+//! becomes a function of the same name that builds a task:
+//!
+//! ```text
+//! fn add(x: impl IntoDelayed<i64>, y: impl IntoDelayed<Vec<i64>>) -> Delayed<i64>
+//! where i64: TaskValue + Clone, Vec<i64>: TaskValue, i64: TaskValue
+//! {
+//!     fn add(x: i64, y: &Vec<i64>) -> Result<i64, E> { … }   // the original
+//!     let mut builder = TaskBuilder::new("add");
+//!     let slot0 = builder.arg(x.into_arg());
+//!     let slot1 = builder.arg(y.into_arg());
+//!     builder.sync(move |inputs| {
+//!         let x = slot0.owned(inputs);
+//!         let y = slot1.shared(inputs);
+//!         add(x, &*y).into_task_result()
+//!     })
+//! }
+//! ```
+//!
+//! Every path is absolute through `::delayed::__private`, so the user's own
+//! names (`Result`, `Box`, a local `delayed` module) cannot shadow ours.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Attribute, GenericParam, ItemFn, LitStr};
+
+use crate::args::Args;
+use crate::signature::{Output, Pass, Signature};
+
+pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream {
+    let ItemFn {
+        attrs,
+        vis,
+        sig: original,
+        block,
+    } = item;
+    let ident = &original.ident;
+    let name = args.name.unwrap_or_else(|| {
+        LitStr::new(&syn::ext::IdentExt::unraw(ident).to_string(), ident.span())
+    });
+    let generics = &original.generics;
+    let (impl_generics, _, _) = generics.split_for_impl();
+
+    let bindings: Vec<_> = sig.params.iter().map(|p| &p.binding).collect();
+    let slots: Vec<_> = (0..sig.params.len())
+        .map(|i| format_ident!("__delayed_slot{}", i))
+        .collect();
+    let wrapper_params = sig.params.iter().map(|param| {
+        let (binding, stored) = (&param.binding, &param.stored);
+        quote_spanned!(stored.span()=> #binding: impl ::delayed::IntoDelayed<#stored>)
+    });
+
+    // Bounds, spanned on the user's types so that an error points there.
+    let mut bounds: Vec<TokenStream> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut bound = |ty: &syn::Type, tokens: TokenStream| {
+        if seen.insert((quote!(#ty).to_string(), tokens.to_string())) {
+            bounds.push(quote_spanned!(ty.span()=> #ty: #tokens));
+        }
+    };
+    for param in &sig.params {
+        bound(&param.stored, quote!(::delayed::TaskValue));
+        if param.pass == Pass::Owned {
+            bound(&param.stored, quote!(::core::clone::Clone));
+        }
+    }
+    let value_type = sig.output.value_type();
+    bound(value_type, quote!(::delayed::TaskValue));
+    let user_predicates = generics
+        .where_clause
+        .as_ref()
+        .map(|clause| clause.predicates.iter().collect::<Vec<_>>())
+        .unwrap_or_default();
+
+    // Reads in the task: owned arguments first (they take inputs out),
+    // then shared ones (they only clone an `Arc`).
+    let owned_reads = sig
+        .params
+        .iter()
+        .zip(&slots)
+        .filter(|(p, _)| p.pass == Pass::Owned)
+        .map(|(param, slot)| {
+            let binding = &param.binding;
+            quote!(let #binding = #slot.owned(__delayed_inputs);)
+        });
+    let shared_reads = sig
+        .params
+        .iter()
+        .zip(&slots)
+        .filter(|(p, _)| p.pass == Pass::Shared)
+        .map(|(param, slot)| {
+            let binding = &param.binding;
+            quote!(let #binding = #slot.shared(__delayed_inputs);)
+        });
+    let call_args = sig.params.iter().map(|param| {
+        let binding = &param.binding;
+        match param.pass {
+            Pass::Owned => quote!(#binding),
+            Pass::Shared => quote!(&*#binding),
+        }
+    });
+    let turbofish = turbofish(generics);
+    let call = quote!(#ident #turbofish(#(#call_args),*));
+    let await_call = if original.asyncness.is_some() {
+        quote!(#call.await)
+    } else {
+        call
+    };
+    let result = match &sig.output {
+        Output::Value(_) => quote!(::core::result::Result::Ok(#await_call)),
+        Output::Fallible(_) => {
+            quote!(::delayed::__private::IntoTaskResult::into_task_result(#await_call))
+        }
+    };
+    let build = if original.asyncness.is_some() {
+        quote! {
+            __delayed_builder.future::<#value_type, _, _>(move |__delayed_inputs| {
+                #(#owned_reads)*
+                #(#shared_reads)*
+                async move { #result }
+            })
+        }
+    } else {
+        quote! {
+            __delayed_builder.sync::<#value_type, _>(move |__delayed_inputs| {
+                #(#owned_reads)*
+                #(#shared_reads)*
+                #result
+            })
+        }
+    };
+    let lint_attrs = attrs.iter().filter(|attr| is_lint(attr));
+    let mut_builder = if sig.params.is_empty() {
+        quote!()
+    } else {
+        quote!(mut)
+    };
+
+    quote! {
+        #(#attrs)*
+        #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
+        #vis fn #ident #impl_generics (#(#wrapper_params),*) -> ::delayed::Delayed<#value_type>
+        where
+            #(#user_predicates,)*
+            #(#bounds,)*
+        {
+            #(#lint_attrs)*
+            #[allow(clippy::too_many_arguments)]
+            #original #block
+
+            let #mut_builder __delayed_builder = ::delayed::__private::TaskBuilder::new(#name);
+            #(let #slots = __delayed_builder.arg(::delayed::IntoDelayed::into_arg(#bindings));)*
+            #build
+        }
+    }
+}
+
+fn is_lint(attr: &Attribute) -> bool {
+    ["allow", "warn", "deny", "expect", "forbid"]
+        .iter()
+        .any(|lint| attr.path().is_ident(lint))
+}
+
+/// `::<T, N>` for the type and const parameters of a generic function, so
+/// the inner function is called with exactly the wrapper's parameters.
+fn turbofish(generics: &syn::Generics) -> TokenStream {
+    let params: Vec<_> = generics
+        .params
+        .iter()
+        .filter_map(|param| match param {
+            GenericParam::Type(ty) => Some(ty.ident.clone()),
+            GenericParam::Const(constant) => Some(constant.ident.clone()),
+            GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    if params.is_empty() {
+        quote!()
+    } else {
+        quote!(::<#(#params),*>)
+    }
+}

@@ -1,0 +1,53 @@
+//! The `#[delayed]` attribute of the [`delayed`](https://docs.rs/delayed)
+//! crate. Use it through `delayed`, which documents it; the generated code
+//! refers to `::delayed`, so this crate does not work on its own.
+//!
+//! The macro is a pipeline: `args` parses the attribute's arguments,
+//! `validate` rejects what cannot become a task (each error spanned on
+//! the token to change), `signature` models the parameters and return
+//! type, and `expand` writes the code.
+
+mod args;
+mod expand;
+mod signature;
+mod validate;
+
+use proc_macro::TokenStream;
+use quote::ToTokens;
+
+/// Turns a function into a task builder: calling it returns a
+/// `Delayed<T>` at once, and the body runs when the handle is computed.
+/// See the `delayed` crate for the full documentation.
+#[proc_macro_attribute]
+pub fn delayed(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = syn::parse::<args::Args>(args);
+    let item = match syn::parse::<syn::Item>(item.clone()) {
+        Ok(item) => item,
+        // Not an item at all: let rustc report the syntax error itself.
+        Err(_) => return item,
+    };
+    let checked = validate::item(&item).and_then(|function| {
+        let checked = validate::function(function);
+        match (args, checked) {
+            (Ok(args), Ok(())) => Ok((args, function)),
+            (Err(mut error), Err(more)) => {
+                error.combine(more);
+                Err(error)
+            }
+            (Err(error), _) | (_, Err(error)) => Err(error),
+        }
+    });
+    match checked {
+        Ok((args, function)) => {
+            let signature = signature::Signature::of(function);
+            expand::expand(args, function, &signature).into()
+        }
+        // Keep the item as written so that one mistake here does not
+        // cascade into "cannot find function" errors at every call.
+        Err(error) => {
+            let mut tokens = error.to_compile_error();
+            item.to_tokens(&mut tokens);
+            tokens.into()
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The model of a `#[delayed]` function: how each parameter is passed and
+//! what the task returns. Built after validation, so it does not fail.
+
+use proc_macro2::Span;
+use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
+
+pub(crate) struct Signature {
+    pub(crate) params: Vec<Param>,
+    pub(crate) output: Output,
+}
+
+pub(crate) struct Param {
+    /// The wrapper's name for the argument: the user's identifier when the
+    /// parameter is a plain binding, a generated one for other patterns.
+    pub(crate) binding: Ident,
+    /// The type of the value the task stores: `T` for both `T` and `&T`,
+    /// `String` for `&str`, `Vec<T>` for `&[T]`.
+    pub(crate) stored: Type,
+    pub(crate) pass: Pass,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pass {
+    /// `x: T`: moved from the last consumer, cloned for the others.
+    Owned,
+    /// `x: &T`: borrows the shared value.
+    Shared,
+}
+
+pub(crate) enum Output {
+    /// `-> T` (or no return type: `()`).
+    Value(Type),
+    /// `-> Result<T, E>`: the task's value is `T`; an `Err` fails the compute.
+    Fallible(Type),
+}
+
+impl Output {
+    pub(crate) fn value_type(&self) -> &Type {
+        match self {
+            Output::Value(ty) | Output::Fallible(ty) => ty,
+        }
+    }
+}
+
+impl Signature {
+    pub(crate) fn of(item: &ItemFn) -> Signature {
+        let params = item
+            .sig
+            .inputs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, input)| match input {
+                FnArg::Typed(typed) => Some(Param::new(i, &typed.pat, &typed.ty)),
+                FnArg::Receiver(_) => None,
+            })
+            .collect();
+        let output = match &item.sig.output {
+            ReturnType::Default => Output::Value(syn::parse_quote!(())),
+            ReturnType::Type(_, ty) => match result_ok_type(ty) {
+                Some(ok) => Output::Fallible(ok.clone()),
+                None => Output::Value((**ty).clone()),
+            },
+        };
+        Signature { params, output }
+    }
+}
+
+impl Param {
+    fn new(index: usize, pat: &Pat, ty: &Type) -> Param {
+        let binding = match pat {
+            Pat::Ident(ident) if ident.subpat.is_none() => ident.ident.clone(),
+            _ => Ident::new(&format!("__delayed_arg{index}"), Span::call_site()),
+        };
+        let (stored, pass) = match ty {
+            // `&'static T` is an ordinary `'static` value, passed as is.
+            Type::Reference(reference) if !is_static(reference) => {
+                (stored_type(&reference.elem), Pass::Shared)
+            }
+            _ => (ty.clone(), Pass::Owned),
+        };
+        Param {
+            binding,
+            stored,
+            pass,
+        }
+    }
+}
+
+fn is_static(reference: &syn::TypeReference) -> bool {
+    reference
+        .lifetime
+        .as_ref()
+        .is_some_and(|lifetime| lifetime.ident == "static")
+}
+
+/// What a `&ty` parameter borrows from: unsized `str` and `[T]` are stored
+/// as `String` and `Vec<T>`, which deref to them at the call.
+fn stored_type(ty: &Type) -> Type {
+    match ty {
+        Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => {
+            syn::parse_quote_spanned!(path.path.segments[0].ident.span()=> ::std::string::String)
+        }
+        Type::Slice(slice) => {
+            let elem = &slice.elem;
+            syn::parse_quote_spanned!(slice.bracket_token.span.join()=> ::std::vec::Vec<#elem>)
+        }
+        other => other.clone(),
+    }
+}
+
+/// `T` when `ty` is `Result<T, …>` (any path whose last segment is
+/// `Result`, so `io::Result<T>` and `anyhow::Result<T>` count too).
+pub(crate) fn result_ok_type(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        GenericArgument::Type(ok) => Some(ok),
+        _ => None,
+    }
+}

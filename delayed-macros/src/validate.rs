@@ -1,0 +1,206 @@
+//! Every rejection of `#[delayed]`, each with a span on the token to change
+//! and a help line that says what to write instead.
+
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use quote::ToTokens;
+use syn::{FnArg, GenericParam, Item, ItemFn, ReturnType, Type};
+
+use crate::signature::result_ok_type;
+
+/// Collects errors so that all of them are reported at once.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, span: Span, message: impl std::fmt::Display) {
+        let error = syn::Error::new(span, message);
+        match &mut self.0 {
+            Some(errors) => errors.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    fn push_spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
+        let error = syn::Error::new_spanned(tokens, message);
+        match &mut self.0 {
+            Some(errors) => errors.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn finish(self) -> syn::Result<()> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+/// Rejects items that are not functions.
+pub(crate) fn item(item: &Item) -> syn::Result<&ItemFn> {
+    let (span, what) = match item {
+        Item::Fn(function) => return Ok(function),
+        Item::Struct(s) => (s.struct_token.span, "a struct"),
+        Item::Enum(e) => (e.enum_token.span, "an enum"),
+        Item::Union(u) => (u.union_token.span, "a union"),
+        Item::Impl(i) => (i.impl_token.span, "an impl block"),
+        Item::Trait(t) => (t.trait_token.span, "a trait"),
+        Item::Mod(m) => (m.mod_token.span, "a module"),
+        Item::Const(c) => (c.const_token.span, "a constant"),
+        Item::Static(s) => (s.static_token.span, "a static"),
+        Item::Type(t) => (t.type_token.span, "a type alias"),
+        Item::Use(u) => (u.use_token.span, "a `use` declaration"),
+        _ => (Span::call_site(), "this item"),
+    };
+    let help = if matches!(item, Item::Impl(_)) {
+        "help: put `#[delayed]` on a free function, e.g. `#[delayed] fn area(shape: &Shape) -> f64`; for a method call on a handle use `handle.map(|s| s.area())`"
+    } else {
+        "help: put `#[delayed]` on a function, e.g. `#[delayed] fn load(path: String) -> Vec<u8>`"
+    };
+    Err(syn::Error::new(
+        span,
+        format!("`#[delayed]` applies to functions, not to {what}\n{help}"),
+    ))
+}
+
+/// Rejects functions that cannot become tasks.
+pub(crate) fn function(function: &ItemFn) -> syn::Result<()> {
+    let sig = &function.sig;
+    let mut errors = Errors::default();
+
+    if let Some(constness) = &sig.constness {
+        errors.push(
+            constness.span,
+            "`#[delayed]` cannot be used on a `const fn`: calling it builds a task at run time\nhelp: remove `const`",
+        );
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        errors.push(
+            unsafety.span,
+            "`#[delayed]` cannot be used on an `unsafe fn`: the task runs later, on another thread, where the caller's safety promises no longer hold\nhelp: remove `unsafe` and put an `unsafe { … }` block, with its safety argument, inside the body",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push_spanned(
+            abi,
+            "`#[delayed]` cannot be used on an `extern` function: a task is called by the scheduler with Rust's calling convention\nhelp: remove the `extern` ABI; to run a foreign function as a task, call it from a `#[delayed]` Rust function",
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push_spanned(
+            variadic,
+            "`#[delayed]` cannot be used on a variadic function: a task has a fixed list of typed parameters\nhelp: take the extra arguments as one parameter, e.g. `args: Vec<i64>`",
+        );
+    }
+    for param in &sig.generics.params {
+        if let GenericParam::Lifetime(lifetime) = param {
+            errors.push_spanned(
+                lifetime,
+                "`#[delayed]` functions cannot have lifetime parameters: task values outlive the call that builds the graph, so they must be `'static`\nhelp: remove the lifetime; take owned values (`String`) or `&T`, which borrows the task's shared input",
+            );
+        }
+    }
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => errors.push_spanned(
+                receiver,
+                "`#[delayed]` cannot be used on methods that take `self`: a task owns its inputs, it cannot borrow the receiver\nhelp: make it a free function taking the value, e.g. `fn area(shape: &Shape) -> f64`, or call the method lazily with `handle.map(|s| s.area())`",
+            ),
+            FnArg::Typed(typed) => parameter(&typed.ty, &mut errors),
+        }
+    }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        output(ty, &mut errors);
+    }
+    errors.finish()
+}
+
+fn parameter(ty: &Type, errors: &mut Errors) {
+    match ty {
+        Type::Reference(reference) if reference.mutability.is_some() => {
+            let (and, mutability) = (&reference.and_token, &reference.mutability);
+            errors.push_spanned(
+                quote::quote!(#and #mutability),
+                "a task cannot take `&mut`: its input may be shared with other tasks running at the same time\nhelp: take the value (`T`), change it, and return it",
+            );
+        }
+        Type::Reference(reference) => {
+            if let Some(span) = inner_borrow(reference.elem.to_token_stream()) {
+                errors.push(span, NESTED_BORROW);
+            }
+        }
+        Type::ImplTrait(impl_trait) => errors.push_spanned(
+            impl_trait,
+            "`impl Trait` cannot be the type of a task parameter: the task must name the type of the value it stores\nhelp: add a generic parameter instead, e.g. `fn f<T: Trait + Clone + Send + Sync + 'static>(x: T)`",
+        ),
+        other => {
+            if let Some(span) = inner_borrow(other.to_token_stream()) {
+                errors.push(span, NESTED_BORROW);
+            }
+        }
+    }
+}
+
+const NESTED_BORROW: &str = "a task value cannot hold a borrow: values outlive the call that builds the graph, so they must be `'static`\nhelp: use an owned type, e.g. `String` for `&str` or `Vec<T>` for `&[T]`; a parameter may itself be `&T`";
+
+fn output(ty: &Type, errors: &mut Errors) {
+    let value = result_ok_type(ty).unwrap_or(ty);
+    match value {
+        Type::Reference(reference) => {
+            let (and, lifetime) = (&reference.and_token, &reference.lifetime);
+            errors.push_spanned(
+                quote::quote!(#and #lifetime),
+                "a task cannot return a borrow: its value is stored after the function returns\nhelp: return an owned value, e.g. `String` instead of `&str`, `Vec<T>` instead of `&[T]`",
+            );
+        }
+        Type::ImplTrait(impl_trait) => {
+            let help = if impl_trait
+                .bounds
+                .iter()
+                .any(|bound| bound.to_token_stream().to_string().contains("Future"))
+            {
+                "help: write an `async fn` returning the output type instead"
+            } else {
+                "help: name the concrete type, or return `Box<dyn Trait + Send + Sync>`"
+            };
+            errors.push_spanned(
+                impl_trait,
+                format!("a task cannot return `impl Trait`: the handle must name the type of the value\n{help}"),
+            );
+        }
+        other => {
+            if let Some(span) = inner_borrow(other.to_token_stream()) {
+                errors.push(span, NESTED_BORROW);
+            }
+        }
+    }
+}
+
+/// The span of a `&` or a non-`'static` lifetime inside a type, skipping
+/// the argument lists of `Fn(…)` and `fn(…)` types, whose borrows are
+/// higher-ranked and fine.
+fn inner_borrow(tokens: TokenStream) -> Option<Span> {
+    let mut previous_is_fn = false;
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match &token {
+            TokenTree::Punct(punct) if punct.as_char() == '&' => return Some(punct.span()),
+            TokenTree::Punct(punct) if punct.as_char() == '\'' => {
+                if let Some(TokenTree::Ident(name)) = tokens.peek() {
+                    if name != "static" {
+                        return Some(punct.span().join(name.span()).unwrap_or(punct.span()));
+                    }
+                }
+            }
+            TokenTree::Group(group) => {
+                let skip = previous_is_fn && group.delimiter() == Delimiter::Parenthesis;
+                if !skip {
+                    if let Some(span) = inner_borrow(group.stream()) {
+                        return Some(span);
+                    }
+                }
+            }
+            _ => {}
+        }
+        previous_is_fn = matches!(&token, TokenTree::Ident(ident)
+            if ident == "Fn" || ident == "FnMut" || ident == "FnOnce" || ident == "fn");
+    }
+    None
+}

@@ -1,0 +1,216 @@
+//! `Computable`: what can be computed, and how its outputs come back.
+
+use std::sync::Arc;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::handle::{Delayed, TaskValue};
+use crate::node::{Node, Value};
+use crate::task::{downcast, unwrap_or_clone};
+
+/// Something that can be computed: a handle, or a collection of handles.
+///
+/// Implemented for `Delayed<T>`, references to computables, `Vec`s, slices
+/// and arrays of them, and tuples of up to 12 of them; the output has the
+/// same shape with each handle replaced by its value.
+///
+/// ```
+/// use delayed::{delayed, Delayed};
+///
+/// #[delayed]
+/// fn double(x: i32) -> i32 { 2 * x }
+///
+/// let list: Vec<Delayed<i32>> = (1..=3).map(double).collect();
+/// let pair = (double(10), vec![double(20)]);
+/// assert_eq!(delayed::compute(&list)?, vec![2, 4, 6]);
+/// assert_eq!(delayed::compute(&pair)?, (20, vec![40]));
+/// # Ok::<(), delayed::Error>(())
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a delayed handle or a collection of handles, so it cannot be computed",
+    label = "not computable",
+    note = "help: compute a `Delayed<T>`, a `Vec`, slice or array of them, or a tuple of those: `compute!(x)`, `compute!(a, b)`"
+)]
+pub trait Computable {
+    /// The computed form: `T` for `Delayed<T>`, `Vec<T>` for a `Vec<Delayed<T>>`.
+    type Output;
+
+    /// Lists the handles to compute, in order.
+    #[doc(hidden)]
+    fn add_roots(&self, roots: &mut Roots);
+
+    /// Rebuilds the output from the handles' values, in the same order.
+    #[doc(hidden)]
+    fn take_output(&self, outputs: &mut Outputs) -> Self::Output;
+}
+
+/// The handles a compute was asked for, in order.
+#[doc(hidden)]
+#[derive(Default)]
+pub struct Roots(pub(crate) Vec<Arc<Node>>);
+
+impl Roots {
+    pub fn push<T>(&mut self, handle: &Delayed<T>) {
+        self.0.push(handle.node.clone());
+    }
+}
+
+/// The values of the requested handles, in the order they were listed.
+#[doc(hidden)]
+pub struct Outputs(std::vec::IntoIter<Value>);
+
+impl Outputs {
+    pub(crate) fn new(values: Vec<Value>) -> Outputs {
+        Outputs(values.into_iter())
+    }
+
+    pub fn take<T: TaskValue + Clone>(&mut self) -> T {
+        let value = self.0.next().expect("one value per listed handle");
+        unwrap_or_clone(downcast(value))
+    }
+}
+
+impl<T: TaskValue + Clone> Computable for Delayed<T> {
+    type Output = T;
+
+    fn add_roots(&self, roots: &mut Roots) {
+        roots.push(self);
+    }
+
+    fn take_output(&self, outputs: &mut Outputs) -> T {
+        outputs.take()
+    }
+}
+
+impl<C: Computable + ?Sized> Computable for &C {
+    type Output = C::Output;
+
+    fn add_roots(&self, roots: &mut Roots) {
+        (**self).add_roots(roots);
+    }
+
+    fn take_output(&self, outputs: &mut Outputs) -> C::Output {
+        (**self).take_output(outputs)
+    }
+}
+
+impl<C: Computable> Computable for [C] {
+    type Output = Vec<C::Output>;
+
+    fn add_roots(&self, roots: &mut Roots) {
+        self.iter().for_each(|c| c.add_roots(roots));
+    }
+
+    fn take_output(&self, outputs: &mut Outputs) -> Vec<C::Output> {
+        self.iter().map(|c| c.take_output(outputs)).collect()
+    }
+}
+
+impl<C: Computable> Computable for Vec<C> {
+    type Output = Vec<C::Output>;
+
+    fn add_roots(&self, roots: &mut Roots) {
+        self.as_slice().add_roots(roots);
+    }
+
+    fn take_output(&self, outputs: &mut Outputs) -> Vec<C::Output> {
+        self.as_slice().take_output(outputs)
+    }
+}
+
+impl<C: Computable, const N: usize> Computable for [C; N] {
+    type Output = [C::Output; N];
+
+    fn add_roots(&self, roots: &mut Roots) {
+        self.as_slice().add_roots(roots);
+    }
+
+    fn take_output(&self, outputs: &mut Outputs) -> [C::Output; N] {
+        // `from_fn` calls in index order, which is the order of the roots.
+        let mut items = self.iter();
+        std::array::from_fn(|_| {
+            items
+                .next()
+                .expect("N items for N outputs")
+                .take_output(outputs)
+        })
+    }
+}
+
+macro_rules! tuples {
+    ($( ($($c:ident $i:tt),+) )+) => {$(
+        impl<$($c: Computable),+> Computable for ($($c,)+) {
+            type Output = ($($c::Output,)+);
+
+            fn add_roots(&self, roots: &mut Roots) {
+                $(self.$i.add_roots(roots);)+
+            }
+
+            fn take_output(&self, outputs: &mut Outputs) -> Self::Output {
+                ($(self.$i.take_output(outputs),)+)
+            }
+        }
+    )+};
+}
+
+tuples! {
+    (C0 0)
+    (C0 0, C1 1)
+    (C0 0, C1 1, C2 2)
+    (C0 0, C1 1, C2 2, C3 3)
+    (C0 0, C1 1, C2 2, C3 3, C4 4)
+    (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5)
+    (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5, C6 6)
+    (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5, C6 6, C7 7)
+    (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5, C6 6, C7 7, C8 8)
+    (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5, C6 6, C7 7, C8 8, C9 9)
+    (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5, C6 6, C7 7, C8 8, C9 9, C10 10)
+    (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5, C6 6, C7 7, C8 8, C9 9, C10 10, C11 11)
+}
+
+/// Computes handles on the default client: Dask's `dask.compute(...)`.
+///
+/// Everything the handles depend on runs once, in parallel, and the result
+/// has the shape of the argument. The argument is borrowed: the handles stay
+/// usable. The `compute!` macro is shorthand for this function.
+///
+/// ```
+/// use delayed::delayed;
+///
+/// #[delayed]
+/// fn inc(x: i64) -> i64 { x + 1 }
+///
+/// let handles = vec![inc(1), inc(2)];
+/// let values: Vec<i64> = delayed::compute(&handles)?;
+/// assert_eq!(values, [2, 3]);
+/// let (a, b) = delayed::compute(&(inc(5), &handles))?;
+/// assert_eq!((a, b), (6, vec![2, 3]));
+/// # Ok::<(), delayed::Error>(())
+/// ```
+pub fn compute<C: Computable + ?Sized>(computable: &C) -> Result<C::Output, Error> {
+    Client::global()?.compute(computable)
+}
+
+/// Computes handles on the default client without blocking: await it from
+/// any async runtime, including a current-thread one.
+///
+/// Dropping the future before it completes cancels the compute: no further
+/// task starts.
+///
+/// ```
+/// use delayed::delayed;
+///
+/// #[delayed]
+/// async fn fetch(id: u32) -> String { format!("page {id}") }
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() -> Result<(), delayed::Error> {
+///     let pages = vec![fetch(1), fetch(2)];
+///     assert_eq!(delayed::compute_async(&pages).await?, ["page 1", "page 2"]);
+///     Ok(())
+/// }
+/// # main().unwrap();
+/// ```
+pub async fn compute_async<C: Computable + ?Sized>(computable: &C) -> Result<C::Output, Error> {
+    Client::global()?.compute_async(computable).await
+}

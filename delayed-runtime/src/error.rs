@@ -1,0 +1,247 @@
+//! `Error`: why a compute failed, naming the task and keeping the cause.
+
+use std::fmt;
+
+use crate::node::{BoxError, Key};
+
+/// Why a compute failed.
+///
+/// A task that returns `Err(e)` or panics fails the whole compute. The error
+/// names the task by its [`Key`] and keeps the task's own error (or the panic
+/// message) as its [`source()`](std::error::Error::source), so nothing of the
+/// cause is lost:
+///
+/// ```
+/// use delayed::delayed;
+/// use std::error::Error as _;
+///
+/// #[delayed]
+/// fn parse(s: String) -> Result<i64, std::num::ParseIntError> { s.parse() }
+///
+/// let err = parse("ten".to_string()).compute().unwrap_err();
+/// assert!(err.to_string().starts_with("task `parse-"));
+/// assert_eq!(err.key().unwrap().name(), "parse");
+/// let cause = err.source().unwrap();
+/// assert!(cause.downcast_ref::<std::num::ParseIntError>().is_some());
+/// ```
+///
+/// Its `Debug` form, which `fn main() -> Result<(), delayed::Error>` prints,
+/// shows the chain of causes.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: Kind,
+    key: Option<Key>,
+    source: Option<BoxError>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// The task returned `Err`.
+    Failed,
+    /// The task panicked.
+    Panicked,
+    /// The runtime could not be started.
+    Start,
+    /// The runtime went away before the compute ended.
+    Stopped,
+}
+
+/// How a single task run failed, before it is tied to its key.
+pub(crate) enum Failure {
+    Error(BoxError),
+    Panic(String),
+}
+
+impl Failure {
+    pub(crate) fn from_panic(payload: Box<dyn std::any::Any + Send>) -> Failure {
+        let message = match payload.downcast::<String>() {
+            Ok(message) => *message,
+            Err(payload) => match payload.downcast::<&'static str>() {
+                Ok(message) => (*message).to_owned(),
+                Err(_) => "a panic with a non-string payload".to_owned(),
+            },
+        };
+        Failure::Panic(message)
+    }
+}
+
+/// The source of a panicked task's error: the panic message.
+#[derive(Debug)]
+struct PanicMessage(String);
+
+impl fmt::Display for PanicMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PanicMessage {}
+
+impl Error {
+    fn new(kind: Kind, key: Option<Key>, source: Option<BoxError>) -> Error {
+        Error {
+            inner: Box::new(Inner { kind, key, source }),
+        }
+    }
+
+    pub(crate) fn task(key: Key, failure: Failure) -> Error {
+        match failure {
+            Failure::Error(source) => Error::new(Kind::Failed, Some(key), Some(source)),
+            Failure::Panic(message) => Error::new(
+                Kind::Panicked,
+                Some(key),
+                Some(Box::new(PanicMessage(message))),
+            ),
+        }
+    }
+
+    pub(crate) fn start(source: std::io::Error) -> Error {
+        Error::new(Kind::Start, None, Some(Box::new(source)))
+    }
+
+    pub(crate) fn stopped() -> Error {
+        Error::new(Kind::Stopped, None, None)
+    }
+
+    /// The key of the task that failed, if a task failed (rather than the
+    /// runtime itself).
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed]
+    /// fn check(x: i64) -> Result<i64, String> {
+    ///     if x < 0 { Err(format!("{x} is negative")) } else { Ok(x) }
+    /// }
+    ///
+    /// let c = check(-1);
+    /// let err = c.compute().unwrap_err();
+    /// assert_eq!(err.key(), Some(c.key()));
+    /// ```
+    pub fn key(&self) -> Option<&Key> {
+        self.inner.key.as_ref()
+    }
+
+    /// Whether the failing task panicked (its source is then the panic
+    /// message) rather than returning `Err`.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed]
+    /// fn boom(x: i64) -> i64 { if x > 0 { panic!("too big: {x}") } x }
+    ///
+    /// let err = boom(1).compute().unwrap_err();
+    /// assert!(err.is_panic());
+    /// assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "too big: 1");
+    /// ```
+    pub fn is_panic(&self) -> bool {
+        self.inner.kind == Kind::Panicked
+    }
+
+    /// Takes the cause out of the error: the task's own error, the panic
+    /// message, or the I/O error that kept the runtime from starting.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[derive(Debug, PartialEq)]
+    /// struct Empty;
+    /// impl std::fmt::Display for Empty {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("empty") }
+    /// }
+    /// impl std::error::Error for Empty {}
+    ///
+    /// #[delayed]
+    /// fn first(v: Vec<i64>) -> Result<i64, Empty> { v.first().copied().ok_or(Empty) }
+    ///
+    /// let cause = first(vec![]).compute().unwrap_err().into_source().unwrap();
+    /// assert_eq!(*cause.downcast::<Empty>().unwrap(), Empty);
+    /// ```
+    pub fn into_source(self) -> Option<Box<dyn std::error::Error + Send + Sync + 'static>> {
+        self.inner.source
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = self.inner.key.as_ref();
+        match (self.inner.kind, key) {
+            (Kind::Failed, Some(key)) => write!(f, "task `{key}` failed"),
+            (Kind::Panicked, Some(key)) => write!(f, "task `{key}` panicked"),
+            (Kind::Start, _) => f.write_str("could not start the delayed runtime"),
+            (Kind::Stopped, _) | (_, None) => {
+                f.write_str("the delayed runtime stopped before the compute finished")
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    /// `{:?}` shows the error and its chain of causes, like a report;
+    /// `{:#?}` shows the fields.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            return f
+                .debug_struct("Error")
+                .field("key", &self.inner.key)
+                .field("panicked", &self.is_panic())
+                .field("source", &self.inner.source)
+                .finish();
+        }
+        write!(f, "{self}")?;
+        let mut cause = std::error::Error::source(self);
+        if cause.is_some() {
+            f.write_str("\n\nCaused by:")?;
+        }
+        while let Some(error) = cause {
+            write!(f, "\n    {error}")?;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let source = self.inner.source.as_deref()?;
+        Some(source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_error_traits<E: std::error::Error + Send + Sync + 'static>() {}
+
+    #[test]
+    fn is_a_thread_safe_std_error() {
+        assert_error_traits::<Error>();
+    }
+
+    #[test]
+    fn panic_payloads_become_messages() {
+        let message = |payload: Box<dyn std::any::Any + Send>| match Failure::from_panic(payload) {
+            Failure::Panic(message) => message,
+            Failure::Error(_) => unreachable!(),
+        };
+        assert_eq!(message(Box::new("static")), "static");
+        assert_eq!(message(Box::new(String::from("owned"))), "owned");
+        assert_eq!(message(Box::new(5_u8)), "a panic with a non-string payload");
+    }
+
+    #[test]
+    fn debug_shows_the_chain() {
+        let key = Key::unique("parse");
+        let err = Error::task(key.clone(), Failure::Error("bad digit".into()));
+        assert_eq!(format!("{err}"), format!("task `{key}` failed"));
+        assert_eq!(
+            format!("{err:?}"),
+            format!("task `{key}` failed\n\nCaused by:\n    bad digit")
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! Running one compute: the state both schedulers share.
+//!
+//! See `README.md` beside this file for the protocol and its invariants.
+
+pub(crate) mod sequential;
+pub(crate) mod threaded;
+
+use std::future::{Future, poll_fn};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::task::Poll;
+
+use crate::error::{Error, Failure};
+use crate::graph::Graph;
+use crate::node::{Body, Inputs, Value};
+
+/// What a compute delivers: the outputs' values in request order, or the
+/// first failure.
+pub(crate) type Outcome = Result<Vec<Value>, Error>;
+
+/// Called once with the outcome, from whichever thread finishes the compute.
+pub(crate) type Done = Box<dyn FnOnce(Outcome) + Send>;
+
+/// The state of one compute over one [`Graph`].
+pub(crate) struct Run {
+    pub(crate) graph: Graph,
+    /// Per node: how many of its dependency edges have no value yet.
+    pending: Box<[AtomicU32]>,
+    /// Per node: its value, from when it is computed until its last
+    /// consumer takes it (or, for outputs, until the compute delivers it).
+    results: Box<[Mutex<ResultSlot>]>,
+    /// Tasks not finished yet; the one that brings it to zero delivers.
+    remaining: AtomicUsize,
+    /// Set by the first failure or by cancellation: start no more tasks.
+    stopped: AtomicBool,
+    done: Mutex<Option<Done>>,
+}
+
+struct ResultSlot {
+    value: Option<Value>,
+    /// Dependency edges that have not taken this value yet.
+    consumers: u32,
+    /// Outputs are kept for delivery, never moved out by a consumer.
+    output: bool,
+}
+
+impl Run {
+    pub(crate) fn new(graph: Graph, done: Done) -> Run {
+        let len = graph.len();
+        let is_ready = |i: u32| matches!(graph.node(i).body, Body::Ready(_));
+        let mut pending = Vec::with_capacity(len);
+        let mut results = Vec::with_capacity(len);
+        let mut remaining = 0;
+        for i in 0..len as u32 {
+            let unmet = graph.deps(i).iter().filter(|&&d| !is_ready(d)).count();
+            pending.push(AtomicU32::new(unmet as u32));
+            // Values known at build time are results from the start.
+            let value = match &graph.node(i).body {
+                Body::Ready(value) => Some(value.clone()),
+                Body::Sync(_) | Body::Async(_) => {
+                    remaining += 1;
+                    None
+                }
+            };
+            results.push(Mutex::new(ResultSlot {
+                value,
+                consumers: graph.dependents(i).len() as u32,
+                output: false,
+            }));
+        }
+        for &root in &graph.roots {
+            lock(&results[root as usize]).output = true;
+        }
+        Run {
+            graph,
+            pending: pending.into(),
+            results: results.into(),
+            remaining: AtomicUsize::new(remaining),
+            stopped: AtomicBool::new(false),
+            done: Mutex::new(Some(done)),
+        }
+    }
+
+    /// The tasks that can run at once. Delivers straight away when there
+    /// is nothing to run (every output is a plain value).
+    pub(crate) fn start(&self) -> Vec<u32> {
+        if self.remaining.load(Ordering::Acquire) == 0 {
+            self.deliver_outputs();
+            return Vec::new();
+        }
+        (0..self.graph.len() as u32)
+            .filter(|&i| {
+                !matches!(self.graph.node(i).body, Body::Ready(_))
+                    && self.pending[i as usize].load(Ordering::Relaxed) == 0
+            })
+            .collect()
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
+    /// Cancels the compute: no task starts after this; running ones finish
+    /// and their results are dropped.
+    pub(crate) fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+    }
+
+    /// Runs a synchronous task on the current thread, catching a panic.
+    pub(crate) fn run_sync(&self, i: u32) -> Result<Value, Failure> {
+        let Body::Sync(call) = &self.graph.node(i).body else {
+            unreachable!("run_sync is only called for synchronous tasks")
+        };
+        let mut inputs = self.inputs(i);
+        match catch_unwind(AssertUnwindSafe(|| call(&mut inputs))) {
+            Ok(result) => result.map_err(Failure::Error),
+            Err(payload) => Err(Failure::from_panic(payload)),
+        }
+    }
+
+    /// Runs an `async` task to completion, catching a panic in any poll.
+    pub(crate) fn run_async(&self, i: u32) -> impl Future<Output = Result<Value, Failure>> + '_ {
+        let Body::Async(call) = &self.graph.node(i).body else {
+            unreachable!("run_async is only called for async tasks")
+        };
+        let mut inputs = self.inputs(i);
+        let mut future = catch_unwind(AssertUnwindSafe(|| call(&mut inputs)));
+        poll_fn(move |cx| {
+            let future = match &mut future {
+                Ok(future) => future,
+                Err(payload) => {
+                    let payload = std::mem::replace(payload, Box::new(()));
+                    return Poll::Ready(Err(Failure::from_panic(payload)));
+                }
+            };
+            match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+                Ok(Poll::Pending) => Poll::Pending,
+                Ok(Poll::Ready(result)) => Poll::Ready(result.map_err(Failure::Error)),
+                Err(payload) => Poll::Ready(Err(Failure::from_panic(payload))),
+            }
+        })
+    }
+
+    /// Hands task `i` its inputs, one per dependency edge.
+    fn inputs(&self, i: u32) -> Inputs {
+        let values = self
+            .graph
+            .deps(i)
+            .iter()
+            .map(|&dep| {
+                let mut slot = lock(&self.results[dep as usize]);
+                slot.consumers -= 1;
+                // The last consumer of a non-output takes the only stored
+                // reference, so an owned parameter can move the value and
+                // memory follows the frontier of the compute.
+                if slot.consumers == 0 && !slot.output {
+                    slot.value.take()
+                } else {
+                    slot.value.clone()
+                }
+            })
+            .collect();
+        Inputs::new(values)
+    }
+
+    /// Records how task `i` ended and pushes the dependents it made ready.
+    pub(crate) fn finish(&self, i: u32, outcome: Result<Value, Failure>, ready: &mut Vec<u32>) {
+        let value = match outcome {
+            Ok(value) => value,
+            Err(failure) => {
+                self.stop();
+                let key = self.graph.node(i).key.clone();
+                self.deliver(Err(Error::task(key, failure)));
+                return;
+            }
+        };
+        lock(&self.results[i as usize]).value = Some(value);
+        for &dependent in self.graph.dependents(i) {
+            // A node's counter reaches zero exactly once, on the release of
+            // its last input, so it is made ready exactly once.
+            if self.pending[dependent as usize].fetch_sub(1, Ordering::AcqRel) == 1 {
+                ready.push(dependent);
+            }
+        }
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.deliver_outputs();
+        }
+    }
+
+    fn deliver_outputs(&self) {
+        let values = self
+            .graph
+            .roots
+            .iter()
+            .map(|&root| {
+                lock(&self.results[root as usize])
+                    .value
+                    .clone()
+                    .expect("every task has finished, so every output has its value")
+            })
+            .collect();
+        // Drop the stored references so that each output is held once and
+        // can be moved to the caller instead of cloned.
+        for &root in &self.graph.roots {
+            lock(&self.results[root as usize]).value = None;
+        }
+        self.deliver(Ok(values));
+    }
+
+    /// Delivers the outcome; only the first call has any effect.
+    fn deliver(&self, outcome: Outcome) {
+        let done = lock(&self.done).take();
+        if let Some(done) = done {
+            done(outcome);
+        }
+    }
+}
+
+/// Locks a mutex that no code panics while holding; recovers the data if
+/// that ever changes rather than spreading the panic.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

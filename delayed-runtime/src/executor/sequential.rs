@@ -1,0 +1,35 @@
+//! The synchronous scheduler, for debugging: every task runs on the calling
+//! thread, one at a time, in a fixed topological order.
+
+use std::sync::{Arc, Mutex};
+
+use super::{Outcome, Run, lock};
+use crate::error::Error;
+use crate::graph::Graph;
+use crate::node::Body;
+
+/// Runs every task of `graph` in index order (dependencies first). Async
+/// tasks are awaited in place, so this future does all the work itself.
+pub(crate) async fn run(graph: Graph) -> Outcome {
+    let outcome: Arc<Mutex<Option<Outcome>>> = Arc::default();
+    let sink = outcome.clone();
+    let run = Run::new(graph, Box::new(move |result| *lock(&sink) = Some(result)));
+    // In index order every task's inputs are ready when it is reached, so
+    // the ready lists the bookkeeping produces are not needed.
+    run.start();
+    let mut ready = Vec::new();
+    for task in 0..run.graph.len() as u32 {
+        if run.is_stopped() {
+            break;
+        }
+        let result = match run.graph.node(task).body {
+            Body::Ready(_) => continue,
+            Body::Sync(_) => run.run_sync(task),
+            Body::Async(_) => run.run_async(task).await,
+        };
+        run.finish(task, result, &mut ready);
+        ready.clear();
+    }
+    let outcome = lock(&outcome).take();
+    outcome.unwrap_or_else(|| Err(Error::stopped()))
+}

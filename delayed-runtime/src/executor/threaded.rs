@@ -1,0 +1,121 @@
+//! The default scheduler: tasks run in parallel on a tokio multi-threaded
+//! runtime, at most `threads` at once.
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use tokio::runtime::Handle;
+use tokio::sync::Semaphore;
+
+use super::Run;
+use crate::error::Error;
+use crate::node::Body;
+
+/// The runtime tasks are spawned on and the bound on how many run at once.
+pub(crate) struct Pool {
+    pub(crate) handle: Handle,
+    permits: Semaphore,
+}
+
+impl Pool {
+    pub(crate) fn new(handle: Handle, threads: usize) -> Pool {
+        Pool {
+            handle,
+            permits: Semaphore::new(threads),
+        }
+    }
+}
+
+/// Starts every task of `run` that has no unmet dependency; the rest are
+/// started as their inputs arrive.
+pub(crate) fn spawn(run: &Arc<Run>, pool: &Arc<Pool>) {
+    for task in run.start() {
+        pool.handle.spawn(drive(run.clone(), pool.clone(), task));
+    }
+}
+
+/// Runs `first`, then keeps running one of the tasks each finished task
+/// makes ready, on the same thread, spawning the others. A chain therefore
+/// costs no hand-off per link.
+async fn drive(run: Arc<Run>, pool: Arc<Pool>, first: u32) {
+    // The semaphore is never closed, so acquiring only waits.
+    let Ok(_permit) = pool.permits.acquire().await else {
+        return;
+    };
+    let unfinished = Unfinished {
+        run: &run,
+        task: Cell::new(Some(first)),
+    };
+    let mut ready = Vec::new();
+    let mut next = Some(first);
+    while let Some(task) = next {
+        unfinished.task.set(Some(task));
+        if run.is_stopped() {
+            break;
+        }
+        next = match run.graph.node(task).body {
+            // Synchronous bodies may block (sleep, file I/O): let tokio hand
+            // this worker's other tasks to another thread while they run.
+            Body::Sync(_) => tokio::task::block_in_place(|| {
+                run_sync_chain(&run, &pool, task, &mut ready, &unfinished)
+            }),
+            Body::Async(_) => {
+                let outcome = run.run_async(task).await;
+                run.finish(task, outcome, &mut ready);
+                dispatch(&run, &pool, &mut ready)
+            }
+            Body::Ready(_) => unreachable!("values are results from the start, never scheduled"),
+        };
+    }
+    unfinished.task.set(None);
+}
+
+/// Runs synchronous tasks one after another while each makes a synchronous
+/// successor ready; returns the next task if it is async.
+fn run_sync_chain(
+    run: &Arc<Run>,
+    pool: &Arc<Pool>,
+    mut task: u32,
+    ready: &mut Vec<u32>,
+    unfinished: &Unfinished<'_>,
+) -> Option<u32> {
+    loop {
+        unfinished.task.set(Some(task));
+        let outcome = run.run_sync(task);
+        run.finish(task, outcome, ready);
+        match dispatch(run, pool, ready) {
+            Some(next) if matches!(run.graph.node(next).body, Body::Sync(_)) => task = next,
+            other => return other,
+        }
+    }
+}
+
+/// Keeps one ready task to run here and spawns the others.
+fn dispatch(run: &Arc<Run>, pool: &Arc<Pool>, ready: &mut Vec<u32>) -> Option<u32> {
+    if run.is_stopped() {
+        ready.clear();
+        return None;
+    }
+    let next = ready.pop();
+    for task in ready.drain(..) {
+        pool.handle.spawn(drive(run.clone(), pool.clone(), task));
+    }
+    next
+}
+
+/// Fails the compute if a driver ends without finishing its task: the
+/// runtime dropped it at shutdown, or a bug of ours panicked outside the
+/// task's own `catch_unwind`. Without it the caller would wait forever.
+struct Unfinished<'a> {
+    run: &'a Run,
+    task: Cell<Option<u32>>,
+}
+
+impl Drop for Unfinished<'_> {
+    fn drop(&mut self) {
+        if self.task.get().is_some() {
+            self.run.stop();
+            self.run.deliver(Err(Error::stopped()));
+        }
+    }
+}

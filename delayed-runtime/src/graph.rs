@@ -1,0 +1,189 @@
+//! Collecting the subgraph a compute needs: every ancestor of the requested
+//! handles, once, in an order where dependencies come first.
+//!
+//! The walk is iterative (an explicit stack), so a chain of a million tasks
+//! needs no more thread stack than a single task.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use crate::node::Node;
+
+/// The nodes of one compute, numbered `0..len` in topological order, with
+/// their edges both ways in compressed (CSR) form.
+pub(crate) struct Graph {
+    /// Dependencies come before their dependents.
+    pub(crate) nodes: Vec<Arc<Node>>,
+    /// `deps[dep_start[i]..dep_start[i + 1]]`: the indices node `i` takes, in
+    /// argument order (one entry per edge, so repeats are kept).
+    dep_start: Vec<u32>,
+    deps: Vec<u32>,
+    /// The same edges seen from the other side: who takes node `i`'s value.
+    dependent_start: Vec<u32>,
+    dependents: Vec<u32>,
+    /// The index of each requested handle, in request order.
+    pub(crate) roots: Vec<u32>,
+}
+
+impl Graph {
+    /// Walks the ancestors of `roots` once.
+    pub(crate) fn collect(roots: &[Arc<Node>]) -> Graph {
+        let mut index: HashMap<*const Node, u32, BuildHasherDefault<PtrHasher>> =
+            HashMap::default();
+        let mut nodes: Vec<Arc<Node>> = Vec::new();
+        let mut dep_start = vec![0];
+        let mut deps = Vec::new();
+        let mut root_indices = Vec::with_capacity(roots.len());
+        // Each frame is a node and how many of its dependencies were visited.
+        let mut stack: Vec<(&Arc<Node>, usize)> = Vec::new();
+
+        for root in roots {
+            if let Entry::Vacant(entry) = index.entry(Arc::as_ptr(root)) {
+                entry.insert(u32::MAX);
+                stack.push((root, 0));
+            }
+            while let Some((node, visited)) = stack.last_mut() {
+                if let Some(dep) = node.deps.get(*visited) {
+                    *visited += 1;
+                    if let Entry::Vacant(entry) = index.entry(Arc::as_ptr(dep)) {
+                        // Marked on entry; the graph is acyclic, so a marked
+                        // node is never met again while it is on the stack.
+                        entry.insert(u32::MAX);
+                        stack.push((dep, 0));
+                    }
+                    continue;
+                }
+                // All dependencies are numbered: number this node (post-order).
+                let node = *node;
+                stack.pop();
+                let i = u32::try_from(nodes.len()).expect("a compute holds fewer than 2^32 tasks");
+                index.insert(Arc::as_ptr(node), i);
+                deps.extend(node.deps.iter().map(|dep| index[&Arc::as_ptr(dep)]));
+                dep_start.push(deps.len() as u32);
+                nodes.push(node.clone());
+            }
+            root_indices.push(index[&Arc::as_ptr(root)]);
+        }
+
+        let (dependent_start, dependents) = invert(nodes.len(), &dep_start, &deps);
+        Graph {
+            nodes,
+            dep_start,
+            deps,
+            dependent_start,
+            dependents,
+            roots: root_indices,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub(crate) fn node(&self, i: u32) -> &Node {
+        &self.nodes[i as usize]
+    }
+
+    pub(crate) fn deps(&self, i: u32) -> &[u32] {
+        let i = i as usize;
+        &self.deps[self.dep_start[i] as usize..self.dep_start[i + 1] as usize]
+    }
+
+    pub(crate) fn dependents(&self, i: u32) -> &[u32] {
+        let i = i as usize;
+        &self.dependents[self.dependent_start[i] as usize..self.dependent_start[i + 1] as usize]
+    }
+}
+
+/// Builds the reverse adjacency of a CSR edge list by counting sort.
+fn invert(len: usize, dep_start: &[u32], deps: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let mut start = vec![0u32; len + 1];
+    for &dep in deps {
+        start[dep as usize + 1] += 1;
+    }
+    for i in 0..len {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut dependents = vec![0u32; deps.len()];
+    for node in 0..len {
+        for &dep in &deps[dep_start[node] as usize..dep_start[node + 1] as usize] {
+            dependents[fill[dep as usize] as usize] = node as u32;
+            fill[dep as usize] += 1;
+        }
+    }
+    (start, dependents)
+}
+
+/// Hashes node addresses: already unique, so one multiply spreads them.
+#[derive(Default)]
+pub(crate) struct PtrHasher(u64);
+
+impl Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::{Body, Key};
+
+    fn node(deps: Vec<Arc<Node>>) -> Arc<Node> {
+        Node::new(Key::unique("t"), deps, Body::Ready(Arc::new(())))
+    }
+
+    #[test]
+    fn diamond_is_collected_once_in_topological_order() {
+        let a = node(vec![]);
+        let b = node(vec![a.clone()]);
+        let c = node(vec![a.clone()]);
+        let d = node(vec![b.clone(), c.clone(), b.clone()]);
+        let g = Graph::collect(&[d.clone(), b.clone()]);
+        assert_eq!(g.len(), 4);
+        let pos = |n: &Arc<Node>| g.nodes.iter().position(|m| Arc::ptr_eq(m, n)).unwrap() as u32;
+        assert!(pos(&a) < pos(&b) && pos(&b) < pos(&d) && pos(&c) < pos(&d));
+        assert_eq!(g.deps(pos(&d)), [pos(&b), pos(&c), pos(&b)]);
+        let mut of_a = g.dependents(pos(&a)).to_vec();
+        of_a.sort();
+        let mut expected = vec![pos(&b), pos(&c)];
+        expected.sort();
+        assert_eq!(of_a, expected);
+        assert_eq!(g.dependents(pos(&b)), [pos(&d), pos(&d)]);
+        assert_eq!(g.roots, [pos(&d), pos(&b)]);
+    }
+
+    #[test]
+    fn walking_a_million_link_chain_needs_no_deep_stack() {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(|| {
+                let mut tip = node(vec![]);
+                for _ in 0..1_000_000 {
+                    tip = node(vec![tip]);
+                }
+                let g = Graph::collect(std::slice::from_ref(&tip));
+                assert_eq!(g.len(), 1_000_001);
+                assert_eq!(g.roots, [1_000_000]);
+                assert_eq!(g.deps(1_000_000), [999_999]);
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+}

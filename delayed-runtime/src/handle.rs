@@ -1,0 +1,271 @@
+//! `Delayed<T>`, the typed lazy handle, and `IntoDelayed<T>`, what a task
+//! parameter accepts.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::node::{Body, Key, Node};
+
+/// What a task can take and return: values cross threads between tasks, so
+/// they must be `Send + Sync + 'static`.
+///
+/// It is implemented for every such type; name it in the bounds of your own
+/// generic code that builds graphs.
+///
+/// ```
+/// use delayed::{Delayed, TaskValue};
+///
+/// fn wrap_all<T: TaskValue>(values: Vec<T>) -> Vec<Delayed<T>> {
+///     values.into_iter().map(Delayed::value).collect()
+/// }
+/// assert_eq!(wrap_all(vec![1, 2]).len(), 2);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a task value: task values cross threads and must be `Send + Sync + 'static`",
+    label = "not `Send + Sync + 'static`",
+    note = "help: use a thread-safe type instead, e.g. `Arc<T>` for `Rc<T>`, `Mutex<T>` for `RefCell<T>`, an owned value for a borrowed one"
+)]
+pub trait TaskValue: Send + Sync + 'static {}
+
+impl<T: Send + Sync + 'static + ?Sized> TaskValue for T {}
+
+/// A lazy value of type `T`: a handle to a task that has not run yet.
+///
+/// **A handle is not a value.** Calling a `#[delayed]` function records a
+/// task and returns at once; to get the `T`, call [`.compute()`](Self::compute)
+/// (or `compute!(a, b)` to compute several handles together). Until then you
+/// can pass the handle to other `#[delayed]` functions, which is how the task
+/// graph is built:
+///
+/// ```
+/// use delayed::{compute, delayed, Delayed};
+///
+/// #[delayed]
+/// fn inc(x: i64) -> i64 { x + 1 }
+/// #[delayed]
+/// fn add(x: i64, y: i64) -> i64 { x + y }
+///
+/// let a: Delayed<i64> = inc(1);     // nothing has run yet
+/// let b = add(&a, 10);              // handles and plain values mix freely
+/// assert_eq!(b.compute()?, 12);     // now both tasks run
+/// assert_eq!(compute!(a, b)?, (2, 12));
+/// # Ok::<(), delayed::Error>(())
+/// ```
+///
+/// Comparing or branching on a handle (`if inc(1) > 0`) does not compile:
+/// the value does not exist yet. Compute it first, or move the comparison
+/// into a task.
+///
+/// Handles are cheap to clone (an `Arc`) and are `Send + Sync`, whatever `T`.
+#[must_use = "a handle does nothing until it is computed: call `.compute()` or `compute!(…)`"]
+pub struct Delayed<T> {
+    pub(crate) node: Arc<Node>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Delayed<T> {
+    pub(crate) fn from_node(node: Arc<Node>) -> Delayed<T> {
+        Delayed {
+            node,
+            _type: PhantomData,
+        }
+    }
+
+    /// The key that names this task in errors and pictures.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed]
+    /// fn load(day: u32) -> Vec<u8> { vec![day as u8] }
+    ///
+    /// let l = load(3);
+    /// assert!(l.key().to_string().starts_with("load-"));
+    /// assert_eq!(l.clone().key(), l.key()); // clones are the same task
+    /// ```
+    pub fn key(&self) -> &Key {
+        &self.node.key
+    }
+}
+
+impl<T: TaskValue> Delayed<T> {
+    /// Wraps a plain value in a handle: Dask's `delayed(1)`.
+    ///
+    /// Plain values can be passed to `#[delayed]` functions directly; wrap one
+    /// when you need a handle, for example to share one big input between
+    /// many tasks without copying it into each.
+    ///
+    /// ```
+    /// use delayed::Delayed;
+    ///
+    /// let x = Delayed::value(vec![1, 2, 3]);
+    /// assert_eq!(x.compute()?, vec![1, 2, 3]);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn value(value: T) -> Delayed<T> {
+        Delayed::from_node(Node::new(
+            Key::unique("value"),
+            Vec::new(),
+            Body::Ready(Arc::new(value)),
+        ))
+    }
+}
+
+impl<T: TaskValue + Clone> Delayed<T> {
+    /// Runs this handle's task graph on the default client and returns the
+    /// value.
+    ///
+    /// The handle stays usable: computing it again runs the graph again. To
+    /// compute several handles, compute them together with `compute!(a, b)`
+    /// so that shared tasks run once.
+    ///
+    /// The value is moved out of the graph when nothing else holds it; when
+    /// it is still shared (a [`value`](Self::value) handle, or the same
+    /// handle twice in one compute) it is cloned, hence `T: Clone`. For a
+    /// type that cannot be cloned, return an `Arc<T>` from the task.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed]
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// assert_eq!(square(7).compute()?, 49);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn compute(&self) -> Result<T, Error> {
+        Client::global()?.compute(self)
+    }
+
+    /// Like [`compute`](Self::compute), for async code: await the value
+    /// without blocking the caller's runtime, whichever runtime that is.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed]
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// assert_eq!(square(7).compute_async().await?, 49);
+    /// # Ok::<(), delayed::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn compute_async(&self) -> Result<T, Error> {
+        Client::global()?.compute_async(self).await
+    }
+}
+
+impl<T> Clone for Delayed<T> {
+    fn clone(&self) -> Self {
+        Delayed::from_node(self.node.clone())
+    }
+}
+
+impl<T> fmt::Debug for Delayed<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Delayed({})", self.node.key)
+    }
+}
+
+/// Wraps a plain value in a handle: the free-function form of
+/// [`Delayed::value`], Dask's `delayed(1)`.
+///
+/// ```
+/// let x = delayed::value("hello".to_string());
+/// assert_eq!(x.compute()?, "hello");
+/// # Ok::<(), delayed::Error>(())
+/// ```
+pub fn value<T: TaskValue>(value: T) -> Delayed<T> {
+    Delayed::value(value)
+}
+
+/// What a parameter of type `T` (or `&T`) of a `#[delayed]` function
+/// accepts: a plain `T`, a `Delayed<T>` or a `&Delayed<T>`.
+///
+/// Passing a handle by reference keeps it usable afterwards; passing it by
+/// value moves the handle (not the value) into the new task. A `&str`
+/// parameter accepts string slices, `String`s and `Delayed<String>`s.
+///
+/// ```
+/// use delayed::{delayed, IntoDelayed};
+///
+/// #[delayed]
+/// fn add(x: i64, y: i64) -> i64 { x + y }
+///
+/// let one = delayed::value(1);
+/// let a = add(&one, 2);      // &Delayed<i64> and a plain i64
+/// let b = add(a, one);       // Delayed<i64> by value
+/// assert_eq!(b.compute()?, 4);
+///
+/// // Your own graph-building functions can accept the same mix:
+/// fn twice(x: impl IntoDelayed<i64>) -> delayed::Delayed<i64> {
+///     let x = x.into_delayed();
+///     add(&x, &x)
+/// }
+/// assert_eq!(twice(5).compute()?, 10);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "a `{Self}` cannot be passed where the task expects a `{T}`",
+    label = "expected `{T}`, `Delayed<{T}>` or `&Delayed<{T}>`, found `{Self}`",
+    note = "help: pass a value or a handle of type `{T}`, or convert it first with `.map(…)` on the handle"
+)]
+pub trait IntoDelayed<T> {
+    /// Turns the argument into a handle, wrapping a plain value with
+    /// [`Delayed::value`].
+    fn into_delayed(self) -> Delayed<T>;
+
+    /// Hands the argument to a task under construction. Plain values are
+    /// kept inside the task instead of becoming nodes of their own, as
+    /// literal arguments are in a Dask graph.
+    #[doc(hidden)]
+    fn into_arg(self) -> Arg<T>
+    where
+        Self: Sized,
+    {
+        Arg::Handle(self.into_delayed())
+    }
+}
+
+/// An argument of a task under construction.
+#[doc(hidden)]
+pub enum Arg<T> {
+    Value(T),
+    Handle(Delayed<T>),
+}
+
+impl<T: TaskValue> IntoDelayed<T> for T {
+    fn into_delayed(self) -> Delayed<T> {
+        Delayed::value(self)
+    }
+
+    fn into_arg(self) -> Arg<T> {
+        Arg::Value(self)
+    }
+}
+
+impl<T> IntoDelayed<T> for Delayed<T> {
+    fn into_delayed(self) -> Delayed<T> {
+        self
+    }
+}
+
+impl<T> IntoDelayed<T> for &Delayed<T> {
+    fn into_delayed(self) -> Delayed<T> {
+        self.clone()
+    }
+}
+
+impl IntoDelayed<String> for &str {
+    fn into_delayed(self) -> Delayed<String> {
+        Delayed::value(self.to_owned())
+    }
+
+    fn into_arg(self) -> Arg<String> {
+        Arg::Value(self.to_owned())
+    }
+}

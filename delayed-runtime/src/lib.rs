@@ -1,0 +1,34 @@
+//! The runtime of [`delayed`](https://docs.rs/delayed): typed lazy handles,
+//! the task graph and the tokio scheduler that computes it.
+//!
+//! Use it through the `delayed` crate, which re-exports everything public
+//! here together with the `#[delayed]` attribute and `compute!`.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod client;
+mod compute;
+mod error;
+mod executor;
+mod function;
+mod graph;
+mod handle;
+mod node;
+mod task;
+
+pub use client::{Client, ClientBuilder, DEFAULT_THREADS};
+pub use compute::{Computable, compute, compute_async};
+pub use error::Error;
+pub use function::{DelayedFn, TaskFn, delayed};
+pub use handle::{Delayed, IntoDelayed, TaskValue, value};
+pub use node::Key;
+
+/// What the `#[delayed]` expansion calls. Not part of the public contract.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::compute::{Outputs, Roots};
+    pub use crate::handle::Arg;
+    pub use crate::node::Inputs;
+    pub use crate::task::{IntoTaskResult, Slot, TaskBuilder};
+}

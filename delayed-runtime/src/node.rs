@@ -1,0 +1,188 @@
+//! The type-erased task node behind every handle, and its key.
+//!
+//! A node is immutable once built: its key, the nodes it depends on and the
+//! boxed call that turns their values into its own. Because a node can only
+//! name nodes that already exist, the graph is acyclic by construction.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A computed value, erased to be stored beside values of other types.
+///
+/// Values are shared behind an `Arc` so that a task taking `&T` can read a
+/// result while another task holds it too; the last consumer of a value
+/// that is not an output gets the only reference and can move it out.
+pub(crate) type Value = Arc<dyn Any + Send + Sync>;
+
+/// The error a task body returns: the user's own error, boxed.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The future an `async` task body returns.
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = Result<Value, BoxError>> + Send>>;
+
+type SyncCall = dyn Fn(&mut Inputs) -> Result<Value, BoxError> + Send + Sync;
+type AsyncCall = dyn Fn(&mut Inputs) -> BoxFuture + Send + Sync;
+
+/// What running a node means.
+pub(crate) enum Body {
+    /// A value known when the graph was built: `Delayed::value`.
+    Ready(Value),
+    /// A synchronous function; it may block, so it runs where blocking is allowed.
+    Sync(Box<SyncCall>),
+    /// An `async fn`: it runs as a future on the runtime's workers.
+    Async(Box<AsyncCall>),
+}
+
+pub(crate) struct Node {
+    pub(crate) key: Key,
+    /// The nodes whose values this node's call takes, in argument order.
+    pub(crate) deps: Vec<Arc<Node>>,
+    pub(crate) body: Body,
+}
+
+impl Node {
+    pub(crate) fn new(key: Key, deps: Vec<Arc<Node>>, body: Body) -> Arc<Node> {
+        Arc::new(Node { key, deps, body })
+    }
+}
+
+impl Drop for Node {
+    /// Drops the ancestors this node owned alone with a loop instead of the
+    /// default recursion, so that dropping the last handle to a chain of a
+    /// million tasks does not overflow the stack.
+    fn drop(&mut self) {
+        let mut orphans = std::mem::take(&mut self.deps);
+        while let Some(dep) = orphans.pop() {
+            if let Some(mut node) = Arc::into_inner(dep) {
+                orphans.append(&mut node.deps);
+                // `node` drops here with no dependencies left: no recursion.
+            }
+        }
+    }
+}
+
+/// The name of a task: the function's name and a unique suffix, like
+/// Dask's `inc-5d2c…` keys.
+///
+/// Keys appear in errors and pictures; `Display` renders them as
+/// `name-0123456789abcdef`.
+///
+/// ```
+/// use delayed::delayed;
+///
+/// #[delayed]
+/// fn inc(x: i64) -> i64 { x + 1 }
+///
+/// let a = inc(1);
+/// assert_eq!(a.key().name(), "inc");
+/// assert!(a.key().to_string().starts_with("inc-"));
+/// assert_ne!(a.key(), inc(1).key()); // every call is its own task
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    name: &'static str,
+    id: u64,
+}
+
+impl Key {
+    /// A key no other task of this process has.
+    pub(crate) fn unique(name: &'static str) -> Key {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        // A bijective mix of a counter: unique like the counter, but keys
+        // of neighbouring tasks do not look alike in errors and pictures.
+        let id = splitmix64(NEXT.fetch_add(1, Ordering::Relaxed));
+        Key { name, id }
+    }
+
+    /// The function name part of the key: `"inc"` for `inc-5d2c…`.
+    ///
+    /// ```
+    /// let v = delayed::value(3);
+    /// assert_eq!(v.key().name(), "value");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{:016x}", self.name, self.id)
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Key({self})")
+    }
+}
+
+fn splitmix64(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The values a task's call receives, one per dependency edge, in argument
+/// order. Generated code reads them through [`Slot`](crate::task::Slot).
+#[doc(hidden)]
+pub struct Inputs {
+    values: Vec<Option<Value>>,
+}
+
+impl Inputs {
+    pub(crate) fn new(values: Vec<Option<Value>>) -> Inputs {
+        Inputs { values }
+    }
+
+    /// Moves out input `i`; each input is taken at most once per call.
+    pub(crate) fn take(&mut self, i: usize) -> Value {
+        self.values[i]
+            .take()
+            .expect("a task input is taken once: the macro emits one read per argument")
+    }
+
+    pub(crate) fn get(&self, i: usize) -> &Value {
+        self.values[i]
+            .as_ref()
+            .expect("a shared task input is never taken: the macro emits one read per argument")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn keys_are_unique_and_named() {
+        let keys: HashSet<Key> = (0..10_000).map(|_| Key::unique("inc")).collect();
+        assert_eq!(keys.len(), 10_000);
+        let k = Key::unique("load");
+        let shown = k.to_string();
+        assert!(shown.starts_with("load-"), "{shown}");
+        assert_eq!(shown.len(), "load-".len() + 16);
+    }
+
+    #[test]
+    fn dropping_a_long_chain_does_not_recurse() {
+        let run = || {
+            let mut node = Node::new(Key::unique("value"), Vec::new(), Body::Ready(Arc::new(0)));
+            for _ in 0..1_000_000 {
+                node = Node::new(Key::unique("link"), vec![node], Body::Ready(Arc::new(0)));
+            }
+            drop(node);
+        };
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(run)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+}

@@ -1,0 +1,212 @@
+//! Dask Delayed for Rust: mark ordinary functions `#[delayed]`, call them as
+//! usual to build a lazy, typed task graph, and `compute!` it in parallel on
+//! tokio.
+//!
+//! ```
+//! use delayed::{compute, delayed};
+//! use std::{thread::sleep, time::Duration};
+//!
+//! #[delayed]
+//! fn inc(x: i64) -> i64 { sleep(Duration::from_millis(100)); x + 1 }
+//! #[delayed]
+//! fn dec(x: i64) -> i64 { sleep(Duration::from_millis(100)); x - 1 }
+//! #[delayed]
+//! fn add(x: i64, y: i64) -> i64 { sleep(Duration::from_millis(100)); x + y }
+//!
+//! let mut l = Vec::new();
+//! for i in 0..10 {
+//!     let a = inc(i);        // no work yet: `a` is a Delayed<i64>
+//!     let b = dec(i);
+//!     let c = add(a, b);     // handles and plain values mix freely
+//!     l.push(c);
+//! }
+//! let start = std::time::Instant::now();
+//! let l: Vec<i64> = compute!(l)?;  // 30 tasks of 0.1 s, about 0.3 s in all
+//! assert_eq!(l, (0..10).map(|i| 2 * i).collect::<Vec<_>>());
+//! assert!(start.elapsed() < Duration::from_secs(3));
+//! # Ok::<(), delayed::Error>(())
+//! ```
+//!
+//! # The pieces
+//!
+//! - [`#[delayed]`](macro@delayed) on a function (sync or `async`, returning
+//!   `T` or `Result<T, E>`) makes calling it return a [`Delayed<T>`] handle
+//!   at once; each parameter accepts a plain value, a `Delayed<T>` or a
+//!   `&Delayed<T>` ([`IntoDelayed`]).
+//! - [`delayed(f).call(x)`](fn@delayed) does the same for a function you cannot
+//!   annotate, and [`value(x)`](value) wraps a plain value.
+//! - [`compute!`] runs the graph behind one or more handles and returns
+//!   their values; also [`compute`], [`compute_async`], [`Delayed::compute`].
+//! - A [`Client`] chooses where it runs: how many tasks at once, or one at a
+//!   time on the calling thread for debugging.
+//! - A failing or panicking task fails the compute with an [`Error`] naming
+//!   the task's [`Key`] and keeping its cause.
+//!
+//! Every shared dependency runs once per compute, whichever handles reach
+//! it. Synchronous bodies may block (sleep, file I/O): they run where
+//! blocking does not starve the scheduler, so the example above takes about
+//! 0.3 s rather than 3 s. `async fn` bodies run as futures.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+// The expansion of `#[delayed]` names `::delayed`, also inside this crate's
+// own tests.
+extern crate self as delayed;
+
+/// Makes a function lazy: calling it records a task and returns a
+/// [`Delayed<T>`] handle at once; the body runs when the handle is computed.
+///
+/// ```
+/// use delayed::{compute, delayed, Delayed};
+///
+/// #[delayed]
+/// fn add(x: i64, y: i64) -> i64 { x + y }
+///
+/// let three: Delayed<i64> = add(1, 2);          // plain values
+/// let six = add(&three, three.clone());          // handles, by reference or by value
+/// assert_eq!(compute!(three, six)?, (3, 6));
+/// # Ok::<(), delayed::Error>(())
+/// ```
+///
+/// # Parameters
+///
+/// Each parameter of type `T` or `&T` accepts a `T`, a `Delayed<T>` or a
+/// `&Delayed<T>` ([`IntoDelayed<T>`]). Task values cross threads, so `T` must
+/// be `Send + Sync + 'static`.
+///
+/// - `x: T` takes the value. A value may feed several tasks, so `T` must be
+///   `Clone`; the last task to need a value gets it moved, the others a clone.
+/// - `x: &T` borrows the shared value and needs no `Clone`. `&str` and `&[T]`
+///   borrow a `String` and a `Vec<T>`.
+/// - Patterns such as `(a, b): (i64, i64)` work as in any function.
+///
+/// ```
+/// use delayed::delayed;
+///
+/// struct Table(Vec<u64>); // not Clone
+///
+/// #[delayed]
+/// fn load(n: u64) -> Table { Table((0..n).collect()) }
+/// #[delayed]
+/// fn total(t: &Table) -> u64 { t.0.iter().sum() }
+/// #[delayed]
+/// fn count(t: &Table) -> usize { t.0.len() }
+/// #[delayed]
+/// fn words(text: &str) -> usize { text.split_whitespace().count() }
+///
+/// let table = load(5);
+/// assert_eq!(delayed::compute!(total(&table), count(&table))?, (10, 5));
+/// assert_eq!(words("two words").compute()?, 2);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+///
+/// # Return types
+///
+/// A function returning `Result<T, E>` (any type named `Result`, such as
+/// `io::Result<T>`) gives a `Delayed<T>`: an `Err` fails the compute with an
+/// [`Error`] that names the task and keeps `E` as its source. `E` may be any
+/// error type, `String`, or `Box<dyn Error + Send + Sync>`.
+///
+/// ```
+/// use delayed::delayed;
+///
+/// #[delayed]
+/// fn parse(s: String) -> Result<i64, std::num::ParseIntError> { s.parse() }
+///
+/// assert_eq!(parse("42".into()).compute()?, 42);
+/// assert!(parse("x".into()).compute().is_err());
+/// # Ok::<(), delayed::Error>(())
+/// ```
+///
+/// # Async and generic functions
+///
+/// An `async fn` runs as a future on the runtime's workers, never on a
+/// blocking thread. Generic functions work too; when a type parameter only
+/// appears in the parameters, name it at the call if a handle is passed
+/// (`first::<i64>(list)`), since a `Delayed<T>` could also be a plain value.
+///
+/// ```
+/// use delayed::delayed;
+///
+/// #[delayed]
+/// async fn fetch(id: u32) -> String {
+///     tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+///     format!("page {id}")
+/// }
+/// #[delayed]
+/// fn pair<T: Clone + Send + Sync + 'static>(a: T, b: T) -> (T, T) { (a, b) }
+///
+/// let p = pair::<String>(fetch(1), fetch(2));
+/// assert_eq!(p.compute()?, ("page 1".to_string(), "page 2".to_string()));
+/// # Ok::<(), delayed::Error>(())
+/// ```
+///
+/// # Arguments
+///
+/// `#[delayed(name = "load")]` prefixes the function's task keys with
+/// `load` instead of the function's name.
+///
+/// ```
+/// #[delayed::delayed(name = "load")]
+/// fn read_day(day: u32) -> Vec<u8> { vec![day as u8] }
+///
+/// assert!(read_day(1).key().to_string().starts_with("load-"));
+/// ```
+///
+/// `#[delayed]` rejects what cannot become a task (methods taking `self`,
+/// `const`, `unsafe` and `extern` functions, `&mut` parameters, borrowed
+/// return types) with an error on the offending token that says what to
+/// write instead.
+pub use delayed_macros::delayed;
+
+pub use delayed_runtime::{
+    Client, ClientBuilder, Computable, DEFAULT_THREADS, Delayed, DelayedFn, Error, IntoDelayed,
+    Key, TaskFn, TaskValue, compute, compute_async, delayed, value,
+};
+
+/// Computes handles and returns their values: Dask's `compute(a, b, c)`.
+///
+/// - `compute!(x)` computes one handle or collection and returns its value
+///   directly: a `Delayed<T>` gives `T`, a `Vec<Delayed<T>>` gives `Vec<T>`.
+/// - `compute!(a, b, c)` computes several together and returns a tuple.
+///
+/// Shared dependencies run once across everything computed together. The
+/// arguments are borrowed, so the handles stay usable. It uses the default
+/// client, and is shorthand for [`compute(&x)`](compute()).
+///
+/// ```
+/// use delayed::{compute, delayed};
+///
+/// #[delayed]
+/// fn inc(x: i64) -> i64 { x + 1 }
+///
+/// let a = inc(1);
+/// let l = vec![inc(10), inc(20)];
+/// let (a_value, l_values) = compute!(a, l)?;
+/// assert_eq!((a_value, l_values), (2, vec![11, 21]));
+/// let again: Vec<i64> = compute!(l)?; // still usable
+/// assert_eq!(again, [11, 21]);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+#[macro_export]
+macro_rules! compute {
+    () => {
+        ::core::compile_error!(
+            "`compute!` needs at least one handle to compute\nhelp: write `compute!(x)` for one handle or collection, or `compute!(a, b)` for several"
+        )
+    };
+    ($computable:expr $(,)?) => {
+        $crate::compute(&$computable)
+    };
+    ($($computable:expr),+ $(,)?) => {
+        $crate::compute(&($(&$computable,)+))
+    };
+}
+
+/// What the `#[delayed]` expansion calls. Not part of the public contract:
+/// it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use delayed_runtime::__private::*;
+}
