@@ -114,8 +114,8 @@ extern crate self as delayed;
 /// #[delayed]
 /// fn parse(s: String) -> Result<i64, std::num::ParseIntError> { s.parse() }
 ///
-/// assert_eq!(parse("42".into()).compute()?, 42);
-/// assert!(parse("x".into()).compute().is_err());
+/// assert_eq!(parse("42".to_string()).compute()?, 42);
+/// assert!(parse("x".to_string()).compute().is_err());
 /// # Ok::<(), delayed::Error>(())
 /// ```
 ///

@@ -86,7 +86,7 @@ impl Param {
     }
 }
 
-fn is_static(reference: &syn::TypeReference) -> bool {
+pub(crate) fn is_static(reference: &syn::TypeReference) -> bool {
     reference
         .lifetime
         .as_ref()

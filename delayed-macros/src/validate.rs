@@ -5,7 +5,7 @@ use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::{FnArg, GenericParam, Item, ItemFn, ReturnType, Type};
 
-use crate::signature::result_ok_type;
+use crate::signature::{is_static, result_ok_type};
 
 /// Collects errors so that all of them are reported at once.
 #[derive(Default)]
@@ -121,7 +121,7 @@ fn parameter(ty: &Type, errors: &mut Errors) {
                 "a task cannot take `&mut`: its input may be shared with other tasks running at the same time\nhelp: take the value (`T`), change it, and return it",
             );
         }
-        Type::Reference(reference) => {
+        Type::Reference(reference) if !is_static(reference) => {
             if let Some(span) = inner_borrow(reference.elem.to_token_stream()) {
                 errors.push(span, NESTED_BORROW);
             }
@@ -143,7 +143,7 @@ const NESTED_BORROW: &str = "a task value cannot hold a borrow: values outlive t
 fn output(ty: &Type, errors: &mut Errors) {
     let value = result_ok_type(ty).unwrap_or(ty);
     match value {
-        Type::Reference(reference) => {
+        Type::Reference(reference) if !is_static(reference) => {
             let (and, lifetime) = (&reference.and_token, &reference.lifetime);
             errors.push_spanned(
                 quote::quote!(#and #lifetime),
@@ -173,24 +173,28 @@ fn output(ty: &Type, errors: &mut Errors) {
     }
 }
 
-/// The span of a `&` or a non-`'static` lifetime inside a type, skipping
-/// the argument lists of `Fn(…)` and `fn(…)` types, whose borrows are
-/// higher-ranked and fine.
+/// The span of a borrow (`&` or `&'a`, but not `&'static`) or a non-`'static`
+/// lifetime inside a type, skipping the argument lists of `Fn(…)` and
+/// `fn(…)` types, whose borrows are higher-ranked and fine.
 fn inner_borrow(tokens: TokenStream) -> Option<Span> {
-    let mut previous_is_fn = false;
-    let mut tokens = tokens.into_iter().peekable();
-    while let Some(token) = tokens.next() {
-        match &token {
-            TokenTree::Punct(punct) if punct.as_char() == '&' => return Some(punct.span()),
-            TokenTree::Punct(punct) if punct.as_char() == '\'' => {
-                if let Some(TokenTree::Ident(name)) = tokens.peek() {
-                    if name != "static" {
-                        return Some(punct.span().join(name.span()).unwrap_or(punct.span()));
-                    }
-                }
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let is_static_at = |i: usize| {
+        matches!(tokens.get(i), Some(TokenTree::Punct(p)) if p.as_char() == '\'')
+            && matches!(tokens.get(i + 1), Some(TokenTree::Ident(name)) if name == "static")
+    };
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            TokenTree::Punct(punct) if punct.as_char() == '&' && !is_static_at(i + 1) => {
+                return Some(punct.span());
+            }
+            TokenTree::Punct(punct) if punct.as_char() == '\'' && !is_static_at(i) => {
+                return Some(punct.span());
             }
             TokenTree::Group(group) => {
-                let skip = previous_is_fn && group.delimiter() == Delimiter::Parenthesis;
+                let after_fn = i > 0
+                    && matches!(&tokens[i - 1], TokenTree::Ident(ident)
+                        if ident == "Fn" || ident == "FnMut" || ident == "FnOnce" || ident == "fn");
+                let skip = after_fn && group.delimiter() == Delimiter::Parenthesis;
                 if !skip {
                     if let Some(span) = inner_borrow(group.stream()) {
                         return Some(span);
@@ -199,8 +203,6 @@ fn inner_borrow(tokens: TokenStream) -> Option<Span> {
             }
             _ => {}
         }
-        previous_is_fn = matches!(&token, TokenTree::Ident(ident)
-            if ident == "Fn" || ident == "FnMut" || ident == "FnOnce" || ident == "fn");
     }
     None
 }

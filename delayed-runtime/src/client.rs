@@ -196,7 +196,6 @@ impl Client {
     ///     assert_eq!(client.compute_async(&wait_and_double(21)).await?, 42);
     ///     Ok(())
     /// }
-    /// # main().unwrap();
     /// ```
     pub async fn compute_async<C: Computable + ?Sized>(
         &self,

@@ -209,7 +209,6 @@ pub fn compute<C: Computable + ?Sized>(computable: &C) -> Result<C::Output, Erro
 ///     assert_eq!(delayed::compute_async(&pages).await?, ["page 1", "page 2"]);
 ///     Ok(())
 /// }
-/// # main().unwrap();
 /// ```
 pub async fn compute_async<C: Computable + ?Sized>(computable: &C) -> Result<C::Output, Error> {
     Client::global()?.compute_async(computable).await

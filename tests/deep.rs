@@ -1,0 +1,57 @@
+//! A chain of a million tasks builds, computes and drops on an ordinary
+//! 2 MiB thread stack: no recursion over the graph anywhere.
+
+mod common;
+
+use delayed::{Client, Delayed, delayed};
+
+const LINKS: u64 = 1_000_000;
+
+#[delayed]
+fn link(x: u64) -> u64 {
+    x + 1
+}
+
+/// Runs `f` on a thread with the default 2 MiB stack of spawned threads.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+fn chain() -> Delayed<u64> {
+    let mut tip = link(0);
+    for _ in 1..LINKS {
+        tip = link(tip);
+    }
+    tip
+}
+
+#[test]
+fn a_million_link_chain_builds_computes_and_drops() {
+    let value = common::within(300, || {
+        on_small_stack(|| {
+            let tip = chain();
+            let value = tip.compute().unwrap();
+            drop(tip);
+            value
+        })
+    });
+    assert_eq!(value, LINKS);
+}
+
+#[test]
+fn a_million_link_chain_on_the_synchronous_client() {
+    let value = common::within(300, || {
+        on_small_stack(|| Client::synchronous().compute(&chain()).unwrap())
+    });
+    assert_eq!(value, LINKS);
+}
+
+#[test]
+fn dropping_a_million_link_chain_without_computing() {
+    common::within(300, || on_small_stack(|| drop(chain())));
+}
