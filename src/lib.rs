@@ -36,7 +36,7 @@
 //! - [`delayed(f).call(x)`](fn@delayed) does the same for a function you cannot
 //!   annotate, and [`value(x)`](value) wraps a plain value.
 //! - [`compute!`] runs the graph behind one or more handles and returns
-//!   their values; also [`compute`], [`compute_async`], [`Delayed::compute`].
+//!   their values; also [`compute()`], [`compute_async`], [`Delayed::compute`].
 //! - A [`Client`] chooses where it runs: how many tasks at once, or one at a
 //!   time on the calling thread for debugging.
 //! - A failing or panicking task fails the compute with an [`Error`] naming
@@ -203,6 +203,20 @@ macro_rules! compute {
         $crate::compute(&($(&$computable,)+))
     };
 }
+
+/// The user guide, "How to parallelize Rust code with `#[delayed]`".
+///
+/// The chapters live in `docs/src/` as an mdBook; they are included here so
+/// that every code block in them is compiled and run as a doc test.
+pub mod guide {
+    #[doc = include_str!("../docs/src/getting-started.md")]
+    pub mod getting_started {}
+}
+
+/// The README's example, run as a doc test so that it cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// What the `#[delayed]` expansion calls. Not part of the public contract:
 /// it may change in any release.

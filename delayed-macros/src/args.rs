@@ -76,3 +76,45 @@ fn is_key_name(name: &str) -> bool {
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Args;
+
+    fn parse(tokens: &str) -> syn::Result<Args> {
+        syn::parse_str::<Args>(tokens)
+    }
+
+    #[test]
+    fn empty_and_named() {
+        assert!(parse("").unwrap().name.is_none());
+        assert_eq!(
+            parse("name = \"load\"").unwrap().name.unwrap().value(),
+            "load"
+        );
+        assert_eq!(
+            parse("name = \"io.read-2\",")
+                .unwrap()
+                .name
+                .unwrap()
+                .value(),
+            "io.read-2"
+        );
+    }
+
+    #[test]
+    fn mistakes_say_what_to_write() {
+        let message = |tokens| parse(tokens).err().unwrap().to_string();
+        assert!(message("foo").starts_with("unknown argument `foo`"));
+        assert!(message("name = 5").contains("help: write `name = \"load\"`"));
+        assert!(message("name").starts_with("`name` needs a value"));
+        assert!(message("name = \"a\", name = \"b\"").starts_with("`name` is given twice"));
+        assert!(message("name = \"two words\"").starts_with("a task name must be"));
+    }
+
+    #[test]
+    fn every_mistake_is_reported_at_once() {
+        let error = parse("foo, bar = 1").err().unwrap();
+        assert_eq!(error.into_iter().count(), 2);
+    }
+}

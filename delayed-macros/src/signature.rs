@@ -19,7 +19,7 @@ pub(crate) struct Param {
     pub(crate) pass: Pass,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Pass {
     /// `x: T`: moved from the last consumer, cloned for the others.
     Owned,
@@ -122,5 +122,61 @@ pub(crate) fn result_ok_type(ty: &Type) -> Option<&Type> {
     match args.args.first()? {
         GenericArgument::Type(ok) => Some(ok),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+
+    fn model(item: &str) -> Signature {
+        Signature::of(&syn::parse_str(item).unwrap())
+    }
+
+    fn shown(ty: &Type) -> String {
+        ty.to_token_stream().to_string().replace(' ', "")
+    }
+
+    #[test]
+    fn parameters_are_owned_or_shared() {
+        let sig = model("fn f(a: i64, b: &Vec<u8>, c: &str, d: &[u32], e: &'static str) {}");
+        let passes: Vec<Pass> = sig.params.iter().map(|p| p.pass).collect();
+        use Pass::*;
+        assert_eq!(passes, [Owned, Shared, Shared, Shared, Owned]);
+        let stored: Vec<String> = sig.params.iter().map(|p| shown(&p.stored)).collect();
+        assert_eq!(
+            stored,
+            [
+                "i64",
+                "Vec<u8>",
+                "::std::string::String",
+                "::std::vec::Vec<u32>",
+                "&'staticstr"
+            ]
+        );
+    }
+
+    #[test]
+    fn patterns_get_generated_bindings() {
+        let sig = model("fn f((a, b): (i64, i64), mut c: u8, _: u8) {}");
+        let names: Vec<String> = sig.params.iter().map(|p| p.binding.to_string()).collect();
+        assert_eq!(names, ["__delayed_arg0", "c", "__delayed_arg2"]);
+    }
+
+    #[test]
+    fn results_are_fallible_whatever_their_path() {
+        for (item, expected) in [
+            ("fn f() -> Result<u8, E> {}", Some("u8")),
+            ("fn f() -> std::io::Result<Vec<u8>> {}", Some("Vec<u8>")),
+            ("fn f() -> anyhow::Result<()> {}", Some("()")),
+            ("fn f() -> Option<u8> {}", None),
+        ] {
+            match model(item).output {
+                Output::Fallible(ok) => assert_eq!(Some(shown(&ok).as_str()), expected),
+                Output::Value(_) => assert_eq!(expected, None, "{item}"),
+            }
+        }
+        assert!(matches!(model("fn f() {}").output, Output::Value(ty) if shown(&ty) == "()"));
     }
 }

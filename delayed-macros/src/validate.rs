@@ -206,3 +206,90 @@ fn inner_borrow(tokens: TokenStream) -> Option<Span> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(item: &str) -> Vec<String> {
+        let item: Item = syn::parse_str(item).unwrap();
+        match self::item(&item).and_then(function) {
+            Ok(()) => Vec::new(),
+            Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn accepts_ordinary_functions() {
+        for item in [
+            "fn f(x: i64, y: &Vec<u8>) -> Result<u8, String> {}",
+            "async fn f(x: Box<dyn Fn(&str) -> bool + Send + Sync>) {}",
+            "fn f<T: Clone>(x: T, s: &'static str) -> &'static str {}",
+            "pub(crate) fn f((a, b): (u8, u8)) -> Vec<(u8, u8)> {}",
+        ] {
+            assert_eq!(errors(item), Vec::<String>::new(), "{item}");
+        }
+    }
+
+    #[test]
+    fn each_rejection_has_its_own_message() {
+        for (item, start) in [
+            (
+                "const fn f() {}",
+                "`#[delayed]` cannot be used on a `const fn`",
+            ),
+            (
+                "unsafe fn f() {}",
+                "`#[delayed]` cannot be used on an `unsafe fn`",
+            ),
+            (
+                "extern \"C\" fn f() {}",
+                "`#[delayed]` cannot be used on an `extern` function",
+            ),
+            (
+                "fn f(&self) {}",
+                "`#[delayed]` cannot be used on methods that take `self`",
+            ),
+            (
+                "fn f<'a>(x: &'a u8) {}",
+                "`#[delayed]` functions cannot have lifetime parameters",
+            ),
+            ("fn f(x: &mut u8) {}", "a task cannot take `&mut`"),
+            (
+                "fn f(x: impl Clone) {}",
+                "`impl Trait` cannot be the type of a task parameter",
+            ),
+            ("fn f(x: Vec<&str>) {}", "a task value cannot hold a borrow"),
+            ("fn f() -> &str {}", "a task cannot return a borrow"),
+            (
+                "fn f() -> Result<&str, E> {}",
+                "a task cannot return a borrow",
+            ),
+            (
+                "fn f() -> impl Clone {}",
+                "a task cannot return `impl Trait`",
+            ),
+            (
+                "struct S;",
+                "`#[delayed]` applies to functions, not to a struct",
+            ),
+            (
+                "impl S {}",
+                "`#[delayed]` applies to functions, not to an impl block",
+            ),
+        ] {
+            let found = errors(item);
+            assert_eq!(found.len(), 1, "{item}: {found:?}");
+            assert!(found[0].starts_with(start), "{item}: {}", found[0]);
+            assert!(found[0].contains("\nhelp: "), "{item}: {}", found[0]);
+        }
+    }
+
+    #[test]
+    fn all_problems_are_reported_together() {
+        assert_eq!(
+            errors("const unsafe fn f(&self, x: &mut u8) -> &u8 {}").len(),
+            5
+        );
+    }
+}
