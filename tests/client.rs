@@ -158,3 +158,27 @@ fn zero_threads_is_a_clear_error() {
     assert_eq!(Client::synchronous().threads(), None);
     assert!(Client::global().unwrap().threads().unwrap() >= delayed::DEFAULT_THREADS);
 }
+
+#[test]
+fn a_task_computing_on_its_own_one_thread_client_does_not_deadlock() {
+    use std::sync::OnceLock;
+    static CLIENT: OnceLock<Client> = OnceLock::new();
+    #[delayed]
+    fn double(x: u64) -> u64 {
+        2 * x
+    }
+    #[delayed]
+    fn nested(x: u64) -> u64 {
+        // The only permit is held by this task while it waits.
+        let client = CLIENT.get().unwrap();
+        client
+            .compute(&vec![double(x), double(x + 1)])
+            .unwrap()
+            .iter()
+            .sum()
+    }
+    let client = CLIENT.get_or_init(|| Client::builder().threads(1).build().unwrap());
+    let outer: Vec<Delayed<u64>> = (0..4).map(nested).collect();
+    let values = within(30, move || client.compute(&outer).unwrap());
+    assert_eq!(values, [2, 6, 10, 14]);
+}

@@ -163,6 +163,9 @@ impl Client {
         let graph = collect(computable);
         let values = match &*self.inner {
             Inner::Threaded { pool, .. } => {
+                // A task computing on its own client gives its permit back
+                // while it waits, so nested computes cannot deadlock.
+                let _seceded = threaded::secede(pool);
                 let (sender, receiver) = mpsc::sync_channel(1);
                 start(graph, pool, move |outcome| {
                     // The caller may have gone (a panic while waiting).

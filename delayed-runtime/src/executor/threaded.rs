@@ -79,6 +79,7 @@ fn run_sync_chain(
     ready: &mut Vec<u32>,
     unfinished: &Unfinished<'_>,
 ) -> Option<u32> {
+    let _in_task = InTask::enter(pool);
     loop {
         unfinished.task.set(Some(task));
         let outcome = run.run_sync(task);
@@ -101,6 +102,64 @@ fn dispatch(run: &Arc<Run>, pool: &Arc<Pool>, ready: &mut Vec<u32>) -> Option<u3
         pool.handle.spawn(drive(run.clone(), pool.clone(), task));
     }
     next
+}
+
+thread_local! {
+    /// The address of the pool whose permit this thread's running
+    /// synchronous task holds; 0 when it runs none.
+    static RUNNING_IN: Cell<usize> = const { Cell::new(0) };
+}
+
+fn address(pool: &Pool) -> usize {
+    std::ptr::from_ref(pool).addr()
+}
+
+/// Marks this thread as running tasks of `pool` while it lives.
+struct InTask(usize);
+
+impl InTask {
+    fn enter(pool: &Pool) -> InTask {
+        InTask(RUNNING_IN.replace(address(pool)))
+    }
+}
+
+impl Drop for InTask {
+    fn drop(&mut self) {
+        RUNNING_IN.set(self.0);
+    }
+}
+
+/// Lends a task's permit back to its pool while the task waits for a
+/// nested compute on the same pool, as Dask's `secede`/`rejoin` do.
+/// Without it a task computing on its own `threads(1)` client would wait
+/// forever for the permit it holds itself.
+pub(crate) struct Seceded<'a> {
+    pool: &'a Pool,
+    previous: usize,
+}
+
+/// Secedes if this thread runs a task of `pool`; `None` otherwise.
+pub(crate) fn secede(pool: &Pool) -> Option<Seceded<'_>> {
+    if RUNNING_IN.get() != address(pool) {
+        return None;
+    }
+    pool.permits.add_permits(1);
+    Some(Seceded {
+        pool,
+        previous: RUNNING_IN.replace(0),
+    })
+}
+
+impl Drop for Seceded<'_> {
+    /// Takes a permit again before the task goes on, so the bound holds.
+    fn drop(&mut self) {
+        // Synchronous tasks run inside `block_in_place`, where blocking on
+        // the runtime is allowed. The semaphore is never closed.
+        if let Ok(permit) = self.pool.handle.block_on(self.pool.permits.acquire()) {
+            permit.forget();
+        }
+        RUNNING_IN.set(self.previous);
+    }
 }
 
 /// Fails the compute if a driver ends without finishing its task: the
