@@ -173,7 +173,8 @@ pub use delayed_runtime::{
 ///
 /// Shared dependencies run once across everything computed together. The
 /// arguments are borrowed, so the handles stay usable. It uses the default
-/// client, and is shorthand for [`compute(&x)`](compute()).
+/// client, and is shorthand for [`compute(&x)`](compute()) (or
+/// `compute(&(&a, &b, &c))`).
 ///
 /// ```
 /// use delayed::{compute, delayed};
@@ -189,20 +190,7 @@ pub use delayed_runtime::{
 /// assert_eq!(again, [11, 21]);
 /// # Ok::<(), delayed::Error>(())
 /// ```
-#[macro_export]
-macro_rules! compute {
-    () => {
-        ::core::compile_error!(
-            "`compute!` needs at least one handle to compute\nhelp: write `compute!(x)` for one handle or collection, or `compute!(a, b)` for several"
-        )
-    };
-    ($computable:expr $(,)?) => {
-        $crate::compute(&$computable)
-    };
-    ($($computable:expr),+ $(,)?) => {
-        $crate::compute(&($(&$computable,)+))
-    };
-}
+pub use delayed_macros::compute;
 
 /// The user guide, "How to parallelize Rust code with `#[delayed]`".
 ///

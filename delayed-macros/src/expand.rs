@@ -48,31 +48,54 @@ pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream 
     let generics = &original.generics;
     let (impl_generics, _, _) = generics.split_for_impl();
 
-    let bindings: Vec<_> = sig.params.iter().map(|p| &p.binding).collect();
     let slots: Vec<_> = (0..sig.params.len())
         .map(|i| format_ident!("__delayed_slot{}", i))
         .collect();
+    let args = sig.params.iter().zip(&slots).map(|(param, slot)| {
+        let binding = &param.binding;
+        let record = match param.pass {
+            Pass::Owned => quote!(arg_owned),
+            Pass::Shared => quote!(arg),
+        };
+        quote_spanned! {param.stored.span()=>
+            let #slot = ::delayed::__private::TaskBuilder::#record(
+                &mut __delayed_builder,
+                ::delayed::IntoDelayed::into_arg(#binding),
+            );
+        }
+    });
     let wrapper_params = sig.params.iter().map(|param| {
         let (binding, stored) = (&param.binding, &param.stored);
         quote_spanned!(stored.span()=> #binding: impl ::delayed::IntoDelayed<#stored>)
     });
 
-    // Bounds, spanned on the user's types so that an error points there.
+    // Types that mention the function's generic parameters get their
+    // bounds in the wrapper's where clause, so users need not repeat
+    // `Send + Sync + 'static`. Concrete types are checked where the task is
+    // built, by calls spanned on the user's type: an unmet bound
+    // (`Rc<T>: TaskValue`, `Table: ByValue`) is reported there, with its
+    // explanation.
+    let type_params: Vec<&syn::Ident> = generics.type_params().map(|p| &p.ident).collect();
     let mut bounds: Vec<TokenStream> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let mut bound = |ty: &syn::Type, tokens: TokenStream| {
-        if seen.insert((quote!(#ty).to_string(), tokens.to_string())) {
-            bounds.push(quote_spanned!(ty.span()=> #ty: #tokens));
+    let mut bound = |ty: &syn::Type, clone: bool| {
+        if mentions(ty, &type_params) && seen.insert((quote!(#ty).to_string(), clone)) {
+            let span = ty.span();
+            bounds.push(if clone {
+                quote_spanned!(span=> #ty: ::delayed::__private::ByValue)
+            } else {
+                quote_spanned!(span=> #ty: ::delayed::TaskValue)
+            });
         }
     };
     for param in &sig.params {
-        bound(&param.stored, quote!(::delayed::TaskValue));
+        bound(&param.stored, false);
         if param.pass == Pass::Owned {
-            bound(&param.stored, quote!(::core::clone::Clone));
+            bound(&param.stored, true);
         }
     }
     let value_type = sig.output.value_type();
-    bound(value_type, quote!(::delayed::TaskValue));
+    bound(value_type, false);
     let user_predicates = generics
         .where_clause
         .as_ref()
@@ -87,8 +110,10 @@ pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream 
         .zip(&slots)
         .filter(|(p, _)| p.pass == Pass::Owned)
         .map(|(param, slot)| {
-            let binding = &param.binding;
-            quote!(let #binding = #slot.owned(__delayed_inputs);)
+            let (binding, stored) = (&param.binding, &param.stored);
+            quote_spanned! {stored.span()=>
+                let #binding = #slot.get(__delayed_inputs);
+            }
         });
     let shared_reads = sig
         .params
@@ -96,8 +121,10 @@ pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream 
         .zip(&slots)
         .filter(|(p, _)| p.pass == Pass::Shared)
         .map(|(param, slot)| {
-            let binding = &param.binding;
-            quote!(let #binding = #slot.shared(__delayed_inputs);)
+            let (binding, stored) = (&param.binding, &param.stored);
+            quote_spanned! {stored.span()=>
+                let #binding = #slot.get(__delayed_inputs);
+            }
         });
     let call_args = sig.params.iter().map(|param| {
         let binding = &param.binding;
@@ -120,7 +147,7 @@ pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream 
         }
     };
     let build = if original.asyncness.is_some() {
-        quote! {
+        quote_spanned! {value_type.span()=>
             __delayed_builder.future::<#value_type, _, _>(move |__delayed_inputs| {
                 #(#owned_reads)*
                 #(#shared_reads)*
@@ -128,7 +155,7 @@ pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream 
             })
         }
     } else {
-        quote! {
+        quote_spanned! {value_type.span()=>
             __delayed_builder.sync::<#value_type, _>(move |__delayed_inputs| {
                 #(#owned_reads)*
                 #(#shared_reads)*
@@ -156,7 +183,7 @@ pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream 
             #original #block
 
             let #mut_builder __delayed_builder = ::delayed::__private::TaskBuilder::new(#name);
-            #(let #slots = __delayed_builder.arg(::delayed::IntoDelayed::into_arg(#bindings));)*
+            #(#args)*
             #build
         }
     }
@@ -185,4 +212,16 @@ fn turbofish(generics: &syn::Generics) -> TokenStream {
     } else {
         quote!(::<#(#params),*>)
     }
+}
+
+/// Whether `ty` names one of the function's type parameters.
+fn mentions(ty: &syn::Type, type_params: &[&syn::Ident]) -> bool {
+    fn scan(tokens: TokenStream, type_params: &[&syn::Ident]) -> bool {
+        tokens.into_iter().any(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) => type_params.iter().any(|p| **p == ident),
+            proc_macro2::TokenTree::Group(group) => scan(group.stream(), type_params),
+            _ => false,
+        })
+    }
+    scan(quote!(#ty), type_params)
 }

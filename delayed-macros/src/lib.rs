@@ -5,9 +5,10 @@
 //! The macro is a pipeline: `args` parses the attribute's arguments,
 //! `validate` rejects what cannot become a task (each error spanned on
 //! the token to change), `signature` models the parameters and return
-//! type, and `expand` writes the code.
+//! type, and `expand` writes the code. `compute` expands `compute!`.
 
 mod args;
+mod compute;
 mod expand;
 mod signature;
 mod validate;
@@ -46,8 +47,25 @@ pub fn delayed(args: TokenStream, item: TokenStream) -> TokenStream {
         // cascade into "cannot find function" errors at every call.
         Err(error) => {
             let mut tokens = error.to_compile_error();
-            item.to_tokens(&mut tokens);
+            without_variadic(item).to_tokens(&mut tokens);
             tokens.into()
         }
     }
+}
+
+/// A variadic Rust function does not compile by itself; drop the `...` from
+/// the item kept after an error so that rustc does not add its own errors.
+fn without_variadic(mut item: syn::Item) -> syn::Item {
+    if let syn::Item::Fn(function) = &mut item {
+        function.sig.variadic = None;
+    }
+    item
+}
+
+/// Computes handles and returns their values; see the `delayed` crate.
+#[proc_macro]
+pub fn compute(input: TokenStream) -> TokenStream {
+    compute::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

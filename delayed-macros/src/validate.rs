@@ -50,7 +50,7 @@ pub(crate) fn item(item: &Item) -> syn::Result<&ItemFn> {
         _ => (Span::call_site(), "this item"),
     };
     let help = if matches!(item, Item::Impl(_)) {
-        "help: put `#[delayed]` on a free function, e.g. `#[delayed] fn area(shape: &Shape) -> f64`; for a method call on a handle use `handle.map(|s| s.area())`"
+        "help: put `#[delayed]` on a free function, e.g. `#[delayed] fn area(shape: &Shape) -> f64`; for a method call on a handle use `handle.map_ref(|s| s.area())`"
     } else {
         "help: put `#[delayed]` on a function, e.g. `#[delayed] fn load(path: String) -> Vec<u8>`"
     };
@@ -101,7 +101,7 @@ pub(crate) fn function(function: &ItemFn) -> syn::Result<()> {
         match input {
             FnArg::Receiver(receiver) => errors.push_spanned(
                 receiver,
-                "`#[delayed]` cannot be used on methods that take `self`: a task owns its inputs, it cannot borrow the receiver\nhelp: make it a free function taking the value, e.g. `fn area(shape: &Shape) -> f64`, or call the method lazily with `handle.map(|s| s.area())`",
+                "`#[delayed]` cannot be used on methods that take `self`: a task owns its inputs, it cannot borrow the receiver\nhelp: make it a free function taking the value, e.g. `fn area(shape: &Shape) -> f64`, or call the method lazily with `handle.map_ref(|s| s.area())`",
             ),
             FnArg::Typed(typed) => parameter(&typed.ty, &mut errors),
         }

@@ -29,7 +29,7 @@ use crate::task::{downcast, unwrap_or_clone};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a delayed handle or a collection of handles, so it cannot be computed",
     label = "not computable",
-    note = "help: compute a `Delayed<T>`, a `Vec`, slice or array of them, or a tuple of those: `compute!(x)`, `compute!(a, b)`"
+    note = "compute a `Delayed<T>`, a `Vec`, slice or array of them, or several at once: `compute!(x)`, `compute!(a, b)`; wrap a plain value with `delayed::value(x)`"
 )]
 pub trait Computable {
     /// The computed form: `T` for `Delayed<T>`, `Vec<T>` for a `Vec<Delayed<T>>`.
@@ -82,6 +82,7 @@ impl<T: TaskValue + Clone> Computable for Delayed<T> {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<C: Computable + ?Sized> Computable for &C {
     type Output = C::Output;
 
@@ -139,6 +140,7 @@ impl<C: Computable, const N: usize> Computable for [C; N] {
 
 macro_rules! tuples {
     ($( ($($c:ident $i:tt),+) )+) => {$(
+        #[diagnostic::do_not_recommend]
         impl<$($c: Computable),+> Computable for ($($c,)+) {
             type Output = ($($c::Output,)+);
 
@@ -166,6 +168,13 @@ tuples! {
     (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5, C6 6, C7 7, C8 8, C9 9)
     (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5, C6 6, C7 7, C8 8, C9 9, C10 10)
     (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5, C6 6, C7 7, C8 8, C9 9, C10 10, C11 11)
+}
+
+/// Checks one argument of `compute!` where it is written, so that an error
+/// points at it.
+#[doc(hidden)]
+pub fn computable<C: Computable + ?Sized>(computable: &C) -> &C {
+    computable
 }
 
 /// Computes handles on the default client: Dask's `dask.compute(...)`.

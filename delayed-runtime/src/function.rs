@@ -116,9 +116,9 @@ impl<F, Sig> fmt::Debug for DelayedFn<F, Sig> {
 #[diagnostic::on_unimplemented(
     message = "`delayed(…)` wraps a function, and `{Self}` is not a function it can call",
     label = "this is not a function",
-    note = "help: to delay a call, pass the function and its arguments separately: `delayed(f).call(x)` instead of `delayed(f(x))`",
-    note = "help: a function marked `#[delayed]` is already lazy: call it directly, `f(x)`",
-    note = "help: to wrap a plain value, write `Delayed::value(x)`"
+    note = "to delay a call, pass the function and its arguments separately: write `delayed(f).call(x)` instead of `delayed(f(x))`",
+    note = "a function marked `#[delayed]` is already lazy: call it directly, `f(x)`",
+    note = "to wrap a plain value, write `Delayed::value(x)`"
 )]
 pub trait TaskFn<Sig>: Send + Sync + 'static {}
 
@@ -141,9 +141,9 @@ macro_rules! arities {
             #[allow(unused_mut, unused_variables, clippy::too_many_arguments)]
             pub fn call(&self, $($param: impl IntoDelayed<$arg>),*) -> Delayed<R> {
                 let mut builder = TaskBuilder::new(self.name);
-                $(let $param = builder.arg($param.into_arg());)*
+                $(let $param = builder.arg_owned($param.into_arg());)*
                 let function = Arc::clone(&self.function);
-                builder.sync(move |inputs| Ok(function($($param.owned(inputs)),*)))
+                builder.sync(move |inputs| Ok(function($($param.get(inputs)),*)))
             }
         }
 
@@ -160,10 +160,10 @@ macro_rules! arities {
             #[allow(unused_mut, unused_variables, clippy::too_many_arguments)]
             pub fn try_call(&self, $($param: impl IntoDelayed<$arg>),*) -> Delayed<T> {
                 let mut builder = TaskBuilder::new(self.name);
-                $(let $param = builder.arg($param.into_arg());)*
+                $(let $param = builder.arg_owned($param.into_arg());)*
                 let function = Arc::clone(&self.function);
                 builder.sync(move |inputs| {
-                    function($($param.owned(inputs)),*).map_err(Into::into)
+                    function($($param.get(inputs)),*).map_err(Into::into)
                 })
             }
         }

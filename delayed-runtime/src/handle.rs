@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::client::Client;
 use crate::error::Error;
 use crate::node::{Body, Key, Node};
+use crate::task::TaskBuilder;
 
 /// What a task can take and return: values cross threads between tasks, so
 /// they must be `Send + Sync + 'static`.
@@ -24,13 +25,29 @@ use crate::node::{Body, Key, Node};
 /// assert_eq!(wrap_all(vec![1, 2]).len(), 2);
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a task value: task values cross threads and must be `Send + Sync + 'static`",
+    message = "`{Self}` cannot be a task value: task values cross threads, so they must be `Send + Sync + 'static`",
     label = "not `Send + Sync + 'static`",
-    note = "help: use a thread-safe type instead, e.g. `Arc<T>` for `Rc<T>`, `Mutex<T>` for `RefCell<T>`, an owned value for a borrowed one"
+    note = "use a thread-safe type instead: `Arc<T>` for `Rc<T>`, `Mutex<T>` or `RwLock<T>` for `RefCell<T>`, an owned value for a borrowed one"
 )]
 pub trait TaskValue: Send + Sync + 'static {}
 
+// Errors name `TaskValue` and its explanation rather than whichever of
+// `Send`, `Sync` or `'static` failed.
+#[diagnostic::do_not_recommend]
 impl<T: Send + Sync + 'static + ?Sized> TaskValue for T {}
+
+/// The bound on a parameter taken by value: a value may feed several tasks,
+/// and each owner but the last gets a clone.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` must be `Clone` to be taken by value: the value may feed several tasks, and all but the last get a clone",
+    label = "this parameter takes `{Self}` by value",
+    note = "take it by reference instead, `&{Self}`, which borrows the shared value and needs no `Clone`; or derive `Clone` for it"
+)]
+pub trait ByValue: Clone {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Clone> ByValue for T {}
 
 /// A lazy value of type `T`: a handle to a task that has not run yet.
 ///
@@ -111,6 +128,64 @@ impl<T: TaskValue> Delayed<T> {
             Vec::new(),
             Body::Ready(Arc::new(value)),
         ))
+    }
+}
+
+impl<T: TaskValue> Delayed<T> {
+    /// A lazy call of `f` on a reference to the value: the Rust form of
+    /// Dask's attribute access and method calls on a delayed object
+    /// (`x.attr`, `x.method()`). It needs no `Clone`.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// struct Report { title: String, pages: u32 }
+    ///
+    /// #[delayed]
+    /// fn load(n: u32) -> Report { Report { title: format!("report {n}"), pages: n * 10 } }
+    ///
+    /// let report = load(3);
+    /// let title = report.map_ref(|r| r.title.clone());
+    /// let pages = report.map_ref(|r| r.pages);
+    /// assert_eq!(delayed::compute!(title, pages)?, ("report 3".to_string(), 30));
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn map_ref<U, F>(&self, f: F) -> Delayed<U>
+    where
+        U: TaskValue,
+        F: Fn(&T) -> U + Send + Sync + 'static,
+    {
+        let mut builder = TaskBuilder::new("map");
+        let value = builder.arg(Arg::Handle(self.clone()));
+        builder.sync(move |inputs| Ok(f(&value.get(inputs))))
+    }
+
+    /// A lazy call of `f` on the value itself, which it may consume; the
+    /// value is moved in when this task is its last consumer, cloned
+    /// otherwise. Use [`map_ref`](Self::map_ref) when a reference will do.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed]
+    /// fn words(text: String) -> Vec<String> {
+    ///     text.split_whitespace().map(str::to_owned).collect()
+    /// }
+    ///
+    /// let upper = words("lazy rust".to_string())
+    ///     .map(|w| w.into_iter().map(|s| s.to_uppercase()).collect::<Vec<_>>());
+    /// assert_eq!(upper.compute()?, ["LAZY", "RUST"]);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn map<U, F>(&self, f: F) -> Delayed<U>
+    where
+        T: ByValue,
+        U: TaskValue,
+        F: Fn(T) -> U + Send + Sync + 'static,
+    {
+        let mut builder = TaskBuilder::new("map");
+        let value = builder.arg_owned(Arg::Handle(self.clone()));
+        builder.sync(move |inputs| Ok(f(value.get(inputs))))
     }
 }
 
@@ -212,7 +287,7 @@ pub fn value<T: TaskValue>(value: T) -> Delayed<T> {
 #[diagnostic::on_unimplemented(
     message = "a `{Self}` cannot be passed where the task expects a `{T}`",
     label = "expected `{T}`, `Delayed<{T}>` or `&Delayed<{T}>`, found `{Self}`",
-    note = "help: pass a value or a handle of type `{T}`, or convert it first with `.map(…)` on the handle"
+    note = "pass a value or a handle of type `{T}`; to turn a handle of another type into one, use `.map(…)` on it"
 )]
 pub trait IntoDelayed<T> {
     /// Turns the argument into a handle, wrapping a plain value with

@@ -27,8 +27,8 @@ pub use node::Key;
 /// What the `#[delayed]` expansion calls. Not part of the public contract.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::compute::{Outputs, Roots};
-    pub use crate::handle::Arg;
+    pub use crate::compute::{Outputs, Roots, computable};
+    pub use crate::handle::{Arg, ByValue};
     pub use crate::node::Inputs;
-    pub use crate::task::{IntoTaskResult, Slot, TaskBuilder};
+    pub use crate::task::{IntoTaskResult, Owned, Shared, TaskBuilder};
 }

@@ -7,10 +7,9 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::handle::{Arg, Delayed, TaskValue};
+use crate::handle::{Arg, ByValue, Delayed, TaskValue};
 use crate::node::{Body, BoxError, Inputs, Key, Node, Value};
 
 /// Collects a task's arguments, then builds its node.
@@ -28,9 +27,13 @@ impl TaskBuilder {
         }
     }
 
-    /// Records one argument: a handle becomes a dependency edge, a plain
-    /// value is kept in the task itself.
-    pub fn arg<T: TaskValue>(&mut self, arg: Arg<T>) -> Slot<T> {
+    /// Records an argument for a `&T` parameter: a handle becomes a
+    /// dependency edge, a plain value is kept in the task itself.
+    ///
+    /// The bounds are checked here, where the argument is recorded, rather
+    /// than in the task's call, so that an unmet one is reported once, on
+    /// the parameter's type.
+    pub fn arg<T: TaskValue>(&mut self, arg: Arg<T>) -> Shared<T> {
         let source = match arg {
             Arg::Value(value) => Source::Const(Arc::new(value)),
             Arg::Handle(handle) => {
@@ -38,9 +41,17 @@ impl TaskBuilder {
                 Source::Input(self.deps.len() - 1)
             }
         };
-        Slot {
+        Shared {
             source,
-            _type: PhantomData,
+            downcast: downcast::<T>,
+        }
+    }
+
+    /// Records an argument for a `T` parameter, taken by value.
+    pub fn arg_owned<T: TaskValue + ByValue>(&mut self, arg: Arg<T>) -> Owned<T> {
+        Owned {
+            shared: self.arg(arg),
+            clone: T::clone,
         }
     }
 
@@ -77,11 +88,20 @@ fn erase<T: TaskValue>(value: T) -> Value {
     Arc::new(value)
 }
 
-/// Where one argument of a task comes from when the task runs.
+/// Where the argument for a `&T` parameter comes from when the task runs.
 #[doc(hidden)]
-pub struct Slot<T> {
+pub struct Shared<T> {
     source: Source<T>,
-    _type: PhantomData<fn() -> T>,
+    /// `downcast::<T>`, captured where `T`'s bounds were checked.
+    downcast: fn(Value) -> Arc<T>,
+}
+
+/// Where the argument for a `T` parameter comes from when the task runs.
+#[doc(hidden)]
+pub struct Owned<T> {
+    shared: Shared<T>,
+    /// `T::clone`, captured where `T: Clone` was checked.
+    clone: fn(&T) -> T,
 }
 
 enum Source<T> {
@@ -91,24 +111,26 @@ enum Source<T> {
     Input(usize),
 }
 
-impl<T: TaskValue> Slot<T> {
-    /// The argument for a `&T` parameter: shared, never cloned.
-    pub fn shared(&self, inputs: &Inputs) -> Arc<T> {
+impl<T> Shared<T> {
+    /// The shared value: never cloned, only its `Arc`.
+    pub fn get(&self, inputs: &Inputs) -> Arc<T> {
         match &self.source {
             Source::Const(value) => value.clone(),
-            Source::Input(i) => downcast(inputs.get(*i).clone()),
+            Source::Input(i) => (self.downcast)(inputs.get(*i).clone()),
         }
     }
+}
 
-    /// The argument for a `T` parameter: moved when this task is the last
-    /// to need the value, cloned otherwise.
-    pub fn owned(&self, inputs: &mut Inputs) -> T
-    where
-        T: Clone,
-    {
-        match &self.source {
-            Source::Const(value) => T::clone(value),
-            Source::Input(i) => unwrap_or_clone(downcast(inputs.take(*i))),
+impl<T> Owned<T> {
+    /// The value itself: moved when this task is the last to need it,
+    /// cloned otherwise.
+    pub fn get(&self, inputs: &mut Inputs) -> T {
+        match &self.shared.source {
+            Source::Const(value) => (self.clone)(value),
+            Source::Input(i) => {
+                let value = (self.shared.downcast)(inputs.take(*i));
+                Arc::try_unwrap(value).unwrap_or_else(|shared| (self.clone)(&shared))
+            }
         }
     }
 }

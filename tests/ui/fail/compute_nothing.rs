@@ -1,0 +1,5 @@
+use delayed::compute;
+
+fn main() {
+    let _ = compute!();
+}

@@ -1,0 +1,9 @@
+use delayed::delayed;
+
+fn add(x: i64, y: i64) -> i64 {
+    x + y
+}
+
+fn main() {
+    let _ = delayed(add).call(1);
+}

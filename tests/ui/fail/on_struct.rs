@@ -1,0 +1,8 @@
+use delayed::delayed;
+
+#[delayed]
+struct Config {
+    path: String,
+}
+
+fn main() {}

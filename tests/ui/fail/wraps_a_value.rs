@@ -1,0 +1,5 @@
+use delayed::delayed;
+
+fn main() {
+    let _ = delayed(5);
+}
