@@ -17,13 +17,18 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         .iter()
         .map(|arg| quote_spanned!(arg.span()=> ::delayed::__private::computable(&#arg)))
         .collect();
-    match borrowed.as_slice() {
-        [] => Err(syn::Error::new(
+    match (args.first(), borrowed.as_slice()) {
+        (Some(arg), [one]) => {
+            // All on the argument's span: if it is not computable, both
+            // the bound and the output type fail there, and rustc reports
+            // the identical errors once.
+            Ok(quote_spanned!(arg.span()=> ::delayed::compute(#one)))
+        }
+        (_, []) => Err(syn::Error::new(
             Span::call_site(),
             "`compute!` needs at least one handle to compute\nhelp: write `compute!(x)` for one handle or collection, or `compute!(a, b)` for several",
         )),
-        [one] => Ok(quote!(::delayed::compute(#one))),
-        several => Ok(quote!(::delayed::compute(&(#(#several,)*)))),
+        (_, several) => Ok(quote!(::delayed::compute(&(#(#several,)*)))),
     }
 }
 

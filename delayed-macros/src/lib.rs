@@ -24,7 +24,7 @@ pub fn delayed(args: TokenStream, item: TokenStream) -> TokenStream {
     let args = syn::parse::<args::Args>(args);
     let item = match syn::parse::<syn::Item>(item.clone()) {
         Ok(item) => item,
-        // Not an item at all: let rustc report the syntax error itself.
+        // Not an item at all: leave the syntax error to rustc.
         Err(_) => return item,
     };
     let checked = validate::item(&item).and_then(|function| {

@@ -47,6 +47,16 @@ pub(crate) fn item(item: &Item) -> syn::Result<&ItemFn> {
         Item::Static(s) => (s.static_token.span, "a static"),
         Item::Type(t) => (t.type_token.span, "a type alias"),
         Item::Use(u) => (u.use_token.span, "a `use` declaration"),
+        Item::Verbatim(tokens) => match syn::parse2::<syn::TraitItemFn>(tokens.clone()) {
+            // `fn f(…);` in a trait or an `extern` block.
+            Ok(declaration) => {
+                return Err(syn::Error::new_spanned(
+                    &declaration.sig.ident,
+                    "`#[delayed]` needs a function with a body: the body becomes the task\nhelp: put `#[delayed]` on a free function that calls this one, e.g. `#[delayed] fn load(path: String) -> Vec<u8> { read(&path) }`",
+                ));
+            }
+            Err(_) => (Span::call_site(), "this item"),
+        },
         _ => (Span::call_site(), "this item"),
     };
     let help = if matches!(item, Item::Impl(_)) {

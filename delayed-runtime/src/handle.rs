@@ -285,9 +285,10 @@ pub fn value<T: TaskValue>(value: T) -> Delayed<T> {
 /// # Ok::<(), delayed::Error>(())
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "a `{Self}` cannot be passed where the task expects a `{T}`",
-    label = "expected `{T}`, `Delayed<{T}>` or `&Delayed<{T}>`, found `{Self}`",
-    note = "pass a value or a handle of type `{T}`; to turn a handle of another type into one, use `.map(…)` on it"
+    message = "`{Self}` cannot be a task argument of type `{T}`",
+    label = "expected `{T}`, `Delayed<{T}>` or `&Delayed<{T}>`",
+    note = "pass a value or a handle of the parameter's type; to turn a handle of another type into one, use `.map(…)` on it",
+    note = "task values cross threads, so they must also be `Send + Sync + 'static`: use `Arc<T>` for `Rc<T>`, `Mutex<T>` for `RefCell<T>`"
 )]
 pub trait IntoDelayed<T> {
     /// Turns the argument into a handle, wrapping a plain value with

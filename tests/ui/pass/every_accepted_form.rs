@@ -27,6 +27,12 @@ fn generic<T: Clone + Send + Sync + 'static>(x: T) -> T {
     x
 }
 
+/// Generic parameters need no `Send + Sync + 'static`: the wrapper adds them.
+#[delayed]
+fn unbounded<T: Clone>(x: T) -> Vec<T> {
+    vec![x]
+}
+
 #[delayed]
 fn static_borrows(tag: &'static str) -> &'static str {
     tag
@@ -76,6 +82,8 @@ fn main() -> Result<(), delayed::Error> {
     let area = Shape::square(Shape { side: 2.0 }.side);
     let w = delayed(i64::abs).call(-3);
     let v = Delayed::value(5_i64);
+    let u = unbounded(1_u8);
+    assert_eq!(compute!(u)?, [1]);
     let _: (i64, i64, usize, i64, i64, &str, i64, usize, u8, f64, i64, i64) =
         compute!(b, g, s, f, p, t, x, c, n, area, w, v)?;
     Ok(())
