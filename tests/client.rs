@@ -82,9 +82,9 @@ fn the_synchronous_client_runs_in_order_on_the_calling_thread() {
             .push((name.to_string(), std::thread::current().id()));
         Vec::new()
     }
-    let a = step("a", vec![]);
+    let a = step("a", Vec::<u8>::new());
     let b = step("b", &a);
-    let c = step("c", vec![]);
+    let c = step("c", Vec::<u8>::new());
     let d = step("d", &b);
     let client = Client::synchronous();
     for _ in 0..3 {

@@ -59,7 +59,7 @@ fn reference_parameters_borrow_shared_values() {
     // `&str` and `&[T]` also accept handles of `String` and `Vec<T>`.
     let title = delayed::value("title".to_string());
     let ids = delayed::value(vec![7_u32]);
-    let shown = describe(BTreeMap::new(), &title, ids);
+    let shown = describe(BTreeMap::<String, i64>::new(), &title, ids);
     assert_eq!(shown.compute().unwrap(), "title: 0 rows, 1 ids");
 }
 

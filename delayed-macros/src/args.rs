@@ -2,16 +2,19 @@
 
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
+use syn::{Expr, ExprLit, Lit, LitStr, Meta, Path, Token};
 
 /// The arguments of one `#[delayed(…)]` attribute.
 #[derive(Default)]
 pub(crate) struct Args {
     /// Prefix of the task keys, instead of the function's name.
     pub(crate) name: Option<LitStr>,
+    /// Identical calls share a key (a hash of the call) and run once.
+    pub(crate) pure: Option<Path>,
 }
 
-const EXPECTED: &str = "`#[delayed]` takes `name = \"…\"`";
+const EXPECTED: &str =
+    "`#[delayed]` takes `pure` and `name = \"…\"`, e.g. `#[delayed(pure, name = \"load\")]`";
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Args> {
@@ -47,6 +50,25 @@ impl Parse for Args {
                         "`name` takes a string\nhelp: write `name = \"load\"`",
                     )),
                 },
+                Meta::Path(path) if path.is_ident("pure") => {
+                    if args.pure.is_some() {
+                        fail(syn::Error::new_spanned(
+                            &path,
+                            "`pure` is given twice\nhelp: keep one `pure`",
+                        ));
+                    }
+                    args.pure = Some(path);
+                }
+                Meta::NameValue(pair) if pair.path.is_ident("pure") => {
+                    fail(syn::Error::new_spanned(
+                        &pair.value,
+                        "`pure` takes no value\nhelp: write `#[delayed(pure)]`",
+                    ))
+                }
+                Meta::List(list) if list.path.is_ident("pure") => fail(syn::Error::new(
+                    list.delimiter.span().join(),
+                    "`pure` takes no value\nhelp: write `#[delayed(pure)]`",
+                )),
                 Meta::Path(path) if path.is_ident("name") => fail(syn::Error::new_spanned(
                     path,
                     "`name` needs a value\nhelp: write `name = \"load\"`",
@@ -88,6 +110,9 @@ mod tests {
     #[test]
     fn empty_and_named() {
         assert!(parse("").unwrap().name.is_none());
+        assert!(parse("pure").unwrap().pure.is_some());
+        let both = parse("pure, name = \"load\"").unwrap();
+        assert!(both.pure.is_some() && both.name.is_some());
         assert_eq!(
             parse("name = \"load\"").unwrap().name.unwrap().value(),
             "load"
@@ -110,6 +135,9 @@ mod tests {
         assert!(message("name").starts_with("`name` needs a value"));
         assert!(message("name = \"a\", name = \"b\"").starts_with("`name` is given twice"));
         assert!(message("name = \"two words\"").starts_with("a task name must be"));
+        assert!(message("pure = \"yes\"").starts_with("`pure` takes no value"));
+        assert!(message("pure(true)").starts_with("`pure` takes no value"));
+        assert!(message("pure, pure").starts_with("`pure` is given twice"));
     }
 
     #[test]

@@ -42,7 +42,9 @@ pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream 
         block,
     } = item;
     let ident = &original.ident;
-    let name = args.name.unwrap_or_else(|| {
+    let Args { name, pure } = args;
+    let value_type = sig.output.value_type();
+    let name = name.unwrap_or_else(|| {
         LitStr::new(&syn::ext::IdentExt::unraw(ident).to_string(), ident.span())
     });
     let generics = &original.generics;
@@ -51,19 +53,41 @@ pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream 
     let slots: Vec<_> = (0..sig.params.len())
         .map(|i| format_ident!("__delayed_slot{}", i))
         .collect();
-    let args = sig.params.iter().zip(&slots).map(|(param, slot)| {
+    let records = sig.params.iter().zip(&slots).map(|(param, slot)| {
         let binding = &param.binding;
         let record = match param.pass {
             Pass::Owned => quote!(arg_owned),
             Pass::Shared => quote!(arg),
         };
-        quote_spanned! {param.stored.span()=>
-            let #slot = ::delayed::__private::TaskBuilder::#record(
-                &mut __delayed_builder,
-                ::delayed::IntoDelayed::into_arg(#binding),
-            );
+        if pure.is_some() {
+            quote_spanned! {param.stored.span()=>
+                let #slot = {
+                    let __delayed_arg = ::delayed::IntoDelayed::into_arg(#binding);
+                    ::delayed::__private::PureKey::arg(&mut __delayed_pure, &__delayed_arg);
+                    ::delayed::__private::TaskBuilder::#record(&mut __delayed_builder, __delayed_arg)
+                };
+            }
+        } else {
+            quote_spanned! {param.stored.span()=>
+                let #slot = ::delayed::__private::TaskBuilder::#record(
+                    &mut __delayed_builder,
+                    ::delayed::IntoDelayed::into_arg(#binding),
+                );
+            }
         }
     });
+    let (start_pure, finish_pure) = match &pure {
+        Some(pure) => (
+            quote_spanned! {pure.span()=>
+                let mut __delayed_pure = ::delayed::__private::PureKey::new(
+                    ::core::concat!(::core::module_path!(), "::", #name),
+                    ::core::any::type_name::<#value_type>(),
+                );
+            },
+            quote!(::delayed::__private::TaskBuilder::pure(&mut __delayed_builder, __delayed_pure.finish());),
+        ),
+        None => (quote!(), quote!()),
+    };
     let wrapper_params = sig.params.iter().map(|param| {
         let (binding, stored) = (&param.binding, &param.stored);
         quote_spanned!(stored.span()=> #binding: impl ::delayed::IntoDelayed<#stored>)
@@ -78,24 +102,28 @@ pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream 
     let type_params: Vec<&syn::Ident> = generics.type_params().map(|p| &p.ident).collect();
     let mut bounds: Vec<TokenStream> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let mut bound = |ty: &syn::Type, clone: bool| {
-        if mentions(ty, &type_params) && seen.insert((quote!(#ty).to_string(), clone)) {
+    let mut bound = |ty: &syn::Type, requirement: &str| {
+        if mentions(ty, &type_params)
+            && seen.insert((quote!(#ty).to_string(), requirement.to_owned()))
+        {
             let span = ty.span();
-            bounds.push(if clone {
-                quote_spanned!(span=> #ty: ::delayed::__private::ByValue)
-            } else {
-                quote_spanned!(span=> #ty: ::delayed::TaskValue)
+            bounds.push(match requirement {
+                "by value" => quote_spanned!(span=> #ty: ::delayed::__private::ByValue),
+                "hash" => quote_spanned!(span=> #ty: ::delayed::__private::PureArg),
+                _ => quote_spanned!(span=> #ty: ::delayed::TaskValue),
             });
         }
     };
     for param in &sig.params {
-        bound(&param.stored, false);
+        bound(&param.stored, "value");
         if param.pass == Pass::Owned {
-            bound(&param.stored, true);
+            bound(&param.stored, "by value");
+        }
+        if pure.is_some() {
+            bound(&param.stored, "hash");
         }
     }
-    let value_type = sig.output.value_type();
-    bound(value_type, false);
+    bound(value_type, "value");
     let user_predicates = generics
         .where_clause
         .as_ref()
@@ -164,7 +192,7 @@ pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream 
         }
     };
     let lint_attrs = attrs.iter().filter(|attr| is_lint(attr));
-    let mut_builder = if sig.params.is_empty() {
+    let mut_builder = if sig.params.is_empty() && pure.is_none() {
         quote!()
     } else {
         quote!(mut)
@@ -183,7 +211,9 @@ pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream 
             #original #block
 
             let #mut_builder __delayed_builder = ::delayed::__private::TaskBuilder::new(#name);
-            #(#args)*
+            #start_pure
+            #(#records)*
+            #finish_pure
             #build
         }
     }

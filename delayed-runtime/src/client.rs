@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::executor::threaded::{self, Pool};
 use crate::executor::{Outcome, Run, sequential};
 use crate::graph::Graph;
+use crate::handle::{Delayed, TaskValue};
 use crate::node::Value;
 
 /// Where computes run: Dask's scheduler choice and `Client`.
@@ -160,8 +161,35 @@ impl Client {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn compute<C: Computable + ?Sized>(&self, computable: &C) -> Result<C::Output, Error> {
-        let graph = collect(computable);
-        let values = match &*self.inner {
+        let values = self.compute_values(collect(computable))?;
+        Ok(computable.take_output(&mut Outputs::new(values)))
+    }
+
+    /// Computes a handle now and returns a handle holding its value; see
+    /// [`Delayed::persist`].
+    ///
+    /// ```
+    /// use delayed::{delayed, Client};
+    ///
+    /// #[delayed]
+    /// fn load(n: u32) -> Vec<u32> { (0..n).collect() }
+    ///
+    /// let client = Client::builder().threads(2).build()?;
+    /// let data = client.persist(&load(4))?;
+    /// assert_eq!(client.compute(&data.map_ref(|d| d.len()))?, 4);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn persist<T: TaskValue>(&self, handle: &Delayed<T>) -> Result<Delayed<T>, Error> {
+        let mut roots = Roots::default();
+        roots.push(handle);
+        let mut values = self.compute_values(Graph::collect(&roots.0))?;
+        let value = values.pop().expect("one value for the one handle");
+        Ok(handle.persisted(value))
+    }
+
+    /// Runs `graph` and returns its roots' values, blocking until done.
+    fn compute_values(&self, graph: Graph) -> Result<Vec<Value>, Error> {
+        match &*self.inner {
             Inner::Threaded { pool, .. } => {
                 // A task computing on its own client gives its permit back
                 // while it waits, so nested computes cannot deadlock.
@@ -173,11 +201,10 @@ impl Client {
                 });
                 let received = wait_blocking(|| receiver.recv());
                 // A closed channel means the run ended without an outcome.
-                received.unwrap_or_else(|_| Err(Error::stopped()))?
+                received.unwrap_or_else(|_| Err(Error::stopped()))
             }
-            Inner::Synchronous => run_synchronously(graph)?,
-        };
-        Ok(computable.take_output(&mut Outputs::new(values)))
+            Inner::Synchronous => run_synchronously(graph),
+        }
     }
 
     /// Computes handles on this client without blocking the caller's

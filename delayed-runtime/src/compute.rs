@@ -11,8 +11,9 @@ use crate::task::{downcast, unwrap_or_clone};
 /// Something that can be computed: a handle, or a collection of handles.
 ///
 /// Implemented for `Delayed<T>`, references to computables, `Vec`s, slices
-/// and arrays of them, and tuples of up to 12 of them; the output has the
-/// same shape with each handle replaced by its value.
+/// and arrays of them, `HashMap`s and `BTreeMap`s of them, and tuples of up
+/// to 12 of them; the output has the same shape with each handle replaced
+/// by its value.
 ///
 /// ```
 /// use delayed::{delayed, Delayed};
@@ -135,6 +136,40 @@ impl<C: Computable, const N: usize> Computable for [C; N] {
                 .expect("N items for N outputs")
                 .take_output(outputs)
         })
+    }
+}
+
+impl<K, C, S> Computable for std::collections::HashMap<K, C, S>
+where
+    K: Clone + Eq + std::hash::Hash,
+    C: Computable,
+    S: std::hash::BuildHasher + Default,
+{
+    type Output = std::collections::HashMap<K, C::Output, S>;
+
+    fn add_roots(&self, roots: &mut Roots) {
+        self.values().for_each(|c| c.add_roots(roots));
+    }
+
+    fn take_output(&self, outputs: &mut Outputs) -> Self::Output {
+        // An unchanged map iterates in the same order both times.
+        self.iter()
+            .map(|(key, c)| (key.clone(), c.take_output(outputs)))
+            .collect()
+    }
+}
+
+impl<K: Clone + Ord, C: Computable> Computable for std::collections::BTreeMap<K, C> {
+    type Output = std::collections::BTreeMap<K, C::Output>;
+
+    fn add_roots(&self, roots: &mut Roots) {
+        self.values().for_each(|c| c.add_roots(roots));
+    }
+
+    fn take_output(&self, outputs: &mut Outputs) -> Self::Output {
+        self.iter()
+            .map(|(key, c)| (key.clone(), c.take_output(outputs)))
+            .collect()
     }
 }
 

@@ -158,7 +158,7 @@ impl Error {
     /// #[delayed]
     /// fn first(v: Vec<i64>) -> Result<i64, Empty> { v.first().copied().ok_or(Empty) }
     ///
-    /// let cause = first(vec![]).compute().unwrap_err().into_source().unwrap();
+    /// let cause = first(Vec::new() as Vec<i64>).compute().unwrap_err().into_source().unwrap();
     /// assert_eq!(*cause.downcast::<Empty>().unwrap(), Empty);
     /// ```
     pub fn into_source(self) -> Option<Box<dyn std::error::Error + Send + Sync + 'static>> {

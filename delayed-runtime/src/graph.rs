@@ -9,7 +9,7 @@ use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use crate::node::Node;
+use crate::node::{Key, Node};
 
 /// The nodes of one compute, numbered `0..len` in topological order, with
 /// their edges both ways in compressed (CSR) form.
@@ -36,22 +36,40 @@ impl Graph {
         let mut dep_start = vec![0];
         let mut deps = Vec::new();
         let mut root_indices = Vec::with_capacity(roots.len());
+        // Pure nodes by key: another node with the same key is the same
+        // call, so it gets the index of the first one met.
+        let mut pure: HashMap<&Key, u32> = HashMap::new();
         // Each frame is a node and how many of its dependencies were visited.
         let mut stack: Vec<(&Arc<Node>, usize)> = Vec::new();
 
         for root in roots {
             if let Entry::Vacant(entry) = index.entry(Arc::as_ptr(root)) {
-                entry.insert(u32::MAX);
-                stack.push((root, 0));
+                match root.pure.then(|| pure.get(&root.key)).flatten() {
+                    Some(&same) => {
+                        entry.insert(same);
+                    }
+                    None => {
+                        entry.insert(u32::MAX);
+                        stack.push((root, 0));
+                    }
+                }
             }
             while let Some((node, visited)) = stack.last_mut() {
                 if let Some(dep) = node.deps.get(*visited) {
                     *visited += 1;
                     if let Entry::Vacant(entry) = index.entry(Arc::as_ptr(dep)) {
-                        // Marked on entry; the graph is acyclic, so a marked
-                        // node is never met again while it is on the stack.
-                        entry.insert(u32::MAX);
-                        stack.push((dep, 0));
+                        match dep.pure.then(|| pure.get(&dep.key)).flatten() {
+                            Some(&same) => {
+                                entry.insert(same);
+                            }
+                            None => {
+                                // Marked on entry; the graph is acyclic, so a
+                                // marked node is never met again while it is
+                                // on the stack.
+                                entry.insert(u32::MAX);
+                                stack.push((dep, 0));
+                            }
+                        }
                     }
                     continue;
                 }
@@ -60,6 +78,9 @@ impl Graph {
                 stack.pop();
                 let i = u32::try_from(nodes.len()).expect("a compute holds fewer than 2^32 tasks");
                 index.insert(Arc::as_ptr(node), i);
+                if node.pure {
+                    pure.insert(&node.key, i);
+                }
                 deps.extend(node.deps.iter().map(|dep| index[&Arc::as_ptr(dep)]));
                 dep_start.push(deps.len() as u32);
                 nodes.push(node.clone());
@@ -142,10 +163,31 @@ impl Hasher for PtrHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::{Body, Key};
+    use crate::node::Body;
 
     fn node(deps: Vec<Arc<Node>>) -> Arc<Node> {
         Node::new(Key::unique("t"), deps, Body::Ready(Arc::new(())))
+    }
+
+    fn pure(hash: u64, deps: Vec<Arc<Node>>) -> Arc<Node> {
+        let mut node = Node::new(Key::hashed("p", hash), deps, Body::Ready(Arc::new(())));
+        Arc::get_mut(&mut node).unwrap().pure = true;
+        node
+    }
+
+    #[test]
+    fn pure_nodes_with_one_key_are_collected_once() {
+        let shared = node(vec![]);
+        let a = pure(7, vec![shared.clone()]);
+        let b = pure(7, vec![shared.clone()]); // the same call, built twice
+        let c = pure(8, vec![shared.clone()]);
+        let top = node(vec![a.clone(), b.clone(), c.clone()]);
+        let g = Graph::collect(&[top, b.clone()]);
+        assert_eq!(g.len(), 4); // shared, a (standing for b too), c, top
+        let top_deps = g.deps(3);
+        assert_eq!(top_deps[0], top_deps[1]);
+        assert_ne!(top_deps[0], top_deps[2]);
+        assert_eq!(g.roots[1], top_deps[0]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::node::{Body, Key, Node};
+use crate::node::{Body, Inputs, Key, Node, Value};
 use crate::task::TaskBuilder;
 
 /// What a task can take and return: values cross threads between tasks, so
@@ -155,7 +155,16 @@ impl<T: TaskValue> Delayed<T> {
         U: TaskValue,
         F: Fn(&T) -> U + Send + Sync + 'static,
     {
-        let mut builder = TaskBuilder::new("map");
+        self.apply_ref("map", f)
+    }
+
+    /// A task named `name` that calls `f` on a reference to the value.
+    fn apply_ref<U, F>(&self, name: &'static str, f: F) -> Delayed<U>
+    where
+        U: TaskValue,
+        F: Fn(&T) -> U + Send + Sync + 'static,
+    {
+        let mut builder = TaskBuilder::new(name);
         let value = builder.arg(Arg::Handle(self.clone()));
         builder.sync(move |inputs| Ok(f(&value.get(inputs))))
     }
@@ -183,9 +192,93 @@ impl<T: TaskValue> Delayed<T> {
         U: TaskValue,
         F: Fn(T) -> U + Send + Sync + 'static,
     {
-        let mut builder = TaskBuilder::new("map");
+        self.apply_owned("map", f)
+    }
+
+    /// A task named `name` that calls `f` on the value itself.
+    pub(crate) fn apply_owned<U, F>(&self, name: &'static str, f: F) -> Delayed<U>
+    where
+        T: ByValue,
+        U: TaskValue,
+        F: Fn(T) -> U + Send + Sync + 'static,
+    {
+        let mut builder = TaskBuilder::new(name);
         let value = builder.arg_owned(Arg::Handle(self.clone()));
         builder.sync(move |inputs| Ok(f(value.get(inputs))))
+    }
+}
+
+impl<T: TaskValue> Delayed<T> {
+    /// Gives this task an exact key, Dask's `dask_key_name`: errors and
+    /// pictures show `key` instead of a generated `name-…` key.
+    ///
+    /// Keys given this way are labels: two tasks with the same given key
+    /// are still two tasks. (Identical calls of a `#[delayed(pure)]`
+    /// function share a key and run once.)
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed]
+    /// fn load(day: &str) -> Vec<u8> { day.as_bytes().to_vec() }
+    ///
+    /// let jan = load("2024-01").with_key("load-2024-01");
+    /// assert_eq!(jan.key().to_string(), "load-2024-01");
+    /// assert_eq!(jan.key().name(), "load");
+    /// assert_eq!(jan.compute()?, b"2024-01");
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn with_key(mut self, key: impl AsRef<str>) -> Delayed<T> {
+        let key = Key::text(self.node.key.name(), key.as_ref());
+        if let Some(node) = Arc::get_mut(&mut self.node) {
+            // Nothing else refers to this task yet: rename it in place.
+            node.key = key;
+            node.pure = false;
+            return self;
+        }
+        // Other handles or tasks already refer to it under its old key:
+        // name its value with a task that passes it on without a copy.
+        let pass_on = Body::Sync(Box::new(|inputs: &mut Inputs| Ok(inputs.take(0))));
+        Delayed::from_node(Node::new(key, vec![self.node], pass_on))
+    }
+
+    /// Computes this handle now on the default client and returns a handle
+    /// that holds the value: Dask's `persist()`.
+    ///
+    /// Later computes that use the returned handle reuse the value instead
+    /// of running its tasks again, and the returned handle does not keep the
+    /// upstream graph alive: once the original handles are dropped, the
+    /// tasks and values behind them are freed. It keeps the key.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// static RUNS: AtomicUsize = AtomicUsize::new(0);
+    ///
+    /// #[delayed]
+    /// fn expensive(x: u64) -> u64 { RUNS.fetch_add(1, Ordering::SeqCst); x * 100 }
+    /// #[delayed]
+    /// fn add(x: u64, y: u64) -> u64 { x + y }
+    ///
+    /// let base = expensive(3).persist()?;      // runs now, once
+    /// assert_eq!(add(&base, 1).compute()?, 301);
+    /// assert_eq!(add(&base, 2).compute()?, 302);
+    /// assert_eq!(RUNS.load(Ordering::SeqCst), 1);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn persist(&self) -> Result<Delayed<T>, Error> {
+        Client::global()?.persist(self)
+    }
+
+    /// A handle to the already computed `value` of this handle's task,
+    /// under the same key.
+    pub(crate) fn persisted(&self, value: Value) -> Delayed<T> {
+        let mut node = Node::new(self.node.key.clone(), Vec::new(), Body::Ready(value));
+        if let Some(fresh) = Arc::get_mut(&mut node) {
+            fresh.pure = self.node.pure;
+        }
+        Delayed::from_node(node)
     }
 }
 
@@ -344,4 +437,47 @@ impl IntoDelayed<String> for &str {
     fn into_arg(self) -> Arg<String> {
         Arg::Value(self.to_owned())
     }
+}
+
+macro_rules! splits {
+    ($( ($($part:ident $i:tt),+) )+) => {$(
+        impl<$($part: TaskValue + Clone),+> Delayed<($($part,)+)> {
+            /// One handle per element of a lazy tuple: Dask's `nout`.
+            ///
+            /// Each element becomes a `getitem` task that clones its element
+            /// out of the shared tuple, so a task that needs one element
+            /// does not wait for, or copy, the others' consumers.
+            ///
+            /// ```
+            /// use delayed::{compute, delayed};
+            ///
+            /// #[delayed]
+            /// fn min_max(v: Vec<i32>) -> (i32, i32) {
+            ///     (*v.iter().min().unwrap(), *v.iter().max().unwrap())
+            /// }
+            ///
+            /// let (lo, hi) = min_max(vec![3, 1, 4]).split();
+            /// assert_eq!(compute!(lo, hi)?, (1, 4));
+            /// # Ok::<(), delayed::Error>(())
+            /// ```
+            pub fn split(&self) -> ($(Delayed<$part>,)+) {
+                ($(self.apply_ref("getitem", |tuple| tuple.$i.clone()),)+)
+            }
+        }
+    )+};
+}
+
+splits! {
+    (A 0)
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
+    (A 0, B 1, C 2, D 3, E 4)
+    (A 0, B 1, C 2, D 3, E 4, F 5)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11)
 }

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
+mod collection;
 mod compute;
 mod error;
 mod executor;
@@ -15,6 +16,7 @@ mod function;
 mod graph;
 mod handle;
 mod node;
+mod ops;
 mod task;
 
 pub use client::{Client, ClientBuilder, DEFAULT_THREADS};
@@ -30,5 +32,5 @@ pub mod __private {
     pub use crate::compute::{Outputs, Roots, computable};
     pub use crate::handle::{Arg, ByValue};
     pub use crate::node::Inputs;
-    pub use crate::task::{IntoTaskResult, Owned, Shared, TaskBuilder};
+    pub use crate::task::{IntoTaskResult, Owned, PureArg, PureKey, Shared, TaskBuilder};
 }

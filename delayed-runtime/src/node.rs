@@ -39,6 +39,9 @@ pub(crate) enum Body {
 
 pub(crate) struct Node {
     pub(crate) key: Key,
+    /// The key is a hash of the call: nodes with equal keys compute the
+    /// same value, so a compute runs one of them.
+    pub(crate) pure: bool,
     /// The nodes whose values this node's call takes, in argument order.
     pub(crate) deps: Vec<Arc<Node>>,
     pub(crate) body: Body,
@@ -46,7 +49,12 @@ pub(crate) struct Node {
 
 impl Node {
     pub(crate) fn new(key: Key, deps: Vec<Arc<Node>>, body: Body) -> Arc<Node> {
-        Arc::new(Node { key, deps, body })
+        Arc::new(Node {
+            key,
+            pure: false,
+            deps,
+            body,
+        })
     }
 }
 
@@ -65,11 +73,14 @@ impl Drop for Node {
     }
 }
 
-/// The name of a task: the function's name and a unique suffix, like
-/// Dask's `inc-5d2c…` keys.
+/// The name of a task: the function's name and a suffix, like Dask's
+/// `inc-5d2c…` keys.
 ///
 /// Keys appear in errors and pictures; `Display` renders them as
-/// `name-0123456789abcdef`.
+/// `name-0123456789abcdef`, or as the exact text given to
+/// [`Delayed::with_key`](crate::Delayed::with_key). Every call makes a task
+/// with a fresh key, except calls of a `#[delayed(pure)]` function, whose
+/// key is derived from the function and its arguments.
 ///
 /// ```
 /// use delayed::delayed;
@@ -84,8 +95,17 @@ impl Drop for Node {
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
+    /// The function's name, for grouping in pictures and summaries.
     name: &'static str,
-    id: u64,
+    id: Id,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Id {
+    /// Unique per call, or a hash of a pure call.
+    Number(u64),
+    /// Given by the user: shown as is.
+    Text(Arc<str>),
 }
 
 impl Key {
@@ -94,11 +114,27 @@ impl Key {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         // A bijective mix of a counter: unique like the counter, but keys
         // of neighbouring tasks do not look alike in errors and pictures.
-        let id = splitmix64(NEXT.fetch_add(1, Ordering::Relaxed));
-        Key { name, id }
+        Key::hashed(name, splitmix64(NEXT.fetch_add(1, Ordering::Relaxed)))
     }
 
-    /// The function name part of the key: `"inc"` for `inc-5d2c…`.
+    /// The key of a pure call, from a hash of the function and arguments.
+    pub(crate) fn hashed(name: &'static str, hash: u64) -> Key {
+        Key {
+            name,
+            id: Id::Number(hash),
+        }
+    }
+
+    /// A key with exactly the given text.
+    pub(crate) fn text(name: &'static str, text: &str) -> Key {
+        Key {
+            name,
+            id: Id::Text(text.into()),
+        }
+    }
+
+    /// The function name part of the key: `"inc"` for `inc-5d2c…`. For a
+    /// key given with `with_key`, the name of the function that computes it.
     ///
     /// ```
     /// let v = delayed::value(3);
@@ -111,7 +147,10 @@ impl Key {
 
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{:016x}", self.name, self.id)
+        match &self.id {
+            Id::Number(id) => write!(f, "{}-{id:016x}", self.name),
+            Id::Text(text) => f.write_str(text),
+        }
     }
 }
 
@@ -121,7 +160,7 @@ impl fmt::Debug for Key {
     }
 }
 
-fn splitmix64(n: u64) -> u64 {
+pub(crate) fn splitmix64(n: u64) -> u64 {
     let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -7,6 +7,7 @@
 
 use std::any::Any;
 use std::future::Future;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use crate::handle::{Arg, ByValue, Delayed, TaskValue};
@@ -17,6 +18,8 @@ use crate::node::{Body, BoxError, Inputs, Key, Node, Value};
 pub struct TaskBuilder {
     name: &'static str,
     deps: Vec<Arc<Node>>,
+    /// Set for a pure call: its key, hashed from the call.
+    pure_key: Option<Key>,
 }
 
 impl TaskBuilder {
@@ -24,7 +27,14 @@ impl TaskBuilder {
         TaskBuilder {
             name,
             deps: Vec::new(),
+            pure_key: None,
         }
+    }
+
+    /// Makes the task pure: its key is `hash`, so identical calls share a
+    /// key and a compute runs them once.
+    pub fn pure(&mut self, hash: u64) {
+        self.pure_key = Some(Key::hashed(self.name, hash));
     }
 
     /// Records an argument for a `&T` parameter: a handle becomes a
@@ -80,9 +90,62 @@ impl TaskBuilder {
     }
 
     fn finish<T>(self, body: Body) -> Delayed<T> {
-        Delayed::from_node(Node::new(Key::unique(self.name), self.deps, body))
+        let pure = self.pure_key.is_some();
+        let key = self.pure_key.unwrap_or_else(|| Key::unique(self.name));
+        let mut node = Node::new(key, self.deps, body);
+        if pure {
+            Arc::get_mut(&mut node)
+                .expect("a node being built is not shared yet")
+                .pure = true;
+        }
+        Delayed::from_node(node)
     }
 }
+
+/// Hashes a pure call into its key: the function's path, the output type,
+/// each plain argument by value and each handle by its key. The hasher has
+/// fixed keys, so a call's key is the same in every run of one binary.
+#[doc(hidden)]
+pub struct PureKey(std::hash::DefaultHasher);
+
+impl PureKey {
+    pub fn new(function: &str, output: &str) -> PureKey {
+        let mut hasher = std::hash::DefaultHasher::new();
+        function.hash(&mut hasher);
+        output.hash(&mut hasher);
+        PureKey(hasher)
+    }
+
+    pub fn arg<T: PureArg>(&mut self, arg: &Arg<T>) {
+        match arg {
+            Arg::Value(value) => {
+                0_u8.hash(&mut self.0);
+                value.hash(&mut self.0);
+            }
+            Arg::Handle(handle) => {
+                1_u8.hash(&mut self.0);
+                handle.key().hash(&mut self.0);
+            }
+        }
+    }
+
+    pub fn finish(&self) -> u64 {
+        self.0.finish()
+    }
+}
+
+/// What a parameter of a pure function needs: its values are hashed into
+/// the task's key.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` must be `Hash` to be an argument of a `#[delayed(pure)]` function: the task's key is a hash of its arguments",
+    label = "not `Hash`",
+    note = "derive `Hash` for your own types; for a float, pass its bits (`x.to_bits()`, a `u64`) or a hashable wrapper; or remove `pure` so that every call is its own task"
+)]
+pub trait PureArg: Hash {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Hash + ?Sized> PureArg for T {}
 
 fn erase<T: TaskValue>(value: T) -> Value {
     Arc::new(value)

@@ -1,0 +1,181 @@
+//! Collections of handles where a collection of values is expected: a
+//! `Vec<Delayed<T>>` passed to a `Vec<T>` parameter, Dask's "lists of
+//! delayed objects as arguments". Each element's task runs in parallel;
+//! the function sees plain values.
+//!
+//! Two calls need a type named, because an argument could then be either a
+//! collection of values or a collection of handles:
+//!
+//! - a generic function: name the element type, `total::<i64>(handles)`;
+//! - an empty literal: `total(Vec::<i64>::new())` rather than `total(vec![])`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash};
+
+use crate::handle::{Arg, ByValue, Delayed, IntoDelayed, TaskValue};
+use crate::task::{Owned, TaskBuilder};
+
+/// A task named `name` that gathers the values of `handles`, in order.
+fn gather<T, C>(name: &'static str, handles: impl IntoIterator<Item = Delayed<T>>) -> Delayed<C>
+where
+    T: TaskValue + ByValue,
+    C: FromIterator<T> + TaskValue,
+{
+    let mut builder = TaskBuilder::new(name);
+    let slots: Vec<Owned<T>> = handles
+        .into_iter()
+        .map(|handle| builder.arg_owned(Arg::Handle(handle)))
+        .collect();
+    builder.sync(move |inputs| Ok(slots.iter().map(|slot| slot.get(inputs)).collect()))
+}
+
+/// A task named `name` that gathers the values of keyed handles.
+fn gather_keyed<K, V, M>(
+    name: &'static str,
+    entries: impl IntoIterator<Item = (K, Delayed<V>)>,
+) -> Delayed<M>
+where
+    K: TaskValue + Clone,
+    V: TaskValue + ByValue,
+    M: FromIterator<(K, V)> + TaskValue,
+{
+    let mut builder = TaskBuilder::new(name);
+    let slots: Vec<(K, Owned<V>)> = entries
+        .into_iter()
+        .map(|(key, handle)| (key, builder.arg_owned(Arg::Handle(handle))))
+        .collect();
+    builder.sync(move |inputs| {
+        Ok(slots
+            .iter()
+            .map(|(key, slot)| (key.clone(), slot.get(inputs)))
+            .collect())
+    })
+}
+
+/// ```
+/// use delayed::{delayed, Delayed};
+///
+/// #[delayed]
+/// fn inc(x: i64) -> i64 { x + 1 }
+/// #[delayed]
+/// fn total(values: Vec<i64>) -> i64 { values.iter().sum() }
+///
+/// let parts: Vec<Delayed<i64>> = (0..4).map(inc).collect();
+/// assert_eq!(total(parts).compute()?, 10);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<Delayed<T>> {
+    fn into_delayed(self) -> Delayed<Vec<T>> {
+        gather("list", self)
+    }
+}
+
+/// ```
+/// use delayed::delayed;
+///
+/// #[delayed]
+/// fn total(values: Vec<i64>) -> i64 { values.iter().sum() }
+///
+/// let a = delayed::value(1);
+/// let b = delayed::value(2);
+/// assert_eq!(total(vec![&a, &b, &a]).compute()?, 4);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<&Delayed<T>> {
+    fn into_delayed(self) -> Delayed<Vec<T>> {
+        gather("list", self.into_iter().cloned())
+    }
+}
+
+/// ```
+/// use delayed::delayed;
+///
+/// #[delayed]
+/// fn count(values: &Vec<u8>) -> usize { values.len() }
+///
+/// let handles = vec![delayed::value(1_u8), delayed::value(2)];
+/// assert_eq!(count(&handles[..]).compute()?, 2);
+/// assert_eq!(count(&handles).compute()?, 2); // still usable
+/// # Ok::<(), delayed::Error>(())
+/// ```
+impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &[Delayed<T>] {
+    fn into_delayed(self) -> Delayed<Vec<T>> {
+        gather("list", self.iter().cloned())
+    }
+}
+
+/// See the implementation for slices.
+impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &Vec<Delayed<T>> {
+    fn into_delayed(self) -> Delayed<Vec<T>> {
+        gather("list", self.iter().cloned())
+    }
+}
+
+/// ```
+/// use delayed::delayed;
+///
+/// #[delayed]
+/// fn sum3(values: [u32; 3]) -> u32 { values.iter().sum() }
+///
+/// let parts = [delayed::value(1), delayed::value(2), delayed::value(3)];
+/// assert_eq!(sum3(parts).compute()?, 6);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+impl<T: TaskValue + ByValue, const N: usize> IntoDelayed<[T; N]> for [Delayed<T>; N] {
+    fn into_delayed(self) -> Delayed<[T; N]> {
+        let list: Delayed<Vec<T>> = gather("list", self);
+        list.apply_owned("array", |values: Vec<T>| {
+            <[T; N]>::try_from(values).unwrap_or_else(|_| unreachable!("N handles give N values"))
+        })
+    }
+}
+
+/// ```
+/// use delayed::delayed;
+/// use std::collections::HashMap;
+///
+/// #[delayed]
+/// fn largest(sizes: HashMap<String, u64>) -> String {
+///     sizes.into_iter().max_by_key(|(_, size)| *size).unwrap().0
+/// }
+///
+/// let sizes = HashMap::from([
+///     ("a".to_string(), delayed::value(3)),
+///     ("b".to_string(), delayed::value(9)),
+/// ]);
+/// assert_eq!(largest(sizes).compute()?, "b");
+/// # Ok::<(), delayed::Error>(())
+/// ```
+impl<K, V, S> IntoDelayed<HashMap<K, V, S>> for HashMap<K, Delayed<V>, S>
+where
+    K: TaskValue + Clone + Eq + Hash,
+    V: TaskValue + ByValue,
+    S: TaskValue + BuildHasher + Default,
+{
+    fn into_delayed(self) -> Delayed<HashMap<K, V, S>> {
+        gather_keyed("dict", self)
+    }
+}
+
+/// ```
+/// use delayed::delayed;
+/// use std::collections::BTreeMap;
+///
+/// #[delayed]
+/// fn describe(parts: BTreeMap<u32, String>) -> String {
+///     parts.into_values().collect::<Vec<_>>().join(" ")
+/// }
+///
+/// let parts = BTreeMap::from([(2, delayed::value("world".to_string())), (1, delayed::value("hello".to_string()))]);
+/// assert_eq!(describe(parts).compute()?, "hello world");
+/// # Ok::<(), delayed::Error>(())
+/// ```
+impl<K, V> IntoDelayed<BTreeMap<K, V>> for BTreeMap<K, Delayed<V>>
+where
+    K: TaskValue + Clone + Ord,
+    V: TaskValue + ByValue,
+{
+    fn into_delayed(self) -> Delayed<BTreeMap<K, V>> {
+        gather_keyed("dict", self)
+    }
+}
