@@ -15,7 +15,8 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let args = Punctuated::<Expr, Token![,]>::parse_terminated.parse2(input)?;
     let borrowed: Vec<TokenStream> = args
         .iter()
-        .map(|arg| quote_spanned!(arg.span()=> ::delayed::__private::computable(&#arg)))
+        // Parenthesised: `compute!(&a + &b)` must borrow the sum, not `&a`.
+        .map(|arg| quote_spanned!(arg.span()=> ::delayed::__private::computable(&(#arg))))
         .collect();
     match (args.first(), borrowed.as_slice()) {
         (Some(arg), [one]) => {
@@ -44,7 +45,9 @@ mod tests {
     fn one_argument_is_computed_directly() {
         let code = expanded("l");
         assert!(
-            code.starts_with(":: delayed :: compute (:: delayed :: __private :: computable (& l))"),
+            code.starts_with(
+                ":: delayed :: compute (:: delayed :: __private :: computable (& (l)))"
+            ),
             "{code}"
         );
     }
@@ -52,9 +55,14 @@ mod tests {
     #[test]
     fn several_arguments_become_a_tuple_of_references() {
         let code = expanded("a, f(b),");
-        assert!(code.contains("(& a)"), "{code}");
-        assert!(code.contains("(& f (b))"), "{code}");
+        assert!(code.contains("(& (a))"), "{code}");
+        assert!(code.contains("(& (f (b)))"), "{code}");
         assert!(code.starts_with(":: delayed :: compute (& ("), "{code}");
+    }
+
+    #[test]
+    fn expressions_are_borrowed_whole() {
+        assert!(expanded("&a + &b").contains("(& (& a + & b))"));
     }
 
     #[test]
