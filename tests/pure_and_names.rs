@@ -36,7 +36,7 @@ fn a_compute_runs_identical_pure_calls_once() {
         vec![day; 3]
     }
     #[delayed]
-    fn size(v: &Vec<u32>) -> usize {
+    fn size(v: &[u32]) -> usize {
         v.len()
     }
     // Three separately built handles for the same call.

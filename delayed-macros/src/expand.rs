@@ -200,7 +200,11 @@ pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream 
 
     quote! {
         #(#attrs)*
-        #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
+        #[allow(
+            clippy::too_many_arguments,
+            clippy::needless_pass_by_value,
+            clippy::multiple_bound_locations
+        )]
         #vis fn #ident #impl_generics (#(#wrapper_params),*) -> ::delayed::Delayed<#value_type>
         where
             #(#user_predicates,)*

@@ -2,7 +2,7 @@
 //! synchronous client runs everything on the caller's thread.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock, mpsc};
+use std::sync::{Arc, OnceLock, Weak, mpsc};
 
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 use tokio::sync::oneshot;
@@ -238,7 +238,8 @@ impl Client {
                 let run = start(graph, pool, move |outcome| {
                     let _ = sender.send(outcome);
                 });
-                let _cancel = CancelOnDrop(run);
+                let _cancel = CancelOnDrop(Arc::downgrade(&run));
+                drop(run);
                 receiver.await.unwrap_or_else(|_| Err(Error::stopped()))?
             }
             Inner::Synchronous => sequential::run(graph).await?,
@@ -372,11 +373,14 @@ fn run_synchronously(graph: Graph) -> Result<Vec<Value>, Error> {
     })
 }
 
-/// Cancels a compute whose future is dropped before it completes.
-struct CancelOnDrop(Arc<Run>);
+/// Cancels a compute whose future is dropped before it completes. Weak, so
+/// that it does not keep a finished run (and its graph) alive.
+struct CancelOnDrop(Weak<Run>);
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        self.0.stop();
+        if let Some(run) = self.0.upgrade() {
+            run.stop();
+        }
     }
 }

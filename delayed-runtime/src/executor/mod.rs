@@ -35,6 +35,10 @@ pub(crate) struct Run {
     /// Set by the first failure or by cancellation: start no more tasks.
     stopped: AtomicBool,
     done: Mutex<Option<Done>>,
+    /// The outputs once every task has finished, delivered when the run is
+    /// dropped: so that when a compute returns, nothing of its graph is
+    /// held any more.
+    outputs: Mutex<Option<Vec<Value>>>,
 }
 
 struct ResultSlot {
@@ -79,11 +83,12 @@ impl Run {
             remaining: AtomicUsize::new(remaining),
             stopped: AtomicBool::new(false),
             done: Mutex::new(Some(done)),
+            outputs: Mutex::new(None),
         }
     }
 
-    /// The tasks that can run at once. Delivers straight away when there
-    /// is nothing to run (every output is a plain value).
+    /// The tasks that can run at once. When there is nothing to run (every
+    /// output is a plain value), the outputs are ready straight away.
     pub(crate) fn start(&self) -> Vec<u32> {
         if self.remaining.load(Ordering::Acquire) == 0 {
             self.deliver_outputs();
@@ -205,7 +210,7 @@ impl Run {
         for &root in &self.graph.roots {
             lock(&self.results[root as usize]).value = None;
         }
-        self.deliver(Ok(values));
+        *lock(&self.outputs) = Some(values);
     }
 
     /// Delivers the outcome; only the first call has any effect.
@@ -213,6 +218,16 @@ impl Run {
         let done = lock(&self.done).take();
         if let Some(done) = done {
             done(outcome);
+        }
+    }
+}
+
+impl Drop for Run {
+    /// Delivers the outputs, if every task finished: the last reference to
+    /// the run goes when the last driver ends, right after the last task.
+    fn drop(&mut self) {
+        if let Some(values) = lock(&self.outputs).take() {
+            self.deliver(Ok(values));
         }
     }
 }

@@ -30,6 +30,8 @@ pub(crate) async fn run(graph: Graph) -> Outcome {
         run.finish(task, result, &mut ready);
         ready.clear();
     }
+    // Dropping the run delivers its outputs and releases the graph.
+    drop(run);
     let outcome = lock(&outcome).take();
     outcome.unwrap_or_else(|| Err(Error::stopped()))
 }
