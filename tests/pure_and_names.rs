@@ -1,6 +1,6 @@
 //! `#[delayed(pure)]`, `#[delayed(name = …)]` and `with_key`.
 
-use delayed::{Client, compute, delayed};
+use delayed::{Client, Delayed, compute, delayed};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[delayed(pure)]
@@ -135,4 +135,43 @@ fn with_key_gives_an_exact_key() {
     }
     let err = fails(3).with_key("load-2024-03").compute().unwrap_err();
     assert_eq!(err.to_string(), "task `load-2024-03` failed");
+}
+
+#[test]
+fn pure_calls_taking_collections_of_handles_share_a_key() {
+    use std::collections::{BTreeMap, HashMap};
+    #[delayed(pure)]
+    fn total(values: Vec<i64>) -> i64 {
+        values.iter().sum()
+    }
+    #[delayed(pure)]
+    fn first(values: [i64; 2]) -> i64 {
+        values[0]
+    }
+    #[delayed(pure)]
+    fn count(values: BTreeMap<u8, i64>) -> usize {
+        values.len()
+    }
+    #[delayed]
+    fn count_hashed(values: HashMap<u8, i64>) -> usize {
+        values.len()
+    }
+    let a = impure(1);
+    let b = impure(2);
+    assert_eq!(total(vec![&a, &b]).key(), total(vec![&a, &b]).key());
+    assert_ne!(total(vec![&a, &b]).key(), total(vec![&b, &a]).key());
+    assert_eq!(
+        first([a.clone(), b.clone()]).key(),
+        first([a.clone(), b.clone()]).key()
+    );
+    let tree = || (0..50).map(|i| (i, a.clone())).collect::<BTreeMap<u8, _>>();
+    assert_eq!(count(tree()).key(), count(tree()).key());
+    // Equal hash maps may iterate in different orders; the gathering
+    // task's key still matches, so the calls that take it would too.
+    let map = || (0..50).map(|i| (i, a.clone())).collect::<HashMap<u8, _>>();
+    let (one, two) = (count_hashed(map()), count_hashed(map()));
+    assert_eq!(compute!(one, two).unwrap(), (50, 50));
+    let gathered =
+        |m: HashMap<u8, Delayed<i64>>| delayed::IntoDelayed::<HashMap<u8, i64>>::into_delayed(m);
+    assert_eq!(gathered(map()).key(), gathered(map()).key());
 }

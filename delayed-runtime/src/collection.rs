@@ -13,37 +13,65 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
 
 use crate::handle::{Arg, ByValue, Delayed, IntoDelayed, TaskValue};
-use crate::task::{Owned, TaskBuilder};
+use crate::task::{Owned, PureKey, TaskBuilder};
 
 /// A task named `name` that gathers the values of `handles`, in order.
-fn gather<T, C>(name: &'static str, handles: impl IntoIterator<Item = Delayed<T>>) -> Delayed<C>
+///
+/// The task is pure, keyed by its elements' keys: the same elements give
+/// the same collection, so a pure call that takes a collection of handles
+/// gets the same key however often it is built.
+fn gather<T, C>(
+    name: &'static str,
+    handles: impl IntoIterator<Item = Delayed<T>>,
+    finish: fn(Vec<T>) -> C,
+) -> Delayed<C>
 where
     T: TaskValue + ByValue,
-    C: FromIterator<T> + TaskValue,
+    C: TaskValue,
 {
     let mut builder = TaskBuilder::new(name);
+    let mut key = PureKey::new(name, std::any::type_name::<C>());
     let slots: Vec<Owned<T>> = handles
         .into_iter()
-        .map(|handle| builder.arg_owned(Arg::Handle(handle)))
+        .map(|handle| {
+            key.handle(&handle);
+            builder.arg_owned(Arg::Handle(handle))
+        })
         .collect();
-    builder.sync(move |inputs| Ok(slots.iter().map(|slot| slot.get(inputs)).collect()))
+    builder.pure(key.finish());
+    builder.sync(move |inputs| Ok(finish(slots.iter().map(|slot| slot.get(inputs)).collect())))
 }
 
-/// A task named `name` that gathers the values of keyed handles.
+fn identity<T>(values: Vec<T>) -> Vec<T> {
+    values
+}
+
+/// A task named `name` that gathers the values of keyed handles; pure,
+/// like [`gather`], keyed by the entries' keys and handles' keys.
 fn gather_keyed<K, V, M>(
     name: &'static str,
     entries: impl IntoIterator<Item = (K, Delayed<V>)>,
 ) -> Delayed<M>
 where
-    K: TaskValue + Clone,
+    K: TaskValue + Clone + Hash,
     V: TaskValue + ByValue,
     M: FromIterator<(K, V)> + TaskValue,
 {
     let mut builder = TaskBuilder::new(name);
-    let slots: Vec<(K, Owned<V>)> = entries
-        .into_iter()
-        .map(|(key, handle)| (key, builder.arg_owned(Arg::Handle(handle))))
-        .collect();
+    let mut pure = PureKey::new(name, std::any::type_name::<M>());
+    let mut slots: Vec<(K, Owned<V>)> = Vec::new();
+    // Entries are combined in an order-independent way: two equal hash
+    // maps may iterate in different orders.
+    let mut entries_hash = 0_u64;
+    for (key, handle) in entries {
+        let mut entry = PureKey::new("", "");
+        entry.value(&key);
+        entry.handle(&handle);
+        entries_hash = entries_hash.wrapping_add(entry.finish());
+        slots.push((key, builder.arg_owned(Arg::Handle(handle))));
+    }
+    pure.value(&entries_hash);
+    builder.pure(pure.finish());
     builder.sync(move |inputs| {
         Ok(slots
             .iter()
@@ -66,7 +94,7 @@ where
 /// ```
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<Delayed<T>> {
     fn into_delayed(self) -> Delayed<Vec<T>> {
-        gather("list", self)
+        gather("list", self, identity)
     }
 }
 
@@ -83,7 +111,7 @@ impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<Delayed<T>> {
 /// ```
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<&Delayed<T>> {
     fn into_delayed(self) -> Delayed<Vec<T>> {
-        gather("list", self.into_iter().cloned())
+        gather("list", self.into_iter().cloned(), identity)
     }
 }
 
@@ -100,14 +128,14 @@ impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<&Delayed<T>> {
 /// ```
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &[Delayed<T>] {
     fn into_delayed(self) -> Delayed<Vec<T>> {
-        gather("list", self.iter().cloned())
+        gather("list", self.iter().cloned(), identity)
     }
 }
 
 /// See the implementation for slices.
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &Vec<Delayed<T>> {
     fn into_delayed(self) -> Delayed<Vec<T>> {
-        gather("list", self.iter().cloned())
+        gather("list", self.iter().cloned(), identity)
     }
 }
 
@@ -123,8 +151,7 @@ impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &Vec<Delayed<T>> {
 /// ```
 impl<T: TaskValue + ByValue, const N: usize> IntoDelayed<[T; N]> for [Delayed<T>; N] {
     fn into_delayed(self) -> Delayed<[T; N]> {
-        let list: Delayed<Vec<T>> = gather("list", self);
-        list.apply_owned("array", |values: Vec<T>| {
+        gather("array", self, |values: Vec<T>| {
             <[T; N]>::try_from(values).unwrap_or_else(|_| unreachable!("N handles give N values"))
         })
     }
@@ -172,7 +199,7 @@ where
 /// ```
 impl<K, V> IntoDelayed<BTreeMap<K, V>> for BTreeMap<K, Delayed<V>>
 where
-    K: TaskValue + Clone + Ord,
+    K: TaskValue + Clone + Ord + Hash,
     V: TaskValue + ByValue,
 {
     fn into_delayed(self) -> Delayed<BTreeMap<K, V>> {

@@ -118,15 +118,19 @@ impl PureKey {
 
     pub fn arg<T: PureArg>(&mut self, arg: &Arg<T>) {
         match arg {
-            Arg::Value(value) => {
-                0_u8.hash(&mut self.0);
-                value.hash(&mut self.0);
-            }
-            Arg::Handle(handle) => {
-                1_u8.hash(&mut self.0);
-                handle.key().hash(&mut self.0);
-            }
+            Arg::Value(value) => self.value(value),
+            Arg::Handle(handle) => self.handle(handle),
         }
+    }
+
+    pub fn value<T: PureArg + ?Sized>(&mut self, value: &T) {
+        0_u8.hash(&mut self.0);
+        value.hash(&mut self.0);
+    }
+
+    pub fn handle<T>(&mut self, handle: &Delayed<T>) {
+        1_u8.hash(&mut self.0);
+        handle.key().hash(&mut self.0);
     }
 
     pub fn finish(&self) -> u64 {
