@@ -55,3 +55,36 @@ fn a_million_link_chain_on_the_synchronous_client() {
 fn dropping_a_million_link_chain_without_computing() {
     common::within(300, || on_small_stack(|| drop(chain())));
 }
+
+#[test]
+fn a_million_wide_fan_builds_computes_and_drops() {
+    let total = common::within(300, || {
+        on_small_stack(|| {
+            let base = delayed::value(1_u64);
+            let fan: Vec<Delayed<u64>> = (0..LINKS).map(|_| link(&base)).collect();
+            let values = delayed::compute(&fan).unwrap();
+            drop(fan);
+            values.iter().sum::<u64>()
+        })
+    });
+    assert_eq!(total, 2 * LINKS);
+}
+
+#[test]
+fn handles_dropped_while_their_graph_computes() {
+    #[delayed]
+    fn slow(x: u64) -> u64 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        x + 1
+    }
+    let mut tip = slow(0);
+    for _ in 0..200 {
+        tip = slow(tip);
+    }
+    let computing = {
+        let tip = tip.clone();
+        std::thread::spawn(move || tip.compute().unwrap())
+    };
+    drop(tip); // the only other handle goes while the compute runs
+    assert_eq!(common::within(60, move || computing.join().unwrap()), 201);
+}
