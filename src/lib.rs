@@ -161,8 +161,9 @@ extern crate self as delayed;
 pub use delayed_macros::delayed;
 
 pub use delayed_runtime::{
-    Client, ClientBuilder, Computable, DEFAULT_THREADS, Delayed, DelayedFn, Error, IntoDelayed,
-    Key, TaskFn, TaskValue, compute, compute_async, delayed, value,
+    Client, ClientBuilder, Computable, DEFAULT_MAX_NODES, DEFAULT_THREADS, Delayed, DelayedFn,
+    Error, IntoDelayed, Key, TaskFn, TaskValue, Visualization, compute, compute_async, delayed,
+    value, visualize,
 };
 
 /// Computes handles and returns their values: Dask's `compute(a, b, c)`.

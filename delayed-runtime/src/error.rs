@@ -35,6 +35,8 @@ struct Inner {
     kind: Kind,
     key: Option<Key>,
     source: Option<BoxError>,
+    /// The file, for errors about one.
+    path: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -47,6 +49,12 @@ enum Kind {
     Start,
     /// The runtime went away before the compute ended.
     Stopped,
+    /// A picture or report could not be written to a file.
+    Write,
+    /// A picture was asked for in a format we do not write.
+    Format,
+    /// A picture could not be rendered.
+    Render,
 }
 
 /// How a single task run failed, before it is tied to its key.
@@ -68,7 +76,7 @@ impl Failure {
     }
 }
 
-/// The source of a panicked task's error: the panic message.
+/// A message as an error: a panicked task's message, or a renderer's.
 #[derive(Debug)]
 struct PanicMessage(String);
 
@@ -83,8 +91,46 @@ impl std::error::Error for PanicMessage {}
 impl Error {
     fn new(kind: Kind, key: Option<Key>, source: Option<BoxError>) -> Error {
         Error {
-            inner: Box::new(Inner { kind, key, source }),
+            inner: Box::new(Inner {
+                kind,
+                key,
+                source,
+                path: None,
+            }),
         }
+    }
+
+    fn with_path(mut self, path: &std::path::Path) -> Error {
+        self.inner.path = Some(path.to_owned());
+        self
+    }
+
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Error {
+        Error::new(Kind::Write, None, Some(Box::new(source))).with_path(path)
+    }
+
+    /// An error for a file that could not be written, for programs that
+    /// write files next to the pictures and reports they save.
+    ///
+    /// ```
+    /// use std::path::Path;
+    ///
+    /// let cause = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "read-only");
+    /// let err = delayed::Error::from_io(Path::new("out/graph.svg"), cause);
+    /// assert_eq!(err.to_string(), "could not write `out/graph.svg`");
+    /// ```
+    pub fn from_io(path: &std::path::Path, source: std::io::Error) -> Error {
+        Error::io(path, source)
+    }
+
+    #[allow(dead_code)] // without the `png` feature every format is known
+    pub(crate) fn unsupported_format(path: &std::path::Path) -> Error {
+        Error::new(Kind::Format, None, None).with_path(path)
+    }
+
+    #[allow(dead_code)] // only the `png` feature renders
+    pub(crate) fn render(message: String) -> Error {
+        Error::new(Kind::Render, None, Some(Box::new(PanicMessage(message))))
     }
 
     pub(crate) fn task(key: Key, failure: Failure) -> Error {
@@ -169,11 +215,28 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let key = self.inner.key.as_ref();
+        let path = self
+            .inner
+            .path
+            .as_deref()
+            .unwrap_or(std::path::Path::new(""));
         match (self.inner.kind, key) {
             (Kind::Failed, Some(key)) => write!(f, "task `{key}` failed"),
             (Kind::Panicked, Some(key)) => write!(f, "task `{key}` panicked"),
             (Kind::Start, _) => f.write_str("could not start the delayed runtime"),
-            (Kind::Stopped, _) | (_, None) => {
+            (Kind::Write, _) => write!(f, "could not write `{}`", path.display()),
+            (Kind::Format, _) => write!(
+                f,
+                "cannot save a picture as `{}`: name a `.dot`, `.svg` or `.png` file{}",
+                path.display(),
+                if cfg!(feature = "png") {
+                    ""
+                } else {
+                    " (`.png` needs the `png` feature)"
+                }
+            ),
+            (Kind::Render, _) => f.write_str("could not render the picture"),
+            (Kind::Stopped, _) | (Kind::Failed | Kind::Panicked, None) => {
                 f.write_str("the delayed runtime stopped before the compute finished")
             }
         }

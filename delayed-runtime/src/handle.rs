@@ -158,6 +158,18 @@ impl<T: TaskValue> Delayed<T> {
         self.apply_ref("map", f)
     }
 
+    /// Draws the task graph behind this handle; see [`visualize`](crate::visualize).
+    ///
+    /// ```
+    /// let picture = delayed::value(1).visualize();
+    /// assert!(picture.to_dot().contains("value"));
+    /// ```
+    pub fn visualize(&self) -> crate::Visualization {
+        let mut roots = crate::compute::Roots::default();
+        roots.push(self);
+        crate::Visualization::of(roots)
+    }
+
     /// A task named `name` that calls `f` on a reference to the value.
     fn apply_ref<U, F>(&self, name: &'static str, f: F) -> Delayed<U>
     where

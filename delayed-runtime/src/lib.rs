@@ -18,6 +18,7 @@ mod handle;
 mod node;
 mod ops;
 mod task;
+mod visualize;
 
 pub use client::{Client, ClientBuilder, DEFAULT_THREADS};
 pub use compute::{Computable, compute, compute_async};
@@ -25,6 +26,7 @@ pub use error::Error;
 pub use function::{DelayedFn, TaskFn, delayed};
 pub use handle::{Delayed, IntoDelayed, TaskValue, value};
 pub use node::Key;
+pub use visualize::{DEFAULT_MAX_NODES, Visualization, visualize};
 
 /// What the `#[delayed]` expansion calls. Not part of the public contract.
 #[doc(hidden)]

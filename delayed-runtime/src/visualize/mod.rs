@@ -1,0 +1,335 @@
+//! Pictures of task graphs: Dask's `visualize()`, with no Graphviz needed.
+//!
+//! [`visualize`] snapshots the graph behind anything computable into a
+//! [`Visualization`], which writes Graphviz DOT text, an SVG drawn with our
+//! own layered layout, or a PNG rendered from that SVG in pure Rust.
+
+mod dot;
+mod layout;
+#[cfg(feature = "png")]
+mod png;
+mod svg;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::compute::{Computable, Roots};
+use crate::error::Error;
+use crate::graph::Graph;
+use crate::node::Body;
+
+/// Above this many tasks, a picture groups tasks by function instead of
+/// drawing each one; see [`Visualization::max_nodes`].
+pub const DEFAULT_MAX_NODES: usize = 500;
+
+/// Draws the task graph behind `computable`: Dask's `visualize(*l)`.
+///
+/// Nothing runs: this only walks the graph. Each task is a box labelled
+/// with its function's name (its key shows when hovering over it in an SVG
+/// viewer), with an arrow from each input to each task that takes it.
+/// The outputs have a bold border.
+///
+/// ```
+/// use delayed::delayed;
+///
+/// #[delayed]
+/// fn inc(x: i64) -> i64 { x + 1 }
+/// #[delayed]
+/// fn add(x: i64, y: i64) -> i64 { x + y }
+///
+/// let total = add(inc(1), inc(2));
+/// let picture = delayed::visualize(&total);
+/// assert!(picture.to_dot().contains("label=\"add\""));
+/// let svg = picture.to_svg();
+/// assert!(svg.starts_with("<svg"));
+/// # let dir = std::env::temp_dir();
+/// picture.save(dir.join("total.svg"))?; // also .dot, and .png
+/// # Ok::<(), delayed::Error>(())
+/// ```
+///
+/// Graphs of more than [`DEFAULT_MAX_NODES`] tasks are drawn as a summary:
+/// one box per function with the number of its tasks, so that a million
+/// tasks still make a readable picture (in time linear in the graph).
+pub fn visualize<C: Computable + ?Sized>(computable: &C) -> Visualization {
+    let mut roots = Roots::default();
+    computable.add_roots(&mut roots);
+    Visualization::of(roots)
+}
+
+/// A task graph ready to be drawn; made by [`visualize`].
+pub struct Visualization {
+    graph: Graph,
+    max_nodes: usize,
+}
+
+impl Visualization {
+    pub(crate) fn of(roots: Roots) -> Visualization {
+        Visualization {
+            graph: Graph::collect(&roots.0),
+            max_nodes: DEFAULT_MAX_NODES,
+        }
+    }
+
+    /// Draws graphs of more than `max_nodes` tasks as a summary grouped by
+    /// function (the default is [`DEFAULT_MAX_NODES`]).
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed]
+    /// fn inc(x: i64) -> i64 { x + 1 }
+    ///
+    /// let l: Vec<_> = (0..10).map(inc).collect();
+    /// let summary = delayed::visualize(&l).max_nodes(5).to_dot();
+    /// assert!(summary.contains("inc × 10\""));
+    /// ```
+    pub fn max_nodes(mut self, max_nodes: usize) -> Visualization {
+        self.max_nodes = max_nodes;
+        self
+    }
+
+    /// The graph as Graphviz DOT text, laid out top to bottom.
+    ///
+    /// ```
+    /// let dot = delayed::visualize(&delayed::value(1)).to_dot();
+    /// assert!(dot.starts_with("digraph"));
+    /// ```
+    pub fn to_dot(&self) -> String {
+        dot::write(&self.drawing())
+    }
+
+    /// The graph as an SVG picture.
+    ///
+    /// ```
+    /// let svg = delayed::visualize(&delayed::value(1)).to_svg();
+    /// assert!(svg.contains("<title>value-"));
+    /// ```
+    pub fn to_svg(&self) -> String {
+        svg::write(&self.drawing())
+    }
+
+    /// The graph as a PNG image, rendered from the SVG in pure Rust (with
+    /// an embedded font, so it looks the same on every machine).
+    ///
+    /// ```
+    /// let png = delayed::visualize(&delayed::value(1)).to_png()?;
+    /// assert_eq!(&png[1..4], b"PNG");
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    #[cfg(feature = "png")]
+    pub fn to_png(&self) -> Result<Vec<u8>, Error> {
+        png::render(&self.to_svg())
+    }
+
+    /// Writes the picture to `path`, in the format its extension names:
+    /// `.dot`, `.svg` or `.png`.
+    ///
+    /// # Errors
+    ///
+    /// If the extension is none of those, or the file cannot be written.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed]
+    /// fn inc(x: i64) -> i64 { x + 1 }
+    ///
+    /// let dir = std::env::temp_dir();
+    /// delayed::visualize(&inc(1)).save(dir.join("inc.dot"))?;
+    /// assert!(delayed::visualize(&inc(1)).save(dir.join("inc.gif")).is_err());
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        let path = path.as_ref();
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let bytes = match extension.as_deref() {
+            Some("dot" | "gv") => self.to_dot().into_bytes(),
+            Some("svg") => self.to_svg().into_bytes(),
+            #[cfg(feature = "png")]
+            Some("png") => self.to_png()?,
+            _ => return Err(Error::unsupported_format(path)),
+        };
+        std::fs::write(path, bytes).map_err(|source| Error::io(path, source))
+    }
+
+    /// What to draw: every task, or one box per function.
+    fn drawing(&self) -> Drawing {
+        if self.graph.len() <= self.max_nodes {
+            Drawing::full(&self.graph)
+        } else {
+            Drawing::summary(&self.graph)
+        }
+    }
+}
+
+/// The boxes and arrows of a picture, before layout.
+struct Drawing {
+    boxes: Vec<DrawnBox>,
+    /// `(from, to, count)`, with `from < to`.
+    arrows: Vec<(usize, usize, usize)>,
+    summary: bool,
+}
+
+struct DrawnBox {
+    label: String,
+    tooltip: String,
+    /// The function name, which picks the colour.
+    name: &'static str,
+    value: bool,
+    output: bool,
+}
+
+impl Drawing {
+    /// One box per task.
+    fn full(graph: &Graph) -> Drawing {
+        let mut outputs = vec![false; graph.len()];
+        for &root in &graph.roots {
+            outputs[root as usize] = true;
+        }
+        let boxes = (0..graph.len() as u32)
+            .map(|i| {
+                let node = graph.node(i);
+                DrawnBox {
+                    label: node.key.name().to_owned(),
+                    tooltip: node.key.to_string(),
+                    name: node.key.name(),
+                    value: matches!(node.body, Body::Ready(_)),
+                    output: outputs[i as usize],
+                }
+            })
+            .collect();
+        let mut arrows: HashMap<(usize, usize), usize> = HashMap::new();
+        for to in 0..graph.len() as u32 {
+            for &from in graph.deps(to) {
+                *arrows.entry((from as usize, to as usize)).or_insert(0) += 1;
+            }
+        }
+        let mut arrows: Vec<_> = arrows.into_iter().map(|((f, t), c)| (f, t, c)).collect();
+        arrows.sort_unstable();
+        Drawing {
+            boxes,
+            arrows,
+            summary: false,
+        }
+    }
+
+    /// One box per function (values apart from tasks), with counts.
+    fn summary(graph: &Graph) -> Drawing {
+        // Groups are numbered in the order their first task appears, which
+        // is topological, so most arrows already point forward.
+        let mut group_of: HashMap<(&'static str, bool), usize> = HashMap::new();
+        let mut member = Vec::with_capacity(graph.len());
+        let mut counts: Vec<usize> = Vec::new();
+        let mut firsts: Vec<u32> = Vec::new();
+        for i in 0..graph.len() as u32 {
+            let node = graph.node(i);
+            let id = (node.key.name(), matches!(node.body, Body::Ready(_)));
+            let next = group_of.len();
+            let group = *group_of.entry(id).or_insert(next);
+            if group == counts.len() {
+                counts.push(0);
+                firsts.push(i);
+            }
+            counts[group] += 1;
+            member.push(group);
+        }
+        let mut outputs = vec![false; counts.len()];
+        for &root in &graph.roots {
+            outputs[member[root as usize]] = true;
+        }
+        let mut inner = vec![0_usize; counts.len()];
+        let mut arrows: HashMap<(usize, usize), usize> = HashMap::new();
+        for to in 0..graph.len() as u32 {
+            for &from in graph.deps(to) {
+                let (a, b) = (member[from as usize], member[to as usize]);
+                if a == b {
+                    inner[a] += 1;
+                } else {
+                    // Between groups the layout needs a forward direction.
+                    *arrows.entry((a.min(b), a.max(b))).or_insert(0) += 1;
+                }
+            }
+        }
+        let boxes = (0..counts.len())
+            .map(|g| {
+                let node = graph.node(firsts[g]);
+                let mut label = format!("{} × {}", node.key.name(), thousands(counts[g]));
+                if inner[g] > 0 {
+                    label.push_str(&format!(" ({} chained)", thousands(inner[g])));
+                }
+                DrawnBox {
+                    tooltip: format!("{} tasks like {}", thousands(counts[g]), node.key),
+                    label,
+                    name: node.key.name(),
+                    value: matches!(node.body, Body::Ready(_)),
+                    output: outputs[g],
+                }
+            })
+            .collect();
+        let mut arrows: Vec<_> = arrows.into_iter().map(|((f, t), c)| (f, t, c)).collect();
+        arrows.sort_unstable();
+        Drawing {
+            boxes,
+            arrows,
+            summary: true,
+        }
+    }
+
+    fn layout(&self) -> layout::Layout {
+        let widths = self
+            .boxes
+            .iter()
+            .map(|b| text_width(&b.label) + 24.0)
+            .collect();
+        let edges: Vec<(usize, usize)> = self.arrows.iter().map(|&(f, t, _)| (f, t)).collect();
+        layout::layout(widths, &edges)
+    }
+}
+
+/// `12345` as `12,345`.
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// The width of `text` in the 13 px sans font the pictures use.
+fn text_width(text: &str) -> f64 {
+    text.chars().count() as f64 * 7.6
+}
+
+/// A pleasant colour per function name, the same in every picture.
+pub(crate) fn colour(name: &str) -> &'static str {
+    const PALETTE: [&str; 10] = [
+        "#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5",
+        "#bc80bd", "#ccebc5",
+    ];
+    let hash = name
+        .bytes()
+        .fold(0_u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    PALETTE[hash as usize % PALETTE.len()]
+}
+
+/// Escapes text for XML and DOT strings.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}

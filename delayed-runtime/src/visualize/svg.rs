@@ -1,0 +1,71 @@
+//! SVG pictures, laid out by [`super::layout`].
+
+use std::fmt::Write;
+
+use super::layout::NODE_HEIGHT;
+use super::{Drawing, colour, escape, thousands};
+
+pub(super) fn write(drawing: &Drawing) -> String {
+    let layout = drawing.layout();
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.0} {h:.0}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="13">
+<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M 0 0 L 10 5 L 0 10 z" fill="#666"/></marker></defs>
+<rect width="100%" height="100%" fill="white"/>
+"##,
+        w = layout.width,
+        h = layout.height,
+    );
+    out.push_str("<g class=\"edges\">\n");
+    let half = NODE_HEIGHT / 2.0;
+    for &(from, to, count) in &drawing.arrows {
+        let (x1, y1) = layout.centres[from];
+        let (x2, y2) = layout.centres[to];
+        // From the bottom of the input to the top of the task that takes it
+        // (or the other way, for an arrow the summary had to turn around).
+        let (start, end) = if y1 <= y2 {
+            ((x1, y1 + half), (x2, y2 - half))
+        } else {
+            ((x1, y1 - half), (x2, y2 + half))
+        };
+        let middle = (start.1 + end.1) / 2.0;
+        let _ = writeln!(
+            out,
+            r##"<path class="edge" d="M {:.1} {:.1} C {:.1} {middle:.1}, {:.1} {middle:.1}, {:.1} {:.1}" stroke="#888" stroke-width="1.2" fill="none" marker-end="url(#arrow)"/>"##,
+            start.0, start.1, start.0, end.0, end.0, end.1,
+        );
+        if drawing.summary || count > 1 {
+            let _ = writeln!(
+                out,
+                r##"<text class="edge-label" x="{:.1}" y="{:.1}" font-size="11" fill="#555">{}</text>"##,
+                (start.0 + end.0) / 2.0 + 4.0,
+                middle,
+                thousands(count),
+            );
+        }
+    }
+    out.push_str("</g>\n<g class=\"nodes\">\n");
+    for (i, b) in drawing.boxes.iter().enumerate() {
+        let (x, y) = layout.centres[i];
+        let width = layout.widths[i];
+        let (fill, radius) = if b.value {
+            ("#eeeeee", 2.0)
+        } else {
+            (colour(b.name), 10.0)
+        };
+        let stroke = if b.output { 2.5 } else { 1.0 };
+        let _ = writeln!(
+            out,
+            r##"<g class="node"><title>{}</title><rect x="{:.1}" y="{:.1}" width="{width:.1}" height="{NODE_HEIGHT:.1}" rx="{radius}" fill="{fill}" stroke="#333" stroke-width="{stroke}"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"##,
+            escape(&b.tooltip),
+            x - width / 2.0,
+            y - half,
+            y + 4.5,
+            escape(&b.label),
+        );
+    }
+    out.push_str("</g>\n</svg>\n");
+    out
+}
