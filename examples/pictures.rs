@@ -1,25 +1,32 @@
 //! Draws the pictures the guide shows, into `docs/src/images/`: the seed
-//! program's task graph and a summary of a large graph.
+//! program's task graph, a summary of a large graph, and the profiler's
+//! timeline of the seed program (with 100 ms sleeps instead of 1 s).
 //!
 //! ```text
 //! cargo run --release --example pictures
 //! ```
 
+use delayed::diagnostics::Profiler;
 use delayed::{Delayed, delayed};
 use std::path::Path;
+use std::thread::sleep;
+use std::time::Duration;
 
 #[delayed]
 fn inc(x: i64) -> i64 {
+    sleep(Duration::from_millis(100));
     x + 1
 }
 
 #[delayed]
 fn dec(x: i64) -> i64 {
+    sleep(Duration::from_millis(100));
     x - 1
 }
 
 #[delayed]
 fn add(x: i64, y: i64) -> i64 {
+    sleep(Duration::from_millis(100));
     x + y
 }
 
@@ -42,6 +49,16 @@ fn main() -> Result<(), delayed::Error> {
     let sum = total(big);
     delayed::visualize(&sum).save(images.join("summary-graph.svg"))?;
     delayed::visualize(&sum).save(images.join("summary-graph.png"))?;
+
+    // The seed program's task stream: twenty tasks side by side, then ten.
+    let profiler = Profiler::new();
+    {
+        let _recording = profiler.register();
+        delayed::compute(&l)?;
+    }
+    profiler.save(images.join("seed-timeline.svg"))?;
+    profiler.save(images.join("seed-timeline.png"))?;
+    println!("{}", profiler.summary());
 
     println!("wrote pictures to {}", images.display());
     Ok(())

@@ -5,9 +5,12 @@
 //! thread pool cannot run all twenty first-layer tasks at once).
 //!
 //! ```text
-//! cargo run --release --example seed
+//! cargo run --release --example seed                  # compute and time it
+//! cargo run --release --example seed -- --visualize   # also write seed-graph.svg
+//! cargo run --release --example seed -- --progress    # show a progress bar
 //! ```
 
+use delayed::diagnostics::ProgressBar;
 use delayed::{compute, delayed};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -34,6 +37,19 @@ fn add(x: i64, y: i64) -> i64 {
 const SEQUENTIAL: Duration = Duration::from_secs(30);
 
 fn main() -> Result<(), delayed::Error> {
+    let mut visualize = false;
+    let mut progress = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--visualize" => visualize = true,
+            "--progress" => progress = true,
+            other => {
+                eprintln!("unknown option `{other}`: use --visualize, --progress or nothing");
+                std::process::exit(2);
+            }
+        }
+    }
+
     let build = Instant::now();
     let mut l = Vec::new();
     for i in 0..10 {
@@ -43,7 +59,12 @@ fn main() -> Result<(), delayed::Error> {
         l.push(c);
     }
     let built = build.elapsed();
+    if visualize {
+        delayed::visualize(&l).save("seed-graph.svg")?; // the task graph, as a picture
+        println!("wrote seed-graph.svg");
+    }
 
+    let _bar = progress.then(|| ProgressBar::new().register());
     let start = Instant::now();
     let l: Vec<i64> = compute!(l)?;
     let computed = start.elapsed();

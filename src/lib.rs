@@ -160,6 +160,7 @@ extern crate self as delayed;
 /// write instead.
 pub use delayed_macros::delayed;
 
+pub use delayed_runtime::diagnostics;
 pub use delayed_runtime::{
     Client, ClientBuilder, Computable, DEFAULT_MAX_NODES, DEFAULT_THREADS, Delayed, DelayedFn,
     Error, IntoDelayed, Key, TaskFn, TaskValue, Visualization, compute, compute_async, delayed,

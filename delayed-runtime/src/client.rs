@@ -8,6 +8,7 @@ use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 use tokio::sync::oneshot;
 
 use crate::compute::{Computable, Outputs, Roots};
+use crate::diagnostics::{self, Callback};
 use crate::error::Error;
 use crate::executor::threaded::{self, Pool};
 use crate::executor::{Outcome, Run, sequential};
@@ -41,7 +42,13 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
-enum Inner {
+struct Inner {
+    scheduler: Scheduler,
+    /// Told about every compute of this client.
+    callbacks: Vec<Arc<dyn Callback>>,
+}
+
+enum Scheduler {
     Threaded {
         /// `None` only while dropping.
         runtime: Option<Runtime>,
@@ -53,7 +60,7 @@ enum Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Inner::Threaded { runtime, .. } = self {
+        if let Scheduler::Threaded { runtime, .. } = &mut self.scheduler {
             // Dropping a runtime blocks until its threads stop, which tokio
             // forbids inside an async context; the threads have no work left
             // that anyone waits for, so let them stop in the background.
@@ -78,7 +85,11 @@ impl Client {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn builder() -> ClientBuilder {
-        ClientBuilder { threads: None }
+        ClientBuilder {
+            threads: None,
+            synchronous: false,
+            callbacks: Vec::new(),
+        }
     }
 
     /// A client that runs every task on the calling thread, one at a time,
@@ -106,8 +117,15 @@ impl Client {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn synchronous() -> Client {
+        Client::with(Scheduler::Synchronous, Vec::new())
+    }
+
+    fn with(scheduler: Scheduler, callbacks: Vec<Arc<dyn Callback>>) -> Client {
         Client {
-            inner: Arc::new(Inner::Synchronous),
+            inner: Arc::new(Inner {
+                scheduler,
+                callbacks,
+            }),
         }
     }
 
@@ -137,9 +155,9 @@ impl Client {
     /// assert_eq!(delayed::Client::synchronous().threads(), None);
     /// ```
     pub fn threads(&self) -> Option<usize> {
-        match &*self.inner {
-            Inner::Threaded { threads, .. } => Some(*threads),
-            Inner::Synchronous => None,
+        match &self.inner.scheduler {
+            Scheduler::Threaded { threads, .. } => Some(*threads),
+            Scheduler::Synchronous => None,
         }
     }
 
@@ -189,13 +207,14 @@ impl Client {
 
     /// Runs `graph` and returns its roots' values, blocking until done.
     fn compute_values(&self, graph: Graph) -> Result<Vec<Value>, Error> {
-        match &*self.inner {
-            Inner::Threaded { pool, .. } => {
+        let callbacks = diagnostics::for_compute(&self.inner.callbacks);
+        match &self.inner.scheduler {
+            Scheduler::Threaded { pool, .. } => {
                 // A task computing on its own client gives its permit back
                 // while it waits, so nested computes cannot deadlock.
                 let _seceded = threaded::secede(pool);
                 let (sender, receiver) = mpsc::sync_channel(1);
-                start(graph, pool, move |outcome| {
+                start(graph, pool, callbacks, move |outcome| {
                     // The caller may have gone (a panic while waiting).
                     let _ = sender.send(outcome);
                 });
@@ -203,7 +222,7 @@ impl Client {
                 // A closed channel means the run ended without an outcome.
                 received.unwrap_or_else(|_| Err(Error::stopped()))
             }
-            Inner::Synchronous => run_synchronously(graph),
+            Scheduler::Synchronous => run_synchronously(graph, callbacks),
         }
     }
 
@@ -232,17 +251,18 @@ impl Client {
         computable: &C,
     ) -> Result<C::Output, Error> {
         let graph = collect(computable);
-        let values = match &*self.inner {
-            Inner::Threaded { pool, .. } => {
+        let callbacks = diagnostics::for_compute(&self.inner.callbacks);
+        let values = match &self.inner.scheduler {
+            Scheduler::Threaded { pool, .. } => {
                 let (sender, receiver) = oneshot::channel();
-                let run = start(graph, pool, move |outcome| {
+                let run = start(graph, pool, callbacks, move |outcome| {
                     let _ = sender.send(outcome);
                 });
                 let _cancel = CancelOnDrop(Arc::downgrade(&run));
                 drop(run);
                 receiver.await.unwrap_or_else(|_| Err(Error::stopped()))?
             }
-            Inner::Synchronous => sequential::run(graph).await?,
+            Scheduler::Synchronous => sequential::run(graph, callbacks).await?,
         };
         Ok(computable.take_output(&mut Outputs::new(values)))
     }
@@ -264,9 +284,21 @@ impl fmt::Debug for Client {
 /// assert_eq!(client.threads(), Some(8));
 /// # Ok::<(), delayed::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     threads: Option<usize>,
+    synchronous: bool,
+    callbacks: Vec<Arc<dyn Callback>>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("threads", &self.threads)
+            .field("synchronous", &self.synchronous)
+            .field("callbacks", &self.callbacks.len())
+            .finish()
+    }
 }
 
 impl ClientBuilder {
@@ -286,6 +318,37 @@ impl ClientBuilder {
         self
     }
 
+    /// Builds a synchronous client instead (see [`Client::synchronous`]),
+    /// for example to give it callbacks.
+    ///
+    /// ```
+    /// let client = delayed::Client::builder().synchronous().build()?;
+    /// assert_eq!(client.threads(), None);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn synchronous(mut self) -> ClientBuilder {
+        self.synchronous = true;
+        self
+    }
+
+    /// Tells `callback` about every compute of this client; see
+    /// [`diagnostics`](crate::diagnostics).
+    ///
+    /// ```
+    /// use delayed::diagnostics::ProgressBar;
+    /// use std::sync::Arc;
+    ///
+    /// let bar = ProgressBar::hidden();
+    /// let client = delayed::Client::builder().callback(Arc::new(bar.clone())).build()?;
+    /// client.compute(&delayed::value(1).map(|x| x + 1))?;
+    /// assert_eq!(bar.position(), 1);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn callback(mut self, callback: Arc<dyn Callback>) -> ClientBuilder {
+        self.callbacks.push(callback);
+        self
+    }
+
     /// Starts the client's runtime.
     ///
     /// # Errors
@@ -298,6 +361,9 @@ impl ClientBuilder {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn build(self) -> Result<Client, Error> {
+        if self.synchronous {
+            return Ok(Client::with(Scheduler::Synchronous, self.callbacks));
+        }
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let threads = self
             .threads
@@ -315,13 +381,12 @@ impl ClientBuilder {
             .build()
             .map_err(Error::start)?;
         let pool = Arc::new(Pool::new(runtime.handle().clone(), threads));
-        Ok(Client {
-            inner: Arc::new(Inner::Threaded {
-                runtime: Some(runtime),
-                pool,
-                threads,
-            }),
-        })
+        let scheduler = Scheduler::Threaded {
+            runtime: Some(runtime),
+            pool,
+            threads,
+        };
+        Ok(Client::with(scheduler, self.callbacks))
     }
 }
 
@@ -331,8 +396,13 @@ fn collect<C: Computable + ?Sized>(computable: &C) -> Graph {
     Graph::collect(&roots.0)
 }
 
-fn start(graph: Graph, pool: &Arc<Pool>, done: impl FnOnce(Outcome) + Send + 'static) -> Arc<Run> {
-    let run = Arc::new(Run::new(graph, Box::new(done)));
+fn start(
+    graph: Graph,
+    pool: &Arc<Pool>,
+    callbacks: Option<Arc<[Arc<dyn Callback>]>>,
+    done: impl FnOnce(Outcome) + Send + 'static,
+) -> Arc<Run> {
+    let run = Arc::new(Run::new(graph, Box::new(done), callbacks));
     threaded::spawn(&run, pool);
     run
 }
@@ -351,13 +421,16 @@ fn wait_blocking<T>(wait: impl FnOnce() -> T) -> T {
 /// The synchronous scheduler's blocking form: drive the sequential run on a
 /// current-thread runtime (so async tasks have timers and I/O), on this
 /// thread, or on a helper thread where this one is already inside a runtime.
-fn run_synchronously(graph: Graph) -> Result<Vec<Value>, Error> {
+fn run_synchronously(
+    graph: Graph,
+    callbacks: Option<Arc<[Arc<dyn Callback>]>>,
+) -> Result<Vec<Value>, Error> {
     let drive = move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(Error::start)?;
-        runtime.block_on(sequential::run(graph))
+        runtime.block_on(sequential::run(graph, callbacks))
     };
     if Handle::try_current().is_err() {
         return drive();

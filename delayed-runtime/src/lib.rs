@@ -10,6 +10,7 @@
 mod client;
 mod collection;
 mod compute;
+pub mod diagnostics;
 mod error;
 mod executor;
 mod function;

@@ -8,8 +8,11 @@ pub(crate) mod threaded;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Poll;
+use std::time::Instant;
+
+use crate::diagnostics::{Callback, ComputeFinish, ComputeStart, TaskFinish, TaskStart};
 
 use crate::error::{Error, Failure};
 use crate::graph::Graph;
@@ -39,7 +42,13 @@ pub(crate) struct Run {
     /// dropped: so that when a compute returns, nothing of its graph is
     /// held any more.
     outputs: Mutex<Option<Vec<Value>>>,
+    /// The compute's callbacks; `None` (the common case) costs each task
+    /// one branch.
+    callbacks: Option<Callbacks>,
+    started: Instant,
 }
+
+type Callbacks = Arc<[Arc<dyn Callback>]>;
 
 struct ResultSlot {
     value: Option<Value>,
@@ -50,7 +59,7 @@ struct ResultSlot {
 }
 
 impl Run {
-    pub(crate) fn new(graph: Graph, done: Done) -> Run {
+    pub(crate) fn new(graph: Graph, done: Done, callbacks: Option<Callbacks>) -> Run {
         let len = graph.len();
         let is_ready = |i: u32| matches!(graph.node(i).body, Body::Ready(_));
         let mut pending = Vec::with_capacity(len);
@@ -84,12 +93,21 @@ impl Run {
             stopped: AtomicBool::new(false),
             done: Mutex::new(Some(done)),
             outputs: Mutex::new(None),
+            callbacks,
+            started: Instant::now(),
         }
     }
 
     /// The tasks that can run at once. When there is nothing to run (every
     /// output is a plain value), the outputs are ready straight away.
     pub(crate) fn start(&self) -> Vec<u32> {
+        if let Some(callbacks) = &self.callbacks {
+            let start = ComputeStart {
+                tasks: self.remaining.load(Ordering::Acquire),
+                at: self.started,
+            };
+            callbacks.iter().for_each(|c| c.start(&start));
+        }
         if self.remaining.load(Ordering::Acquire) == 0 {
             self.deliver_outputs();
             return Vec::new();
@@ -112,8 +130,63 @@ impl Run {
         self.stopped.store(true, Ordering::Release);
     }
 
-    /// Runs a synchronous task on the current thread, catching a panic.
+    /// Runs a synchronous task on the current thread, catching a panic and
+    /// telling the callbacks.
     pub(crate) fn run_sync(&self, i: u32) -> Result<Value, Failure> {
+        #[cfg(feature = "tracing")]
+        let _span = task_span(&self.graph.node(i).key).entered();
+        let Some(callbacks) = &self.callbacks else {
+            return self.call_sync(i);
+        };
+        let started = self.task_started(callbacks, i);
+        let outcome = self.call_sync(i);
+        self.task_finished(callbacks, i, started, outcome.is_ok());
+        outcome
+    }
+
+    /// Runs an `async` task to completion, telling the callbacks.
+    pub(crate) async fn run_async(&self, i: u32) -> Result<Value, Failure> {
+        let run = async {
+            let Some(callbacks) = &self.callbacks else {
+                return self.call_async(i).await;
+            };
+            let started = self.task_started(callbacks, i);
+            let outcome = self.call_async(i).await;
+            self.task_finished(callbacks, i, started, outcome.is_ok());
+            outcome
+        };
+        #[cfg(feature = "tracing")]
+        let run = tracing::Instrument::instrument(run, task_span(&self.graph.node(i).key));
+        run.await
+    }
+
+    fn task_started(&self, callbacks: &Callbacks, i: u32) -> Instant {
+        let key = &self.graph.node(i).key;
+        let start = TaskStart {
+            key,
+            name: key.name(),
+            thread: std::thread::current().id(),
+            at: Instant::now(),
+        };
+        callbacks.iter().for_each(|c| c.task_start(&start));
+        start.at
+    }
+
+    fn task_finished(&self, callbacks: &Callbacks, i: u32, started: Instant, ok: bool) {
+        let key = &self.graph.node(i).key;
+        let finish = TaskFinish {
+            key,
+            name: key.name(),
+            thread: std::thread::current().id(),
+            started,
+            duration: started.elapsed(),
+            ok,
+        };
+        callbacks.iter().for_each(|c| c.task_finish(&finish));
+    }
+
+    /// Calls a synchronous task's body, catching a panic.
+    fn call_sync(&self, i: u32) -> Result<Value, Failure> {
         let Body::Sync(call) = &self.graph.node(i).body else {
             unreachable!("run_sync is only called for synchronous tasks")
         };
@@ -124,8 +197,9 @@ impl Run {
         }
     }
 
-    /// Runs an `async` task to completion, catching a panic in any poll.
-    pub(crate) fn run_async(&self, i: u32) -> impl Future<Output = Result<Value, Failure>> + '_ {
+    /// Calls an `async` task's body and polls it to completion, catching a
+    /// panic in any poll.
+    fn call_async(&self, i: u32) -> impl Future<Output = Result<Value, Failure>> + '_ {
         let Body::Async(call) = &self.graph.node(i).body else {
             unreachable!("run_async is only called for async tasks")
         };
@@ -217,6 +291,13 @@ impl Run {
     fn deliver(&self, outcome: Outcome) {
         let done = lock(&self.done).take();
         if let Some(done) = done {
+            if let Some(callbacks) = &self.callbacks {
+                let finish = ComputeFinish {
+                    ok: outcome.is_ok(),
+                    elapsed: self.started.elapsed(),
+                };
+                callbacks.iter().for_each(|c| c.finish(&finish));
+            }
             done(outcome);
         }
     }
@@ -230,6 +311,12 @@ impl Drop for Run {
             self.deliver(Ok(values));
         }
     }
+}
+
+/// The span a task runs in: named `task`, with its function and key.
+#[cfg(feature = "tracing")]
+fn task_span(key: &crate::node::Key) -> tracing::Span {
+    tracing::info_span!("task", function = key.name(), key = %key)
 }
 
 /// Locks a mutex that no code panics while holding; recovers the data if

@@ -4,16 +4,21 @@
 use std::sync::{Arc, Mutex};
 
 use super::{Outcome, Run, lock};
+use crate::diagnostics::Callback;
 use crate::error::Error;
 use crate::graph::Graph;
 use crate::node::Body;
 
 /// Runs every task of `graph` in index order (dependencies first). Async
 /// tasks are awaited in place, so this future does all the work itself.
-pub(crate) async fn run(graph: Graph) -> Outcome {
+pub(crate) async fn run(graph: Graph, callbacks: Option<Arc<[Arc<dyn Callback>]>>) -> Outcome {
     let outcome: Arc<Mutex<Option<Outcome>>> = Arc::default();
     let sink = outcome.clone();
-    let run = Run::new(graph, Box::new(move |result| *lock(&sink) = Some(result)));
+    let run = Run::new(
+        graph,
+        Box::new(move |result| *lock(&sink) = Some(result)),
+        callbacks,
+    );
     // In index order every task's inputs are ready when it is reached, so
     // the ready lists the bookkeeping produces are not needed.
     run.start();

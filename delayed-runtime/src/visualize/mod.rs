@@ -118,7 +118,7 @@ impl Visualization {
     /// ```
     #[cfg(feature = "png")]
     pub fn to_png(&self) -> Result<Vec<u8>, Error> {
-        png::render(&self.to_svg())
+        render_png(&self.to_svg())
     }
 
     /// Writes the picture to `path`, in the format its extension names:
@@ -163,6 +163,12 @@ impl Visualization {
             Drawing::summary(&self.graph)
         }
     }
+}
+
+/// Renders one of our SVG pictures as PNG.
+#[cfg(feature = "png")]
+pub(crate) fn render_png(svg: &str) -> Result<Vec<u8>, Error> {
+    png::render(svg)
 }
 
 /// The boxes and arrows of a picture, before layout.
@@ -320,7 +326,7 @@ pub(crate) fn colour(name: &str) -> &'static str {
 }
 
 /// Escapes text for XML and DOT strings.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

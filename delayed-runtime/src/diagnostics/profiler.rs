@@ -1,0 +1,463 @@
+//! A task-timeline profiler: Dask's `Profiler` and its task stream.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Callback, ComputeStart, Registration, TaskFinish, register};
+use crate::error::Error;
+use crate::node::Key;
+use crate::visualize::{colour, escape};
+
+/// Records when each task ran and on which thread, for a timeline picture
+/// (one row per thread, one bar per task, coloured by function) and a
+/// per-function summary.
+///
+/// ```
+/// use delayed::{delayed, diagnostics::Profiler};
+///
+/// #[delayed]
+/// fn work(ms: u64) -> u64 { std::thread::sleep(std::time::Duration::from_millis(ms)); ms }
+///
+/// let profiler = Profiler::new();
+/// {
+///     let _recording = profiler.register();
+///     delayed::compute(&vec![work(2), work(3)])?;
+/// }
+/// let records = profiler.records();
+/// assert_eq!(records.len(), 2);
+/// assert!(records.iter().all(|r| r.function == "work" && r.end >= r.start));
+/// println!("{}", profiler.summary());
+/// # let dir = std::env::temp_dir();
+/// profiler.save(dir.join("timeline.svg"))?; // also .json and .png
+/// # Ok::<(), delayed::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct Profiler {
+    state: Arc<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// The start of the first compute recorded: time zero of the timeline.
+    origin: OnceLock<Instant>,
+    tasks: Mutex<Vec<Raw>>,
+}
+
+struct Raw {
+    key: Key,
+    thread: ThreadId,
+    started: Instant,
+    duration: Duration,
+    ok: bool,
+}
+
+/// One task as the profiler saw it. Times are in seconds from the start of
+/// the first compute recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    /// The task's key.
+    pub key: String,
+    /// Its function's name.
+    pub function: String,
+    /// The thread it ran on, numbered in order of first use.
+    pub thread: usize,
+    /// When it started.
+    pub start: f64,
+    /// When it ended.
+    pub end: f64,
+    /// Whether it returned a value.
+    pub ok: bool,
+}
+
+impl Profiler {
+    /// A profiler that records nothing until registered.
+    ///
+    /// ```
+    /// assert!(delayed::diagnostics::Profiler::new().records().is_empty());
+    /// ```
+    pub fn new() -> Profiler {
+        Profiler::default()
+    }
+
+    /// Records every compute until the guard is dropped.
+    ///
+    /// ```
+    /// let profiler = delayed::diagnostics::Profiler::new();
+    /// let _recording = profiler.register();
+    /// ```
+    pub fn register(&self) -> Registration {
+        register(Arc::new(self.clone()))
+    }
+
+    /// The tasks recorded so far, in the order they started.
+    ///
+    /// ```
+    /// let profiler = delayed::diagnostics::Profiler::new();
+    /// {
+    ///     let _recording = profiler.register();
+    ///     delayed::value(2).map(|x| x * 2).compute()?;
+    /// }
+    /// assert_eq!(profiler.records()[0].function, "map");
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn records(&self) -> Vec<TaskRecord> {
+        let tasks = self
+            .state
+            .tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(origin) = self.state.origin.get().copied() else {
+            return Vec::new();
+        };
+        let mut order: Vec<&Raw> = tasks.iter().collect();
+        order.sort_by_key(|raw| raw.started);
+        let mut threads: HashMap<ThreadId, usize> = HashMap::new();
+        order
+            .into_iter()
+            .map(|raw| {
+                let next = threads.len();
+                let thread = *threads.entry(raw.thread).or_insert(next);
+                let start = raw.started.saturating_duration_since(origin).as_secs_f64();
+                TaskRecord {
+                    key: raw.key.to_string(),
+                    function: raw.key.name().to_owned(),
+                    thread,
+                    start,
+                    end: start + raw.duration.as_secs_f64(),
+                    ok: raw.ok,
+                }
+            })
+            .collect()
+    }
+
+    /// Forgets everything recorded.
+    ///
+    /// ```
+    /// let profiler = delayed::diagnostics::Profiler::new();
+    /// profiler.clear();
+    /// assert!(profiler.records().is_empty());
+    /// ```
+    pub fn clear(&self) {
+        self.state
+            .tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// Per-function counts and times; its `Display` is a table.
+    ///
+    /// ```
+    /// let profiler = delayed::diagnostics::Profiler::new();
+    /// {
+    ///     let _recording = profiler.register();
+    ///     let three: Vec<_> = (0..3).map(|i| delayed::value(i).map(|x| x + 1)).collect();
+    ///     delayed::compute(&three)?;
+    /// }
+    /// let summary = profiler.summary();
+    /// assert_eq!(summary.functions[0].tasks, 3);
+    /// assert!(summary.to_string().contains("map"));
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn summary(&self) -> Summary {
+        let mut by_function: Vec<FunctionSummary> = Vec::new();
+        for record in self.records() {
+            let position = by_function
+                .iter()
+                .position(|f| f.function == record.function);
+            let entry = match position {
+                Some(i) => &mut by_function[i],
+                None => {
+                    by_function.push(FunctionSummary {
+                        function: record.function.clone(),
+                        tasks: 0,
+                        failed: 0,
+                        total: Duration::ZERO,
+                        longest: Duration::ZERO,
+                    });
+                    by_function.last_mut().expect("just pushed")
+                }
+            };
+            let duration = Duration::from_secs_f64((record.end - record.start).max(0.0));
+            entry.tasks += 1;
+            entry.failed += usize::from(!record.ok);
+            entry.total += duration;
+            entry.longest = entry.longest.max(duration);
+        }
+        by_function.sort_by(|a, b| {
+            b.total
+                .cmp(&a.total)
+                .then_with(|| a.function.cmp(&b.function))
+        });
+        Summary {
+            functions: by_function,
+        }
+    }
+
+    /// The recorded tasks as JSON (an array of [`TaskRecord`]s).
+    ///
+    /// ```
+    /// let json = delayed::diagnostics::Profiler::new().to_json();
+    /// assert_eq!(json, "[]");
+    /// ```
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(&self.records()).expect("records serialise")
+    }
+
+    /// The task stream as an SVG picture: one row per thread, one bar per
+    /// task coloured by function, time from left to right.
+    ///
+    /// ```
+    /// let svg = delayed::diagnostics::Profiler::new().to_svg();
+    /// assert!(svg.starts_with("<svg"));
+    /// ```
+    pub fn to_svg(&self) -> String {
+        timeline(&self.records())
+    }
+
+    /// Writes the timeline (`.svg`, `.png`) or the records (`.json`) to
+    /// `path`, by its extension.
+    ///
+    /// # Errors
+    ///
+    /// If the extension is none of those, or the file cannot be written.
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join("empty-timeline.json");
+    /// delayed::diagnostics::Profiler::new().save(&path)?;
+    /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "[]");
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        let path = path.as_ref();
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let bytes = match extension.as_deref() {
+            Some("svg") => self.to_svg().into_bytes(),
+            Some("json") => self.to_json().into_bytes(),
+            #[cfg(feature = "png")]
+            Some("png") => crate::visualize::render_png(&self.to_svg())?,
+            _ => return Err(Error::unsupported_format(path)),
+        };
+        std::fs::write(path, bytes).map_err(|source| Error::io(path, source))
+    }
+}
+
+impl fmt::Debug for Profiler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tasks = self
+            .state
+            .tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        f.debug_struct("Profiler").field("tasks", &tasks).finish()
+    }
+}
+
+impl Callback for Profiler {
+    fn start(&self, compute: &ComputeStart) {
+        self.state.origin.get_or_init(|| compute.at);
+    }
+
+    fn task_finish(&self, task: &TaskFinish<'_>) {
+        let raw = Raw {
+            key: task.key.clone(),
+            thread: task.thread,
+            started: task.started,
+            duration: task.duration,
+            ok: task.ok,
+        };
+        self.state
+            .tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(raw);
+    }
+}
+
+/// Per-function figures of a [`Profiler`]; `Display` prints a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// One entry per function, the most time-consuming first.
+    pub functions: Vec<FunctionSummary>,
+}
+
+/// The figures of one function in a [`Summary`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionSummary {
+    /// The function's name.
+    pub function: String,
+    /// How many of its tasks ran.
+    pub tasks: usize,
+    /// How many of them failed.
+    pub failed: usize,
+    /// Their total running time.
+    pub total: Duration,
+    /// The longest one.
+    pub longest: Duration,
+}
+
+impl FunctionSummary {
+    /// The mean running time of its tasks.
+    ///
+    /// ```
+    /// use delayed::diagnostics::FunctionSummary;
+    /// use std::time::Duration;
+    ///
+    /// let f = FunctionSummary {
+    ///     function: "load".into(), tasks: 4, failed: 0,
+    ///     total: Duration::from_secs(2), longest: Duration::from_secs(1),
+    /// };
+    /// assert_eq!(f.mean(), Duration::from_millis(500));
+    /// ```
+    pub fn mean(&self) -> Duration {
+        self.total / self.tasks.max(1) as u32
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<20} {:>8} {:>7} {:>12} {:>12} {:>12}",
+            "function", "tasks", "failed", "total", "mean", "longest"
+        )?;
+        for function in &self.functions {
+            writeln!(
+                f,
+                "{:<20} {:>8} {:>7} {:>12} {:>12} {:>12}",
+                function.function,
+                function.tasks,
+                function.failed,
+                format!("{:.3?}", function.total),
+                format!("{:.3?}", function.mean()),
+                format!("{:.3?}", function.longest),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Draws the task stream.
+fn timeline(records: &[TaskRecord]) -> String {
+    use std::fmt::Write;
+
+    const LEFT: f64 = 90.0;
+    const PLOT: f64 = 900.0;
+    const ROW: f64 = 22.0;
+    const TOP: f64 = 30.0;
+    let threads = records.iter().map(|r| r.thread + 1).max().unwrap_or(0);
+    let span = records.iter().map(|r| r.end).fold(0.0, f64::max).max(1e-9);
+    let mut functions: Vec<&str> = records.iter().map(|r| r.function.as_str()).collect();
+    functions.sort_unstable();
+    functions.dedup();
+    let plot_height = threads as f64 * ROW;
+    let legend_top = TOP + plot_height + 40.0;
+    let height = legend_top + 22.0 * functions.len().div_ceil(4).max(1) as f64 + 10.0;
+    let width = LEFT + PLOT + 30.0;
+    let x = |t: f64| LEFT + t / span * PLOT;
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">"#
+    );
+    out.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+    let _ = writeln!(
+        out,
+        r#"<text x="{LEFT}" y="18" font-size="13">task stream: {} tasks on {threads} threads in {:.3} s</text>"#,
+        records.len(),
+        span
+    );
+    for thread in 0..threads {
+        let y = TOP + thread as f64 * ROW;
+        let _ = writeln!(
+            out,
+            r#"<text class="row" x="8" y="{:.1}">thread {thread}</text>"#,
+            y + 15.0
+        );
+        let _ = writeln!(
+            out,
+            r##"<rect x="{LEFT}" y="{y:.1}" width="{PLOT}" height="{ROW}" fill="{}"/>"##,
+            if thread % 2 == 0 {
+                "#f7f7f7"
+            } else {
+                "#ffffff"
+            }
+        );
+    }
+    for record in records {
+        let y = TOP + record.thread as f64 * ROW + 3.0;
+        let (x1, x2) = (x(record.start), x(record.end));
+        let stroke = if record.ok { "none" } else { "#d00" };
+        let _ = writeln!(
+            out,
+            r#"<rect class="task" x="{x1:.2}" y="{y:.1}" width="{:.2}" height="{:.1}" fill="{}" stroke="{stroke}"><title>{} ({:.3} s)</title></rect>"#,
+            (x2 - x1).max(0.5),
+            ROW - 6.0,
+            colour(&record.function),
+            escape(&record.key),
+            record.end - record.start,
+        );
+    }
+    // Axis with round ticks.
+    let axis = TOP + plot_height + 4.0;
+    let _ = writeln!(
+        out,
+        r##"<line x1="{LEFT}" y1="{axis:.1}" x2="{:.1}" y2="{axis:.1}" stroke="#333"/>"##,
+        LEFT + PLOT
+    );
+    let step = tick_step(span);
+    let mut t = 0.0;
+    while t <= span * 1.0001 {
+        let _ = writeln!(
+            out,
+            r##"<line x1="{0:.1}" y1="{axis:.1}" x2="{0:.1}" y2="{1:.1}" stroke="#333"/><text x="{0:.1}" y="{2:.1}" text-anchor="middle">{3}</text>"##,
+            x(t),
+            axis + 5.0,
+            axis + 18.0,
+            format_seconds(t, step),
+        );
+        t += step;
+    }
+    for (i, function) in functions.iter().enumerate() {
+        let lx = LEFT + (i % 4) as f64 * 220.0;
+        let ly = legend_top + (i / 4) as f64 * 22.0;
+        let _ = writeln!(
+            out,
+            r#"<rect class="legend" x="{lx:.1}" y="{:.1}" width="14" height="14" fill="{}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+            ly - 11.0,
+            colour(function),
+            lx + 20.0,
+            ly + 1.0,
+            escape(function),
+        );
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// A round step (1, 2 or 5 times a power of ten) giving about 8 ticks.
+fn tick_step(span: f64) -> f64 {
+    let rough = span / 8.0;
+    let power = 10_f64.powf(rough.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|&step| step >= rough)
+        .unwrap_or(10.0 * power)
+}
+
+fn format_seconds(t: f64, step: f64) -> String {
+    let decimals = (-step.log10().floor()).max(0.0) as usize;
+    format!("{t:.decimals$} s")
+}
