@@ -43,7 +43,7 @@ pub(crate) struct Node {
     /// same value, so a compute runs one of them.
     pub(crate) pure: bool,
     /// The nodes whose values this node's call takes, in argument order.
-    pub(crate) deps: Vec<Arc<Node>>,
+    pub(crate) deps: Box<[Arc<Node>]>,
     pub(crate) body: Body,
 }
 
@@ -52,7 +52,7 @@ impl Node {
         Arc::new(Node {
             key,
             pure: false,
-            deps,
+            deps: deps.into_boxed_slice(),
             body,
         })
     }
@@ -63,10 +63,10 @@ impl Drop for Node {
     /// default recursion, so that dropping the last handle to a chain of a
     /// million tasks does not overflow the stack.
     fn drop(&mut self) {
-        let mut orphans = std::mem::take(&mut self.deps);
+        let mut orphans = std::mem::take(&mut self.deps).into_vec();
         while let Some(dep) = orphans.pop() {
             if let Some(mut node) = Arc::into_inner(dep) {
-                orphans.append(&mut node.deps);
+                orphans.extend(std::mem::take(&mut node.deps));
                 // `node` drops here with no dependencies left: no recursion.
             }
         }

@@ -57,10 +57,19 @@ impl TaskBuilder {
         }
     }
 
-    /// Records an argument for a `T` parameter, taken by value.
+    /// Records an argument for a `T` parameter, taken by value. A plain
+    /// value is kept inline (no allocation) and cloned for each run.
     pub fn arg_owned<T: TaskValue + ByValue>(&mut self, arg: Arg<T>) -> Owned<T> {
+        let source = match arg {
+            Arg::Value(value) => OwnedSource::Const(value),
+            Arg::Handle(handle) => {
+                self.deps.push(handle.node);
+                OwnedSource::Input(self.deps.len() - 1)
+            }
+        };
         Owned {
-            shared: self.arg(arg),
+            source,
+            downcast: downcast::<T>,
             clone: T::clone,
         }
     }
@@ -166,9 +175,16 @@ pub struct Shared<T> {
 /// Where the argument for a `T` parameter comes from when the task runs.
 #[doc(hidden)]
 pub struct Owned<T> {
-    shared: Shared<T>,
+    source: OwnedSource<T>,
+    /// `downcast::<T>`, captured where `T`'s bounds were checked.
+    downcast: fn(Value) -> Arc<T>,
     /// `T::clone`, captured where `T: Clone` was checked.
     clone: fn(&T) -> T,
+}
+
+enum OwnedSource<T> {
+    Const(T),
+    Input(usize),
 }
 
 enum Source<T> {
@@ -192,10 +208,10 @@ impl<T> Owned<T> {
     /// The value itself: moved when this task is the last to need it,
     /// cloned otherwise.
     pub fn get(&self, inputs: &mut Inputs) -> T {
-        match &self.shared.source {
-            Source::Const(value) => (self.clone)(value),
-            Source::Input(i) => {
-                let value = (self.shared.downcast)(inputs.take(*i));
+        match &self.source {
+            OwnedSource::Const(value) => (self.clone)(value),
+            OwnedSource::Input(i) => {
+                let value = (self.downcast)(inputs.take(*i));
                 Arc::try_unwrap(value).unwrap_or_else(|shared| (self.clone)(&shared))
             }
         }

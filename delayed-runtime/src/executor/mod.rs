@@ -5,6 +5,7 @@
 pub(crate) mod sequential;
 pub(crate) mod threaded;
 
+use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -46,6 +47,11 @@ pub(crate) struct Run {
     /// one branch.
     callbacks: Option<Callbacks>,
     started: Instant,
+    /// Ready tasks no driver has claimed yet (threaded scheduler), first
+    /// come first served.
+    queue: Mutex<VecDeque<u32>>,
+    /// Drivers spawned for this run and not yet retired.
+    pub(crate) drivers: AtomicUsize,
 }
 
 type Callbacks = Arc<[Arc<dyn Callback>]>;
@@ -95,7 +101,25 @@ impl Run {
             outputs: Mutex::new(None),
             callbacks,
             started: Instant::now(),
+            queue: Mutex::new(VecDeque::new()),
+            drivers: AtomicUsize::new(0),
         }
+    }
+
+    /// Queues ready tasks for the drivers; returns how many are queued.
+    pub(crate) fn push_ready(&self, tasks: impl IntoIterator<Item = u32>) -> usize {
+        let mut queue = lock(&self.queue);
+        queue.extend(tasks);
+        queue.len()
+    }
+
+    /// Claims a queued ready task.
+    pub(crate) fn pop_ready(&self) -> Option<u32> {
+        lock(&self.queue).pop_front()
+    }
+
+    pub(crate) fn has_queued(&self) -> bool {
+        !lock(&self.queue).is_empty()
     }
 
     /// The tasks that can run at once. When there is nothing to run (every
@@ -307,6 +331,9 @@ impl Drop for Run {
     /// Delivers the outputs, if every task finished: the last reference to
     /// the run goes when the last driver ends, right after the last task.
     fn drop(&mut self) {
+        // Fields are dropped only after this returns, and the caller may
+        // go on as soon as it has the outputs: release the graph first.
+        drop(std::mem::take(&mut self.graph.nodes));
         if let Some(values) = lock(&self.outputs).take() {
             self.deliver(Ok(values));
         }

@@ -1,8 +1,14 @@
 //! The default scheduler: tasks run in parallel on a tokio multi-threaded
 //! runtime, at most `threads` at once.
+//!
+//! Ready tasks wait in the run's queue; a bounded number of drivers (tokio
+//! tasks) claim them. A driver runs consecutive synchronous tasks inside a
+//! single `block_in_place`, so that blocking bodies never starve the
+//! runtime while trivial ones do not pay a hand-off each.
 
 use std::cell::Cell;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
@@ -15,6 +21,7 @@ use crate::node::Body;
 pub(crate) struct Pool {
     pub(crate) handle: Handle,
     permits: Semaphore,
+    threads: usize,
 }
 
 impl Pool {
@@ -22,57 +29,103 @@ impl Pool {
         Pool {
             handle,
             permits: Semaphore::new(threads),
+            threads,
         }
     }
 }
 
-/// Starts every task of `run` that has no unmet dependency; the rest are
-/// started as their inputs arrive.
+/// Starts `run`: queues the tasks with no unmet dependency and spawns
+/// drivers for them.
 pub(crate) fn spawn(run: &Arc<Run>, pool: &Arc<Pool>) {
-    for task in run.start() {
-        pool.handle.spawn(drive(run.clone(), pool.clone(), task));
+    let ready = run.start();
+    if ready.is_empty() {
+        return;
+    }
+    let queued = run.push_ready(ready);
+    wake(run, pool, queued);
+}
+
+/// Spawns drivers for `queued` waiting tasks, up to the pool's bound.
+fn wake(run: &Arc<Run>, pool: &Arc<Pool>, queued: usize) {
+    for _ in 0..queued {
+        // Claim a driver's place before spawning it.
+        let claimed = run
+            .drivers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |active| {
+                (active < pool.threads).then_some(active + 1)
+            });
+        if claimed.is_err() {
+            return;
+        }
+        pool.handle.spawn(drive(run.clone(), pool.clone()));
     }
 }
 
-/// Runs `first`, then keeps running one of the tasks each finished task
-/// makes ready, on the same thread, spawning the others. A chain therefore
-/// costs no hand-off per link.
-async fn drive(run: Arc<Run>, pool: Arc<Pool>, first: u32) {
+/// Retires a driver that found the queue empty. Returns whether it should
+/// go on after all: a task queued between its last look and its
+/// retirement would otherwise wait for a driver that never comes.
+fn retire(run: &Run, pool: &Pool) -> bool {
+    run.drivers.fetch_sub(1, Ordering::SeqCst);
+    // Either this sees a task queued before the decrement, or the one who
+    // queued it sees the decrement and spawns a driver.
+    if !run.has_queued() {
+        return false;
+    }
+    run.drivers
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |active| {
+            (active < pool.threads).then_some(active + 1)
+        })
+        .is_ok()
+}
+
+/// Claims queued tasks and runs them, keeping on the same thread with one
+/// of the tasks each finished task makes ready (a chain costs no hand-off
+/// per link), until the queue is empty.
+async fn drive(run: Arc<Run>, pool: Arc<Pool>) {
     // The semaphore is never closed, so acquiring only waits.
     let Ok(_permit) = pool.permits.acquire().await else {
+        run.drivers.fetch_sub(1, Ordering::SeqCst);
         return;
     };
     let unfinished = Unfinished {
         run: &run,
-        task: Cell::new(Some(first)),
+        task: Cell::new(None),
     };
     let mut ready = Vec::new();
-    let mut next = Some(first);
-    while let Some(task) = next {
-        unfinished.task.set(Some(task));
-        if run.is_stopped() {
-            break;
-        }
-        next = match run.graph.node(task).body {
-            // Synchronous bodies may block (sleep, file I/O): let tokio hand
-            // this worker's other tasks to another thread while they run.
-            Body::Sync(_) => tokio::task::block_in_place(|| {
-                run_sync_chain(&run, &pool, task, &mut ready, &unfinished)
-            }),
-            Body::Async(_) => {
-                let outcome = run.run_async(task).await;
-                run.finish(task, outcome, &mut ready);
-                dispatch(&run, &pool, &mut ready)
+    loop {
+        let mut next = run.pop_ready();
+        while let Some(task) = next {
+            unfinished.task.set(Some(task));
+            if run.is_stopped() {
+                unfinished.task.set(None);
+                run.drivers.fetch_sub(1, Ordering::SeqCst);
+                return;
             }
-            Body::Ready(_) => unreachable!("values are results from the start, never scheduled"),
-        };
+            next = match run.graph.node(task).body {
+                // Synchronous bodies may block (sleep, file I/O): let tokio
+                // hand this worker's other tasks to another thread while
+                // they run.
+                Body::Sync(_) => tokio::task::block_in_place(|| {
+                    run_sync_tasks(&run, &pool, task, &mut ready, &unfinished)
+                }),
+                Body::Async(_) => {
+                    let outcome = run.run_async(task).await;
+                    run.finish(task, outcome, &mut ready);
+                    dispatch(&run, &pool, &mut ready).or_else(|| run.pop_ready())
+                }
+                Body::Ready(_) => unreachable!("values are results from the start, never queued"),
+            };
+        }
+        unfinished.task.set(None);
+        if !retire(&run, &pool) {
+            return;
+        }
     }
-    unfinished.task.set(None);
 }
 
-/// Runs synchronous tasks one after another while each makes a synchronous
-/// successor ready; returns the next task if it is async.
-fn run_sync_chain(
+/// Runs synchronous tasks one after another, the successors they make
+/// ready first, then queued ones; returns the next task if it is async.
+fn run_sync_tasks(
     run: &Arc<Run>,
     pool: &Arc<Pool>,
     mut task: u32,
@@ -84,22 +137,29 @@ fn run_sync_chain(
         unfinished.task.set(Some(task));
         let outcome = run.run_sync(task);
         run.finish(task, outcome, ready);
-        match dispatch(run, pool, ready) {
-            Some(next) if matches!(run.graph.node(next).body, Body::Sync(_)) => task = next,
+        let next = dispatch(run, pool, ready).or_else(|| run.pop_ready());
+        match next {
+            Some(next)
+                if matches!(run.graph.node(next).body, Body::Sync(_)) && !run.is_stopped() =>
+            {
+                task = next;
+            }
             other => return other,
         }
     }
 }
 
-/// Keeps one ready task to run here and spawns the others.
+/// Keeps one ready task to run here and queues the others, waking drivers
+/// for them.
 fn dispatch(run: &Arc<Run>, pool: &Arc<Pool>, ready: &mut Vec<u32>) -> Option<u32> {
     if run.is_stopped() {
         ready.clear();
         return None;
     }
     let next = ready.pop();
-    for task in ready.drain(..) {
-        pool.handle.spawn(drive(run.clone(), pool.clone(), task));
+    if !ready.is_empty() {
+        let queued = run.push_ready(ready.drain(..));
+        wake(run, pool, queued);
     }
     next
 }

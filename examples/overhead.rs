@@ -1,0 +1,317 @@
+//! What the library costs per task, against the physical limits measured in
+//! the same process: a bare `tokio::spawn` of the same closures and a plain
+//! sequential loop. Prints one table; see `docs/performance.md`.
+//!
+//! ```text
+//! cargo run --release --example overhead            # sizes 10^3 … 10^6
+//! cargo run --release --example overhead -- --quick # sizes 10^3 … 10^5, no 1 s seed
+//! ```
+//!
+//! Peak memory is measured in a fresh process per workload (this program
+//! runs itself with `--memory WORKLOAD N`), from the kernel's high-water
+//! mark of resident memory.
+
+use delayed::{Client, Delayed, delayed};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+#[delayed]
+fn inc(x: u64) -> u64 {
+    x + 1
+}
+
+#[delayed]
+fn add(x: u64, y: u64) -> u64 {
+    x + y
+}
+
+#[delayed]
+fn take(data: Vec<u64>) -> u64 {
+    data[0]
+}
+
+#[delayed]
+fn borrow(data: &[u64]) -> u64 {
+    data[0]
+}
+
+#[delayed]
+fn sleepy(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+#[delayed]
+fn sleepy_add(x: u64, y: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(x));
+    x + y
+}
+
+#[delayed]
+async fn nap(ms: u64) -> u64 {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    ms
+}
+
+/// Build and compute times of one run.
+struct Timing {
+    build: Duration,
+    compute: Duration,
+}
+
+fn wide(n: u64) -> Timing {
+    let start = Instant::now();
+    let tasks: Vec<Delayed<u64>> = (0..n).map(inc).collect();
+    let build = start.elapsed();
+    let start = Instant::now();
+    black_box(delayed::compute(&tasks).unwrap());
+    let compute = start.elapsed();
+    drop(tasks);
+    Timing { build, compute }
+}
+
+fn chain(n: u64) -> Timing {
+    let start = Instant::now();
+    let mut tip = inc(0);
+    for _ in 1..n {
+        tip = inc(tip);
+    }
+    let build = start.elapsed();
+    let start = Instant::now();
+    assert_eq!(tip.compute().unwrap(), n);
+    let compute = start.elapsed();
+    Timing { build, compute }
+}
+
+fn tree(leaves: u64) -> Timing {
+    let start = Instant::now();
+    let mut level: Vec<Delayed<u64>> = (0..leaves).map(inc).collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [a, b] => add(a, b),
+                [a] => a.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+    }
+    let build = start.elapsed();
+    let start = Instant::now();
+    assert_eq!(level[0].compute().unwrap(), leaves * (leaves + 1) / 2);
+    let compute = start.elapsed();
+    Timing { build, compute }
+}
+
+/// One big value read by `n` tasks, taken by value or by reference.
+fn fan_out(n: u64, by_value: bool) -> Timing {
+    let start = Instant::now();
+    let data = delayed::value((0..100_000).collect::<Vec<u64>>());
+    let tasks: Vec<Delayed<u64>> = (0..n)
+        .map(|_| if by_value { take(&data) } else { borrow(&data) })
+        .collect();
+    let build = start.elapsed();
+    let start = Instant::now();
+    black_box(delayed::compute(&tasks).unwrap());
+    Timing {
+        build,
+        compute: start.elapsed(),
+    }
+}
+
+/// Half async tasks (a 1 ms timer), half trivial sync tasks.
+fn mixed(n: u64) -> Timing {
+    let start = Instant::now();
+    let tasks: Vec<Delayed<u64>> = (0..n)
+        .map(|i| if i % 2 == 0 { nap(1) } else { inc(i) })
+        .collect();
+    let build = start.elapsed();
+    let start = Instant::now();
+    black_box(delayed::compute(&tasks).unwrap());
+    Timing {
+        build,
+        compute: start.elapsed(),
+    }
+}
+
+/// The article's graph with `ms`-millisecond sleeps.
+fn seed(ms: u64) -> Timing {
+    let start = Instant::now();
+    let l: Vec<Delayed<u64>> = (0..10)
+        .map(|_| sleepy_add(sleepy(ms), sleepy(ms)))
+        .collect();
+    let build = start.elapsed();
+    let start = Instant::now();
+    black_box(delayed::compute(&l).unwrap());
+    Timing {
+        build,
+        compute: start.elapsed(),
+    }
+}
+
+/// The bare-runtime floor for `wide`: spawn each closure on tokio.
+fn tokio_spawn(n: u64, runtime: &tokio::runtime::Runtime) -> Duration {
+    let start = Instant::now();
+    runtime.block_on(async {
+        let handles: Vec<_> = (0..n).map(|i| tokio::spawn(async move { i + 1 })).collect();
+        let mut values = Vec::with_capacity(handles.len());
+        for handle in handles {
+            values.push(handle.await.unwrap());
+        }
+        black_box(values);
+    });
+    start.elapsed()
+}
+
+/// The floor for `chain`: the same additions in a loop.
+fn sequential(n: u64) -> Duration {
+    let start = Instant::now();
+    let mut x = 0_u64;
+    for _ in 0..n {
+        x = black_box(x) + 1;
+    }
+    black_box(x);
+    start.elapsed()
+}
+
+/// Median of `runs` timings by compute time.
+fn median(runs: usize, mut f: impl FnMut() -> Timing) -> Timing {
+    let mut all: Vec<Timing> = (0..runs).map(|_| f()).collect();
+    all.sort_by_key(|t| t.compute);
+    all.swap_remove(runs / 2)
+}
+
+fn median_duration(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
+    let mut all: Vec<Duration> = (0..runs).map(|_| f()).collect();
+    all.sort();
+    all[runs / 2]
+}
+
+fn per_task(d: Duration, n: u64) -> f64 {
+    d.as_secs_f64() * 1e9 / n as f64
+}
+
+/// Peak resident memory per task of `workload` at `n`, in a fresh process.
+fn peak_bytes_per_task(workload: &str, n: u64) -> Option<f64> {
+    let output = std::process::Command::new(std::env::current_exe().ok()?)
+        .args(["--memory", workload, &n.to_string()])
+        .output()
+        .ok()?;
+    String::from_utf8(output.stdout).ok()?.trim().parse().ok()
+}
+
+/// A field of `/proc/self/status`, in bytes.
+fn status_bytes(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// The child side of [`peak_bytes_per_task`].
+fn measure_memory(workload: &str, n: u64) {
+    Client::global().unwrap(); // start the runtime before the baseline
+    let before = status_bytes("VmRSS");
+    match workload {
+        "wide" => drop(wide(n)),
+        "chain" => drop(chain(n)),
+        "tree" => drop(tree(n)),
+        other => panic!("unknown workload {other}"),
+    }
+    let peak = status_bytes("VmHWM");
+    println!("{:.1}", peak.saturating_sub(before) as f64 / n as f64);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, workload, n] = args.as_slice() {
+        if flag == "--memory" {
+            measure_memory(workload, n.parse().expect("a task count"));
+            return;
+        }
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let sizes: &[u64] = if quick {
+        &[1_000, 10_000, 100_000]
+    } else {
+        &[1_000, 10_000, 100_000, 1_000_000]
+    };
+    let runs = 5;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    Client::global().unwrap();
+
+    println!(
+        "{:<16} {:>9} {:>12} {:>14} {:>12} {:>10} {:>12}",
+        "workload", "tasks", "build ns/t", "compute ns/t", "floor ns/t", "ratio", "peak B/t"
+    );
+    let row = |name: &str, n: u64, t: &Timing, floor: Option<Duration>, memory: Option<f64>| {
+        let total = per_task(t.build + t.compute, n);
+        let (floor, ratio) = match floor {
+            Some(f) => (
+                format!("{:.0}", per_task(f, n)),
+                format!("{:.2}x", total / per_task(f, n)),
+            ),
+            None => ("-".into(), "-".into()),
+        };
+        let memory = memory.map_or("-".into(), |m| format!("{m:.0}"));
+        println!(
+            "{name:<16} {n:>9} {:>12.0} {:>14.0} {floor:>12} {ratio:>10} {memory:>12}",
+            per_task(t.build, n),
+            per_task(t.compute, n)
+        );
+    };
+    for &n in sizes {
+        let memory = |w: &str| (n >= 100_000).then(|| peak_bytes_per_task(w, n)).flatten();
+        let spawn = median_duration(runs, || tokio_spawn(n, &runtime));
+        row(
+            "wide",
+            n,
+            &median(runs, || wide(n)),
+            Some(spawn),
+            memory("wide"),
+        );
+        let loop_floor = median_duration(runs, || sequential(n));
+        row(
+            "chain",
+            n,
+            &median(runs, || chain(n)),
+            Some(loop_floor),
+            memory("chain"),
+        );
+        row("tree", n, &median(runs, || tree(n)), None, memory("tree"));
+        if n <= 10_000 {
+            row(
+                "fan-out move",
+                n,
+                &median(3, || fan_out(n, true)),
+                None,
+                None,
+            );
+            row(
+                "fan-out borrow",
+                n,
+                &median(3, || fan_out(n, false)),
+                None,
+                None,
+            );
+        }
+        if n <= 100_000 {
+            row("mixed", n, &median(3, || mixed(n)), None, None);
+        }
+    }
+    for ms in if quick { vec![10] } else { vec![10, 1_000] } {
+        let t = median(if ms >= 1_000 { 1 } else { 3 }, || seed(ms));
+        let sequential = Duration::from_millis(30 * ms);
+        println!(
+            "seed {ms} ms sleeps: {:.3} s ({:.2}x over {:.1} s sequentially)",
+            t.compute.as_secs_f64(),
+            sequential.as_secs_f64() / t.compute.as_secs_f64(),
+            sequential.as_secs_f64()
+        );
+    }
+}
