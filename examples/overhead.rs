@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release --example overhead            # sizes 10^3 … 10^6
 //! cargo run --release --example overhead -- --quick # sizes 10^3 … 10^5, no 1 s seed
+//! cargo run --release --example overhead -- --csv 1000 10000   # for bench/compare.sh
 //! ```
 //!
 //! Peak memory is measured in a fresh process per workload (this program
@@ -231,6 +232,29 @@ fn main() {
             measure_memory(workload, n.parse().expect("a task count"));
             return;
         }
+    }
+    if args.first().map(String::as_str) == Some("--csv") {
+        // For bench/compare.sh: workload,tasks,build ns/task,compute ns/task.
+        let sizes: Vec<u64> = args[1..]
+            .iter()
+            .map(|s| s.parse().expect("a task count"))
+            .collect();
+        Client::global().unwrap();
+        for n in sizes {
+            for (name, workload) in [
+                ("wide", wide as fn(u64) -> Timing),
+                ("chain", chain),
+                ("tree", tree),
+            ] {
+                let t = median(5, || workload(n));
+                println!(
+                    "{name},{n},{:.0},{:.0}",
+                    per_task(t.build, n),
+                    per_task(t.compute, n)
+                );
+            }
+        }
+        return;
     }
     let quick = args.iter().any(|a| a == "--quick");
     let sizes: &[u64] = if quick {

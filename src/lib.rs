@@ -201,6 +201,20 @@ pub use delayed_macros::compute;
 pub mod guide {
     #[doc = include_str!("../docs/src/getting-started.md")]
     pub mod getting_started {}
+    #[doc = include_str!("../docs/src/two-forms.md")]
+    pub mod two_forms {}
+    #[doc = include_str!("../docs/src/best-practices.md")]
+    pub mod best_practices {}
+    #[doc = include_str!("../docs/src/data-pipelines.md")]
+    pub mod data_pipelines {}
+    #[doc = include_str!("../docs/src/errors-and-debugging.md")]
+    pub mod errors_and_debugging {}
+    #[doc = include_str!("../docs/src/seeing-the-work.md")]
+    pub mod seeing_the_work {}
+    #[doc = include_str!("../docs/performance.md")]
+    pub mod performance {}
+    #[doc = include_str!("../docs/src/coming-from-dask.md")]
+    pub mod coming_from_dask {}
 }
 
 /// The README's example, run as a doc test so that it cannot drift.

@@ -1,0 +1,92 @@
+//! `cargo bench`: per-task cost of building and computing graphs, next to
+//! the bare tokio spawn of the same closures. The one-table summary with
+//! ratios and memory is `cargo run --release --example overhead`.
+
+use delayed::{Delayed, delayed};
+use divan::{Bencher, black_box};
+
+fn main() {
+    delayed::Client::global().unwrap();
+    divan::main();
+}
+
+const SIZES: &[u64] = &[1_000, 10_000, 100_000];
+
+#[delayed]
+fn inc(x: u64) -> u64 {
+    x + 1
+}
+
+#[delayed]
+fn add(x: u64, y: u64) -> u64 {
+    x + y
+}
+
+/// N independent trivial tasks, built and computed together.
+#[divan::bench(args = SIZES)]
+fn wide(bencher: Bencher, n: u64) {
+    bencher.counter(n).bench(|| {
+        let tasks: Vec<Delayed<u64>> = (0..n).map(inc).collect();
+        black_box(delayed::compute(&tasks).unwrap())
+    });
+}
+
+/// The floor for `wide`: a bare `tokio::spawn` of the same closures.
+#[divan::bench(args = SIZES)]
+fn wide_tokio_spawn(bencher: Bencher, n: u64) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    bencher.counter(n).bench(|| {
+        runtime.block_on(async {
+            let handles: Vec<_> = (0..n).map(|i| tokio::spawn(async move { i + 1 })).collect();
+            let mut values = Vec::with_capacity(handles.len());
+            for handle in handles {
+                values.push(handle.await.unwrap());
+            }
+            black_box(values)
+        })
+    });
+}
+
+/// N tasks each taking the previous one's value.
+#[divan::bench(args = SIZES)]
+fn chain(bencher: Bencher, n: u64) {
+    bencher.counter(n).bench(|| {
+        let mut tip = inc(0);
+        for _ in 1..n {
+            tip = inc(tip);
+        }
+        black_box(tip.compute().unwrap())
+    });
+}
+
+/// N leaves reduced pairwise to one root.
+#[divan::bench(args = SIZES)]
+fn tree(bencher: Bencher, n: u64) {
+    bencher.counter(n).bench(|| {
+        let mut level: Vec<Delayed<u64>> = (0..n).map(inc).collect();
+        while level.len() > 1 {
+            level = level
+                .chunks(2)
+                .map(|pair| {
+                    if let [a, b] = pair {
+                        add(a, b)
+                    } else {
+                        pair[0].clone()
+                    }
+                })
+                .collect();
+        }
+        black_box(level[0].compute().unwrap())
+    });
+}
+
+/// Building alone: what a call of a `#[delayed]` function costs.
+#[divan::bench(args = SIZES)]
+fn build_only(bencher: Bencher, n: u64) {
+    bencher
+        .counter(n)
+        .bench(|| black_box((0..n).map(inc).collect::<Vec<Delayed<u64>>>()));
+}
