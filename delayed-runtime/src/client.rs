@@ -73,7 +73,14 @@ impl Drop for Inner {
 
 /// How many tasks run at once on the default client when
 /// [`ClientBuilder::threads`] is not called: at least this many, and at
-/// least twice the number of cores.
+/// least twice the number of cores. Blocking tasks (sleeps, file reads)
+/// each hold one, so this many can wait at the same time.
+///
+/// ```
+/// let client = delayed::Client::builder().build()?;
+/// assert!(client.threads().unwrap() >= delayed::DEFAULT_THREADS);
+/// # Ok::<(), delayed::Error>(())
+/// ```
 pub const DEFAULT_THREADS: usize = 64;
 
 impl Client {

@@ -136,8 +136,14 @@ macro_rules! arities {
             R: TaskValue,
             $($arg: TaskValue + Clone,)*
         {
-            /// Builds a task that calls the function with these arguments;
-            /// see [`delayed()`] for an example.
+            /// Builds a task that calls the function with these arguments
+            /// (plain values, `Delayed`s or `&Delayed`s).
+            ///
+            /// ```
+            /// let max = delayed::delayed(u32::max);
+            /// assert_eq!(max.call(3, delayed::value(5)).compute()?, 5);
+            /// # Ok::<(), delayed::Error>(())
+            /// ```
             #[allow(unused_mut, unused_variables, clippy::too_many_arguments)]
             pub fn call(&self, $($param: impl IntoDelayed<$arg>),*) -> Delayed<R> {
                 let mut builder = TaskBuilder::new(self.name);
@@ -156,7 +162,14 @@ macro_rules! arities {
         {
             /// Builds a task that calls the fallible function with these
             /// arguments; an `Err` fails the compute and becomes the error's
-            /// source. See [`DelayedFn`] for an example.
+            /// source.
+            ///
+            /// ```
+            /// let parse = delayed::delayed(|s: String| s.parse::<u8>());
+            /// assert_eq!(parse.try_call("7".to_string()).compute()?, 7);
+            /// assert!(parse.try_call("x".to_string()).compute().is_err());
+            /// # Ok::<(), delayed::Error>(())
+            /// ```
             #[allow(unused_mut, unused_variables, clippy::too_many_arguments)]
             pub fn try_call(&self, $($param: impl IntoDelayed<$arg>),*) -> Delayed<T> {
                 let mut builder = TaskBuilder::new(self.name);

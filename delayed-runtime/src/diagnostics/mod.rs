@@ -51,6 +51,30 @@ use crate::node::Key;
 /// Hooks run on the threads that run the tasks, so they must be cheap and
 /// must not block; they are called for every task of every compute of the
 /// clients they are registered on.
+///
+/// ```
+/// use delayed::diagnostics::{Callback, ComputeFinish, TaskFinish};
+/// use std::sync::Mutex;
+///
+/// /// Remembers the slowest task.
+/// #[derive(Default)]
+/// struct Slowest(Mutex<Option<(String, std::time::Duration)>>);
+///
+/// impl Callback for Slowest {
+///     fn task_finish(&self, task: &TaskFinish<'_>) {
+///         let mut slowest = self.0.lock().unwrap();
+///         if slowest.as_ref().is_none_or(|(_, d)| task.duration > *d) {
+///             *slowest = Some((task.key.to_string(), task.duration));
+///         }
+///     }
+/// }
+///
+/// let slowest = std::sync::Arc::new(Slowest::default());
+/// let client = delayed::Client::builder().callback(slowest.clone()).build()?;
+/// client.compute(&delayed::value(2).map(|x| x * 2))?;
+/// assert!(slowest.0.lock().unwrap().as_ref().unwrap().0.starts_with("map-"));
+/// # Ok::<(), delayed::Error>(())
+/// ```
 pub trait Callback: Send + Sync + 'static {
     /// A compute is about to start its tasks.
     fn start(&self, compute: &ComputeStart) {
@@ -74,6 +98,18 @@ pub trait Callback: Send + Sync + 'static {
 }
 
 /// What [`Callback::start`] is told.
+///
+/// ```
+/// use delayed::diagnostics::{Callback, ComputeStart};
+///
+/// struct Print;
+/// impl Callback for Print {
+///     fn start(&self, compute: &ComputeStart) {
+///         eprintln!("computing {} tasks", compute.tasks);
+///     }
+/// }
+/// let _guard = delayed::diagnostics::register(std::sync::Arc::new(Print));
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ComputeStart {
@@ -84,6 +120,18 @@ pub struct ComputeStart {
 }
 
 /// What [`Callback::task_start`] is told.
+///
+/// ```
+/// use delayed::diagnostics::{Callback, TaskStart};
+///
+/// struct Print;
+/// impl Callback for Print {
+///     fn task_start(&self, task: &TaskStart<'_>) {
+///         eprintln!("{} starts on {:?}", task.key, task.thread);
+///     }
+/// }
+/// let _guard = delayed::diagnostics::register(std::sync::Arc::new(Print));
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TaskStart<'a> {
@@ -98,6 +146,18 @@ pub struct TaskStart<'a> {
 }
 
 /// What [`Callback::task_finish`] is told.
+///
+/// ```
+/// use delayed::diagnostics::{Callback, TaskFinish};
+///
+/// struct Print;
+/// impl Callback for Print {
+///     fn task_finish(&self, task: &TaskFinish<'_>) {
+///         eprintln!("{} took {:?} (ok: {})", task.key, task.duration, task.ok);
+///     }
+/// }
+/// let _guard = delayed::diagnostics::register(std::sync::Arc::new(Print));
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TaskFinish<'a> {
@@ -116,6 +176,18 @@ pub struct TaskFinish<'a> {
 }
 
 /// What [`Callback::finish`] is told.
+///
+/// ```
+/// use delayed::diagnostics::{Callback, ComputeFinish};
+///
+/// struct Print;
+/// impl Callback for Print {
+///     fn finish(&self, compute: &ComputeFinish) {
+///         eprintln!("done in {:?} (ok: {})", compute.elapsed, compute.ok);
+///     }
+/// }
+/// let _guard = delayed::diagnostics::register(std::sync::Arc::new(Print));
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ComputeFinish {
@@ -128,6 +200,15 @@ pub struct ComputeFinish {
 /// Keeps a callback registered for every compute, on every client, until
 /// it is dropped. Made by [`register`], [`ProgressBar::register`] and
 /// [`Profiler::register`].
+///
+/// ```
+/// let profiler = delayed::diagnostics::Profiler::new();
+/// let guard = profiler.register();
+/// delayed::value(1).map(|x| x + 1).compute()?;
+/// drop(guard); // stops recording
+/// assert_eq!(profiler.records().len(), 1);
+/// # Ok::<(), delayed::Error>(())
+/// ```
 #[must_use = "the callback is unregistered when the guard is dropped"]
 pub struct Registration {
     id: u64,

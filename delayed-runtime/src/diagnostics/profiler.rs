@@ -59,6 +59,18 @@ struct Raw {
 
 /// One task as the profiler saw it. Times are in seconds from the start of
 /// the first compute recorded.
+///
+/// ```
+/// let profiler = delayed::diagnostics::Profiler::new();
+/// {
+///     let _recording = profiler.register();
+///     delayed::value(1).map(|x| x + 1).compute()?;
+/// }
+/// let record = &profiler.records()[0];
+/// assert_eq!((record.function.as_str(), record.ok), ("map", true));
+/// assert!(record.end >= record.start);
+/// # Ok::<(), delayed::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskRecord {
     /// The task's key.
@@ -285,13 +297,20 @@ impl Callback for Profiler {
 }
 
 /// Per-function figures of a [`Profiler`]; `Display` prints a table.
+///
+/// ```
+/// let summary = delayed::diagnostics::Profiler::new().summary();
+/// assert!(summary.functions.is_empty());
+/// assert!(summary.to_string().starts_with("function"));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     /// One entry per function, the most time-consuming first.
     pub functions: Vec<FunctionSummary>,
 }
 
-/// The figures of one function in a [`Summary`].
+/// The figures of one function in a [`Summary`]; see
+/// [`FunctionSummary::mean`] for an example.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionSummary {
     /// The function's name.

@@ -34,6 +34,11 @@ pub struct ProgressBar {
 impl ProgressBar {
     /// A bar drawn on standard error when it is a terminal, hidden
     /// otherwise.
+    ///
+    /// ```
+    /// let bar = delayed::diagnostics::ProgressBar::new();
+    /// let _shown = bar.register();
+    /// ```
     pub fn new() -> ProgressBar {
         ProgressBar::with_target(ProgressDrawTarget::stderr())
     }

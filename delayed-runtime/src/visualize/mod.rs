@@ -20,6 +20,12 @@ use crate::node::Body;
 
 /// Above this many tasks, a picture groups tasks by function instead of
 /// drawing each one; see [`Visualization::max_nodes`].
+///
+/// ```
+/// let many: Vec<_> = (0..=delayed::DEFAULT_MAX_NODES as i64).map(delayed::value).collect();
+/// let dot = delayed::visualize(&many).to_dot();
+/// assert!(dot.contains("value × 501"));
+/// ```
 pub const DEFAULT_MAX_NODES: usize = 500;
 
 /// Draws the task graph behind `computable`: Dask's `visualize(*l)`.
@@ -56,7 +62,13 @@ pub fn visualize<C: Computable + ?Sized>(computable: &C) -> Visualization {
     Visualization::of(roots)
 }
 
-/// A task graph ready to be drawn; made by [`visualize`].
+/// A task graph ready to be drawn; made by [`visualize`]. It holds only
+/// the graph's shape, not the tasks' values.
+///
+/// ```
+/// let picture: delayed::Visualization = delayed::visualize(&delayed::value(1));
+/// assert!(picture.to_svg().contains("value"));
+/// ```
 pub struct Visualization {
     graph: Graph,
     max_nodes: usize,
