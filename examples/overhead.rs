@@ -60,15 +60,21 @@ struct Timing {
     compute: Duration,
 }
 
-fn wide(n: u64) -> Timing {
+/// Times building a list of handles, then computing it.
+fn timed(build: impl FnOnce() -> Vec<Delayed<u64>>) -> Timing {
     let start = Instant::now();
-    let tasks: Vec<Delayed<u64>> = (0..n).map(inc).collect();
+    let tasks = build();
     let build = start.elapsed();
     let start = Instant::now();
     black_box(delayed::compute(&tasks).unwrap());
-    let compute = start.elapsed();
-    drop(tasks);
-    Timing { build, compute }
+    Timing {
+        build,
+        compute: start.elapsed(),
+    }
+}
+
+fn wide(n: u64) -> Timing {
+    timed(|| (0..n).map(inc).collect())
 }
 
 fn chain(n: u64) -> Timing {
@@ -106,48 +112,30 @@ fn tree(leaves: u64) -> Timing {
 
 /// One big value read by `n` tasks, taken by value or by reference.
 fn fan_out(n: u64, by_value: bool) -> Timing {
-    let start = Instant::now();
-    let data = delayed::value((0..100_000).collect::<Vec<u64>>());
-    let tasks: Vec<Delayed<u64>> = (0..n)
-        .map(|_| if by_value { take(&data) } else { borrow(&data) })
-        .collect();
-    let build = start.elapsed();
-    let start = Instant::now();
-    black_box(delayed::compute(&tasks).unwrap());
-    Timing {
-        build,
-        compute: start.elapsed(),
-    }
+    timed(|| {
+        let data = delayed::value((0..100_000).collect::<Vec<u64>>());
+        (0..n)
+            .map(|_| if by_value { take(&data) } else { borrow(&data) })
+            .collect()
+    })
 }
 
 /// Half async tasks (a 1 ms timer), half trivial sync tasks.
 fn mixed(n: u64) -> Timing {
-    let start = Instant::now();
-    let tasks: Vec<Delayed<u64>> = (0..n)
-        .map(|i| if i % 2 == 0 { nap(1) } else { inc(i) })
-        .collect();
-    let build = start.elapsed();
-    let start = Instant::now();
-    black_box(delayed::compute(&tasks).unwrap());
-    Timing {
-        build,
-        compute: start.elapsed(),
-    }
+    timed(|| {
+        (0..n)
+            .map(|i| if i % 2 == 0 { nap(1) } else { inc(i) })
+            .collect()
+    })
 }
 
 /// The article's graph with `ms`-millisecond sleeps.
 fn seed(ms: u64) -> Timing {
-    let start = Instant::now();
-    let l: Vec<Delayed<u64>> = (0..10)
-        .map(|_| sleepy_add(sleepy(ms), sleepy(ms)))
-        .collect();
-    let build = start.elapsed();
-    let start = Instant::now();
-    black_box(delayed::compute(&l).unwrap());
-    Timing {
-        build,
-        compute: start.elapsed(),
-    }
+    timed(|| {
+        (0..10)
+            .map(|_| sleepy_add(sleepy(ms), sleepy(ms)))
+            .collect()
+    })
 }
 
 /// The bare-runtime floor for `wide`: spawn each closure on tokio.

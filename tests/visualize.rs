@@ -191,6 +191,14 @@ fn save_picks_the_format_from_the_extension() {
             .contains("name a `.dot`, `.svg` or `.png` file"),
         "{err}"
     );
+    let err = delayed::diagnostics::Profiler::new()
+        .save(dir.join("t.dot"))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("name a `.svg`, `.json` or `.png` file"),
+        "{err}"
+    );
     let err = picture.save(dir.join("missing/g.svg")).unwrap_err();
     assert!(err.to_string().starts_with("could not write"), "{err}");
     let io = std::error::Error::source(&err).unwrap();

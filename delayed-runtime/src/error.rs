@@ -37,6 +37,8 @@ struct Inner {
     source: Option<BoxError>,
     /// The file, for errors about one.
     path: Option<std::path::PathBuf>,
+    /// The formats a file can be saved in, for `Kind::Format`.
+    formats: &'static str,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -96,6 +98,7 @@ impl Error {
                 key,
                 source,
                 path: None,
+                formats: "",
             }),
         }
     }
@@ -123,9 +126,10 @@ impl Error {
         Error::io(path, source)
     }
 
-    #[allow(dead_code)] // without the `png` feature every format is known
-    pub(crate) fn unsupported_format(path: &std::path::Path) -> Error {
-        Error::new(Kind::Format, None, None).with_path(path)
+    pub(crate) fn unsupported_format(path: &std::path::Path, formats: &'static str) -> Error {
+        let mut error = Error::new(Kind::Format, None, None).with_path(path);
+        error.inner.formats = formats;
+        error
     }
 
     #[allow(dead_code)] // only the `png` feature renders
@@ -227,8 +231,9 @@ impl fmt::Display for Error {
             (Kind::Write, _) => write!(f, "could not write `{}`", path.display()),
             (Kind::Format, _) => write!(
                 f,
-                "cannot save a picture as `{}`: name a `.dot`, `.svg` or `.png` file{}",
+                "cannot save `{}`: name a {} file{}",
                 path.display(),
+                self.inner.formats,
                 if cfg!(feature = "png") {
                     ""
                 } else {

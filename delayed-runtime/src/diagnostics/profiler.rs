@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{Callback, ComputeStart, Registration, TaskFinish, register};
 use crate::error::Error;
 use crate::node::Key;
-use crate::visualize::{colour, escape};
+use crate::visualize::{colour, escape, save_as};
 
 /// Records when each task ran and on which thread, for a timeline picture
 /// (one row per thread, one bar per task, coloured by function) and a
@@ -247,19 +247,17 @@ impl Profiler {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
-        let path = path.as_ref();
-        let extension = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        let bytes = match extension.as_deref() {
-            Some("svg") => self.to_svg().into_bytes(),
-            Some("json") => self.to_json().into_bytes(),
-            #[cfg(feature = "png")]
-            Some("png") => crate::visualize::render_png(&self.to_svg())?,
-            _ => return Err(Error::unsupported_format(path)),
-        };
-        std::fs::write(path, bytes).map_err(|source| Error::io(path, source))
+        save_as(
+            path.as_ref(),
+            "`.svg`, `.json` or `.png`",
+            |extension| match extension {
+                "svg" => Some(Ok(self.to_svg().into_bytes())),
+                "json" => Some(Ok(self.to_json().into_bytes())),
+                #[cfg(feature = "png")]
+                "png" => Some(crate::visualize::render_png(&self.to_svg())),
+                _ => None,
+            },
+        )
     }
 }
 

@@ -152,19 +152,17 @@ impl Visualization {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
-        let path = path.as_ref();
-        let extension = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        let bytes = match extension.as_deref() {
-            Some("dot" | "gv") => self.to_dot().into_bytes(),
-            Some("svg") => self.to_svg().into_bytes(),
-            #[cfg(feature = "png")]
-            Some("png") => self.to_png()?,
-            _ => return Err(Error::unsupported_format(path)),
-        };
-        std::fs::write(path, bytes).map_err(|source| Error::io(path, source))
+        save_as(
+            path.as_ref(),
+            "`.dot`, `.svg` or `.png`",
+            |extension| match extension {
+                "dot" | "gv" => Some(Ok(self.to_dot().into_bytes())),
+                "svg" => Some(Ok(self.to_svg().into_bytes())),
+                #[cfg(feature = "png")]
+                "png" => Some(self.to_png()),
+                _ => None,
+            },
+        )
     }
 
     /// What to draw: every task, or one box per function.
@@ -175,6 +173,24 @@ impl Visualization {
             Drawing::summary(&self.graph)
         }
     }
+}
+
+/// Writes `path` in the format its extension names: `render` gives the
+/// bytes for an extension it knows (lowercase), `None` for others.
+pub(crate) fn save_as(
+    path: &Path,
+    formats: &'static str,
+    render: impl FnOnce(&str) -> Option<Result<Vec<u8>, Error>>,
+) -> Result<(), Error> {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let bytes = extension
+        .as_deref()
+        .and_then(render)
+        .ok_or_else(|| Error::unsupported_format(path, formats))??;
+    std::fs::write(path, bytes).map_err(|source| Error::io(path, source))
 }
 
 /// Renders one of our SVG pictures as PNG.
