@@ -57,17 +57,19 @@ fn dropping_a_million_link_chain_without_computing() {
 }
 
 #[test]
-fn a_million_wide_fan_builds_computes_and_drops() {
+fn a_million_wide_fan_builds_computes_visualises_and_drops() {
     let total = common::within(300, || {
         on_small_stack(|| {
             let base = delayed::value(1_u64);
             let fan: Vec<Delayed<u64>> = (0..LINKS).map(|_| link(&base)).collect();
             let values = delayed::compute(&fan).unwrap();
+            let picture = delayed::visualize(&fan).to_svg();
             drop(fan);
-            values.iter().sum::<u64>()
+            (values.iter().sum::<u64>(), picture)
         })
     });
-    assert_eq!(total, 2 * LINKS);
+    assert_eq!(total.0, 2 * LINKS);
+    assert!(total.1.contains("link × 1,000,000"), "{}", total.1);
 }
 
 #[test]
