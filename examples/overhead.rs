@@ -138,6 +138,24 @@ fn seed(ms: u64) -> Timing {
     })
 }
 
+/// A callback that does nothing: what the hooks themselves cost.
+struct NoOp;
+
+impl delayed::diagnostics::Callback for NoOp {}
+
+/// `wide` on a client with a no-op callback registered.
+fn wide_with_callback(n: u64, client: &Client) -> Timing {
+    let start = Instant::now();
+    let tasks: Vec<Delayed<u64>> = (0..n).map(inc).collect();
+    let build = start.elapsed();
+    let start = Instant::now();
+    black_box(client.compute(&tasks).unwrap());
+    Timing {
+        build,
+        compute: start.elapsed(),
+    }
+}
+
 /// The bare-runtime floor for `wide`: spawn each closure on tokio.
 fn tokio_spawn(n: u64, runtime: &tokio::runtime::Runtime) -> Duration {
     let start = Instant::now();
@@ -256,6 +274,10 @@ fn main() {
         .build()
         .unwrap();
     Client::global().unwrap();
+    let hooked = Client::builder()
+        .callback(std::sync::Arc::new(NoOp))
+        .build()
+        .unwrap();
 
     println!(
         "{:<16} {:>9} {:>12} {:>14} {:>12} {:>10} {:>12}",
@@ -287,6 +309,8 @@ fn main() {
             Some(spawn),
             memory("wide"),
         );
+        let with_callback = median(runs, || wide_with_callback(n, &hooked));
+        row("wide+callback", n, &with_callback, Some(spawn), None);
         let loop_floor = median_duration(runs, || sequential(n));
         row(
             "chain",
