@@ -182,3 +182,54 @@ fn a_task_computing_on_its_own_one_thread_client_does_not_deadlock() {
     let values = within(30, move || client.compute(&outer).unwrap());
     assert_eq!(values, [2, 6, 10, 14]);
 }
+
+#[test]
+fn a_finished_compute_returns_while_other_computes_hold_every_permit() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
+    static RELEASE: AtomicBool = AtomicBool::new(false);
+    #[delayed]
+    fn hold(i: u64) -> u64 {
+        // Holds a permit until told to let go (or 20 s pass).
+        let start = Instant::now();
+        while !RELEASE.load(Ordering::SeqCst) && start.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        i
+    }
+    #[delayed]
+    fn quick(x: u64) -> u64 {
+        x + 1
+    }
+    #[delayed]
+    fn slow_root(x: u64) -> u64 {
+        std::thread::sleep(Duration::from_millis(50));
+        x + 1
+    }
+    let client = Client::builder().threads(2).build().unwrap();
+    // A wide graph: its first task makes several ready at once, so more
+    // drivers are asked for than permits can be had.
+    let quick_graph: Vec<Delayed<u64>> = {
+        let root = slow_root(0);
+        (0..8).map(|_| quick(&root)).collect()
+    };
+    let first = client.clone();
+    let quick_done = std::thread::spawn(move || {
+        let start = Instant::now();
+        let values = first.compute(&quick_graph).unwrap();
+        (values, start.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(10));
+    // While its root runs, another compute takes the other permit, and
+    // queues for the root's one; both keep theirs.
+    let second = client.clone();
+    let holders = std::thread::spawn(move || second.compute(&vec![hold(1), hold(2)]).unwrap());
+    let (values, took) = within(60, move || quick_done.join().unwrap());
+    RELEASE.store(true, Ordering::SeqCst);
+    holders.join().unwrap();
+    assert_eq!(values, vec![2; 8]);
+    assert!(
+        took < Duration::from_secs(10),
+        "the quick compute waited {took:?} for another's permits"
+    );
+}

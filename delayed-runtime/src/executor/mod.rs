@@ -52,6 +52,11 @@ pub(crate) struct Run {
     queue: Mutex<VecDeque<u32>>,
     /// Drivers spawned for this run and not yet retired.
     pub(crate) drivers: AtomicUsize,
+    /// The threaded scheduler's own reference to this run, from its start
+    /// until it completes or stops: drivers waiting for a permit hold only
+    /// a weak one, so a finished run is dropped (and delivers) as soon as
+    /// its active drivers are done, whatever other computes hold.
+    pub(crate) keeper: Mutex<Option<Arc<Run>>>,
 }
 
 type Callbacks = Arc<[Arc<dyn Callback>]>;
@@ -103,7 +108,15 @@ impl Run {
             started: Instant::now(),
             queue: Mutex::new(VecDeque::new()),
             drivers: AtomicUsize::new(0),
+            keeper: Mutex::new(None),
         }
+    }
+
+    /// Drops the scheduler's own reference. Every caller holds another
+    /// one, so the run outlives this call.
+    fn release(&self) {
+        let keeper = lock(&self.keeper).take();
+        drop(keeper);
     }
 
     /// Queues ready tasks for the drivers; returns how many are queued.
@@ -152,6 +165,7 @@ impl Run {
     /// and their results are dropped.
     pub(crate) fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
+        self.release();
     }
 
     /// Runs a synchronous task on the current thread, catching a panic and
@@ -309,6 +323,7 @@ impl Run {
             lock(&self.results[root as usize]).value = None;
         }
         *lock(&self.outputs) = Some(values);
+        self.release();
     }
 
     /// Delivers the outcome; only the first call has any effect.

@@ -7,8 +7,8 @@
 //! runtime while trivial ones do not pay a hand-off each.
 
 use std::cell::Cell;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 
 use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
@@ -37,6 +37,7 @@ impl Pool {
 /// Starts `run`: queues the tasks with no unmet dependency and spawns
 /// drivers for them.
 pub(crate) fn spawn(run: &Arc<Run>, pool: &Arc<Pool>) {
+    *super::lock(&run.keeper) = Some(run.clone());
     let ready = run.start();
     if ready.is_empty() {
         return;
@@ -57,7 +58,7 @@ fn wake(run: &Arc<Run>, pool: &Arc<Pool>, queued: usize) {
         if claimed.is_err() {
             return;
         }
-        pool.handle.spawn(drive(run.clone(), pool.clone()));
+        pool.handle.spawn(drive(Arc::downgrade(run), pool.clone()));
     }
 }
 
@@ -81,10 +82,13 @@ fn retire(run: &Run, pool: &Pool) -> bool {
 /// Claims queued tasks and runs them, keeping on the same thread with one
 /// of the tasks each finished task makes ready (a chain costs no hand-off
 /// per link), until the queue is empty.
-async fn drive(run: Arc<Run>, pool: Arc<Pool>) {
+async fn drive(run: Weak<Run>, pool: Arc<Pool>) {
     // The semaphore is never closed, so acquiring only waits.
     let Ok(_permit) = pool.permits.acquire().await else {
-        run.drivers.fetch_sub(1, Ordering::SeqCst);
+        return;
+    };
+    // While waiting, the run may have completed or stopped and gone.
+    let Some(run) = run.upgrade() else {
         return;
     };
     let unfinished = Unfinished {
