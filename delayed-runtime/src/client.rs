@@ -53,7 +53,6 @@ enum Scheduler {
         /// `None` only while dropping.
         runtime: Option<Runtime>,
         pool: Arc<Pool>,
-        threads: usize,
     },
     Synchronous,
 }
@@ -163,7 +162,7 @@ impl Client {
     /// ```
     pub fn threads(&self) -> Option<usize> {
         match &self.inner.scheduler {
-            Scheduler::Threaded { threads, .. } => Some(*threads),
+            Scheduler::Threaded { pool, .. } => Some(pool.threads),
             Scheduler::Synchronous => None,
         }
     }
@@ -391,7 +390,6 @@ impl ClientBuilder {
         let scheduler = Scheduler::Threaded {
             runtime: Some(runtime),
             pool,
-            threads,
         };
         Ok(Client::with(scheduler, self.callbacks))
     }

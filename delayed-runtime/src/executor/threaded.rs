@@ -21,7 +21,8 @@ use crate::node::Body;
 pub(crate) struct Pool {
     pub(crate) handle: Handle,
     permits: Semaphore,
-    threads: usize,
+    /// How many tasks may run at once: the semaphore's size.
+    pub(crate) threads: usize,
 }
 
 impl Pool {
