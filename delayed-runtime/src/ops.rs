@@ -39,60 +39,41 @@ where
     builder.sync(move |inputs| Ok(op(value.get(inputs))))
 }
 
+/// One binary operator impl: `$Lhs op $Rhs`, where each side is turned
+/// into a task argument by the given closure-like expression.
+macro_rules! binary_impl {
+    (
+        [$($generics:tt)*] $Op:ident $method:ident $name:literal:
+        $Lhs:ty => |$l:ident| $lhs:expr, $Rhs:ty => |$r:ident| $rhs:expr,
+        $L:ty, $R:ty
+    ) => {
+        impl<$($generics)*> $Op<$Rhs> for $Lhs
+        where
+            $L: $Op<$R>,
+            $L: TaskValue + Clone,
+            $R: TaskValue + Clone,
+            <$L as $Op<$R>>::Output: TaskValue,
+        {
+            type Output = Delayed<<$L as $Op<$R>>::Output>;
+
+            fn $method(self, rhs: $Rhs) -> Self::Output {
+                let ($l, $r) = (self, rhs);
+                binary($name, $lhs, $rhs, <$L as $Op<$R>>::$method)
+            }
+        }
+    };
+}
+
 macro_rules! handle_ops {
     ($($Op:ident $method:ident $name:literal;)+) => {$(
-        impl<T, U> $Op<Delayed<U>> for Delayed<T>
-        where
-            T: $Op<U> + TaskValue + Clone,
-            U: TaskValue + Clone,
-            T::Output: TaskValue,
-        {
-            type Output = Delayed<T::Output>;
-
-            fn $method(self, rhs: Delayed<U>) -> Delayed<T::Output> {
-                binary($name, Arg::Handle(self), Arg::Handle(rhs), T::$method)
-            }
-        }
-
-        impl<T, U> $Op<&Delayed<U>> for Delayed<T>
-        where
-            T: $Op<U> + TaskValue + Clone,
-            U: TaskValue + Clone,
-            T::Output: TaskValue,
-        {
-            type Output = Delayed<T::Output>;
-
-            fn $method(self, rhs: &Delayed<U>) -> Delayed<T::Output> {
-                binary($name, Arg::Handle(self), Arg::Handle(rhs.clone()), T::$method)
-            }
-        }
-
-        impl<T, U> $Op<Delayed<U>> for &Delayed<T>
-        where
-            T: $Op<U> + TaskValue + Clone,
-            U: TaskValue + Clone,
-            T::Output: TaskValue,
-        {
-            type Output = Delayed<T::Output>;
-
-            fn $method(self, rhs: Delayed<U>) -> Delayed<T::Output> {
-                binary($name, Arg::Handle(self.clone()), Arg::Handle(rhs), T::$method)
-            }
-        }
-
-        impl<T, U> $Op<&Delayed<U>> for &Delayed<T>
-        where
-            T: $Op<U> + TaskValue + Clone,
-            U: TaskValue + Clone,
-            T::Output: TaskValue,
-        {
-            type Output = Delayed<T::Output>;
-
-            fn $method(self, rhs: &Delayed<U>) -> Delayed<T::Output> {
-                binary($name, Arg::Handle(self.clone()), Arg::Handle(rhs.clone()), T::$method)
-            }
-        }
-
+        binary_impl!([T, U] $Op $method $name:
+            Delayed<T> => |l| Arg::Handle(l), Delayed<U> => |r| Arg::Handle(r), T, U);
+        binary_impl!([T, U] $Op $method $name:
+            Delayed<T> => |l| Arg::Handle(l), &Delayed<U> => |r| Arg::Handle(r.clone()), T, U);
+        binary_impl!([T, U] $Op $method $name:
+            &Delayed<T> => |l| Arg::Handle(l.clone()), Delayed<U> => |r| Arg::Handle(r), T, U);
+        binary_impl!([T, U] $Op $method $name:
+            &Delayed<T> => |l| Arg::Handle(l.clone()), &Delayed<U> => |r| Arg::Handle(r.clone()), T, U);
         primitive_ops!($Op $method $name:
             i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize f32 f64 bool);
     )+};
@@ -100,55 +81,14 @@ macro_rules! handle_ops {
 
 macro_rules! primitive_ops {
     ($Op:ident $method:ident $name:literal: $($P:ty)+) => {$(
-        impl<T> $Op<$P> for Delayed<T>
-        where
-            T: $Op<$P> + TaskValue + Clone,
-            T::Output: TaskValue,
-        {
-            type Output = Delayed<T::Output>;
-
-            fn $method(self, rhs: $P) -> Delayed<T::Output> {
-                binary($name, Arg::Handle(self), Arg::Value(rhs), T::$method)
-            }
-        }
-
-        impl<T> $Op<$P> for &Delayed<T>
-        where
-            T: $Op<$P> + TaskValue + Clone,
-            T::Output: TaskValue,
-        {
-            type Output = Delayed<T::Output>;
-
-            fn $method(self, rhs: $P) -> Delayed<T::Output> {
-                binary($name, Arg::Handle(self.clone()), Arg::Value(rhs), T::$method)
-            }
-        }
-
-        impl<U> $Op<Delayed<U>> for $P
-        where
-            $P: $Op<U>,
-            U: TaskValue + Clone,
-            <$P as $Op<U>>::Output: TaskValue,
-        {
-            type Output = Delayed<<$P as $Op<U>>::Output>;
-
-            fn $method(self, rhs: Delayed<U>) -> Self::Output {
-                binary($name, Arg::Value(self), Arg::Handle(rhs), <$P as $Op<U>>::$method)
-            }
-        }
-
-        impl<U> $Op<&Delayed<U>> for $P
-        where
-            $P: $Op<U>,
-            U: TaskValue + Clone,
-            <$P as $Op<U>>::Output: TaskValue,
-        {
-            type Output = Delayed<<$P as $Op<U>>::Output>;
-
-            fn $method(self, rhs: &Delayed<U>) -> Self::Output {
-                binary($name, Arg::Value(self), Arg::Handle(rhs.clone()), <$P as $Op<U>>::$method)
-            }
-        }
+        binary_impl!([T] $Op $method $name:
+            Delayed<T> => |l| Arg::Handle(l), $P => |r| Arg::Value(r), T, $P);
+        binary_impl!([T] $Op $method $name:
+            &Delayed<T> => |l| Arg::Handle(l.clone()), $P => |r| Arg::Value(r), T, $P);
+        binary_impl!([U] $Op $method $name:
+            $P => |l| Arg::Value(l), Delayed<U> => |r| Arg::Handle(r), $P, U);
+        binary_impl!([U] $Op $method $name:
+            $P => |l| Arg::Value(l), &Delayed<U> => |r| Arg::Handle(r.clone()), $P, U);
     )+};
 }
 
