@@ -8,20 +8,22 @@
 //! becomes a function of the same name that builds a task:
 //!
 //! ```text
-//! fn add(x: impl IntoDelayed<i64>, y: impl IntoDelayed<Vec<i64>>) -> Delayed<i64>
-//! where i64: TaskValue + Clone, Vec<i64>: TaskValue, i64: TaskValue
-//! {
+//! fn add(x: impl IntoDelayed<i64>, y: impl IntoDelayed<Vec<i64>>) -> Delayed<i64> {
 //!     fn add(x: i64, y: &Vec<i64>) -> Result<i64, E> { … }   // the original
 //!     let mut builder = TaskBuilder::new("add");
-//!     let slot0 = builder.arg(x.into_arg());
-//!     let slot1 = builder.arg(y.into_arg());
+//!     let slot0 = TaskBuilder::arg_owned(&mut builder, x.into_arg()); // checks i64: Clone
+//!     let slot1 = TaskBuilder::arg(&mut builder, y.into_arg());
 //!     builder.sync(move |inputs| {
-//!         let x = slot0.owned(inputs);
-//!         let y = slot1.shared(inputs);
+//!         let x = slot0.get(inputs);   // the value, moved or cloned
+//!         let y = slot1.get(inputs);   // an Arc to the shared value
 //!         add(x, &*y).into_task_result()
 //!     })
 //! }
 //! ```
+//!
+//! Bounds on concrete types are checked by `arg`/`arg_owned`/`sync`, calls
+//! spanned on the user's type; types naming the function's generic
+//! parameters get them in the wrapper's where clause instead.
 //!
 //! Every path is absolute through `::delayed::__private`, so the user's own
 //! names (`Result`, `Box`, a local `delayed` module) cannot shadow ours.
@@ -102,58 +104,35 @@ pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream 
     let type_params: Vec<&syn::Ident> = generics.type_params().map(|p| &p.ident).collect();
     let mut bounds: Vec<TokenStream> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let mut bound = |ty: &syn::Type, requirement: &str| {
-        if mentions(ty, &type_params)
-            && seen.insert((quote!(#ty).to_string(), requirement.to_owned()))
-        {
-            let span = ty.span();
-            bounds.push(match requirement {
-                "by value" => quote_spanned!(span=> #ty: ::delayed::__private::ByValue),
-                "hash" => quote_spanned!(span=> #ty: ::delayed::__private::PureArg),
-                _ => quote_spanned!(span=> #ty: ::delayed::TaskValue),
-            });
+    let mut bound = |ty: &syn::Type, requirement: Requirement| {
+        if mentions(ty, &type_params) && seen.insert((quote!(#ty).to_string(), requirement)) {
+            bounds.push(requirement.bound(ty));
         }
     };
     for param in &sig.params {
-        bound(&param.stored, "value");
+        bound(&param.stored, Requirement::TaskValue);
         if param.pass == Pass::Owned {
-            bound(&param.stored, "by value");
+            bound(&param.stored, Requirement::ByValue);
         }
         if pure.is_some() {
-            bound(&param.stored, "hash");
+            bound(&param.stored, Requirement::Hash);
         }
     }
-    bound(value_type, "value");
+    bound(value_type, Requirement::TaskValue);
     let user_predicates = generics
         .where_clause
         .as_ref()
         .map(|clause| clause.predicates.iter().collect::<Vec<_>>())
         .unwrap_or_default();
 
-    // Reads in the task: owned arguments first (they take inputs out),
-    // then shared ones (they only clone an `Arc`).
-    let owned_reads = sig
-        .params
-        .iter()
-        .zip(&slots)
-        .filter(|(p, _)| p.pass == Pass::Owned)
-        .map(|(param, slot)| {
-            let (binding, stored) = (&param.binding, &param.stored);
-            quote_spanned! {stored.span()=>
-                let #binding = #slot.get(__delayed_inputs);
-            }
-        });
-    let shared_reads = sig
-        .params
-        .iter()
-        .zip(&slots)
-        .filter(|(p, _)| p.pass == Pass::Shared)
-        .map(|(param, slot)| {
-            let (binding, stored) = (&param.binding, &param.stored);
-            quote_spanned! {stored.span()=>
-                let #binding = #slot.get(__delayed_inputs);
-            }
-        });
+    // Reads in the task, one per parameter: `Owned::get` gives the value,
+    // `Shared::get` an `Arc` the call borrows from.
+    let reads = sig.params.iter().zip(&slots).map(|(param, slot)| {
+        let (binding, stored) = (&param.binding, &param.stored);
+        quote_spanned! {stored.span()=>
+            let #binding = #slot.get(__delayed_inputs);
+        }
+    });
     let call_args = sig.params.iter().map(|param| {
         let binding = &param.binding;
         match param.pass {
@@ -177,16 +156,14 @@ pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream 
     let build = if original.asyncness.is_some() {
         quote_spanned! {value_type.span()=>
             __delayed_builder.future::<#value_type, _, _>(move |__delayed_inputs| {
-                #(#owned_reads)*
-                #(#shared_reads)*
+                #(#reads)*
                 async move { #result }
             })
         }
     } else {
         quote_spanned! {value_type.span()=>
             __delayed_builder.sync::<#value_type, _>(move |__delayed_inputs| {
-                #(#owned_reads)*
-                #(#shared_reads)*
+                #(#reads)*
                 #result
             })
         }
@@ -219,6 +196,29 @@ pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream 
             #(#records)*
             #finish_pure
             #build
+        }
+    }
+}
+
+/// What a type in a generic `#[delayed]` signature must satisfy.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Requirement {
+    /// Every parameter and the output: `Send + Sync + 'static`.
+    TaskValue,
+    /// Parameters taken by value: `Clone`.
+    ByValue,
+    /// Parameters of a pure function: `Hash`.
+    Hash,
+}
+
+impl Requirement {
+    /// The where-clause predicate, spanned on the user's type.
+    fn bound(self, ty: &syn::Type) -> TokenStream {
+        let span = ty.span();
+        match self {
+            Requirement::TaskValue => quote_spanned!(span=> #ty: ::delayed::TaskValue),
+            Requirement::ByValue => quote_spanned!(span=> #ty: ::delayed::__private::ByValue),
+            Requirement::Hash => quote_spanned!(span=> #ty: ::delayed::__private::PureArg),
         }
     }
 }
