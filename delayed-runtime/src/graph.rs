@@ -166,13 +166,16 @@ mod tests {
     use crate::node::Body;
 
     fn node(deps: Vec<Arc<Node>>) -> Arc<Node> {
-        Node::new(Key::unique("t"), deps, Body::Ready(Arc::new(())))
+        Node::new(Key::unique("t"), false, deps, Body::Ready(Arc::new(())))
     }
 
     fn pure(hash: u64, deps: Vec<Arc<Node>>) -> Arc<Node> {
-        let mut node = Node::new(Key::hashed("p", hash), deps, Body::Ready(Arc::new(())));
-        Arc::get_mut(&mut node).unwrap().pure = true;
-        node
+        Node::new(
+            Key::hashed("p", hash),
+            true,
+            deps,
+            Body::Ready(Arc::new(())),
+        )
     }
 
     #[test]

@@ -125,6 +125,7 @@ impl<T: TaskValue> Delayed<T> {
     pub fn value(value: T) -> Delayed<T> {
         Delayed::from_node(Node::new(
             Key::unique("value"),
+            false,
             Vec::new(),
             Body::Ready(Arc::new(value)),
         ))
@@ -251,7 +252,7 @@ impl<T: TaskValue> Delayed<T> {
         // Other handles or tasks already refer to it under its old key:
         // name its value with a task that passes it on without a copy.
         let pass_on = Body::Sync(Box::new(|inputs: &mut Inputs| Ok(inputs.take(0))));
-        Delayed::from_node(Node::new(key, vec![self.node], pass_on))
+        Delayed::from_node(Node::new(key, false, vec![self.node], pass_on))
     }
 
     /// Computes this handle now on the default client and returns a handle
@@ -286,11 +287,13 @@ impl<T: TaskValue> Delayed<T> {
     /// A handle to the already computed `value` of this handle's task,
     /// under the same key.
     pub(crate) fn persisted(&self, value: Value) -> Delayed<T> {
-        let mut node = Node::new(self.node.key.clone(), Vec::new(), Body::Ready(value));
-        if let Some(fresh) = Arc::get_mut(&mut node) {
-            fresh.pure = self.node.pure;
-        }
-        Delayed::from_node(node)
+        let key = self.node.key.clone();
+        Delayed::from_node(Node::new(
+            key,
+            self.node.pure,
+            Vec::new(),
+            Body::Ready(value),
+        ))
     }
 }
 

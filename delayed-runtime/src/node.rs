@@ -48,10 +48,11 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    pub(crate) fn new(key: Key, deps: Vec<Arc<Node>>, body: Body) -> Arc<Node> {
+    /// A node; `pure` when its key is a hash of the call.
+    pub(crate) fn new(key: Key, pure: bool, deps: Vec<Arc<Node>>, body: Body) -> Arc<Node> {
         Arc::new(Node {
             key,
-            pure: false,
+            pure,
             deps: deps.into_boxed_slice(),
             body,
         })
@@ -211,9 +212,19 @@ mod tests {
     #[test]
     fn dropping_a_long_chain_does_not_recurse() {
         let run = || {
-            let mut node = Node::new(Key::unique("value"), Vec::new(), Body::Ready(Arc::new(0)));
+            let mut node = Node::new(
+                Key::unique("value"),
+                false,
+                Vec::new(),
+                Body::Ready(Arc::new(0)),
+            );
             for _ in 0..1_000_000 {
-                node = Node::new(Key::unique("link"), vec![node], Body::Ready(Arc::new(0)));
+                node = Node::new(
+                    Key::unique("link"),
+                    false,
+                    vec![node],
+                    Body::Ready(Arc::new(0)),
+                );
             }
             drop(node);
         };

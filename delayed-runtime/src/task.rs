@@ -101,13 +101,7 @@ impl TaskBuilder {
     fn finish<T>(self, body: Body) -> Delayed<T> {
         let pure = self.pure_key.is_some();
         let key = self.pure_key.unwrap_or_else(|| Key::unique(self.name));
-        let mut node = Node::new(key, self.deps, body);
-        if pure {
-            Arc::get_mut(&mut node)
-                .expect("a node being built is not shared yet")
-                .pure = true;
-        }
-        Delayed::from_node(node)
+        Delayed::from_node(Node::new(key, pure, self.deps, body))
     }
 }
 
