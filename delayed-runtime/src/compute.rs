@@ -96,11 +96,32 @@ impl<C: Computable + ?Sized> Computable for &C {
     }
 }
 
+/// The roots of each item, in iteration order.
+fn add_all<'a, C: Computable + 'a>(items: impl Iterator<Item = &'a C>, roots: &mut Roots) {
+    items.for_each(|c| c.add_roots(roots));
+}
+
+/// Each entry's output under its key; `entries` must iterate in the order
+/// [`add_all`] was given the values (an unchanged map does).
+fn take_keyed<'a, K, C, M>(
+    entries: impl Iterator<Item = (&'a K, &'a C)>,
+    outputs: &mut Outputs,
+) -> M
+where
+    K: Clone + 'a,
+    C: Computable + 'a,
+    M: FromIterator<(K, C::Output)>,
+{
+    entries
+        .map(|(key, c)| (key.clone(), c.take_output(outputs)))
+        .collect()
+}
+
 impl<C: Computable> Computable for [C] {
     type Output = Vec<C::Output>;
 
     fn add_roots(&self, roots: &mut Roots) {
-        self.iter().for_each(|c| c.add_roots(roots));
+        add_all(self.iter(), roots);
     }
 
     fn take_output(&self, outputs: &mut Outputs) -> Vec<C::Output> {
@@ -148,14 +169,11 @@ where
     type Output = std::collections::HashMap<K, C::Output, S>;
 
     fn add_roots(&self, roots: &mut Roots) {
-        self.values().for_each(|c| c.add_roots(roots));
+        add_all(self.values(), roots);
     }
 
     fn take_output(&self, outputs: &mut Outputs) -> Self::Output {
-        // An unchanged map iterates in the same order both times.
-        self.iter()
-            .map(|(key, c)| (key.clone(), c.take_output(outputs)))
-            .collect()
+        take_keyed(self.iter(), outputs)
     }
 }
 
@@ -163,13 +181,11 @@ impl<K: Clone + Ord, C: Computable> Computable for std::collections::BTreeMap<K,
     type Output = std::collections::BTreeMap<K, C::Output>;
 
     fn add_roots(&self, roots: &mut Roots) {
-        self.values().for_each(|c| c.add_roots(roots));
+        add_all(self.values(), roots);
     }
 
     fn take_output(&self, outputs: &mut Outputs) -> Self::Output {
-        self.iter()
-            .map(|(key, c)| (key.clone(), c.take_output(outputs)))
-            .collect()
+        take_keyed(self.iter(), outputs)
     }
 }
 

@@ -80,15 +80,15 @@ impl Failure {
 
 /// A message as an error: a panicked task's message, or a renderer's.
 #[derive(Debug)]
-struct PanicMessage(String);
+struct Message(String);
 
-impl fmt::Display for PanicMessage {
+impl fmt::Display for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for PanicMessage {}
+impl std::error::Error for Message {}
 
 impl Error {
     fn new(kind: Kind, key: Option<Key>, source: Option<BoxError>) -> Error {
@@ -134,17 +134,15 @@ impl Error {
 
     #[allow(dead_code)] // only the `png` feature renders
     pub(crate) fn render(message: String) -> Error {
-        Error::new(Kind::Render, None, Some(Box::new(PanicMessage(message))))
+        Error::new(Kind::Render, None, Some(Box::new(Message(message))))
     }
 
     pub(crate) fn task(key: Key, failure: Failure) -> Error {
         match failure {
             Failure::Error(source) => Error::new(Kind::Failed, Some(key), Some(source)),
-            Failure::Panic(message) => Error::new(
-                Kind::Panicked,
-                Some(key),
-                Some(Box::new(PanicMessage(message))),
-            ),
+            Failure::Panic(message) => {
+                Error::new(Kind::Panicked, Some(key), Some(Box::new(Message(message))))
+            }
         }
     }
 
