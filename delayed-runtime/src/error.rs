@@ -28,35 +28,39 @@ use crate::node::{BoxError, Key};
 /// Its `Debug` form, which `fn main() -> Result<(), delayed::Error>` prints,
 /// shows the chain of causes.
 pub struct Error {
-    inner: Box<Inner>,
+    kind: Box<Kind>,
 }
 
-struct Inner {
-    kind: Kind,
-    key: Option<Key>,
-    source: Option<BoxError>,
-    /// The file, for errors about one.
-    path: Option<std::path::PathBuf>,
-    /// The formats a file can be saved in, for `Kind::Format`.
-    formats: &'static str,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// Each kind of failure with the data that kind has.
 enum Kind {
-    /// The task returned `Err`.
-    Failed,
-    /// The task panicked.
-    Panicked,
+    /// A task returned `Err` (its error) or panicked (its message), or a
+    /// callback hook panicked while telling about the task.
+    Task {
+        key: Key,
+        source: BoxError,
+        panicked: bool,
+    },
+    /// A callback's compute-level hook (`start` or `finish`) panicked.
+    Callback {
+        hook: &'static str,
+        message: Message,
+    },
     /// The runtime could not be started.
-    Start,
+    Start(std::io::Error),
     /// The runtime went away before the compute ended.
     Stopped,
     /// A picture or report could not be written to a file.
-    Write,
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     /// A picture was asked for in a format we do not write.
-    Format,
+    Format {
+        path: std::path::PathBuf,
+        formats: &'static str,
+    },
     /// A picture could not be rendered.
-    Render,
+    Render(Message),
 }
 
 /// How a single task run failed, before it is tied to its key.
@@ -91,25 +95,17 @@ impl fmt::Display for Message {
 impl std::error::Error for Message {}
 
 impl Error {
-    fn new(kind: Kind, key: Option<Key>, source: Option<BoxError>) -> Error {
+    fn new(kind: Kind) -> Error {
         Error {
-            inner: Box::new(Inner {
-                kind,
-                key,
-                source,
-                path: None,
-                formats: "",
-            }),
+            kind: Box::new(kind),
         }
     }
 
-    fn with_path(mut self, path: &std::path::Path) -> Error {
-        self.inner.path = Some(path.to_owned());
-        self
-    }
-
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Error {
-        Error::new(Kind::Write, None, Some(Box::new(source))).with_path(path)
+        Error::new(Kind::Write {
+            path: path.to_owned(),
+            source,
+        })
     }
 
     /// An error for a file that could not be written, for programs that
@@ -127,31 +123,47 @@ impl Error {
     }
 
     pub(crate) fn unsupported_format(path: &std::path::Path, formats: &'static str) -> Error {
-        let mut error = Error::new(Kind::Format, None, None).with_path(path);
-        error.inner.formats = formats;
-        error
+        Error::new(Kind::Format {
+            path: path.to_owned(),
+            formats,
+        })
     }
 
     #[allow(dead_code)] // only the `png` feature renders
     pub(crate) fn render(message: String) -> Error {
-        Error::new(Kind::Render, None, Some(Box::new(Message(message))))
+        Error::new(Kind::Render(Message(message)))
     }
 
     pub(crate) fn task(key: Key, failure: Failure) -> Error {
-        match failure {
-            Failure::Error(source) => Error::new(Kind::Failed, Some(key), Some(source)),
-            Failure::Panic(message) => {
-                Error::new(Kind::Panicked, Some(key), Some(Box::new(Message(message))))
-            }
-        }
+        let (source, panicked): (BoxError, bool) = match failure {
+            Failure::Error(source) => (source, false),
+            Failure::Panic(message) => (Box::new(Message(message)), true),
+        };
+        Error::new(Kind::Task {
+            key,
+            source,
+            panicked,
+        })
+    }
+
+    /// A compute-level hook (`start`, `finish`) of a callback panicked.
+    pub(crate) fn callback(hook: &'static str, failure: Failure) -> Error {
+        let message = match failure {
+            Failure::Panic(message) => message,
+            Failure::Error(error) => error.to_string(),
+        };
+        Error::new(Kind::Callback {
+            hook,
+            message: Message(message),
+        })
     }
 
     pub(crate) fn start(source: std::io::Error) -> Error {
-        Error::new(Kind::Start, None, Some(Box::new(source)))
+        Error::new(Kind::Start(source))
     }
 
     pub(crate) fn stopped() -> Error {
-        Error::new(Kind::Stopped, None, None)
+        Error::new(Kind::Stopped)
     }
 
     /// The key of the task that failed, if a task failed (rather than the
@@ -170,11 +182,14 @@ impl Error {
     /// assert_eq!(err.key(), Some(c.key()));
     /// ```
     pub fn key(&self) -> Option<&Key> {
-        self.inner.key.as_ref()
+        match &*self.kind {
+            Kind::Task { key, .. } => Some(key),
+            _ => None,
+        }
     }
 
-    /// Whether the failing task panicked (its source is then the panic
-    /// message) rather than returning `Err`.
+    /// Whether the failure is a panic (its source is then the panic
+    /// message): of a task, or of a callback hook, rather than an `Err`.
     ///
     /// ```
     /// use delayed::delayed;
@@ -187,7 +202,10 @@ impl Error {
     /// assert_eq!(std::error::Error::source(&err).unwrap().to_string(), "too big: 1");
     /// ```
     pub fn is_panic(&self) -> bool {
-        self.inner.kind == Kind::Panicked
+        matches!(
+            &*self.kind,
+            Kind::Task { panicked: true, .. } | Kind::Callback { .. }
+        )
     }
 
     /// Takes the cause out of the error: the task's own error, the panic
@@ -210,38 +228,45 @@ impl Error {
     /// assert_eq!(*cause.downcast::<Empty>().unwrap(), Empty);
     /// ```
     pub fn into_source(self) -> Option<Box<dyn std::error::Error + Send + Sync + 'static>> {
-        self.inner.source
+        match *self.kind {
+            Kind::Task { source, .. } => Some(source),
+            Kind::Callback { message, .. } | Kind::Render(message) => Some(Box::new(message)),
+            Kind::Start(source) | Kind::Write { source, .. } => Some(Box::new(source)),
+            Kind::Stopped | Kind::Format { .. } => None,
+        }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let key = self.inner.key.as_ref();
-        let path = self
-            .inner
-            .path
-            .as_deref()
-            .unwrap_or(std::path::Path::new(""));
-        match (self.inner.kind, key) {
-            (Kind::Failed, Some(key)) => write!(f, "task `{key}` failed"),
-            (Kind::Panicked, Some(key)) => write!(f, "task `{key}` panicked"),
-            (Kind::Start, _) => f.write_str("could not start the delayed runtime"),
-            (Kind::Write, _) => write!(f, "could not write `{}`", path.display()),
-            (Kind::Format, _) => write!(
+        match &*self.kind {
+            Kind::Task {
+                key,
+                panicked: false,
+                ..
+            } => write!(f, "task `{key}` failed"),
+            Kind::Task {
+                key,
+                panicked: true,
+                ..
+            } => write!(f, "task `{key}` panicked"),
+            Kind::Callback { hook, .. } => {
+                write!(f, "a callback panicked in its `{hook}` hook")
+            }
+            Kind::Start(_) => f.write_str("could not start the delayed runtime"),
+            Kind::Stopped => f.write_str("the delayed runtime stopped before the compute finished"),
+            Kind::Write { path, .. } => write!(f, "could not write `{}`", path.display()),
+            Kind::Format { path, formats } => write!(
                 f,
-                "cannot save `{}`: name a {} file{}",
+                "cannot save `{}`: name a {formats} file{}",
                 path.display(),
-                self.inner.formats,
                 if cfg!(feature = "png") {
                     ""
                 } else {
                     " (`.png` needs the `png` feature)"
                 }
             ),
-            (Kind::Render, _) => f.write_str("could not render the picture"),
-            (Kind::Stopped, _) | (Kind::Failed | Kind::Panicked, None) => {
-                f.write_str("the delayed runtime stopped before the compute finished")
-            }
+            Kind::Render(_) => f.write_str("could not render the picture"),
         }
     }
 }
@@ -253,9 +278,10 @@ impl fmt::Debug for Error {
         if f.alternate() {
             return f
                 .debug_struct("Error")
-                .field("key", &self.inner.key)
+                .field("message", &self.to_string())
+                .field("key", &self.key())
                 .field("panicked", &self.is_panic())
-                .field("source", &self.inner.source)
+                .field("source", &std::error::Error::source(self))
                 .finish();
         }
         write!(f, "{self}")?;
@@ -273,8 +299,12 @@ impl fmt::Debug for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        let source = self.inner.source.as_deref()?;
-        Some(source)
+        match &*self.kind {
+            Kind::Task { source, .. } => Some(&**source),
+            Kind::Callback { message, .. } | Kind::Render(message) => Some(message),
+            Kind::Start(source) | Kind::Write { source, .. } => Some(source),
+            Kind::Stopped | Kind::Format { .. } => None,
+        }
     }
 }
 

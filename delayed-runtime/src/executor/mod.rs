@@ -143,7 +143,11 @@ impl Run {
                 tasks: self.remaining.load(Ordering::Acquire),
                 at: self.started,
             };
-            callbacks.iter().for_each(|c| c.start(&start));
+            if let Err(failure) = hooks(callbacks, |c| c.start(&start)) {
+                self.stop();
+                self.deliver(Err(Error::callback("start", failure)));
+                return Vec::new();
+            }
         }
         if self.remaining.load(Ordering::Acquire) == 0 {
             self.deliver_outputs();
@@ -176,10 +180,9 @@ impl Run {
         let Some(callbacks) = &self.callbacks else {
             return self.call_sync(i);
         };
-        let started = self.task_started(callbacks, i);
+        let started = self.task_started(callbacks, i)?;
         let outcome = self.call_sync(i);
-        self.task_finished(callbacks, i, started, outcome.is_ok());
-        outcome
+        self.task_finished(callbacks, i, started, outcome)
     }
 
     /// Runs an `async` task to completion, telling the callbacks.
@@ -188,17 +191,18 @@ impl Run {
             let Some(callbacks) = &self.callbacks else {
                 return self.call_async(i).await;
             };
-            let started = self.task_started(callbacks, i);
+            let started = self.task_started(callbacks, i)?;
             let outcome = self.call_async(i).await;
-            self.task_finished(callbacks, i, started, outcome.is_ok());
-            outcome
+            self.task_finished(callbacks, i, started, outcome)
         };
         #[cfg(feature = "tracing")]
         let run = tracing::Instrument::instrument(run, task_span(&self.graph.node(i).key));
         run.await
     }
 
-    fn task_started(&self, callbacks: &Callbacks, i: u32) -> Instant {
+    /// Tells the callbacks that task `i` starts; a hook that panics fails
+    /// the task.
+    fn task_started(&self, callbacks: &Callbacks, i: u32) -> Result<Instant, Failure> {
         let key = &self.graph.node(i).key;
         let start = TaskStart {
             key,
@@ -206,11 +210,19 @@ impl Run {
             thread: std::thread::current().id(),
             at: Instant::now(),
         };
-        callbacks.iter().for_each(|c| c.task_start(&start));
-        start.at
+        hooks(callbacks, |c| c.task_start(&start))?;
+        Ok(start.at)
     }
 
-    fn task_finished(&self, callbacks: &Callbacks, i: u32, started: Instant, ok: bool) {
+    /// Tells the callbacks how task `i` ended; a hook that panics fails
+    /// the task (unless it failed already).
+    fn task_finished(
+        &self,
+        callbacks: &Callbacks,
+        i: u32,
+        started: Instant,
+        outcome: Result<Value, Failure>,
+    ) -> Result<Value, Failure> {
         let key = &self.graph.node(i).key;
         let finish = TaskFinish {
             key,
@@ -218,18 +230,28 @@ impl Run {
             thread: std::thread::current().id(),
             started,
             duration: started.elapsed(),
-            ok,
+            ok: outcome.is_ok(),
         };
-        callbacks.iter().for_each(|c| c.task_finish(&finish));
+        let told = hooks(callbacks, |c| c.task_finish(&finish));
+        match (outcome, told) {
+            (Ok(_), Err(failure)) => Err(failure),
+            (outcome, _) => outcome,
+        }
     }
 
-    /// Calls a synchronous task's body, catching a panic.
+    /// Calls a synchronous task's body, catching a panic, also one in the
+    /// `Drop` of an input the task was the last to hold.
     fn call_sync(&self, i: u32) -> Result<Value, Failure> {
         let Body::Sync(call) = &self.graph.node(i).body else {
             unreachable!("run_sync is only called for synchronous tasks")
         };
         let mut inputs = self.inputs(i);
-        match catch_unwind(AssertUnwindSafe(|| call(&mut inputs))) {
+        let called = catch_unwind(AssertUnwindSafe(move || {
+            let result = call(&mut inputs);
+            drop(inputs);
+            result
+        }));
+        match called {
             Ok(result) => result.map_err(Failure::Error),
             Err(payload) => Err(Failure::from_panic(payload)),
         }
@@ -242,18 +264,30 @@ impl Run {
             unreachable!("run_async is only called for async tasks")
         };
         let mut inputs = self.inputs(i);
-        let mut future = catch_unwind(AssertUnwindSafe(|| call(&mut inputs)));
+        // Inputs the call did not keep, and the future once it is done,
+        // are dropped inside the guard: a panicking `Drop` fails this task.
+        let mut future = catch_unwind(AssertUnwindSafe(move || {
+            let future = call(&mut inputs);
+            drop(inputs);
+            Some(future)
+        }));
         poll_fn(move |cx| {
-            let future = match &mut future {
-                Ok(future) => future,
+            let running = match &mut future {
+                Ok(Some(running)) => running,
+                Ok(None) => unreachable!("a finished task is not polled again"),
                 Err(payload) => {
                     let payload = std::mem::replace(payload, Box::new(()));
                     return Poll::Ready(Err(Failure::from_panic(payload)));
                 }
             };
-            match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-                Ok(Poll::Pending) => Poll::Pending,
-                Ok(Poll::Ready(result)) => Poll::Ready(result.map_err(Failure::Error)),
+            let result = match catch_unwind(AssertUnwindSafe(|| running.as_mut().poll(cx))) {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(result)) => result.map_err(Failure::Error),
+                Err(payload) => Err(Failure::from_panic(payload)),
+            };
+            let finished = std::mem::replace(&mut future, Ok(None));
+            match catch_unwind(AssertUnwindSafe(move || drop(finished))) {
+                Ok(()) => Poll::Ready(result),
                 Err(payload) => Poll::Ready(Err(Failure::from_panic(payload))),
             }
         })
@@ -326,8 +360,9 @@ impl Run {
         self.release();
     }
 
-    /// Delivers the outcome; only the first call has any effect.
-    fn deliver(&self, outcome: Outcome) {
+    /// Delivers the outcome; only the first call has any effect. A
+    /// `finish` hook that panics turns a success into that failure.
+    fn deliver(&self, mut outcome: Outcome) {
         let done = lock(&self.done).take();
         if let Some(done) = done {
             if let Some(callbacks) = &self.callbacks {
@@ -335,7 +370,11 @@ impl Run {
                     ok: outcome.is_ok(),
                     elapsed: self.started.elapsed(),
                 };
-                callbacks.iter().for_each(|c| c.finish(&finish));
+                if let Err(failure) = hooks(callbacks, |c| c.finish(&finish)) {
+                    if outcome.is_ok() {
+                        outcome = Err(Error::callback("finish", failure));
+                    }
+                }
             }
             done(outcome);
         }
@@ -348,11 +387,42 @@ impl Drop for Run {
     fn drop(&mut self) {
         // Fields are dropped only after this returns, and the caller may
         // go on as soon as it has the outputs: release the graph first.
-        drop(std::mem::take(&mut self.graph.nodes));
-        if let Some(values) = lock(&self.outputs).take() {
-            self.deliver(Ok(values));
+        // A value or captured argument whose `Drop` panics here fails the
+        // compute in the name of the task that held it.
+        let mut panicked = None;
+        let nodes = std::mem::take(&mut self.graph.nodes);
+        let results = std::mem::take(&mut self.results);
+        for (node, slot) in nodes.into_iter().zip(results) {
+            let key = node.key.clone();
+            let value = slot
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner)
+                .value;
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop((value, node)))) {
+                panicked.get_or_insert_with(|| Error::task(key, Failure::from_panic(payload)));
+            }
+        }
+        let outputs = lock(&self.outputs).take();
+        match (outputs, panicked) {
+            (Some(_), Some(error)) => self.deliver(Err(error)),
+            (Some(values), None) => self.deliver(Ok(values)),
+            (None, _) => {}
         }
     }
+}
+
+/// Calls `hook` on every callback, catching a panic in any of them; the
+/// others are still called.
+fn hooks(callbacks: &Callbacks, hook: impl Fn(&dyn Callback)) -> Result<(), Failure> {
+    let mut failure = Ok(());
+    for callback in callbacks.iter() {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| hook(&**callback))) {
+            if failure.is_ok() {
+                failure = Err(Failure::from_panic(payload));
+            }
+        }
+    }
+    failure
 }
 
 /// The span a task runs in: named `task`, with its function and key.
