@@ -77,8 +77,10 @@ extern crate self as delayed;
 ///
 /// - `x: T` takes the value. A value may feed several tasks, so `T` must be
 ///   `Clone`; the last task to need a value gets it moved, the others a clone.
-/// - `x: &T` borrows the shared value and needs no `Clone`. `&str` and `&[T]`
-///   borrow a `String` and a `Vec<T>`.
+/// - `x: &T` borrows the shared value and needs no `Clone`. `&str`, `&[T]`,
+///   `&Path`, `&OsStr` and `&CStr` borrow a `String`, a `Vec<T>`, a
+///   `PathBuf`, an `OsString` and a `CString`.
+/// - A `&T` argument is cloned into the task, as if the value were passed.
 /// - Patterns such as `(a, b): (i64, i64)` work as in any function.
 ///
 /// ```
@@ -154,10 +156,72 @@ extern crate self as delayed;
 /// assert!(read_day(1).key().to_string().starts_with("load-"));
 /// ```
 ///
-/// `#[delayed]` rejects what cannot become a task (methods taking `self`,
-/// `const`, `unsafe` and `extern` functions, `&mut` parameters, borrowed
-/// return types) with an error on the offending token that says what to
-/// write instead.
+/// `#[delayed(pure)]` makes identical calls share one key, so that a compute
+/// runs them once. The key is a hash of the function itself (its full
+/// path, whatever `name` says), the types of its arguments and their values
+/// (handles by their keys), so different functions or types never share a
+/// key.
+///
+/// `#[delayed(crate = "dl")]` is for a renamed dependency
+/// (`dl = { package = "delayed", … }` in `Cargo.toml`): the generated code
+/// then names `dl` instead of `delayed`. `dl::compute!` needs nothing.
+///
+/// # Methods: `#[delayed]` on an impl block
+///
+/// In Dask, `df.groupby(…).mean()` on a delayed object is a task named
+/// `mean`. Put `#[delayed]` on an inherent impl block to get the same:
+///
+/// - associated functions (no `self`) become lazy in place, like free
+///   functions: `Frame::load(path)` returns a `Delayed<Frame>`;
+/// - methods taking `&self` or `self` stay as they are on the type, and a
+///   generated trait, `Delayed{Type}` (or `trait_name = "…"`), gives
+///   `Delayed<Type>` a lazy twin of each: `frame.mean()` on a handle builds
+///   a task named `mean`. `&self` borrows the shared value; `self` takes it
+///   (moved to the last consumer, so the type must be `Clone`). Import the
+///   trait where you call the methods from another module.
+///
+/// A `#[delayed(…)]` on a method inside the block gives that method's
+/// arguments (`name`, `pure`).
+///
+/// ```
+/// use delayed::{compute, delayed, Delayed};
+///
+/// #[derive(Clone)]
+/// struct Frame { rows: Vec<f64> }
+///
+/// #[delayed]
+/// impl Frame {
+///     fn load(n: u32) -> Self { Self { rows: (1..=n).map(f64::from).collect() } }
+///     fn mean(&self) -> f64 { self.rows.iter().sum::<f64>() / self.rows.len() as f64 }
+///     #[delayed(name = "count")]
+///     fn len(&self) -> usize { self.rows.len() }
+/// }
+///
+/// let frame: Delayed<Frame> = Frame::load(4);
+/// let (mean, len) = (frame.mean(), frame.len());
+/// assert_eq!((mean.key().name(), len.key().name()), ("mean", "count"));
+/// assert_eq!(compute!(mean, len)?, (2.5, 4));
+/// # Ok::<(), delayed::Error>(())
+/// ```
+///
+/// # The body, and other attributes
+///
+/// The body is expanded in place inside the lazy function, so `Self` and an
+/// impl's generic parameters work in associated functions. Inside the body
+/// the function's own name is the lazy function, as in Dask: a recursive
+/// call builds a task. For eager recursion, recurse in a plain function the
+/// task calls.
+///
+/// Attributes that describe the function as callers see it (docs, `cfg`,
+/// `must_use`, `inline`, `deprecated`, lint levels) stay on the lazy
+/// function; lint levels also cover the body. Attribute macros such as
+/// `#[tracing::instrument]` wrap the body that runs as the task, whether
+/// they are written above or below `#[delayed]`.
+///
+/// `#[delayed]` rejects what cannot become a task (`const`, `unsafe` and
+/// `extern` functions, `&mut` parameters, borrowed return types, a method
+/// taking `self` outside a `#[delayed]` impl block) with an error on the
+/// offending token that says what to write instead.
 pub use delayed_macros::delayed;
 
 pub use delayed_runtime::diagnostics;
@@ -178,6 +242,9 @@ pub use delayed_runtime::{
 /// client, and is shorthand for [`compute(&x)`](compute()) (or
 /// `compute(&(&a, &b, &c))`).
 ///
+/// It works under any name the dependency is given in `Cargo.toml`
+/// (`dl = { package = "delayed", … }` and then `dl::compute!(x)`).
+///
 /// ```
 /// use delayed::{compute, delayed};
 ///
@@ -192,7 +259,12 @@ pub use delayed_runtime::{
 /// assert_eq!(again, [11, 21]);
 /// # Ok::<(), delayed::Error>(())
 /// ```
-pub use delayed_macros::compute;
+#[macro_export]
+macro_rules! compute {
+    ($($args:tt)*) => {
+        $crate::__private::compute!($crate; $($args)*)
+    };
+}
 
 /// The user guide, "How to parallelize Rust code with `#[delayed]`".
 ///
@@ -226,5 +298,6 @@ pub struct ReadmeDoctests;
 /// it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use delayed_macros::compute;
     pub use delayed_runtime::__private::*;
 }

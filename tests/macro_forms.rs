@@ -212,10 +212,17 @@ fn visibility_and_attributes_are_kept() {
 }
 
 #[test]
-fn recursion_in_the_body_calls_the_plain_function() {
+fn inside_the_body_the_name_is_the_lazy_function() {
+    // As in Dask, the attribute replaces the function: calling it from its
+    // own body builds a task, which the body computes here.
     #[delayed]
     fn factorial(n: u64) -> u64 {
-        if n == 0 { 1 } else { n * factorial(n - 1) }
+        let rest: delayed::Delayed<u64> = factorial(n.saturating_sub(1));
+        if n == 0 {
+            1
+        } else {
+            n * rest.compute().unwrap()
+        }
     }
-    assert_eq!(factorial(10).compute().unwrap(), 3_628_800);
+    assert_eq!(factorial(5).compute().unwrap(), 120);
 }

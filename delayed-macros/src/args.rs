@@ -1,8 +1,10 @@
-//! Parsing `#[delayed(name = "…")]`.
+//! Parsing `#[delayed(pure, name = "…", crate = "…", trait_name = "…")]`.
 
+use proc_macro2::TokenStream;
+use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Lit, LitStr, Meta, Path, Token};
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, Path, Token};
 
 /// The arguments of one `#[delayed(…)]` attribute.
 #[derive(Default)]
@@ -11,10 +13,45 @@ pub(crate) struct Args {
     pub(crate) name: Option<LitStr>,
     /// Identical calls share a key (a hash of the call) and run once.
     pub(crate) pure: Option<Path>,
+    /// The path of the `delayed` crate, for a renamed dependency:
+    /// `#[dl::delayed(crate = "dl")]`.
+    pub(crate) krate: Option<Path>,
+    /// On an impl block: the name of the generated trait of lazy methods.
+    pub(crate) trait_name: Option<Ident>,
 }
 
-const EXPECTED: &str =
-    "`#[delayed]` takes `pure` and `name = \"…\"`, e.g. `#[delayed(pure, name = \"load\")]`";
+impl Args {
+    /// The path generated code names the facade by: `::delayed` unless
+    /// `crate = "…"` says otherwise.
+    pub(crate) fn krate(&self) -> TokenStream {
+        match &self.krate {
+            Some(path) => quote!(#path),
+            None => quote!(::delayed),
+        }
+    }
+}
+
+impl Args {
+    /// `#[path::delayed(…)]` with these arguments, for a function the
+    /// expansion hands back to the attribute.
+    pub(crate) fn to_attribute(&self) -> TokenStream {
+        let krate = self.krate();
+        let mut args = Vec::new();
+        if self.pure.is_some() {
+            args.push(quote!(pure));
+        }
+        if let Some(name) = &self.name {
+            args.push(quote!(name = #name));
+        }
+        if let Some(path) = &self.krate {
+            let text = quote!(#path).to_string().replace(' ', "");
+            args.push(quote!(crate = #text));
+        }
+        quote!(#[#krate::delayed(#(#args),*)])
+    }
+}
+
+const EXPECTED: &str = "`#[delayed]` takes `pure`, `name = \"…\"`, `crate = \"…\"` and, on an impl block, `trait_name = \"…\"`, e.g. `#[delayed(pure, name = \"load\")]`";
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Args> {
@@ -50,6 +87,38 @@ impl Parse for Args {
                         "`name` takes a string\nhelp: write `name = \"load\"`",
                     )),
                 },
+                Meta::NameValue(pair) if pair.path.is_ident("crate") => {
+                    match string_value(&pair.value, "crate", "dl") {
+                        Ok(path) if args.krate.is_some() => fail(syn::Error::new(
+                            path.span(),
+                            "`crate` is given twice\nhelp: keep one `crate = \"…\"`",
+                        )),
+                        Ok(path) => match path.parse::<Path>() {
+                            Ok(parsed) => args.krate = Some(parsed),
+                            Err(_) => fail(syn::Error::new(
+                                path.span(),
+                                "`crate` takes the path of the `delayed` crate as this crate names it\nhelp: write for example `crate = \"dl\"` when Cargo.toml says `dl = { package = \"delayed\" }`",
+                            )),
+                        },
+                        Err(error) => fail(error),
+                    }
+                }
+                Meta::NameValue(pair) if pair.path.is_ident("trait_name") => {
+                    match string_value(&pair.value, "trait_name", "PointTasks") {
+                        Ok(name) => match name.parse::<Ident>() {
+                            Ok(ident) if args.trait_name.is_none() => args.trait_name = Some(ident),
+                            Ok(_) => fail(syn::Error::new(
+                                name.span(),
+                                "`trait_name` is given twice\nhelp: keep one `trait_name = \"…\"`",
+                            )),
+                            Err(_) => fail(syn::Error::new(
+                                name.span(),
+                                "`trait_name` takes the name of a trait\nhelp: write for example `trait_name = \"PointTasks\"`",
+                            )),
+                        },
+                        Err(error) => fail(error),
+                    }
+                }
                 Meta::Path(path) if path.is_ident("pure") => {
                     if args.pure.is_some() {
                         fail(syn::Error::new_spanned(
@@ -89,6 +158,20 @@ impl Parse for Args {
             Some(errors) => Err(errors),
             None => Ok(args),
         }
+    }
+}
+
+/// The string literal of `key = "…"`, or an error that shows `example`.
+fn string_value(value: &Expr, key: &str, example: &str) -> syn::Result<LitStr> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) => Ok(text.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` takes a string\nhelp: write `{key} = \"{example}\"`"),
+        )),
     }
 }
 
@@ -138,6 +221,17 @@ mod tests {
         assert!(message("pure = \"yes\"").starts_with("`pure` takes no value"));
         assert!(message("pure(true)").starts_with("`pure` takes no value"));
         assert!(message("pure, pure").starts_with("`pure` is given twice"));
+        assert!(message("crate = dl").contains("help: write `crate = \"dl\"`"));
+        assert!(message("crate = \"a b\"").starts_with("`crate` takes the path"));
+        assert!(message("trait_name = \"a::b\"").starts_with("`trait_name` takes the name"));
+    }
+
+    #[test]
+    fn crate_and_trait_name() {
+        let args = parse("crate = \"dl\", trait_name = \"PointTasks\"").unwrap();
+        assert_eq!(args.krate().to_string(), "dl");
+        assert_eq!(args.trait_name.unwrap().to_string(), "PointTasks");
+        assert_eq!(parse("").unwrap().krate().to_string(), ":: delayed");
     }
 
     #[test]

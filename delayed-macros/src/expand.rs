@@ -1,197 +1,275 @@
-//! The code `#[delayed]` generates.
+//! The code `#[delayed]` generates for a function.
 //!
 //! ```text
 //! #[delayed]
 //! fn add(x: i64, y: &Vec<i64>) -> Result<i64, E> { … }
 //! ```
 //!
-//! becomes a function of the same name that builds a task:
+//! becomes a function of the same name that builds a task, with the body
+//! expanded in place (so that `Self` and the generics of an enclosing impl
+//! stay in scope), the way `#[tracing::instrument]` rewrites a function:
 //!
 //! ```text
 //! fn add(x: impl IntoDelayed<i64>, y: impl IntoDelayed<Vec<i64>>) -> Delayed<i64> {
-//!     fn add(x: i64, y: &Vec<i64>) -> Result<i64, E> { … }   // the original
 //!     let mut builder = TaskBuilder::new("add");
 //!     let slot0 = TaskBuilder::arg_owned(&mut builder, x.into_arg()); // checks i64: Clone
 //!     let slot1 = TaskBuilder::arg(&mut builder, y.into_arg());
 //!     builder.sync(move |inputs| {
 //!         let x = slot0.get(inputs);   // the value, moved or cloned
 //!         let y = slot1.get(inputs);   // an Arc to the shared value
-//!         add(x, &*y).into_task_result()
+//!         (move || -> Result<i64, E> {
+//!             let x: i64 = x;
+//!             let y: &Vec<i64> = &*y;
+//!             { … }                    // the body as written
+//!         })().into_task_result()
 //!     })
 //! }
 //! ```
+//!
+//! Inside the body, the function's own name is the lazy function, as in
+//! Dask: the attribute replaces the function, it does not add one.
 //!
 //! Bounds on concrete types are checked by `arg`/`arg_owned`/`sync`, calls
 //! spanned on the user's type; types naming the function's generic
 //! parameters get them in the wrapper's where clause instead.
 //!
-//! Every path is absolute through `::delayed::__private`, so the user's own
-//! names (`Result`, `Box`, a local `delayed` module) cannot shadow ours.
+//! Every path is absolute through `::delayed::__private` (or the path given
+//! with `crate = "…"`), so the user's own names (`Result`, `Box`, a local
+//! `delayed` module) cannot shadow ours.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Attribute, GenericParam, ItemFn, LitStr};
+use syn::{Generics, Ident, ItemFn, LitStr};
 
 use crate::args::Args;
-use crate::signature::{Output, Pass, Signature};
+use crate::signature::{Output, Param, Pass, Signature};
 
-pub(crate) fn expand(args: Args, item: &ItemFn, sig: &Signature) -> TokenStream {
+/// A `#[delayed]` function without a receiver: the lazy function, with the
+/// body in place.
+pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStream {
     let ItemFn {
         attrs,
         vis,
         sig: original,
         block,
     } = item;
-    let ident = &original.ident;
-    let Args { name, pure } = args;
-    let value_type = sig.output.value_type();
-    let name = name.unwrap_or_else(|| {
-        LitStr::new(&syn::ext::IdentExt::unraw(ident).to_string(), ident.span())
+    let task = Task::new(args, &original.ident, sig, original.asyncness.is_some());
+    let krate = &task.krate;
+    let bindings = sig.params.iter().map(|param| {
+        let (pat, ty, binding) = (&param.pat, &param.ty, &param.binding);
+        match param.pass {
+            Pass::Owned => quote_spanned!(ty.span()=> let #pat: #ty = #binding;),
+            Pass::Shared => quote_spanned!(ty.span()=> let #pat: #ty = &*#binding;),
+        }
     });
+    let returns = &sig.returns;
+    let run = if original.asyncness.is_some() {
+        quote! {
+            #krate::__private::returning::<#returns, _>(async move {
+                #(#bindings)*
+                #block
+            }).await
+        }
+    } else {
+        quote! {
+            (move || -> #returns {
+                #(#bindings)*
+                #block
+            })()
+        }
+    };
+    let ident = &original.ident;
+    let value_type = sig.output.value_type();
     let generics = &original.generics;
     let (impl_generics, _, _) = generics.split_for_impl();
-
-    let slots: Vec<_> = (0..sig.params.len())
-        .map(|i| format_ident!("__delayed_slot{}", i))
-        .collect();
-    let records = sig.params.iter().zip(&slots).map(|(param, slot)| {
-        let binding = &param.binding;
-        let record = match param.pass {
-            Pass::Owned => quote!(arg_owned),
-            Pass::Shared => quote!(arg),
-        };
-        if pure.is_some() {
-            quote_spanned! {param.stored.span()=>
-                let #slot = {
-                    let __delayed_arg = ::delayed::IntoDelayed::into_arg(#binding);
-                    ::delayed::__private::PureKey::arg(&mut __delayed_pure, &__delayed_arg);
-                    ::delayed::__private::TaskBuilder::#record(&mut __delayed_builder, __delayed_arg)
-                };
-            }
-        } else {
-            quote_spanned! {param.stored.span()=>
-                let #slot = ::delayed::__private::TaskBuilder::#record(
-                    &mut __delayed_builder,
-                    ::delayed::IntoDelayed::into_arg(#binding),
-                );
-            }
-        }
-    });
-    let (start_pure, finish_pure) = match &pure {
-        Some(pure) => (
-            quote_spanned! {pure.span()=>
-                let mut __delayed_pure = ::delayed::__private::PureKey::new(
-                    ::core::concat!(::core::module_path!(), "::", #name),
-                    ::core::any::type_name::<#value_type>(),
-                );
-            },
-            quote!(::delayed::__private::TaskBuilder::pure(&mut __delayed_builder, __delayed_pure.finish());),
-        ),
-        None => (quote!(), quote!()),
-    };
-    let wrapper_params = sig.params.iter().map(|param| {
-        let (binding, stored) = (&param.binding, &param.stored);
-        quote_spanned!(stored.span()=> #binding: impl ::delayed::IntoDelayed<#stored>)
-    });
-
-    // Types that mention the function's generic parameters get their
-    // bounds in the wrapper's where clause, so users need not repeat
-    // `Send + Sync + 'static`. Concrete types are checked where the task is
-    // built, by calls spanned on the user's type: an unmet bound
-    // (`Rc<T>: TaskValue`, `Table: ByValue`) is reported there, with its
-    // explanation.
-    let type_params: Vec<&syn::Ident> = generics.type_params().map(|p| &p.ident).collect();
-    let mut bounds: Vec<TokenStream> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut bound = |ty: &syn::Type, requirement: Requirement| {
-        if mentions(ty, &type_params) && seen.insert((quote!(#ty).to_string(), requirement)) {
-            bounds.push(requirement.bound(ty));
-        }
-    };
-    for param in &sig.params {
-        bound(&param.stored, Requirement::TaskValue);
-        if param.pass == Pass::Owned {
-            bound(&param.stored, Requirement::ByValue);
-        }
-        if pure.is_some() {
-            bound(&param.stored, Requirement::Hash);
-        }
-    }
-    bound(value_type, Requirement::TaskValue);
-    let user_predicates = generics
-        .where_clause
-        .as_ref()
-        .map(|clause| clause.predicates.iter().collect::<Vec<_>>())
-        .unwrap_or_default();
-
-    // Reads in the task, one per parameter: `Owned::get` gives the value,
-    // `Shared::get` an `Arc` the call borrows from.
-    let reads = sig.params.iter().zip(&slots).map(|(param, slot)| {
-        let (binding, stored) = (&param.binding, &param.stored);
-        quote_spanned! {stored.span()=>
-            let #binding = #slot.get(__delayed_inputs);
-        }
-    });
-    let call_args = sig.params.iter().map(|param| {
-        let binding = &param.binding;
-        match param.pass {
-            Pass::Owned => quote!(#binding),
-            Pass::Shared => quote!(&*#binding),
-        }
-    });
-    let turbofish = turbofish(generics);
-    let call = quote!(#ident #turbofish(#(#call_args),*));
-    let await_call = if original.asyncness.is_some() {
-        quote!(#call.await)
-    } else {
-        call
-    };
-    let result = match &sig.output {
-        Output::Value(_) => quote!(::core::result::Result::Ok(#await_call)),
-        Output::Fallible(_) => {
-            quote!(::delayed::__private::IntoTaskResult::into_task_result(#await_call))
-        }
-    };
-    let build = if original.asyncness.is_some() {
-        quote_spanned! {value_type.span()=>
-            __delayed_builder.future::<#value_type, _, _>(move |__delayed_inputs| {
-                #(#reads)*
-                async move { #result }
-            })
-        }
-    } else {
-        quote_spanned! {value_type.span()=>
-            __delayed_builder.sync::<#value_type, _>(move |__delayed_inputs| {
-                #(#reads)*
-                #result
-            })
-        }
-    };
-    let lint_attrs = attrs.iter().filter(|attr| is_lint(attr));
-    let mut_builder = if sig.params.is_empty() && pure.is_none() {
-        quote!()
-    } else {
-        quote!(mut)
-    };
-
+    let params = task.wrapper_params(&sig.params);
+    let where_clause = task.where_clause(generics, &sig.params, None);
+    let body = task.build(&sig.params, run);
     quote! {
         #(#attrs)*
         #[allow(
             clippy::too_many_arguments,
             clippy::needless_pass_by_value,
-            clippy::multiple_bound_locations
+            clippy::multiple_bound_locations,
+            clippy::redundant_closure_call
         )]
-        #vis fn #ident #impl_generics (#(#wrapper_params),*) -> ::delayed::Delayed<#value_type>
-        where
-            #(#user_predicates,)*
-            #(#bounds,)*
+        #vis fn #ident #impl_generics (#(#params),*) -> #krate::Delayed<#value_type>
+        #where_clause
         {
-            #(#lint_attrs)*
-            #[allow(clippy::too_many_arguments)]
-            #original #block
+            #body
+        }
+    }
+}
 
-            let #mut_builder __delayed_builder = ::delayed::__private::TaskBuilder::new(#name);
+/// What every task-building function shares: the facade's path, the task's
+/// name, and whether its key is a hash of the call.
+pub(crate) struct Task<'a> {
+    pub(crate) krate: TokenStream,
+    name: LitStr,
+    pure: Option<&'a syn::Path>,
+    output: &'a Output,
+    is_async: bool,
+}
+
+impl<'a> Task<'a> {
+    pub(crate) fn new(args: &'a Args, ident: &Ident, sig: &'a Signature, is_async: bool) -> Self {
+        let name = args.name.clone().unwrap_or_else(|| {
+            LitStr::new(&syn::ext::IdentExt::unraw(ident).to_string(), ident.span())
+        });
+        Task {
+            krate: args.krate(),
+            name,
+            pure: args.pure.as_ref(),
+            output: &sig.output,
+            is_async,
+        }
+    }
+
+    /// The facade's path with every token at `span`, so that an error in
+    /// the code around it points at the user's token, not the attribute.
+    pub(crate) fn krate_at(&self, span: Span) -> TokenStream {
+        respan(&self.krate, span)
+    }
+
+    /// `x: impl IntoDelayed<T>` for each parameter.
+    pub(crate) fn wrapper_params<'p>(
+        &'p self,
+        params: &'p [Param],
+    ) -> impl Iterator<Item = TokenStream> + 'p {
+        params.iter().map(move |param| {
+            let (binding, stored) = (&param.binding, &param.stored);
+            let krate = self.krate_at(stored.span());
+            quote_spanned!(stored.span()=> #binding: impl #krate::IntoDelayed<#stored>)
+        })
+    }
+
+    /// The user's predicates, and the bounds of the types that mention the
+    /// function's (or impl's) generic parameters, so that users need not
+    /// repeat `Send + Sync + 'static`. Concrete types are checked where the
+    /// task is built, by calls spanned on the user's type: an unmet bound
+    /// (`Rc<T>: TaskValue`, `Table: ByValue`) is reported there, with its
+    /// explanation. `receiver` is the stored type of a method's receiver.
+    pub(crate) fn where_clause(
+        &self,
+        generics: &Generics,
+        params: &[Param],
+        receiver: Option<(&syn::Type, Pass, &Generics)>,
+    ) -> TokenStream {
+        let mut type_params: Vec<&Ident> = generics.type_params().map(|p| &p.ident).collect();
+        if let Some((_, _, outer)) = receiver {
+            type_params.extend(outer.type_params().map(|p| &p.ident));
+        }
+        let mut bounds: Vec<TokenStream> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut bound = |ty: &syn::Type, requirement: Requirement| {
+            if mentions(ty, &type_params) && seen.insert((quote!(#ty).to_string(), requirement)) {
+                bounds.push(requirement.bound(&self.krate_at(ty.span()), ty));
+            }
+        };
+        let receiver_param = receiver.map(|(ty, pass, _)| (ty, pass));
+        let all = params
+            .iter()
+            .map(|param| (&param.stored, param.pass))
+            .chain(receiver_param);
+        for (ty, pass) in all {
+            bound(ty, Requirement::TaskValue);
+            if pass == Pass::Owned {
+                bound(ty, Requirement::ByValue);
+            }
+            if self.pure.is_some() {
+                bound(ty, Requirement::Hash);
+            }
+        }
+        bound(self.output.value_type(), Requirement::TaskValue);
+        let user_predicates = generics
+            .where_clause
+            .iter()
+            .flat_map(|clause| clause.predicates.iter());
+        quote!(where #(#user_predicates,)* #(#bounds,)*)
+    }
+
+    /// The statements that record the arguments and build the task, whose
+    /// call evaluates `run` with each parameter's binding holding its read
+    /// (`T` for an owned parameter, an `Arc<T>` for a shared one). For an
+    /// async task `run` is evaluated inside an `async move` block.
+    pub(crate) fn build(&self, params: &[Param], run: TokenStream) -> TokenStream {
+        let krate = &self.krate;
+        let slots: Vec<Ident> = (0..params.len())
+            .map(|i| format_ident!("__delayed_slot{}", i))
+            .collect();
+        let records = params.iter().zip(&slots).map(|(param, slot)| {
+            let binding = &param.binding;
+            let krate = self.krate_at(param.stored.span());
+            let record = match param.pass {
+                Pass::Owned => quote!(arg_owned),
+                Pass::Shared => quote!(arg),
+            };
+            let hash = self.pure.map(|_| {
+                quote_spanned! {param.stored.span()=>
+                    #krate::__private::PureKey::arg(&mut __delayed_pure, &__delayed_arg);
+                }
+            });
+            quote_spanned! {param.stored.span()=>
+                let #slot = {
+                    let __delayed_arg = #krate::IntoDelayed::into_arg(#binding);
+                    #hash
+                    #krate::__private::TaskBuilder::#record(&mut __delayed_builder, __delayed_arg)
+                };
+            }
+        });
+        let value_type = self.output.value_type();
+        let (start_pure, finish_pure) = match self.pure {
+            // The closure's type name is the path of the function that
+            // defines it (`my_crate::io::Point::new::{{closure}}`, with any
+            // generic arguments): the function itself, whatever `name` says.
+            Some(pure) => (
+                {
+                    let krate = self.krate_at(pure.span());
+                    quote_spanned! {pure.span()=>
+                    let mut __delayed_pure = #krate::__private::PureKey::new(
+                        ::core::any::type_name_of_val(&|| ()),
+                        ::core::any::type_name::<#value_type>(),
+                    );
+                    }
+                },
+                quote!(#krate::__private::TaskBuilder::pure(&mut __delayed_builder, __delayed_pure.finish());),
+            ),
+            None => (quote!(), quote!()),
+        };
+        let reads = params.iter().zip(&slots).map(|(param, slot)| {
+            let binding = &param.binding;
+            quote_spanned!(param.stored.span()=> let #binding = #slot.get(__delayed_inputs);)
+        });
+        let result = match self.output {
+            Output::Value(_) => quote!(::core::result::Result::Ok(#run)),
+            Output::Fallible(_) => {
+                quote!(#krate::__private::IntoTaskResult::into_task_result(#run))
+            }
+        };
+        let build = if self.is_async {
+            quote_spanned! {value_type.span()=>
+                __delayed_builder.future::<#value_type, _, _>(move |__delayed_inputs| {
+                    #(#reads)*
+                    async move { #result }
+                })
+            }
+        } else {
+            quote_spanned! {value_type.span()=>
+                __delayed_builder.sync::<#value_type, _>(move |__delayed_inputs| {
+                    #(#reads)*
+                    #result
+                })
+            }
+        };
+        let mutable = if params.is_empty() && self.pure.is_none() {
+            quote!()
+        } else {
+            quote!(mut)
+        };
+        let name = &self.name;
+        quote! {
+            let #mutable __delayed_builder = #krate::__private::TaskBuilder::new(#name);
             #start_pure
             #(#records)*
             #finish_pure
@@ -213,44 +291,41 @@ enum Requirement {
 
 impl Requirement {
     /// The where-clause predicate, spanned on the user's type.
-    fn bound(self, ty: &syn::Type) -> TokenStream {
+    fn bound(self, krate: &TokenStream, ty: &syn::Type) -> TokenStream {
         let span = ty.span();
         match self {
-            Requirement::TaskValue => quote_spanned!(span=> #ty: ::delayed::TaskValue),
-            Requirement::ByValue => quote_spanned!(span=> #ty: ::delayed::__private::ByValue),
-            Requirement::Hash => quote_spanned!(span=> #ty: ::delayed::__private::PureArg),
+            Requirement::TaskValue => quote_spanned!(span=> #ty: #krate::TaskValue),
+            Requirement::ByValue => quote_spanned!(span=> #ty: #krate::__private::ByValue),
+            Requirement::Hash => quote_spanned!(span=> #ty: #krate::__private::PureArg),
         }
     }
 }
 
-fn is_lint(attr: &Attribute) -> bool {
-    ["allow", "warn", "deny", "expect", "forbid"]
-        .iter()
-        .any(|lint| attr.path().is_ident(lint))
-}
-
-/// `::<T, N>` for the type and const parameters of a generic function, so
-/// the inner function is called with exactly the wrapper's parameters.
-fn turbofish(generics: &syn::Generics) -> TokenStream {
-    let params: Vec<_> = generics
-        .params
-        .iter()
-        .filter_map(|param| match param {
-            GenericParam::Type(ty) => Some(ty.ident.clone()),
-            GenericParam::Const(constant) => Some(constant.ident.clone()),
-            GenericParam::Lifetime(_) => None,
+/// `tokens` with every token (also inside groups) located at `span`, for
+/// error messages, while keeping their own hygiene: `$crate` from the
+/// facade's `compute!` still names the facade.
+pub(crate) fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut token| {
+            let located = token.span().located_at(span);
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(&group.stream(), span));
+                inner.set_span(located);
+                token = proc_macro2::TokenTree::Group(inner);
+            } else {
+                token.set_span(located);
+            }
+            token
         })
-        .collect();
-    if params.is_empty() {
-        quote!()
-    } else {
-        quote!(::<#(#params),*>)
-    }
+        .collect()
 }
 
 /// Whether `ty` names one of the function's type parameters.
-fn mentions(ty: &syn::Type, type_params: &[&syn::Ident]) -> bool {
-    fn scan(tokens: TokenStream, type_params: &[&syn::Ident]) -> bool {
+fn mentions(ty: &syn::Type, type_params: &[&Ident]) -> bool {
+    fn scan(tokens: TokenStream, type_params: &[&Ident]) -> bool {
         tokens.into_iter().any(|token| match token {
             proc_macro2::TokenTree::Ident(ident) => type_params.iter().any(|p| **p == ident),
             proc_macro2::TokenTree::Group(group) => scan(group.stream(), type_params),

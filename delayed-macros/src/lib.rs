@@ -8,8 +8,10 @@
 //! type, and `expand` writes the code. `compute` expands `compute!`.
 
 mod args;
+mod attributes;
 mod compute;
 mod expand;
+mod methods;
 mod signature;
 mod validate;
 
@@ -18,6 +20,7 @@ use quote::ToTokens;
 
 /// Turns a function into a task builder: calling it returns a
 /// `Delayed<T>` at once, and the body runs when the handle is computed.
+/// On an impl block, its methods become callable on a `Delayed<Self>`.
 /// See the `delayed` crate for the full documentation.
 #[proc_macro_attribute]
 pub fn delayed(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -27,22 +30,36 @@ pub fn delayed(args: TokenStream, item: TokenStream) -> TokenStream {
         // Not an item at all: leave the syntax error to rustc.
         Err(_) => return item,
     };
-    let checked = validate::item(&item).and_then(|function| {
-        let checked = validate::function(function);
-        match (args, checked) {
-            (Ok(args), Ok(())) => Ok((args, function)),
-            (Err(mut error), Err(more)) => {
-                error.combine(more);
-                Err(error)
+    let expanded = validate::item(&item).and_then(|target| {
+        let (args, target) = match (args, target) {
+            (Ok(args), validate::Target::Function(function)) => {
+                validate::function(function)?;
+                (args, validate::Target::Function(function))
             }
-            (Err(error), _) | (_, Err(error)) => Err(error),
-        }
+            (Ok(args), target) => (args, target),
+            (Err(mut error), validate::Target::Function(function)) => {
+                if let Err(more) = validate::function(function) {
+                    error.combine(more);
+                }
+                return Err(error);
+            }
+            (Err(error), _) => return Err(error),
+        };
+        Ok(match target {
+            validate::Target::Function(function) => {
+                match attributes::body_macros_first(&args, function) {
+                    Some(reordered) => reordered,
+                    None => {
+                        let signature = signature::Signature::of(&function.sig);
+                        expand::function(&args, function, &signature)
+                    }
+                }
+            }
+            validate::Target::Impl(block) => methods::expand(&args, block.clone())?,
+        })
     });
-    match checked {
-        Ok((args, function)) => {
-            let signature = signature::Signature::of(function);
-            expand::expand(args, function, &signature).into()
-        }
+    match expanded {
+        Ok(tokens) => tokens.into(),
         // Keep the item as written so that one mistake here does not
         // cascade into "cannot find function" errors at every call.
         Err(error) => {
@@ -62,7 +79,9 @@ fn without_variadic(mut item: syn::Item) -> syn::Item {
     item
 }
 
-/// Computes handles and returns their values; see the `delayed` crate.
+/// Computes handles and returns their values; see the `delayed` crate,
+/// whose `compute!` calls this one as `compute!($crate; args…)` so that
+/// the expansion names the crate however the user's Cargo.toml renames it.
 #[proc_macro]
 pub fn compute(input: TokenStream) -> TokenStream {
     compute::expand(input.into())

@@ -1,18 +1,25 @@
 //! The model of a `#[delayed]` function: how each parameter is passed and
 //! what the task returns. Built after validation, so it does not fail.
 
-use proc_macro2::Span;
-use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
+use proc_macro2::{Span, TokenStream};
+use syn::{FnArg, GenericArgument, Ident, Pat, PathArguments, ReturnType, Type};
 
 pub(crate) struct Signature {
+    /// `&self` (shared) or `self` (owned), for a method.
+    pub(crate) receiver: Option<Pass>,
     pub(crate) params: Vec<Param>,
     pub(crate) output: Output,
+    /// The return type as written (`()` when there is none).
+    pub(crate) returns: Type,
 }
 
 pub(crate) struct Param {
     /// The wrapper's name for the argument: the user's identifier when the
     /// parameter is a plain binding, a generated one for other patterns.
     pub(crate) binding: Ident,
+    /// The parameter as the user wrote it, bound at the top of the body.
+    pub(crate) pat: Pat,
+    pub(crate) ty: Type,
     /// The type of the value the task stores: `T` for both `T` and `&T`,
     /// `String` for `&str`, `Vec<T>` for `&[T]`.
     pub(crate) stored: Type,
@@ -43,9 +50,15 @@ impl Output {
 }
 
 impl Signature {
-    pub(crate) fn of(item: &ItemFn) -> Signature {
-        let params = item
-            .sig
+    pub(crate) fn of(sig: &syn::Signature) -> Signature {
+        let receiver = sig.receiver().map(|receiver| {
+            if receiver.reference.is_some() {
+                Pass::Shared
+            } else {
+                Pass::Owned
+            }
+        });
+        let params = sig
             .inputs
             .iter()
             .enumerate()
@@ -54,14 +67,20 @@ impl Signature {
                 FnArg::Receiver(_) => None,
             })
             .collect();
-        let output = match &item.sig.output {
-            ReturnType::Default => Output::Value(syn::parse_quote!(())),
-            ReturnType::Type(_, ty) => match result_ok_type(ty) {
-                Some(ok) => Output::Fallible(ok.clone()),
-                None => Output::Value((**ty).clone()),
-            },
+        let returns: Type = match &sig.output {
+            ReturnType::Default => syn::parse_quote!(()),
+            ReturnType::Type(_, ty) => (**ty).clone(),
         };
-        Signature { params, output }
+        let output = match result_ok_type(&returns) {
+            Some(ok) => Output::Fallible(ok.clone()),
+            None => Output::Value(returns.clone()),
+        };
+        Signature {
+            receiver,
+            params,
+            output,
+            returns,
+        }
     }
 }
 
@@ -80,6 +99,8 @@ impl Param {
         };
         Param {
             binding,
+            pat: pat.clone(),
+            ty: ty.clone(),
             stored,
             pass,
         }
@@ -93,12 +114,30 @@ pub(crate) fn is_static(reference: &syn::TypeReference) -> bool {
         .is_some_and(|lifetime| lifetime.ident == "static")
 }
 
-/// What a `&ty` parameter borrows from: unsized `str` and `[T]` are stored
-/// as `String` and `Vec<T>`, which deref to them at the call.
+/// What a `&ty` parameter borrows from: the unsized `str`, `[T]`, `Path`,
+/// `OsStr` and `CStr` are stored as their owned forms (`String`, `Vec<T>`,
+/// `PathBuf`, `OsString`, `CString`), which deref to them at the call.
 fn stored_type(ty: &Type) -> Type {
+    const OWNED: [(&str, &str); 4] = [
+        ("str", "::std::string::String"),
+        ("Path", "::std::path::PathBuf"),
+        ("OsStr", "::std::ffi::OsString"),
+        ("CStr", "::std::ffi::CString"),
+    ];
     match ty {
-        Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => {
-            syn::parse_quote_spanned!(path.path.segments[0].ident.span()=> ::std::string::String)
+        Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last().map(|s| s.ident.to_string());
+            let owned = OWNED
+                .iter()
+                .find(|(borrowed, _)| last.as_deref() == Some(*borrowed));
+            match owned {
+                Some((_, owned)) => {
+                    let owned: TokenStream = owned.parse().expect("a valid path");
+                    let span = path.path.segments.last().expect("a segment").ident.span();
+                    syn::parse_quote_spanned!(span=> #owned)
+                }
+                None => ty.clone(),
+            }
         }
         Type::Slice(slice) => {
             let elem = &slice.elem;
@@ -131,7 +170,7 @@ mod tests {
     use quote::ToTokens;
 
     fn model(item: &str) -> Signature {
-        Signature::of(&syn::parse_str(item).unwrap())
+        Signature::of(&syn::parse_str::<syn::ItemFn>(item).unwrap().sig)
     }
 
     fn shown(ty: &Type) -> String {
@@ -140,10 +179,12 @@ mod tests {
 
     #[test]
     fn parameters_are_owned_or_shared() {
-        let sig = model("fn f(a: i64, b: &Vec<u8>, c: &str, d: &[u32], e: &'static str) {}");
+        let sig = model(
+            "fn f(a: i64, b: &Vec<u8>, c: &str, d: &[u32], e: &'static str, p: &std::path::Path) {}",
+        );
         let passes: Vec<Pass> = sig.params.iter().map(|p| p.pass).collect();
         use Pass::*;
-        assert_eq!(passes, [Owned, Shared, Shared, Shared, Owned]);
+        assert_eq!(passes, [Owned, Shared, Shared, Shared, Owned, Shared]);
         let stored: Vec<String> = sig.params.iter().map(|p| shown(&p.stored)).collect();
         assert_eq!(
             stored,
@@ -152,9 +193,18 @@ mod tests {
                 "Vec<u8>",
                 "::std::string::String",
                 "::std::vec::Vec<u32>",
-                "&'staticstr"
+                "&'staticstr",
+                "::std::path::PathBuf"
             ]
         );
+    }
+
+    #[test]
+    fn receivers_are_shared_or_owned() {
+        assert_eq!(model("fn f(&self) {}").receiver, Some(Pass::Shared));
+        assert_eq!(model("fn f(self, x: u8) {}").receiver, Some(Pass::Owned));
+        assert_eq!(model("fn f(x: u8) {}").receiver, None);
+        assert_eq!(model("fn f(self, x: u8) {}").params.len(), 1);
     }
 
     #[test]

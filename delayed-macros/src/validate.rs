@@ -3,7 +3,7 @@
 
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::ToTokens;
-use syn::{FnArg, GenericParam, Item, ItemFn, ReturnType, Type};
+use syn::{FnArg, GenericParam, Ident, Item, ItemFn, ReturnType, Type};
 
 use crate::signature::{is_static, result_ok_type};
 
@@ -12,6 +12,13 @@ use crate::signature::{is_static, result_ok_type};
 pub(crate) struct Errors(Option<syn::Error>);
 
 impl Errors {
+    pub(crate) fn combine(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(errors) => errors.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
     fn push(&mut self, span: Span, message: impl std::fmt::Display) {
         let error = syn::Error::new(span, message);
         match &mut self.0 {
@@ -20,7 +27,7 @@ impl Errors {
         }
     }
 
-    fn push_spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
+    pub(crate) fn push_spanned(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
         let error = syn::Error::new_spanned(tokens, message);
         match &mut self.0 {
             Some(errors) => errors.combine(error),
@@ -33,14 +40,20 @@ impl Errors {
     }
 }
 
-/// Rejects items that are not functions.
-pub(crate) fn item(item: &Item) -> syn::Result<&ItemFn> {
+/// What `#[delayed]` was put on.
+pub(crate) enum Target<'a> {
+    Function(&'a ItemFn),
+    Impl(&'a syn::ItemImpl),
+}
+
+/// Rejects items that are neither functions nor impl blocks.
+pub(crate) fn item(item: &Item) -> syn::Result<Target<'_>> {
     let (span, what) = match item {
-        Item::Fn(function) => return Ok(function),
+        Item::Fn(function) => return Ok(Target::Function(function)),
+        Item::Impl(block) => return Ok(Target::Impl(block)),
         Item::Struct(s) => (s.struct_token.span, "a struct"),
         Item::Enum(e) => (e.enum_token.span, "an enum"),
         Item::Union(u) => (u.union_token.span, "a union"),
-        Item::Impl(i) => (i.impl_token.span, "an impl block"),
         Item::Trait(t) => (t.trait_token.span, "a trait"),
         Item::Mod(m) => (m.mod_token.span, "a module"),
         Item::Const(c) => (c.const_token.span, "a constant"),
@@ -59,22 +72,69 @@ pub(crate) fn item(item: &Item) -> syn::Result<&ItemFn> {
         },
         _ => (Span::call_site(), "this item"),
     };
-    let help = if matches!(item, Item::Impl(_)) {
-        "help: put `#[delayed]` on a free function, e.g. `#[delayed] fn area(shape: &Shape) -> f64`; for a method call on a handle use `handle.map_ref(|s| s.area())`"
-    } else {
-        "help: put `#[delayed]` on a function, e.g. `#[delayed] fn load(path: String) -> Vec<u8>`"
-    };
     Err(syn::Error::new(
         span,
-        format!("`#[delayed]` applies to functions, not to {what}\n{help}"),
+        format!(
+            "`#[delayed]` applies to functions and impl blocks, not to {what}\nhelp: put `#[delayed]` on a function, e.g. `#[delayed] fn load(path: String) -> Vec<u8>`"
+        ),
     ))
+}
+
+/// Rejects impl blocks whose methods cannot be called on a handle; returns
+/// the name of the type, for the generated trait's name.
+pub(crate) fn impl_block(block: &syn::ItemImpl) -> syn::Result<Ident> {
+    let mut errors = Errors::default();
+    if let Some((_, path, _)) = &block.trait_ {
+        errors.push_spanned(
+            path,
+            "`#[delayed]` cannot be used on a trait impl: the trait fixes the methods' signatures, and a lazy method returns a `Delayed<T>`\nhelp: put `#[delayed]` on an inherent impl block (`impl Point { … }`), or on a free function that calls the trait method",
+        );
+    }
+    for param in &block.generics.params {
+        if let GenericParam::Lifetime(lifetime) = param {
+            errors.push_spanned(
+                lifetime,
+                "a `#[delayed]` impl block cannot have lifetime parameters: task values outlive the call that builds the graph, so they must be `'static`\nhelp: implement the methods for an owned type",
+            );
+        }
+    }
+    let name = match &*block.self_ty {
+        Type::Path(path) if path.qself.is_none() => path
+            .path
+            .segments
+            .last()
+            .map(|segment| segment.ident.clone()),
+        _ => None,
+    };
+    if name.is_none() {
+        errors.push_spanned(
+            &block.self_ty,
+            "`#[delayed]` on an impl block needs a named type, such as a struct or an enum\nhelp: wrap the value in a struct of your own, or use free `#[delayed]` functions",
+        );
+    }
+    errors.finish()?;
+    Ok(name.expect("checked above"))
+}
+
+/// Rejects a method of a `#[delayed]` impl block that cannot be called
+/// lazily: everything [`function`] rejects, and receivers other than
+/// `&self` and `self`.
+pub(crate) fn method(sig: &syn::Signature) -> syn::Result<()> {
+    let mut errors = Errors::default();
+    signature(sig, &mut errors, true);
+    errors.finish()
 }
 
 /// Rejects functions that cannot become tasks.
 pub(crate) fn function(function: &ItemFn) -> syn::Result<()> {
-    let sig = &function.sig;
     let mut errors = Errors::default();
+    signature(&function.sig, &mut errors, false);
+    errors.finish()
+}
 
+/// Checks a signature; `in_delayed_impl` when it is a method of a
+/// `#[delayed]` impl block, where `&self` and `self` are allowed.
+fn signature(sig: &syn::Signature, errors: &mut Errors, in_delayed_impl: bool) {
     if let Some(constness) = &sig.constness {
         errors.push(
             constness.span,
@@ -109,17 +169,27 @@ pub(crate) fn function(function: &ItemFn) -> syn::Result<()> {
     }
     for input in &sig.inputs {
         match input {
-            FnArg::Receiver(receiver) => errors.push_spanned(
+            FnArg::Receiver(receiver) if !in_delayed_impl => errors.push_spanned(
                 receiver,
-                "`#[delayed]` cannot be used on methods that take `self`: a task owns its inputs, it cannot borrow the receiver\nhelp: make it a free function taking the value, e.g. `fn area(shape: &Shape) -> f64`, or call the method lazily with `handle.map_ref(|s| s.area())`",
+                "`#[delayed]` on a method that takes `self` belongs on its impl block: the lazy method is called on a `Delayed<Self>`, which needs a trait of its own\nhelp: write `#[delayed]` above `impl Point { … }`; then `point.area()` on a `Delayed<Point>` builds a task named `area`",
             ),
-            FnArg::Typed(typed) => parameter(&typed.ty, &mut errors),
+            FnArg::Receiver(receiver) if receiver.colon_token.is_some() => errors.push_spanned(
+                receiver,
+                "a lazy method takes `&self` or `self`: the task holds the value itself, not a `Box`, `Rc` or `Arc` of it\nhelp: write `&self` to borrow the shared value, or `self` to take it",
+            ),
+            FnArg::Receiver(receiver) if receiver.mutability.is_some() && receiver.reference.is_some() => {
+                errors.push_spanned(
+                    receiver,
+                    "a lazy method cannot take `&mut self`: the value may be shared with other tasks running at the same time\nhelp: take `self`, change it, and return it",
+                )
+            }
+            FnArg::Receiver(_) => {}
+            FnArg::Typed(typed) => parameter(&typed.ty, errors),
         }
     }
     if let ReturnType::Type(_, ty) = &sig.output {
-        output(ty, &mut errors);
+        output(ty, errors);
     }
-    errors.finish()
 }
 
 fn parameter(ty: &Type, errors: &mut Errors) {
@@ -223,7 +293,11 @@ mod tests {
 
     fn errors(item: &str) -> Vec<String> {
         let item: Item = syn::parse_str(item).unwrap();
-        match self::item(&item).and_then(function) {
+        let checked = self::item(&item).and_then(|target| match target {
+            Target::Function(f) => function(f),
+            Target::Impl(block) => impl_block(block).map(drop),
+        });
+        match checked {
             Ok(()) => Vec::new(),
             Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
         }
@@ -258,7 +332,7 @@ mod tests {
             ),
             (
                 "fn f(&self) {}",
-                "`#[delayed]` cannot be used on methods that take `self`",
+                "`#[delayed]` on a method that takes `self` belongs on its impl block",
             ),
             (
                 "fn f<'a>(x: &'a u8) {}",
@@ -281,11 +355,19 @@ mod tests {
             ),
             (
                 "struct S;",
-                "`#[delayed]` applies to functions, not to a struct",
+                "`#[delayed]` applies to functions and impl blocks, not to a struct",
             ),
             (
-                "impl S {}",
-                "`#[delayed]` applies to functions, not to an impl block",
+                "impl Clone for S {}",
+                "`#[delayed]` cannot be used on a trait impl",
+            ),
+            (
+                "impl<'a> S<'a> {}",
+                "a `#[delayed]` impl block cannot have lifetime parameters",
+            ),
+            (
+                "impl [u8] {}",
+                "`#[delayed]` on an impl block needs a named type",
             ),
         ] {
             let found = errors(item);
@@ -293,6 +375,26 @@ mod tests {
             assert!(found[0].starts_with(start), "{item}: {}", found[0]);
             assert!(found[0].contains("\nhelp: "), "{item}: {}", found[0]);
         }
+    }
+
+    #[test]
+    fn methods_take_self_or_a_reference_to_it() {
+        let method = |sig: &str| {
+            let item: syn::ItemFn = syn::parse_str(&format!("{sig} {{}}")).unwrap();
+            method(&item.sig).err().map(|e| e.to_string())
+        };
+        assert_eq!(method("fn f(&self, x: u8)"), None);
+        assert_eq!(method("fn f(mut self)"), None);
+        assert!(
+            method("fn f(&mut self)")
+                .unwrap()
+                .starts_with("a lazy method cannot take `&mut self`")
+        );
+        assert!(
+            method("fn f(self: Box<Self>)")
+                .unwrap()
+                .starts_with("a lazy method takes `&self` or `self`")
+        );
     }
 
     #[test]
