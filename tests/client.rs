@@ -185,16 +185,23 @@ fn a_task_computing_on_its_own_one_thread_client_does_not_deadlock() {
 
 #[test]
 fn a_finished_compute_returns_while_other_computes_hold_every_permit() {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::time::Instant;
     static RELEASE: AtomicBool = AtomicBool::new(false);
+    static ROOT_STARTED: AtomicBool = AtomicBool::new(false);
+    static HOLDING: AtomicUsize = AtomicUsize::new(0);
+    /// Polls until `condition` holds, for at most 20 s.
+    fn until(condition: impl Fn() -> bool) {
+        let start = Instant::now();
+        while !condition() && start.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
     #[delayed]
     fn hold(i: u64) -> u64 {
         // Holds a permit until told to let go (or 20 s pass).
-        let start = Instant::now();
-        while !RELEASE.load(Ordering::SeqCst) && start.elapsed() < Duration::from_secs(20) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        HOLDING.fetch_add(1, Ordering::SeqCst);
+        until(|| RELEASE.load(Ordering::SeqCst));
         i
     }
     #[delayed]
@@ -203,7 +210,9 @@ fn a_finished_compute_returns_while_other_computes_hold_every_permit() {
     }
     #[delayed]
     fn slow_root(x: u64) -> u64 {
-        std::thread::sleep(Duration::from_millis(50));
+        // Runs until the other compute holds the second permit.
+        ROOT_STARTED.store(true, Ordering::SeqCst);
+        until(|| HOLDING.load(Ordering::SeqCst) >= 1);
         x + 1
     }
     let client = Client::builder().threads(2).build().unwrap();
@@ -219,15 +228,17 @@ fn a_finished_compute_returns_while_other_computes_hold_every_permit() {
         let values = first.compute(&quick_graph).unwrap();
         (values, start.elapsed())
     });
-    std::thread::sleep(Duration::from_millis(10));
+    until(|| ROOT_STARTED.load(Ordering::SeqCst));
     // While its root runs, another compute takes the other permit, and
     // queues for the root's one; both keep theirs.
     let second = client.clone();
     let holders = std::thread::spawn(move || second.compute(&vec![hold(1), hold(2)]).unwrap());
     let (values, took) = within(60, move || quick_done.join().unwrap());
+    let held = HOLDING.load(Ordering::SeqCst);
     RELEASE.store(true, Ordering::SeqCst);
     holders.join().unwrap();
     assert_eq!(values, vec![2; 8]);
+    assert!(held >= 1, "the other compute held a permit while the root ran");
     assert!(
         took < Duration::from_secs(10),
         "the quick compute waited {took:?} for another's permits"

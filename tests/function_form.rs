@@ -91,3 +91,33 @@ fn the_attribute_and_the_function_are_one_import() {
     let wrapped = both(|x: i32| x + 1).call(marked(1));
     assert_eq!(wrapped.compute().unwrap(), 11);
 }
+
+/// `delayed(read).call(&path)` used to want an owned path: a reference to
+/// a value is cloned into the task, as `#[delayed]` functions accept too.
+#[test]
+fn the_function_form_accepts_references_to_values() {
+    fn read(path: std::path::PathBuf) -> usize {
+        path.components().count()
+    }
+    let path = std::path::PathBuf::from("data/2024/sales.csv");
+    let parts = delayed(read).call(&path);
+    let label = "parts".to_string();
+    let name = delayed(|s: String, n: usize| format!("{s}:{n}")).call(&label, &parts);
+    assert_eq!(compute!(parts, name).unwrap(), (3, "parts:3".to_string()));
+    assert_eq!(path.to_str(), Some("data/2024/sales.csv"), "still usable");
+    assert_eq!(label, "parts");
+}
+
+#[test]
+fn borrowed_path_parameters_store_a_path_buf() {
+    #[delayed]
+    fn extension(path: &std::path::Path) -> Option<String> {
+        path.extension().map(|e| e.to_string_lossy().into_owned())
+    }
+    let path = std::path::PathBuf::from("a/b.csv");
+    assert_eq!(extension(&path).compute().unwrap(), Some("csv".to_string()));
+    assert_eq!(
+        extension(delayed::value(path)).compute().unwrap(),
+        Some("csv".to_string())
+    );
+}

@@ -16,13 +16,24 @@ fn every_binary_operator_between_handles_and_values() {
         &bits & 0b1010,
         &bits | 0b0001,
         &bits ^ 0b1111,
-        &bits << 2_u8,
-        &bits >> 2_u8
+        &bits << 2,
+        &bits >> 2,
+        &bits >> delayed::value(1_u8)
     )
     .unwrap();
-    assert_eq!(bitwise, (0b1000, 0b1101, 0b0011, 0b11_0000, 0b11));
+    assert_eq!(bitwise, (0b1000, 0b1101, 0b0011, 0b11_0000, 0b11, 0b110));
     let unary = compute!(-&a, !&bits, !delayed::value(false)).unwrap();
     assert_eq!(unary, (-12, 0b1111_0011, true));
+}
+
+/// `a >> 1` on a `Delayed<i64>` used to need `1_u32`: every primitive
+/// shift amount was on offer, so the literal was ambiguous (E0282).
+#[test]
+fn a_shift_by_a_plain_literal_needs_no_annotation() {
+    let a = delayed::value(-20_i64);
+    let halved = &a >> 1;
+    assert_eq!(halved.key().name(), "rshift");
+    assert_eq!(compute!(halved, a << 1).unwrap(), (-10, -40));
 }
 
 #[test]

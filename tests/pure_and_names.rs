@@ -175,3 +175,127 @@ fn pure_calls_taking_collections_of_handles_share_a_key() {
         |m: HashMap<u8, Delayed<i64>>| delayed::IntoDelayed::<HashMap<u8, i64>>::into_delayed(m);
     assert_eq!(gathered(map()).key(), gathered(map()).key());
 }
+
+mod loaders {
+    use delayed::delayed;
+
+    #[delayed(pure, name = "load")]
+    pub fn load_csv(path: &str) -> String {
+        format!("csv:{path}")
+    }
+
+    #[delayed(pure, name = "load")]
+    pub fn load_json(path: &str) -> String {
+        format!("json:{path}")
+    }
+}
+
+/// Two pure functions given one display name used to share keys, so a
+/// compute ran one of them for both: `("csv:x", "csv:x")`.
+#[test]
+fn pure_functions_sharing_a_name_keep_their_own_keys() {
+    let (csv, json) = (loaders::load_csv("x"), loaders::load_json("x"));
+    assert_eq!(csv.key().name(), "load");
+    assert_eq!(json.key().name(), "load");
+    assert_ne!(csv.key(), json.key());
+    assert_eq!(
+        compute!(csv, json).unwrap(),
+        ("csv:x".to_string(), "json:x".to_string())
+    );
+}
+
+#[delayed(pure)]
+fn type_of<T: std::hash::Hash + Clone + Send + Sync + 'static>(_x: T) -> &'static str {
+    std::any::type_name::<T>()
+}
+
+/// `1_i32` and `1_u32` hash alike: the arguments' types are part of the
+/// key, so the two calls are two tasks.
+#[test]
+fn pure_calls_with_equal_bits_of_different_types_keep_their_own_keys() {
+    let (signed, unsigned) = (type_of(1_i32), type_of(1_u32));
+    assert_ne!(signed.key(), unsigned.key());
+    assert_eq!(compute!(signed, unsigned).unwrap(), ("i32", "u32"));
+    assert_eq!(type_of(1_u32).key(), type_of(1_u32).key());
+}
+
+mod shapes {
+    use delayed::delayed;
+
+    pub struct Square;
+    pub struct Circle;
+
+    impl Square {
+        #[delayed(pure)]
+        pub fn area(side: u32) -> f64 {
+            f64::from(side * side)
+        }
+    }
+
+    impl Circle {
+        #[delayed(pure)]
+        pub fn area(radius: u32) -> f64 {
+            std::f64::consts::PI * f64::from(radius * radius)
+        }
+    }
+}
+
+/// Associated functions of the same name on two types are two functions.
+#[test]
+fn pure_associated_functions_of_two_types_keep_their_own_keys() {
+    let (square, circle) = (shapes::Square::area(2), shapes::Circle::area(2));
+    assert_ne!(square.key(), circle.key());
+    let (square, circle) = compute!(square, circle).unwrap();
+    assert_eq!(square, 4.0);
+    assert!((circle - 4.0 * std::f64::consts::PI).abs() < 1e-9);
+}
+
+mod property {
+    use delayed::{Key, delayed};
+    use proptest::prelude::*;
+    use std::hash::Hash;
+
+    #[delayed(pure, name = "f")]
+    fn first(x: u32) -> u64 {
+        u64::from(x)
+    }
+
+    #[delayed(pure, name = "f")]
+    fn second(x: u32) -> u64 {
+        u64::from(x) + 1
+    }
+
+    #[delayed(pure, name = "f")]
+    fn generic<T: Hash + Clone + Send + Sync + 'static>(_x: T) -> u64 {
+        0
+    }
+
+    /// One pure call: which function, at which argument type, on which
+    /// value; and its key.
+    fn call(function: u8, ty: u8, value: u8) -> ((u8, u8, u8), Key) {
+        let v = u32::from(value);
+        let (ty, key) = match (function, ty) {
+            (0, _) => (0, first(v).key().clone()),
+            (1, _) => (0, second(v).key().clone()),
+            (_, 0) => (0, generic(v).key().clone()),
+            (_, 1) => (1, generic(v as i32).key().clone()),
+            (_, 2) => (2, generic(value).key().clone()),
+            _ => (3, generic(u64::from(value)).key().clone()),
+        };
+        ((function, ty, value), key)
+    }
+
+    proptest! {
+        #[test]
+        fn pure_calls_share_a_key_only_when_function_types_and_values_are_equal(
+            calls in prop::collection::vec((0_u8..3, 0_u8..4, 0_u8..4), 2..40)
+        ) {
+            let calls: Vec<_> = calls.into_iter().map(|(f, t, v)| call(f, t, v)).collect();
+            for (a, key_a) in &calls {
+                for (b, key_b) in &calls {
+                    prop_assert_eq!(a == b, key_a == key_b, "{:?} {:?}", a, b);
+                }
+            }
+        }
+    }
+}

@@ -205,3 +205,31 @@ fn save_picks_the_format_from_the_extension() {
     assert!(io.downcast_ref::<std::io::Error>().is_some());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The `list` task a `Vec` argument makes used to be drawn as a task the
+/// user never wrote.
+#[test]
+fn a_collection_argument_is_drawn_as_a_junction() {
+    #[delayed]
+    fn total(values: Vec<i64>) -> i64 {
+        values.iter().sum()
+    }
+    let picture = delayed::visualize(&total(vec![inc(1), inc(2)]));
+    let dot = picture.to_dot();
+    assert!(!dot.contains("label=\"list\""), "{dot}");
+    assert_eq!(dot.matches("shape=point").count(), 1, "{dot}");
+    let svg = picture.to_svg();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let junctions: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("junction"))
+        .collect();
+    assert_eq!(junctions.len(), 1);
+    let title = junctions[0].first_element_child().unwrap().text().unwrap();
+    assert!(title.starts_with("list-"), "{title}");
+    let boxes = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("node"))
+        .count();
+    assert_eq!(boxes, 3, "two inc and one total");
+}

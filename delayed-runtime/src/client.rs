@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock, Weak, mpsc};
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 use tokio::sync::oneshot;
 
-use crate::compute::{Computable, Outputs, Roots};
+use crate::computable::{Computable, Outputs, Roots};
 use crate::diagnostics::{self, Callback};
 use crate::error::Error;
 use crate::executor::threaded::{self, Pool};

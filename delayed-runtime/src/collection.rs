@@ -30,6 +30,7 @@ where
     C: TaskValue,
 {
     let mut builder = TaskBuilder::new(name);
+    builder.junction();
     let mut key = PureKey::new(name, std::any::type_name::<C>());
     let slots: Vec<Owned<T>> = handles
         .into_iter()
@@ -58,6 +59,7 @@ where
     M: FromIterator<(K, V)> + TaskValue,
 {
     let mut builder = TaskBuilder::new(name);
+    builder.junction();
     let mut pure = PureKey::new(name, std::any::type_name::<M>());
     let mut slots: Vec<(K, Owned<V>)> = Vec::new();
     // Entries are combined in an order-independent way: two equal hash

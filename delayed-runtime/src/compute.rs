@@ -1,232 +1,12 @@
-//! `Computable`: what can be computed, and how its outputs come back.
-
-use std::sync::Arc;
+//! Running graphs on the default client: the free functions, and the
+//! convenience methods on `Delayed` (`compute`, `persist`). This impl
+//! block is the one place where building graphs reaches up to running
+//! them.
 
 use crate::client::Client;
+use crate::computable::Computable;
 use crate::error::Error;
 use crate::handle::{Delayed, TaskValue};
-use crate::node::{Node, Value};
-use crate::task::{downcast, unwrap_or_clone};
-
-/// Something that can be computed: a handle, or a collection of handles.
-///
-/// Implemented for `Delayed<T>`, references to computables, `Vec`s, slices
-/// and arrays of them, `HashMap`s and `BTreeMap`s of them, and tuples of up
-/// to 12 of them; the output has the same shape with each handle replaced
-/// by its value.
-///
-/// ```
-/// use delayed::{delayed, Delayed};
-///
-/// #[delayed]
-/// fn double(x: i32) -> i32 { 2 * x }
-///
-/// let list: Vec<Delayed<i32>> = (1..=3).map(double).collect();
-/// let pair = (double(10), vec![double(20)]);
-/// assert_eq!(delayed::compute(&list)?, vec![2, 4, 6]);
-/// assert_eq!(delayed::compute(&pair)?, (20, vec![40]));
-/// # Ok::<(), delayed::Error>(())
-/// ```
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a delayed handle or a collection of handles, so it cannot be computed",
-    label = "not computable",
-    note = "compute a `Delayed<T>`, a `Vec`, slice or array of them, or several at once: `compute!(x)`, `compute!(a, b)`; wrap a plain value with `delayed::value(x)`"
-)]
-pub trait Computable {
-    /// The computed form: `T` for `Delayed<T>`, `Vec<T>` for a `Vec<Delayed<T>>`.
-    type Output;
-
-    /// Lists the handles to compute, in order.
-    #[doc(hidden)]
-    fn add_roots(&self, roots: &mut Roots);
-
-    /// Rebuilds the output from the handles' values, in the same order.
-    #[doc(hidden)]
-    fn take_output(&self, outputs: &mut Outputs) -> Self::Output;
-}
-
-/// The handles a compute was asked for, in order.
-#[doc(hidden)]
-#[derive(Default)]
-pub struct Roots(pub(crate) Vec<Arc<Node>>);
-
-impl Roots {
-    pub fn push<T>(&mut self, handle: &Delayed<T>) {
-        self.0.push(handle.node.clone());
-    }
-}
-
-/// The values of the requested handles, in the order they were listed.
-#[doc(hidden)]
-pub struct Outputs(std::vec::IntoIter<Value>);
-
-impl Outputs {
-    pub(crate) fn new(values: Vec<Value>) -> Outputs {
-        Outputs(values.into_iter())
-    }
-
-    pub fn take<T: TaskValue + Clone>(&mut self) -> T {
-        let value = self.0.next().expect("one value per listed handle");
-        unwrap_or_clone(downcast(value))
-    }
-}
-
-impl<T: TaskValue + Clone> Computable for Delayed<T> {
-    type Output = T;
-
-    fn add_roots(&self, roots: &mut Roots) {
-        roots.push(self);
-    }
-
-    fn take_output(&self, outputs: &mut Outputs) -> T {
-        outputs.take()
-    }
-}
-
-#[diagnostic::do_not_recommend]
-impl<C: Computable + ?Sized> Computable for &C {
-    type Output = C::Output;
-
-    fn add_roots(&self, roots: &mut Roots) {
-        (**self).add_roots(roots);
-    }
-
-    fn take_output(&self, outputs: &mut Outputs) -> C::Output {
-        (**self).take_output(outputs)
-    }
-}
-
-/// The roots of each item, in iteration order.
-fn add_all<'a, C: Computable + 'a>(items: impl Iterator<Item = &'a C>, roots: &mut Roots) {
-    items.for_each(|c| c.add_roots(roots));
-}
-
-/// Each entry's output under its key; `entries` must iterate in the order
-/// [`add_all`] was given the values (an unchanged map does).
-fn take_keyed<'a, K, C, M>(
-    entries: impl Iterator<Item = (&'a K, &'a C)>,
-    outputs: &mut Outputs,
-) -> M
-where
-    K: Clone + 'a,
-    C: Computable + 'a,
-    M: FromIterator<(K, C::Output)>,
-{
-    entries
-        .map(|(key, c)| (key.clone(), c.take_output(outputs)))
-        .collect()
-}
-
-impl<C: Computable> Computable for [C] {
-    type Output = Vec<C::Output>;
-
-    fn add_roots(&self, roots: &mut Roots) {
-        add_all(self.iter(), roots);
-    }
-
-    fn take_output(&self, outputs: &mut Outputs) -> Vec<C::Output> {
-        self.iter().map(|c| c.take_output(outputs)).collect()
-    }
-}
-
-impl<C: Computable> Computable for Vec<C> {
-    type Output = Vec<C::Output>;
-
-    fn add_roots(&self, roots: &mut Roots) {
-        self.as_slice().add_roots(roots);
-    }
-
-    fn take_output(&self, outputs: &mut Outputs) -> Vec<C::Output> {
-        self.as_slice().take_output(outputs)
-    }
-}
-
-impl<C: Computable, const N: usize> Computable for [C; N] {
-    type Output = [C::Output; N];
-
-    fn add_roots(&self, roots: &mut Roots) {
-        self.as_slice().add_roots(roots);
-    }
-
-    fn take_output(&self, outputs: &mut Outputs) -> [C::Output; N] {
-        // `from_fn` calls in index order, which is the order of the roots.
-        let mut items = self.iter();
-        std::array::from_fn(|_| {
-            items
-                .next()
-                .expect("N items for N outputs")
-                .take_output(outputs)
-        })
-    }
-}
-
-impl<K, C, S> Computable for std::collections::HashMap<K, C, S>
-where
-    K: Clone + Eq + std::hash::Hash,
-    C: Computable,
-    S: std::hash::BuildHasher + Default,
-{
-    type Output = std::collections::HashMap<K, C::Output, S>;
-
-    fn add_roots(&self, roots: &mut Roots) {
-        add_all(self.values(), roots);
-    }
-
-    fn take_output(&self, outputs: &mut Outputs) -> Self::Output {
-        take_keyed(self.iter(), outputs)
-    }
-}
-
-impl<K: Clone + Ord, C: Computable> Computable for std::collections::BTreeMap<K, C> {
-    type Output = std::collections::BTreeMap<K, C::Output>;
-
-    fn add_roots(&self, roots: &mut Roots) {
-        add_all(self.values(), roots);
-    }
-
-    fn take_output(&self, outputs: &mut Outputs) -> Self::Output {
-        take_keyed(self.iter(), outputs)
-    }
-}
-
-macro_rules! tuples {
-    ($( ($($c:ident $i:tt),+) )+) => {$(
-        #[diagnostic::do_not_recommend]
-        impl<$($c: Computable),+> Computable for ($($c,)+) {
-            type Output = ($($c::Output,)+);
-
-            fn add_roots(&self, roots: &mut Roots) {
-                $(self.$i.add_roots(roots);)+
-            }
-
-            fn take_output(&self, outputs: &mut Outputs) -> Self::Output {
-                ($(self.$i.take_output(outputs),)+)
-            }
-        }
-    )+};
-}
-
-tuples! {
-    (C0 0)
-    (C0 0, C1 1)
-    (C0 0, C1 1, C2 2)
-    (C0 0, C1 1, C2 2, C3 3)
-    (C0 0, C1 1, C2 2, C3 3, C4 4)
-    (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5)
-    (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5, C6 6)
-    (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5, C6 6, C7 7)
-    (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5, C6 6, C7 7, C8 8)
-    (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5, C6 6, C7 7, C8 8, C9 9)
-    (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5, C6 6, C7 7, C8 8, C9 9, C10 10)
-    (C0 0, C1 1, C2 2, C3 3, C4 4, C5 5, C6 6, C7 7, C8 8, C9 9, C10 10, C11 11)
-}
-
-/// Checks one argument of `compute!` where it is written, so that an error
-/// points at it.
-#[doc(hidden)]
-pub fn computable<C: Computable + ?Sized>(computable: &C) -> &C {
-    computable
-}
 
 /// Computes handles on the default client: Dask's `dask.compute(...)`.
 ///
@@ -272,4 +52,80 @@ pub fn compute<C: Computable + ?Sized>(computable: &C) -> Result<C::Output, Erro
 /// ```
 pub async fn compute_async<C: Computable + ?Sized>(computable: &C) -> Result<C::Output, Error> {
     Client::global()?.compute_async(computable).await
+}
+
+impl<T: TaskValue> Delayed<T> {
+    /// Computes this handle now on the default client and returns a handle
+    /// that holds the value: Dask's `persist()`.
+    ///
+    /// Later computes that use the returned handle reuse the value instead
+    /// of running its tasks again, and the returned handle does not keep the
+    /// upstream graph alive: once the original handles are dropped, the
+    /// tasks and values behind them are freed. It keeps the key.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// static RUNS: AtomicUsize = AtomicUsize::new(0);
+    ///
+    /// #[delayed]
+    /// fn expensive(x: u64) -> u64 { RUNS.fetch_add(1, Ordering::SeqCst); x * 100 }
+    /// #[delayed]
+    /// fn add(x: u64, y: u64) -> u64 { x + y }
+    ///
+    /// let base = expensive(3).persist()?;      // runs now, once
+    /// assert_eq!(add(&base, 1).compute()?, 301);
+    /// assert_eq!(add(&base, 2).compute()?, 302);
+    /// assert_eq!(RUNS.load(Ordering::SeqCst), 1);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn persist(&self) -> Result<Delayed<T>, Error> {
+        Client::global()?.persist(self)
+    }
+}
+
+impl<T: TaskValue + Clone> Delayed<T> {
+    /// Runs this handle's task graph on the default client and returns the
+    /// value.
+    ///
+    /// The handle stays usable: computing it again runs the graph again. To
+    /// compute several handles, compute them together with `compute!(a, b)`
+    /// so that shared tasks run once.
+    ///
+    /// The value is moved out of the graph when nothing else holds it; when
+    /// it is still shared (a [`value`](Self::value) handle, or the same
+    /// handle twice in one compute) it is cloned, hence `T: Clone`. For a
+    /// type that cannot be cloned, return an `Arc<T>` from the task.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed]
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// assert_eq!(square(7).compute()?, 49);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn compute(&self) -> Result<T, Error> {
+        Client::global()?.compute(self)
+    }
+
+    /// Like [`compute`](Self::compute), for async code: await the value
+    /// without blocking the caller's runtime, whichever runtime that is.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed]
+    /// fn square(x: u64) -> u64 { x * x }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// assert_eq!(square(7).compute_async().await?, 49);
+    /// # Ok::<(), delayed::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn compute_async(&self) -> Result<T, Error> {
+        Client::global()?.compute_async(self).await
+    }
 }

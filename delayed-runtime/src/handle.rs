@@ -5,10 +5,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::client::Client;
-use crate::error::Error;
 use crate::node::{Body, Inputs, Key, Node, Value};
-use crate::task::TaskBuilder;
 
 /// What a task can take and return: values cross threads between tasks, so
 /// they must be `Send + Sync + 'static`.
@@ -133,32 +130,6 @@ impl<T: TaskValue> Delayed<T> {
 }
 
 impl<T: TaskValue> Delayed<T> {
-    /// A lazy call of `f` on a reference to the value: the Rust form of
-    /// Dask's attribute access and method calls on a delayed object
-    /// (`x.attr`, `x.method()`). It needs no `Clone`.
-    ///
-    /// ```
-    /// use delayed::delayed;
-    ///
-    /// struct Report { title: String, pages: u32 }
-    ///
-    /// #[delayed]
-    /// fn load(n: u32) -> Report { Report { title: format!("report {n}"), pages: n * 10 } }
-    ///
-    /// let report = load(3);
-    /// let title = report.map_ref(|r| r.title.clone());
-    /// let pages = report.map_ref(|r| r.pages);
-    /// assert_eq!(delayed::compute!(title, pages)?, ("report 3".to_string(), 30));
-    /// # Ok::<(), delayed::Error>(())
-    /// ```
-    pub fn map_ref<U, F>(&self, f: F) -> Delayed<U>
-    where
-        U: TaskValue,
-        F: Fn(&T) -> U + Send + Sync + 'static,
-    {
-        self.apply_ref("map", f)
-    }
-
     /// Draws the task graph behind this handle; see [`visualize`](crate::visualize).
     ///
     /// ```
@@ -166,62 +137,11 @@ impl<T: TaskValue> Delayed<T> {
     /// assert!(picture.to_dot().contains("value"));
     /// ```
     pub fn visualize(&self) -> crate::Visualization {
-        let mut roots = crate::compute::Roots::default();
+        let mut roots = crate::computable::Roots::default();
         roots.push(self);
         crate::Visualization::of(roots)
     }
 
-    /// A task named `name` that calls `f` on a reference to the value.
-    fn apply_ref<U, F>(&self, name: &'static str, f: F) -> Delayed<U>
-    where
-        U: TaskValue,
-        F: Fn(&T) -> U + Send + Sync + 'static,
-    {
-        let mut builder = TaskBuilder::new(name);
-        let value = builder.arg(Arg::Handle(self.clone()));
-        builder.sync(move |inputs| Ok(f(&value.get(inputs))))
-    }
-
-    /// A lazy call of `f` on the value itself, which it may consume; the
-    /// value is moved in when this task is its last consumer, cloned
-    /// otherwise. Use [`map_ref`](Self::map_ref) when a reference will do.
-    ///
-    /// ```
-    /// use delayed::delayed;
-    ///
-    /// #[delayed]
-    /// fn words(text: String) -> Vec<String> {
-    ///     text.split_whitespace().map(str::to_owned).collect()
-    /// }
-    ///
-    /// let upper = words("lazy rust".to_string())
-    ///     .map(|w| w.into_iter().map(|s| s.to_uppercase()).collect::<Vec<_>>());
-    /// assert_eq!(upper.compute()?, ["LAZY", "RUST"]);
-    /// # Ok::<(), delayed::Error>(())
-    /// ```
-    pub fn map<U, F>(&self, f: F) -> Delayed<U>
-    where
-        T: ByValue,
-        U: TaskValue,
-        F: Fn(T) -> U + Send + Sync + 'static,
-    {
-        self.apply_owned("map", f)
-    }
-
-    /// A task named `name` that calls `f` on the value itself.
-    pub(crate) fn apply_owned<U, F>(&self, name: &'static str, f: F) -> Delayed<U>
-    where
-        T: ByValue,
-        U: TaskValue,
-        F: Fn(T) -> U + Send + Sync + 'static,
-    {
-        let mut builder = TaskBuilder::new(name);
-        let value = builder.arg_owned(Arg::Handle(self.clone()));
-        builder.sync(move |inputs| Ok(f(value.get(inputs))))
-    }
-}
-
-impl<T: TaskValue> Delayed<T> {
     /// Gives this task an exact key, Dask's `dask_key_name`: errors and
     /// pictures show `key` instead of a generated `name-…` key.
     ///
@@ -241,47 +161,49 @@ impl<T: TaskValue> Delayed<T> {
     /// assert_eq!(jan.compute()?, b"2024-01");
     /// # Ok::<(), delayed::Error>(())
     /// ```
-    pub fn with_key(mut self, key: impl AsRef<str>) -> Delayed<T> {
+    pub fn with_key(self, key: impl AsRef<str>) -> Delayed<T> {
         let key = Key::text(self.node.key.name(), key.as_ref());
-        if let Some(node) = Arc::get_mut(&mut self.node) {
-            // Nothing else refers to this task yet: rename it in place.
-            node.key = key;
-            node.pure = false;
-            return self;
-        }
-        // Other handles or tasks already refer to it under its old key:
-        // name its value with a task that passes it on without a copy.
-        let pass_on = Body::Sync(Box::new(|inputs: &mut Inputs| Ok(inputs.take(0))));
-        Delayed::from_node(Node::new(key, false, vec![self.node], pass_on))
+        self.rekeyed(key, false)
     }
 
-    /// Computes this handle now on the default client and returns a handle
-    /// that holds the value: Dask's `persist()`.
-    ///
-    /// Later computes that use the returned handle reuse the value instead
-    /// of running its tasks again, and the returned handle does not keep the
-    /// upstream graph alive: once the original handles are dropped, the
-    /// tasks and values behind them are freed. It keeps the key.
+    /// Names this task: the function part of its key, which pictures,
+    /// profiles and errors show. Use it on [`map`](Self::map) and
+    /// [`map_ref`](Self::map_ref) closures, operators and function-form
+    /// calls, which are otherwise named `map`, `add`, … or `closure`: it
+    /// is how Dask's method calls on delayed objects read in a picture.
     ///
     /// ```
-    /// use delayed::delayed;
-    /// use std::sync::atomic::{AtomicUsize, Ordering};
-    ///
-    /// static RUNS: AtomicUsize = AtomicUsize::new(0);
-    ///
-    /// #[delayed]
-    /// fn expensive(x: u64) -> u64 { RUNS.fetch_add(1, Ordering::SeqCst); x * 100 }
-    /// #[delayed]
-    /// fn add(x: u64, y: u64) -> u64 { x + y }
-    ///
-    /// let base = expensive(3).persist()?;      // runs now, once
-    /// assert_eq!(add(&base, 1).compute()?, 301);
-    /// assert_eq!(add(&base, 2).compute()?, 302);
-    /// assert_eq!(RUNS.load(Ordering::SeqCst), 1);
+    /// let prices = delayed::value(vec![3.0, 5.0]);
+    /// let mean = prices
+    ///     .map_ref(|p| p.iter().sum::<f64>() / p.len() as f64)
+    ///     .named("mean");
+    /// assert_eq!(mean.key().name(), "mean");
+    /// assert!(mean.key().to_string().starts_with("mean-"));
+    /// assert_eq!(mean.compute()?, 4.0);
     /// # Ok::<(), delayed::Error>(())
     /// ```
-    pub fn persist(&self) -> Result<Delayed<T>, Error> {
-        Client::global()?.persist(self)
+    pub fn named(self, name: &'static str) -> Delayed<T> {
+        let key = self.node.key.renamed(name);
+        let pure = self.node.pure;
+        self.rekeyed(key, pure)
+    }
+
+    /// This task under another key: renamed in place when nothing else
+    /// refers to it yet; otherwise its value is passed on, without a copy,
+    /// by a task with the new key.
+    fn rekeyed(mut self, key: Key, pure: bool) -> Delayed<T> {
+        if let Some(node) = Arc::get_mut(&mut self.node) {
+            node.key = key;
+            node.pure = pure;
+            return self;
+        }
+        let pass_on = Body::Sync(Box::new(|inputs: &mut Inputs| Ok(inputs.take(0))));
+        let key = if key == self.node.key {
+            Key::unique(key.name())
+        } else {
+            key
+        };
+        Delayed::from_node(Node::new(key, false, vec![self.node], pass_on))
     }
 
     /// A handle to the already computed `value` of this handle's task,
@@ -294,51 +216,6 @@ impl<T: TaskValue> Delayed<T> {
             Vec::new(),
             Body::Ready(value),
         ))
-    }
-}
-
-impl<T: TaskValue + Clone> Delayed<T> {
-    /// Runs this handle's task graph on the default client and returns the
-    /// value.
-    ///
-    /// The handle stays usable: computing it again runs the graph again. To
-    /// compute several handles, compute them together with `compute!(a, b)`
-    /// so that shared tasks run once.
-    ///
-    /// The value is moved out of the graph when nothing else holds it; when
-    /// it is still shared (a [`value`](Self::value) handle, or the same
-    /// handle twice in one compute) it is cloned, hence `T: Clone`. For a
-    /// type that cannot be cloned, return an `Arc<T>` from the task.
-    ///
-    /// ```
-    /// use delayed::delayed;
-    ///
-    /// #[delayed]
-    /// fn square(x: u64) -> u64 { x * x }
-    ///
-    /// assert_eq!(square(7).compute()?, 49);
-    /// # Ok::<(), delayed::Error>(())
-    /// ```
-    pub fn compute(&self) -> Result<T, Error> {
-        Client::global()?.compute(self)
-    }
-
-    /// Like [`compute`](Self::compute), for async code: await the value
-    /// without blocking the caller's runtime, whichever runtime that is.
-    ///
-    /// ```
-    /// use delayed::delayed;
-    ///
-    /// #[delayed]
-    /// fn square(x: u64) -> u64 { x * x }
-    ///
-    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-    /// assert_eq!(square(7).compute_async().await?, 49);
-    /// # Ok::<(), delayed::Error>(())
-    /// # }).unwrap();
-    /// ```
-    pub async fn compute_async(&self) -> Result<T, Error> {
-        Client::global()?.compute_async(self).await
     }
 }
 
@@ -444,6 +321,30 @@ impl<T> IntoDelayed<T> for &Delayed<T> {
     }
 }
 
+/// A reference to a value is cloned into the task, as if the value had
+/// been passed: `f(&path)` for a `path: PathBuf` parameter.
+///
+/// ```
+/// use delayed::delayed;
+///
+/// #[delayed]
+/// fn size(path: std::path::PathBuf) -> usize { path.as_os_str().len() }
+///
+/// let path = std::path::PathBuf::from("data/2024.csv");
+/// assert_eq!(size(&path).compute()?, 13);
+/// assert_eq!(delayed::delayed(|p: String| p.len()).call(&"four".to_string()).compute()?, 4);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+impl<T: TaskValue + Clone> IntoDelayed<T> for &T {
+    fn into_delayed(self) -> Delayed<T> {
+        Delayed::value(self.clone())
+    }
+
+    fn into_arg(self) -> Arg<T> {
+        Arg::Value(self.clone())
+    }
+}
+
 impl IntoDelayed<String> for &str {
     fn into_delayed(self) -> Delayed<String> {
         Delayed::value(self.to_owned())
@@ -452,47 +353,4 @@ impl IntoDelayed<String> for &str {
     fn into_arg(self) -> Arg<String> {
         Arg::Value(self.to_owned())
     }
-}
-
-macro_rules! splits {
-    ($( ($($part:ident $i:tt),+) )+) => {$(
-        impl<$($part: TaskValue + Clone),+> Delayed<($($part,)+)> {
-            /// One handle per element of a lazy tuple: Dask's `nout`.
-            ///
-            /// Each element becomes a `getitem` task that clones its element
-            /// out of the shared tuple, so a task that needs one element
-            /// does not wait for, or copy, the others' consumers.
-            ///
-            /// ```
-            /// use delayed::{compute, delayed};
-            ///
-            /// #[delayed]
-            /// fn min_max(v: Vec<i32>) -> (i32, i32) {
-            ///     (*v.iter().min().unwrap(), *v.iter().max().unwrap())
-            /// }
-            ///
-            /// let (lo, hi) = min_max(vec![3, 1, 4]).split();
-            /// assert_eq!(compute!(lo, hi)?, (1, 4));
-            /// # Ok::<(), delayed::Error>(())
-            /// ```
-            pub fn split(&self) -> ($(Delayed<$part>,)+) {
-                ($(self.apply_ref("getitem", |tuple| tuple.$i.clone()),)+)
-            }
-        }
-    )+};
-}
-
-splits! {
-    (A 0)
-    (A 0, B 1)
-    (A 0, B 1, C 2)
-    (A 0, B 1, C 2, D 3)
-    (A 0, B 1, C 2, D 3, E 4)
-    (A 0, B 1, C 2, D 3, E 4, F 5)
-    (A 0, B 1, C 2, D 3, E 4, F 5, G 6)
-    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7)
-    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8)
-    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9)
-    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10)
-    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11)
 }

@@ -9,6 +9,7 @@
 
 mod client;
 mod collection;
+mod computable;
 mod compute;
 pub mod diagnostics;
 mod error;
@@ -22,7 +23,8 @@ mod task;
 mod visualize;
 
 pub use client::{Client, ClientBuilder, DEFAULT_THREADS};
-pub use compute::{Computable, compute, compute_async};
+pub use computable::Computable;
+pub use compute::{compute, compute_async};
 pub use error::Error;
 pub use function::{DelayedFn, TaskFn, delayed};
 pub use handle::{Delayed, IntoDelayed, TaskValue, value};
@@ -32,8 +34,10 @@ pub use visualize::{DEFAULT_MAX_NODES, Visualization, visualize};
 /// What the `#[delayed]` expansion calls. Not part of the public contract.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::compute::{Outputs, Roots, computable};
+    pub use crate::computable::{Outputs, Roots, computable};
     pub use crate::handle::{Arg, ByValue};
     pub use crate::node::Inputs;
-    pub use crate::task::{IntoTaskResult, Owned, PureArg, PureKey, Shared, TaskBuilder};
+    pub use crate::task::{
+        IntoTaskResult, Owned, PureArg, PureKey, Shared, TaskBuilder, returning,
+    };
 }

@@ -42,6 +42,10 @@ pub(crate) struct Node {
     /// The key is a hash of the call: nodes with equal keys compute the
     /// same value, so a compute runs one of them.
     pub(crate) pure: bool,
+    /// Gathers its inputs into a collection (`Vec<Delayed<T>>` passed where
+    /// a `Vec<T>` is expected): pictures draw it as a junction, not as a
+    /// task the user wrote.
+    pub(crate) junction: bool,
     /// The nodes whose values this node's call takes, in argument order.
     pub(crate) deps: Box<[Arc<Node>]>,
     pub(crate) body: Body,
@@ -53,6 +57,7 @@ impl Node {
         Arc::new(Node {
             key,
             pure,
+            junction: false,
             deps: deps.into_boxed_slice(),
             body,
         })
@@ -123,6 +128,14 @@ impl Key {
         Key {
             name,
             id: Id::Number(hash),
+        }
+    }
+
+    /// The same key under another function name.
+    pub(crate) fn renamed(&self, name: &'static str) -> Key {
+        Key {
+            name,
+            id: self.id.clone(),
         }
     }
 

@@ -1,15 +1,25 @@
-//! Operators on handles: `a + b`, `a * 2`, `-a`, … each build a lazy task,
-//! the Rust form of Dask's operator overloading on delayed objects.
+//! Lazy access to values: operators on handles (`a + b`, `a * 2`, `-a`, …),
+//! `map`/`map_ref` and `split`, each building a task: the Rust form of
+//! Dask's operator overloading, attribute access and `nout` on delayed
+//! objects.
 //!
 //! Every arithmetic and bitwise operator works between two handles (by
 //! value or by reference) and between a handle and a plain primitive
 //! number or `bool`, on either side, whenever the values' types support it.
+//!
+//! The shift amount of `a << n` and `a >> n` with a plain number is a
+//! `u32`, as for `i64::checked_shl`, so that an unsuffixed literal
+//! (`a >> 1`) needs no annotation; shift by a handle of any integer type.
+//!
+//! `Sum` and `Product` fold handles into one task each:
+//! `handles.iter().sum::<Delayed<i64>>()`, Dask's `sum(list_of_delayed)`.
 //!
 //! Comparisons and truthiness cannot be lazy in Rust: `==`, `<` and `if`
 //! must produce a `bool` right away, while the value does not exist yet.
 //! Compare inside a task instead: `a.map(|v| v > 0)` gives a
 //! `Delayed<bool>`.
 
+use std::iter::{Product, Sum};
 use std::ops::{Add, BitAnd, BitOr, BitXor, Div, Mul, Neg, Not, Rem, Shl, Shr, Sub};
 
 use crate::handle::{Arg, ByValue, Delayed, TaskValue};
@@ -65,7 +75,7 @@ macro_rules! binary_impl {
 }
 
 macro_rules! handle_ops {
-    ($($Op:ident $method:ident $name:literal;)+) => {$(
+    ($($Op:ident $method:ident $name:literal: $($P:ty)+;)+) => {$(
         binary_impl!([T, U] $Op $method $name:
             Delayed<T> => |l| Arg::Handle(l), Delayed<U> => |r| Arg::Handle(r), T, U);
         binary_impl!([T, U] $Op $method $name:
@@ -74,8 +84,7 @@ macro_rules! handle_ops {
             &Delayed<T> => |l| Arg::Handle(l.clone()), Delayed<U> => |r| Arg::Handle(r), T, U);
         binary_impl!([T, U] $Op $method $name:
             &Delayed<T> => |l| Arg::Handle(l.clone()), &Delayed<U> => |r| Arg::Handle(r.clone()), T, U);
-        primitive_ops!($Op $method $name:
-            i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize f32 f64 bool);
+        primitive_ops!($Op $method $name: $($P)+);
     )+};
 }
 
@@ -92,7 +101,16 @@ macro_rules! primitive_ops {
     )+};
 }
 
-handle_ops! {
+macro_rules! primitives {
+    ($($Op:ident $method:ident $name:literal;)+) => {
+        handle_ops! {$(
+            $Op $method $name:
+                i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize f32 f64 bool;
+        )+}
+    };
+}
+
+primitives! {
     Add add "add";
     Sub sub "sub";
     Mul mul "mul";
@@ -101,8 +119,70 @@ handle_ops! {
     BitAnd bitand "and";
     BitOr bitor "or";
     BitXor bitxor "xor";
-    Shl shl "lshift";
-    Shr shr "rshift";
+}
+
+// One primitive shift amount, so that `a >> 1` infers `1_u32`: with every
+// integer type on offer, as `i64: Shr<i8 | … | u128>` has, the literal
+// would be ambiguous.
+handle_ops! {
+    Shl shl "lshift": u32;
+    Shr shr "rshift": u32;
+}
+
+/// One task named `name` that folds the values of `handles` with `fold`.
+fn fold<T, I>(
+    name: &'static str,
+    handles: I,
+    fold: fn(&mut dyn Iterator<Item = T>) -> T,
+) -> Delayed<T>
+where
+    T: TaskValue + ByValue,
+    I: Iterator<Item = Arg<T>>,
+{
+    let mut builder = TaskBuilder::new(name);
+    let slots: Vec<_> = handles.map(|handle| builder.arg_owned(handle)).collect();
+    builder.sync(move |inputs| Ok(fold(&mut slots.iter().map(|slot| slot.get(inputs)))))
+}
+
+macro_rules! folds {
+    ($($Trait:ident $method:ident $name:literal;)+) => {$(
+        /// One task over all the handles: `handles.into_iter().sum()` is
+        /// Dask's `sum(list_of_delayed)`; an empty iterator gives the
+        /// fold of nothing (`0` for a sum, `1` for a product).
+        ///
+        /// ```
+        /// use delayed::Delayed;
+        ///
+        /// let parts: Vec<Delayed<i64>> = (1..=4).map(delayed::value).collect();
+        /// let total: Delayed<i64> = parts.iter().sum();
+        /// let product: Delayed<i64> = parts.into_iter().product();
+        /// assert_eq!(delayed::compute!(total, product)?, (10, 24));
+        /// # Ok::<(), delayed::Error>(())
+        /// ```
+        impl<T: $Trait + TaskValue + Clone> $Trait for Delayed<T> {
+            fn $method<I: Iterator<Item = Delayed<T>>>(handles: I) -> Delayed<T> {
+                fold($name, handles.map(Arg::Handle), |values| T::$method(values))
+            }
+        }
+
+        /// One task over all the handles, which stay usable.
+        ///
+        /// ```
+        /// let parts = vec![delayed::value(2_u64), delayed::value(3)];
+        /// assert_eq!(parts.iter().sum::<delayed::Delayed<u64>>().compute()?, 5);
+        /// # Ok::<(), delayed::Error>(())
+        /// ```
+        impl<'a, T: $Trait + TaskValue + Clone> $Trait<&'a Delayed<T>> for Delayed<T> {
+            fn $method<I: Iterator<Item = &'a Delayed<T>>>(handles: I) -> Delayed<T> {
+                fold($name, handles.map(|h| Arg::Handle(h.clone())), |values| T::$method(values))
+            }
+        }
+    )+};
+}
+
+folds! {
+    Sum sum "sum";
+    Product product "product";
 }
 
 macro_rules! unary_ops {
@@ -136,6 +216,126 @@ macro_rules! unary_ops {
 unary_ops! {
     Neg neg "neg";
     Not not "invert";
+}
+
+impl<T: TaskValue> Delayed<T> {
+    /// A lazy call of `f` on a reference to the value: the Rust form of
+    /// Dask's attribute access and method calls on a delayed object
+    /// (`x.attr`, `x.method()`). It needs no `Clone`.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// struct Report { title: String, pages: u32 }
+    ///
+    /// #[delayed]
+    /// fn load(n: u32) -> Report { Report { title: format!("report {n}"), pages: n * 10 } }
+    ///
+    /// let report = load(3);
+    /// let title = report.map_ref(|r| r.title.clone());
+    /// let pages = report.map_ref(|r| r.pages);
+    /// assert_eq!(delayed::compute!(title, pages)?, ("report 3".to_string(), 30));
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn map_ref<U, F>(&self, f: F) -> Delayed<U>
+    where
+        U: TaskValue,
+        F: Fn(&T) -> U + Send + Sync + 'static,
+    {
+        self.apply_ref("map", f)
+    }
+
+    /// A task named `name` that calls `f` on a reference to the value.
+    fn apply_ref<U, F>(&self, name: &'static str, f: F) -> Delayed<U>
+    where
+        U: TaskValue,
+        F: Fn(&T) -> U + Send + Sync + 'static,
+    {
+        let mut builder = TaskBuilder::new(name);
+        let value = builder.arg(Arg::Handle(self.clone()));
+        builder.sync(move |inputs| Ok(f(&value.get(inputs))))
+    }
+
+    /// A lazy call of `f` on the value itself, which it may consume; the
+    /// value is moved in when this task is its last consumer, cloned
+    /// otherwise. Use [`map_ref`](Self::map_ref) when a reference will do.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed]
+    /// fn words(text: String) -> Vec<String> {
+    ///     text.split_whitespace().map(str::to_owned).collect()
+    /// }
+    ///
+    /// let upper = words("lazy rust".to_string())
+    ///     .map(|w| w.into_iter().map(|s| s.to_uppercase()).collect::<Vec<_>>());
+    /// assert_eq!(upper.compute()?, ["LAZY", "RUST"]);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn map<U, F>(&self, f: F) -> Delayed<U>
+    where
+        T: ByValue,
+        U: TaskValue,
+        F: Fn(T) -> U + Send + Sync + 'static,
+    {
+        self.apply_owned("map", f)
+    }
+
+    /// A task named `name` that calls `f` on the value itself.
+    pub(crate) fn apply_owned<U, F>(&self, name: &'static str, f: F) -> Delayed<U>
+    where
+        T: ByValue,
+        U: TaskValue,
+        F: Fn(T) -> U + Send + Sync + 'static,
+    {
+        let mut builder = TaskBuilder::new(name);
+        let value = builder.arg_owned(Arg::Handle(self.clone()));
+        builder.sync(move |inputs| Ok(f(value.get(inputs))))
+    }
+}
+
+macro_rules! splits {
+    ($( ($($part:ident $i:tt),+) )+) => {$(
+        impl<$($part: TaskValue + Clone),+> Delayed<($($part,)+)> {
+            /// One handle per element of a lazy tuple: Dask's `nout`.
+            ///
+            /// Each element becomes a `getitem` task that clones its element
+            /// out of the shared tuple, so a task that needs one element
+            /// does not wait for, or copy, the others' consumers.
+            ///
+            /// ```
+            /// use delayed::{compute, delayed};
+            ///
+            /// #[delayed]
+            /// fn min_max(v: Vec<i32>) -> (i32, i32) {
+            ///     (*v.iter().min().unwrap(), *v.iter().max().unwrap())
+            /// }
+            ///
+            /// let (lo, hi) = min_max(vec![3, 1, 4]).split();
+            /// assert_eq!(compute!(lo, hi)?, (1, 4));
+            /// # Ok::<(), delayed::Error>(())
+            /// ```
+            pub fn split(&self) -> ($(Delayed<$part>,)+) {
+                ($(self.apply_ref("getitem", |tuple| tuple.$i.clone()),)+)
+            }
+        }
+    )+};
+}
+
+splits! {
+    (A 0)
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
+    (A 0, B 1, C 2, D 3, E 4)
+    (A 0, B 1, C 2, D 3, E 4, F 5)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11)
 }
 
 #[cfg(test)]
@@ -172,5 +372,27 @@ mod tests {
         // Unsuffixed literals take the handle's value type.
         let literals = (&a + 1, 2 * &a, value(1.5) + 1.0);
         assert_eq!(client.compute(&literals).unwrap(), (8, 14, 2.5));
+    }
+
+    #[test]
+    fn shifts_by_an_unsuffixed_literal() {
+        let client = Client::synchronous();
+        let a = value(-64_i64);
+        let shifted = (&a >> 1, &a << 2, value(1_u8) << 3, &a >> value(2_u8));
+        assert_eq!(client.compute(&shifted).unwrap(), (-32, -256, 8, -16));
+        assert_eq!((&a >> 1).key().name(), "rshift");
+    }
+
+    #[test]
+    fn sum_and_product_are_one_task_each() {
+        let client = Client::synchronous();
+        let parts: Vec<Delayed<i64>> = (1..=5).map(value).collect();
+        let total: Delayed<i64> = parts.iter().sum();
+        let product: Delayed<i64> = parts.iter().product();
+        assert_eq!(total.key().name(), "sum");
+        assert_eq!(total.node.deps.len(), 5);
+        assert_eq!(client.compute(&(&total, &product)).unwrap(), (15, 120));
+        let empty: Delayed<f64> = Vec::<Delayed<f64>>::new().into_iter().sum();
+        assert_eq!(client.compute(&empty).unwrap(), 0.0);
     }
 }

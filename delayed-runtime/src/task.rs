@@ -20,6 +20,7 @@ pub struct TaskBuilder {
     deps: Vec<Arc<Node>>,
     /// Set for a pure call: its key, hashed from the call.
     pure_key: Option<Key>,
+    junction: bool,
 }
 
 impl TaskBuilder {
@@ -28,7 +29,13 @@ impl TaskBuilder {
             name,
             deps: Vec::new(),
             pure_key: None,
+            junction: false,
         }
+    }
+
+    /// Marks the task as a junction that only gathers its inputs.
+    pub(crate) fn junction(&mut self) {
+        self.junction = true;
     }
 
     /// Makes the task pure: its key is `hash`, so identical calls share a
@@ -101,13 +108,21 @@ impl TaskBuilder {
     fn finish<T>(self, body: Body) -> Delayed<T> {
         let pure = self.pure_key.is_some();
         let key = self.pure_key.unwrap_or_else(|| Key::unique(self.name));
-        Delayed::from_node(Node::new(key, pure, self.deps, body))
+        Delayed::from_node(Arc::new(Node {
+            key,
+            pure,
+            junction: self.junction,
+            deps: self.deps.into_boxed_slice(),
+            body,
+        }))
     }
 }
 
 /// Hashes a pure call into its key: the function's path, the output type,
-/// each plain argument by value and each handle by its key. The hasher has
-/// fixed keys, so a call's key is the same in every run of one binary.
+/// each argument's type, each plain argument by value and each handle by
+/// its key. The hasher has fixed keys, so a call's key is the same in every
+/// run of one binary. Two calls share a key only when all of these are
+/// equal (or on a 64-bit hash collision, about one in 10^19 per pair).
 #[doc(hidden)]
 pub struct PureKey(std::hash::DefaultHasher);
 
@@ -120,6 +135,8 @@ impl PureKey {
     }
 
     pub fn arg<T: PureArg>(&mut self, arg: &Arg<T>) {
+        // `1_i32` and `1_u32` hash alike: the type tells them apart.
+        std::any::type_name::<T>().hash(&mut self.0);
         match arg {
             Arg::Value(value) => self.value(value),
             Arg::Handle(handle) => self.handle(handle),
@@ -139,6 +156,13 @@ impl PureKey {
     pub fn finish(&self) -> u64 {
         self.0.finish()
     }
+}
+
+/// Gives an `async` body's future its declared output type, so that `?`
+/// and `return` inside it convert as in the function as written.
+#[doc(hidden)]
+pub fn returning<T, F: Future<Output = T>>(future: F) -> F {
+    future
 }
 
 /// What a parameter of a pure function needs: its values are hashed into

@@ -9,6 +9,14 @@ pub(super) fn write(drawing: &Drawing) -> String {
     out.push_str("  rankdir=TB;\n");
     out.push_str("  node [shape=box, style=\"rounded,filled\", fontname=\"DejaVu Sans\"];\n");
     for (i, b) in drawing.boxes.iter().enumerate() {
+        if b.junction {
+            let _ = writeln!(
+                out,
+                "  n{i} [label=\"\", tooltip=\"{}\", shape=point, width=0.12];",
+                escape(&b.tooltip),
+            );
+            continue;
+        }
         let shape = if b.value {
             ", shape=box, style=filled"
         } else {

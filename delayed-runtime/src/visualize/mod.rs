@@ -9,11 +9,12 @@ mod layout;
 #[cfg(feature = "png")]
 mod png;
 mod svg;
+pub(crate) mod timeline;
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::compute::{Computable, Roots};
+use crate::computable::{Computable, Roots};
 use crate::error::Error;
 use crate::graph::Graph;
 use crate::node::Body;
@@ -33,7 +34,9 @@ pub const DEFAULT_MAX_NODES: usize = 500;
 /// Nothing runs: this only walks the graph. Each task is a box labelled
 /// with its function's name (its key shows when hovering over it in an SVG
 /// viewer), with an arrow from each input to each task that takes it.
-/// The outputs have a bold border.
+/// The outputs have a bold border. Where a collection of handles is passed
+/// to a task (`total(vec![a, b])`), the values are gathered at a small dot,
+/// a junction rather than a task of its own.
 ///
 /// ```
 /// use delayed::delayed;
@@ -62,8 +65,12 @@ pub fn visualize<C: Computable + ?Sized>(computable: &C) -> Visualization {
     Visualization::of(roots)
 }
 
-/// A task graph ready to be drawn; made by [`visualize`]. It holds only
-/// the graph's shape, not the tasks' values.
+/// A task graph ready to be drawn; made by [`visualize`].
+///
+/// It holds the graph itself: every task behind the handles, with the
+/// plain values and captured arguments in it, so those stay alive as long
+/// as the `Visualization` does (as they do for the handles). Nothing is
+/// computed, so no task's result is ever held.
 ///
 /// ```
 /// let picture: delayed::Visualization = delayed::visualize(&delayed::value(1));
@@ -214,7 +221,24 @@ struct DrawnBox {
     name: &'static str,
     value: bool,
     output: bool,
+    /// A junction that only gathers values into a collection: drawn as a
+    /// dot, since the user never wrote it as a task.
+    junction: bool,
 }
+
+impl DrawnBox {
+    /// Half the height of the shape, where arrows meet it.
+    fn half_height(&self) -> f64 {
+        if self.junction {
+            JUNCTION_RADIUS
+        } else {
+            layout::NODE_HEIGHT / 2.0
+        }
+    }
+}
+
+/// The radius of a junction's dot.
+const JUNCTION_RADIUS: f64 = 5.0;
 
 impl Drawing {
     /// One box per task.
@@ -232,6 +256,7 @@ impl Drawing {
                     name: node.key.name(),
                     value: matches!(node.body, Body::Ready(_)),
                     output: outputs[i as usize],
+                    junction: node.junction,
                 }
             })
             .collect();
@@ -300,6 +325,7 @@ impl Drawing {
                     name: node.key.name(),
                     value: matches!(node.body, Body::Ready(_)),
                     output: outputs[g],
+                    junction: node.junction,
                 }
             })
             .collect();
@@ -316,7 +342,13 @@ impl Drawing {
         let widths = self
             .boxes
             .iter()
-            .map(|b| text_width(&b.label) + 24.0)
+            .map(|b| {
+                if b.junction {
+                    2.0 * JUNCTION_RADIUS
+                } else {
+                    text_width(&b.label) + 24.0
+                }
+            })
             .collect();
         let edges: Vec<(usize, usize)> = self.arrows.iter().map(|&(f, t, _)| (f, t)).collect();
         layout::layout(widths, &edges)

@@ -23,12 +23,16 @@ pub(super) fn write(drawing: &Drawing) -> String {
     for &(from, to, count) in &drawing.arrows {
         let (x1, y1) = layout.centres[from];
         let (x2, y2) = layout.centres[to];
+        let (h1, h2) = (
+            drawing.boxes[from].half_height(),
+            drawing.boxes[to].half_height(),
+        );
         // From the bottom of the input to the top of the task that takes it
         // (or the other way, for an arrow the summary had to turn around).
         let (start, end) = if y1 <= y2 {
-            ((x1, y1 + half), (x2, y2 - half))
+            ((x1, y1 + h1), (x2, y2 - h2))
         } else {
-            ((x1, y1 - half), (x2, y2 + half))
+            ((x1, y1 - h1), (x2, y2 + h2))
         };
         let middle = (start.1 + end.1) / 2.0;
         let _ = writeln!(
@@ -49,6 +53,15 @@ pub(super) fn write(drawing: &Drawing) -> String {
     out.push_str("</g>\n<g class=\"nodes\">\n");
     for (i, b) in drawing.boxes.iter().enumerate() {
         let (x, y) = layout.centres[i];
+        if b.junction {
+            let _ = writeln!(
+                out,
+                r##"<g class="junction"><title>{}</title><circle cx="{x:.1}" cy="{y:.1}" r="{}" fill="#666"/></g>"##,
+                escape(&b.tooltip),
+                b.half_height(),
+            );
+            continue;
+        }
         let width = layout.widths[i];
         let (fill, radius) = if b.value {
             ("#eeeeee", 2.0)

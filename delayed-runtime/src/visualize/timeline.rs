@@ -1,0 +1,120 @@
+//! The profiler's task stream: one row per thread, a bar per task,
+//! coloured by function as in the graph pictures.
+
+use std::fmt::Write;
+
+use super::{colour, escape};
+use crate::diagnostics::TaskRecord;
+
+/// Draws the task stream.
+pub(crate) fn write(records: &[TaskRecord]) -> String {
+    const LEFT: f64 = 90.0;
+    const PLOT: f64 = 900.0;
+    const ROW: f64 = 22.0;
+    const TOP: f64 = 30.0;
+    let threads = records.iter().map(|r| r.thread + 1).max().unwrap_or(0);
+    let span = records.iter().map(|r| r.end).fold(0.0, f64::max).max(1e-9);
+    let mut functions: Vec<&str> = records.iter().map(|r| r.function.as_str()).collect();
+    functions.sort_unstable();
+    functions.dedup();
+    let plot_height = threads as f64 * ROW;
+    let legend_top = TOP + plot_height + 40.0;
+    let height = legend_top + 22.0 * functions.len().div_ceil(4).max(1) as f64 + 10.0;
+    let width = LEFT + PLOT + 30.0;
+    let x = |t: f64| LEFT + t / span * PLOT;
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">"#
+    );
+    out.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+    let _ = writeln!(
+        out,
+        r#"<text x="{LEFT}" y="18" font-size="13">task stream: {} tasks on {threads} threads in {:.3} s</text>"#,
+        records.len(),
+        span
+    );
+    for thread in 0..threads {
+        let y = TOP + thread as f64 * ROW;
+        let _ = writeln!(
+            out,
+            r#"<text class="row" x="8" y="{:.1}">thread {thread}</text>"#,
+            y + 15.0
+        );
+        let _ = writeln!(
+            out,
+            r##"<rect x="{LEFT}" y="{y:.1}" width="{PLOT}" height="{ROW}" fill="{}"/>"##,
+            if thread % 2 == 0 {
+                "#f7f7f7"
+            } else {
+                "#ffffff"
+            }
+        );
+    }
+    for record in records {
+        let y = TOP + record.thread as f64 * ROW + 3.0;
+        let (x1, x2) = (x(record.start), x(record.end));
+        let stroke = if record.ok { "none" } else { "#d00" };
+        let _ = writeln!(
+            out,
+            r#"<rect class="task" x="{x1:.2}" y="{y:.1}" width="{:.2}" height="{:.1}" fill="{}" stroke="{stroke}"><title>{} ({:.3} s)</title></rect>"#,
+            (x2 - x1).max(0.5),
+            ROW - 6.0,
+            colour(&record.function),
+            escape(&record.key),
+            record.end - record.start,
+        );
+    }
+    // Axis with round ticks.
+    let axis = TOP + plot_height + 4.0;
+    let _ = writeln!(
+        out,
+        r##"<line x1="{LEFT}" y1="{axis:.1}" x2="{:.1}" y2="{axis:.1}" stroke="#333"/>"##,
+        LEFT + PLOT
+    );
+    let step = tick_step(span);
+    let mut t = 0.0;
+    while t <= span * 1.0001 {
+        let _ = writeln!(
+            out,
+            r##"<line x1="{0:.1}" y1="{axis:.1}" x2="{0:.1}" y2="{1:.1}" stroke="#333"/><text x="{0:.1}" y="{2:.1}" text-anchor="middle">{3}</text>"##,
+            x(t),
+            axis + 5.0,
+            axis + 18.0,
+            format_seconds(t, step),
+        );
+        t += step;
+    }
+    for (i, function) in functions.iter().enumerate() {
+        let lx = LEFT + (i % 4) as f64 * 220.0;
+        let ly = legend_top + (i / 4) as f64 * 22.0;
+        let _ = writeln!(
+            out,
+            r#"<rect class="legend" x="{lx:.1}" y="{:.1}" width="14" height="14" fill="{}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+            ly - 11.0,
+            colour(function),
+            lx + 20.0,
+            ly + 1.0,
+            escape(function),
+        );
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// A round step (1, 2 or 5 times a power of ten) giving about 8 ticks.
+fn tick_step(span: f64) -> f64 {
+    let rough = span / 8.0;
+    let power = 10_f64.powf(rough.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|&step| step >= rough)
+        .unwrap_or(10.0 * power)
+}
+
+fn format_seconds(t: f64, step: f64) -> String {
+    let decimals = (-step.log10().floor()).max(0.0) as usize;
+    format!("{t:.decimals$} s")
+}
