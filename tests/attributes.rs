@@ -89,13 +89,13 @@ mod lazy_function_attributes {
 
     // Compiled out: if `cfg` were lost, `triple` would be defined twice.
     #[delayed]
-    #[cfg(any())]
+    #[cfg(not(test))]
     pub fn triple(x: i64) -> i64 {
         x
     }
 
     #[delayed]
-    #[cfg(all())]
+    #[cfg(test)]
     pub fn triple(x: i64) -> i64 {
         3 * x
     }

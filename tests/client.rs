@@ -238,7 +238,10 @@ fn a_finished_compute_returns_while_other_computes_hold_every_permit() {
     RELEASE.store(true, Ordering::SeqCst);
     holders.join().unwrap();
     assert_eq!(values, vec![2; 8]);
-    assert!(held >= 1, "the other compute held a permit while the root ran");
+    assert!(
+        held >= 1,
+        "the other compute held a permit while the root ran"
+    );
     assert!(
         took < Duration::from_secs(10),
         "the quick compute waited {took:?} for another's permits"

@@ -115,7 +115,7 @@ impl<T: Clone + Send + Sync + 'static> Stack<T> {
         Self { items }
     }
 
-    pub fn len(&self) -> usize {
+    pub fn depth(&self) -> usize {
         self.items.len()
     }
 
@@ -130,7 +130,7 @@ fn generic_impl_blocks_and_a_named_trait() {
     let words = Stack::of(vec!["a".to_string(), "b".to_string()]);
     let numbers = Stack::of(vec![1_u8, 2, 3]);
     assert_eq!(
-        compute!(words.len(), words.top(), numbers.top()).unwrap(),
+        compute!(words.depth(), words.top(), numbers.top()).unwrap(),
         (2, Some("b".to_string()), Some(3))
     );
 }
