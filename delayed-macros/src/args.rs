@@ -29,9 +29,7 @@ impl Args {
             None => quote!(::delayed),
         }
     }
-}
 
-impl Args {
     /// `#[path::delayed(…)]` with these arguments, for a function the
     /// expansion hands back to the attribute.
     pub(crate) fn to_attribute(&self) -> TokenStream {

@@ -223,18 +223,19 @@ impl<'a> Task<'a> {
             // The closure's type name is the path of the function that
             // defines it (`my_crate::io::Point::new::{{closure}}`, with any
             // generic arguments): the function itself, whatever `name` says.
-            Some(pure) => (
-                {
-                    let krate = self.krate_at(pure.span());
-                    quote_spanned! {pure.span()=>
-                    let mut __delayed_pure = #krate::__private::PureKey::new(
+            Some(pure) => {
+                let krate_here = self.krate_at(pure.span());
+                let start = quote_spanned! {pure.span()=>
+                    let mut __delayed_pure = #krate_here::__private::PureKey::new(
                         ::core::any::type_name_of_val(&|| ()),
                         ::core::any::type_name::<#value_type>(),
                     );
-                    }
-                },
-                quote!(#krate::__private::TaskBuilder::pure(&mut __delayed_builder, __delayed_pure.finish());),
-            ),
+                };
+                let finish = quote! {
+                    #krate::__private::TaskBuilder::pure(&mut __delayed_builder, __delayed_pure.finish());
+                };
+                (start, finish)
+            }
             None => (quote!(), quote!()),
         };
         let reads = params.iter().zip(&slots).map(|(param, slot)| {

@@ -30,33 +30,17 @@ pub fn delayed(args: TokenStream, item: TokenStream) -> TokenStream {
         // Not an item at all: leave the syntax error to rustc.
         Err(_) => return item,
     };
-    let expanded = validate::item(&item).and_then(|target| {
-        let (args, target) = match (args, target) {
-            (Ok(args), validate::Target::Function(function)) => {
-                validate::function(function)?;
-                (args, validate::Target::Function(function))
-            }
-            (Ok(args), target) => (args, target),
-            (Err(mut error), validate::Target::Function(function)) => {
-                if let Err(more) = validate::function(function) {
-                    error.combine(more);
-                }
-                return Err(error);
-            }
-            (Err(error), _) => return Err(error),
-        };
-        Ok(match target {
-            validate::Target::Function(function) => {
-                match attributes::body_macros_first(&args, function) {
-                    Some(reordered) => reordered,
-                    None => {
-                        let signature = signature::Signature::of(&function.sig);
-                        expand::function(&args, function, &signature)
-                    }
-                }
-            }
-            validate::Target::Impl(block) => methods::expand(&args, block.clone())?,
-        })
+    let expanded = validate::item(&item).and_then(|target| match target {
+        validate::Target::Function(function) => {
+            let args = together(args, validate::function(function))?;
+            Ok(
+                attributes::body_macros_first(&args, function).unwrap_or_else(|| {
+                    let signature = signature::Signature::of(&function.sig);
+                    expand::function(&args, function, &signature)
+                }),
+            )
+        }
+        validate::Target::Impl(block) => methods::expand(&args?, block.clone()),
     });
     match expanded {
         Ok(tokens) => tokens.into(),
@@ -67,6 +51,19 @@ pub fn delayed(args: TokenStream, item: TokenStream) -> TokenStream {
             without_variadic(item).to_tokens(&mut tokens);
             tokens.into()
         }
+    }
+}
+
+/// The arguments, if they and the function are both fine; otherwise every
+/// error of both, reported at once.
+fn together(args: syn::Result<args::Args>, checked: syn::Result<()>) -> syn::Result<args::Args> {
+    match (args, checked) {
+        (Ok(args), Ok(())) => Ok(args),
+        (Err(mut error), Err(more)) => {
+            error.combine(more);
+            Err(error)
+        }
+        (Err(error), _) | (_, Err(error)) => Err(error),
     }
 }
 

@@ -40,7 +40,9 @@ use crate::signature::{Param, Pass, Signature};
 use crate::validate::{self, Errors};
 
 /// The methods of `Delayed<T>` itself: a method of the same name on the
-/// generated trait would never be called, since inherent methods win.
+/// generated trait would never be called, since inherent methods win. Keep
+/// in step with the inherent impls of `Delayed` in `delayed-runtime`
+/// (`handle.rs`, `ops.rs`, `compute.rs`).
 const HANDLE_METHODS: [&str; 10] = [
     "key",
     "split",
@@ -70,22 +72,16 @@ pub(crate) fn expand(args: &Args, mut block: ItemImpl) -> syn::Result<TokenStrea
 
     for item in &mut block.items {
         let ImplItem::Fn(method) = item else { continue };
-        let method_args = match take_delayed_attribute(&mut method.attrs) {
-            Ok(Some(mut method_args)) => {
-                if method_args.krate.is_none() {
-                    method_args.krate = args.krate.clone();
-                }
-                method_args
-            }
-            Ok(None) => Args {
-                krate: args.krate.clone(),
-                ..Args::default()
-            },
+        let mut method_args = match take_delayed_attribute(&mut method.attrs) {
+            Ok(method_args) => method_args.unwrap_or_default(),
             Err(error) => {
                 errors.combine(error);
                 continue;
             }
         };
+        if method_args.krate.is_none() {
+            method_args.krate = args.krate.clone();
+        }
         if method.sig.receiver().is_none() {
             // An associated function: made lazy in place by the attribute
             // on the function itself, which sees `Self` where it is.
@@ -171,14 +167,9 @@ fn lazy_method(
         stored: self_ty.clone(),
         pass: receiver_pass,
     };
-    let mut params = vec![receiver];
-    params.extend(sig.params.iter().map(|param| Param {
-        binding: param.binding.clone(),
-        pat: param.pat.clone(),
-        ty: param.ty.clone(),
-        stored: param.stored.clone(),
-        pass: param.pass,
-    }));
+    let params: Vec<Param> = std::iter::once(receiver)
+        .chain(sig.params.iter().cloned())
+        .collect();
     let call_args = params.iter().map(|param| {
         let binding = &param.binding;
         match param.pass {
@@ -199,7 +190,8 @@ fn lazy_method(
         Some((self_ty, receiver_pass, impl_generics)),
     );
     let wrapper_params: Vec<TokenStream> = task.wrapper_params(&sig.params).collect();
-    let docs: Vec<&Attribute> = method
+    // The lazy twin has the method's docs, and its `cfg`s on both sides.
+    let docs_and_cfgs: Vec<&Attribute> = method
         .attrs
         .iter()
         .filter(|attr| attr.path().is_ident("doc") || attr.path().is_ident("cfg"))
@@ -209,11 +201,13 @@ fn lazy_method(
         #where_clause
     };
     let declaration = quote! {
-        #(#docs)*
+        #(#docs_and_cfgs)*
         #signature;
     };
     let body = task.build(&params, run);
-    let cfgs = docs.iter().filter(|attr| attr.path().is_ident("cfg"));
+    let cfgs = docs_and_cfgs
+        .iter()
+        .filter(|attr| attr.path().is_ident("cfg"));
     let definition = quote! {
         #(#cfgs)*
         #signature {

@@ -13,6 +13,7 @@ pub(crate) struct Signature {
     pub(crate) returns: Type,
 }
 
+#[derive(Clone)]
 pub(crate) struct Param {
     /// The wrapper's name for the argument: the user's identifier when the
     /// parameter is a plain binding, a generated one for other patterns.

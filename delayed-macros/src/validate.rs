@@ -3,7 +3,7 @@
 
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::ToTokens;
-use syn::{FnArg, GenericParam, Ident, Item, ItemFn, ReturnType, Type};
+use syn::{FnArg, Ident, Item, ItemFn, ReturnType, Type};
 
 use crate::signature::{is_static, result_ok_type};
 
@@ -90,14 +90,11 @@ pub(crate) fn impl_block(block: &syn::ItemImpl) -> syn::Result<Ident> {
             "`#[delayed]` cannot be used on a trait impl: the trait fixes the methods' signatures, and a lazy method returns a `Delayed<T>`\nhelp: put `#[delayed]` on an inherent impl block (`impl Point { … }`), or on a free function that calls the trait method",
         );
     }
-    for param in &block.generics.params {
-        if let GenericParam::Lifetime(lifetime) = param {
-            errors.push_spanned(
-                lifetime,
-                "a `#[delayed]` impl block cannot have lifetime parameters: task values outlive the call that builds the graph, so they must be `'static`\nhelp: implement the methods for an owned type",
-            );
-        }
-    }
+    lifetimes(
+        &block.generics,
+        "a `#[delayed]` impl block cannot have lifetime parameters: task values outlive the call that builds the graph, so they must be `'static`\nhelp: implement the methods for an owned type",
+        &mut errors,
+    );
     let name = match &*block.self_ty {
         Type::Path(path) if path.qself.is_none() => path
             .path
@@ -159,14 +156,11 @@ fn signature(sig: &syn::Signature, errors: &mut Errors, in_delayed_impl: bool) {
             "`#[delayed]` cannot be used on a variadic function: a task has a fixed list of typed parameters\nhelp: take the extra arguments as one parameter, e.g. `args: Vec<i64>`",
         );
     }
-    for param in &sig.generics.params {
-        if let GenericParam::Lifetime(lifetime) = param {
-            errors.push_spanned(
-                lifetime,
-                "`#[delayed]` functions cannot have lifetime parameters: task values outlive the call that builds the graph, so they must be `'static`\nhelp: remove the lifetime; take owned values (`String`) or `&T`, which borrows the task's shared input",
-            );
-        }
-    }
+    lifetimes(
+        &sig.generics,
+        "`#[delayed]` functions cannot have lifetime parameters: task values outlive the call that builds the graph, so they must be `'static`\nhelp: remove the lifetime; take owned values (`String`) or `&T`, which borrows the task's shared input",
+        errors,
+    );
     for input in &sig.inputs {
         match input {
             FnArg::Receiver(receiver) if !in_delayed_impl => errors.push_spanned(
@@ -189,6 +183,13 @@ fn signature(sig: &syn::Signature, errors: &mut Errors, in_delayed_impl: bool) {
     }
     if let ReturnType::Type(_, ty) = &sig.output {
         output(ty, errors);
+    }
+}
+
+/// Rejects each lifetime parameter of `generics` with `message`.
+fn lifetimes(generics: &syn::Generics, message: &str, errors: &mut Errors) {
+    for lifetime in generics.lifetimes() {
+        errors.push_spanned(lifetime, message);
     }
 }
 
