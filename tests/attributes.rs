@@ -5,30 +5,10 @@
 
 #![deny(unused_variables)]
 
+mod common;
+
+use common::spans::Spans;
 use delayed::{Client, delayed};
-use std::sync::{Arc, Mutex};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
-
-/// Records which spans are entered, in order.
-#[derive(Clone, Default)]
-struct Entered(Arc<Mutex<Vec<&'static str>>>);
-
-impl Subscriber for Entered {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, span: &Attributes<'_>) -> Id {
-        let mut names = self.0.lock().unwrap();
-        names.push(span.metadata().name());
-        Id::from_u64(names.len() as u64)
-    }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, _: &Event<'_>) {}
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
-}
 
 #[delayed]
 #[tracing::instrument]
@@ -52,23 +32,16 @@ async fn fetch(id: u32) -> String {
 /// building, not the task's run.
 #[test]
 fn instrument_wraps_the_task_run_wherever_it_is_written() {
-    let spans = Entered::default();
+    let spans = Spans::default();
     let client = Client::synchronous();
     tracing::subscriber::with_default(spans.clone(), || {
         let tasks = (below(1), above(1), fetch(7));
-        assert!(spans.0.lock().unwrap().is_empty(), "no span while building");
+        assert!(spans.names().is_empty(), "no span while building");
         let values = client.compute(&tasks).unwrap();
         assert_eq!(values, (2, 3, "page 7".to_string()));
     });
     // (With the `tracing` feature each task also runs in a `task` span.)
-    let ours: Vec<&str> = spans
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .copied()
-        .filter(|n| *n != "task")
-        .collect();
+    let ours: Vec<String> = spans.names().into_iter().filter(|n| n != "task").collect();
     assert_eq!(ours, ["below", "above", "fetching"]);
 }
 

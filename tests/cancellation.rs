@@ -5,7 +5,7 @@ mod common;
 
 use delayed::{Client, Delayed, delayed};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
@@ -29,16 +29,6 @@ const LINKS: usize = 200;
 
 /// The task that holds the compute up: the `GATE`-th one.
 const GATE: u64 = 4;
-
-/// Polls `condition` every millisecond until it holds; fails the test
-/// after 20 s rather than hanging.
-fn wait_for(what: &str, condition: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
 
 /// Starts computing `computable` on `client`, cancels it by dropping its
 /// future once `started` reports the gate task running, then opens the
@@ -90,7 +80,7 @@ fn dropping_the_future_stops_async_tasks_from_starting() {
     drop(tip);
     // The run and every value it held go once the gate task ends: nothing
     // leaked, and no task started after the cancellation.
-    wait_for("the run to release its values", || {
+    common::wait_until("the run to release its values", || {
         LIVE.load(Ordering::SeqCst) == 0
     });
     assert_eq!(STARTED.load(Ordering::SeqCst), GATE as usize + 1);

@@ -190,18 +190,11 @@ fn a_finished_compute_returns_while_other_computes_hold_every_permit() {
     static RELEASE: AtomicBool = AtomicBool::new(false);
     static ROOT_STARTED: AtomicBool = AtomicBool::new(false);
     static HOLDING: AtomicUsize = AtomicUsize::new(0);
-    /// Polls until `condition` holds, for at most 20 s.
-    fn until(condition: impl Fn() -> bool) {
-        let start = Instant::now();
-        while !condition() && start.elapsed() < Duration::from_secs(20) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
     #[delayed]
     fn hold(i: u64) -> u64 {
         // Holds a permit until told to let go (or 20 s pass).
         HOLDING.fetch_add(1, Ordering::SeqCst);
-        until(|| RELEASE.load(Ordering::SeqCst));
+        common::wait_until("the release", || RELEASE.load(Ordering::SeqCst));
         i
     }
     #[delayed]
@@ -212,7 +205,9 @@ fn a_finished_compute_returns_while_other_computes_hold_every_permit() {
     fn slow_root(x: u64) -> u64 {
         // Runs until the other compute holds the second permit.
         ROOT_STARTED.store(true, Ordering::SeqCst);
-        until(|| HOLDING.load(Ordering::SeqCst) >= 1);
+        common::wait_until("the other compute's task", || {
+            HOLDING.load(Ordering::SeqCst) >= 1
+        });
         x + 1
     }
     let client = Client::builder().threads(2).build().unwrap();
@@ -228,7 +223,7 @@ fn a_finished_compute_returns_while_other_computes_hold_every_permit() {
         let values = first.compute(&quick_graph).unwrap();
         (values, start.elapsed())
     });
-    until(|| ROOT_STARTED.load(Ordering::SeqCst));
+    common::wait_until("the root", || ROOT_STARTED.load(Ordering::SeqCst));
     // While its root runs, another compute takes the other permit, and
     // queues for the root's one; both keep theirs.
     let second = client.clone();

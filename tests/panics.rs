@@ -37,10 +37,19 @@ fn take(bomb: Bomb) -> u32 {
     2
 }
 
-fn clients() -> Vec<(&'static str, Client)> {
+/// Both kinds of client, with `callback` registered if there is one.
+fn clients(callback: Option<Panicky>) -> Vec<(&'static str, Client)> {
+    let callback: Option<Arc<dyn Callback>> = callback.map(|c| Arc::new(c) as Arc<dyn Callback>);
+    let builder = || {
+        let builder = Client::builder();
+        match &callback {
+            Some(callback) => builder.callback(callback.clone()),
+            None => builder,
+        }
+    };
     vec![
-        ("threaded", Client::builder().threads(2).build().unwrap()),
-        ("synchronous", Client::synchronous()),
+        ("threaded", builder().threads(2).build().unwrap()),
+        ("synchronous", builder().synchronous().build().unwrap()),
     ]
 }
 
@@ -55,7 +64,7 @@ fn assert_panicked_in(error: &Error, key: &delayed::Key, message: &str) {
 /// unwound into the caller.
 #[test]
 fn a_panic_dropping_an_input_fails_the_task_that_released_it() {
-    for (name, client) in clients() {
+    for (name, client) in clients(None) {
         let consumer = look_at(make_bomb());
         let error = common::within(30, {
             let (client, consumer) = (client.clone(), consumer.clone());
@@ -91,21 +100,11 @@ fn watched(x: i64) -> i64 {
     x + 1
 }
 
-/// Both kinds of client, with `callback` registered.
-fn clients_with(callback: Panicky) -> Vec<(&'static str, Client)> {
-    let callback: Arc<dyn Callback> = Arc::new(callback);
-    let builder = || Client::builder().callback(callback.clone());
-    vec![
-        ("threaded", builder().threads(2).build().unwrap()),
-        ("synchronous", builder().synchronous().build().unwrap()),
-    ]
-}
-
 /// A hook that panicked used to lose its task on the threaded client and
 /// unwind into the caller on the synchronous one.
 #[test]
 fn a_panic_in_a_task_hook_fails_that_task() {
-    for (name, client) in clients_with(Panicky { in_start: false }) {
+    for (name, client) in clients(Some(Panicky { in_start: false })) {
         let task = watched(delayed::value(1).map(|x| x * 10));
         let error = common::within(30, {
             let (client, task) = (client.clone(), task.clone());
@@ -123,7 +122,7 @@ fn a_panic_in_a_task_hook_fails_that_task() {
 
 #[test]
 fn a_panic_in_a_compute_hook_fails_the_compute_without_a_task() {
-    for (name, client) in clients_with(Panicky { in_start: true }) {
+    for (name, client) in clients(Some(Panicky { in_start: true })) {
         let error = common::within(30, {
             let client = client.clone();
             move || client.compute(&watched(1)).unwrap_err()

@@ -2,44 +2,10 @@
 //! with its function and key as fields.
 #![cfg(feature = "tracing")]
 
+mod common;
+
+use common::spans::Spans;
 use delayed::{Client, delayed};
-use std::sync::{Arc, Mutex};
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
-
-/// A span's name and its fields, as `(name, value)` text.
-type SpanRecord = (String, Vec<(String, String)>);
-
-/// Records the fields of every span created.
-#[derive(Clone, Default)]
-struct Spans(Arc<Mutex<Vec<SpanRecord>>>);
-
-struct Fields(Vec<(String, String)>);
-
-impl Visit for Fields {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.push((field.name().to_owned(), format!("{value:?}")));
-    }
-}
-
-impl Subscriber for Spans {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, span: &Attributes<'_>) -> Id {
-        let mut fields = Fields(Vec::new());
-        span.record(&mut fields);
-        let mut spans = self.0.lock().unwrap();
-        spans.push((span.metadata().name().to_owned(), fields.0));
-        Id::from_u64(spans.len() as u64)
-    }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, _: &Event<'_>) {}
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
-}
 
 #[delayed]
 fn inc(x: i64) -> i64 {

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod spans;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -22,6 +24,16 @@ pub fn within<T: Send + 'static>(seconds: u64, f: impl FnOnce() -> T + Send + 's
             std::panic::resume_unwind(worker.join().unwrap_err())
         }
         Err(mpsc::RecvTimeoutError::Timeout) => panic!("did not finish within {seconds} s"),
+    }
+}
+
+/// Polls `condition` every millisecond until it holds; fails the test
+/// after 20 s rather than hanging.
+pub fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
