@@ -1,7 +1,8 @@
 //! Running graphs on the default client: the free functions, and the
-//! convenience methods on `Delayed` (`compute`, `persist`). This impl
-//! block is the one place where building graphs reaches up to running
-//! them.
+//! convenience methods on `Delayed` (`compute`, `compute_async`,
+//! `persist`). The impl blocks at the end of this file are the one place
+//! where the graph-building layer (`handle`, `task`, `ops`, …) reaches up
+//! to the runner.
 
 use crate::client::Client;
 use crate::computable::Computable;
