@@ -226,9 +226,9 @@ pub use delayed_macros::delayed;
 
 pub use delayed_runtime::diagnostics;
 pub use delayed_runtime::{
-    Client, ClientBuilder, Computable, DEFAULT_MAX_NODES, DEFAULT_THREADS, Delayed, DelayedFn,
-    Error, IntoDelayed, Key, TaskFn, TaskValue, Visualization, compute, compute_async, delayed,
-    value, visualize,
+    Client, ClientBuilder, Computable, DEFAULT_MAX_ASYNC_TASKS, DEFAULT_MAX_NODES,
+    DEFAULT_MAX_THREADS, Delayed, DelayedFn, Error, IntoDelayed, Key, TaskFn, TaskValue,
+    Visualization, compute, compute_async, delayed, value, visualize,
 };
 
 /// Computes handles and returns their values: Dask's `compute(a, b, c)`.

@@ -2,16 +2,16 @@
 //! synchronous client runs everything on the caller's thread.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock, Weak, mpsc};
+use std::sync::{Arc, OnceLock, Weak};
 
-use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
+use tokio::runtime::{Handle, Runtime};
 use tokio::sync::oneshot;
 
 use crate::computable::{Computable, Outputs, Roots};
 use crate::diagnostics::{self, Callback};
 use crate::error::Error;
-use crate::executor::threaded::{self, Pool};
-use crate::executor::{Outcome, Run, sequential};
+use crate::executor::sequential;
+use crate::executor::threaded::{self, Job, Limits, Pool};
 use crate::graph::Graph;
 use crate::handle::{Delayed, TaskValue};
 use crate::node::Value;
@@ -33,6 +33,12 @@ use crate::node::Value;
 /// assert_eq!(client.compute(&vec![inc(1), inc(2)])?, [2, 3]);
 /// # Ok::<(), delayed::Error>(())
 /// ```
+///
+/// The default client needs no tuning: as many tasks run at once as there
+/// are cores, and a synchronous task that blocks (a sleep, file or network
+/// I/O, a lock, a nested compute) lends its place to another task while it
+/// waits, so blocking work overlaps while CPU-bound work never
+/// oversubscribes the machine. Async tasks hold no place while they wait.
 ///
 /// A client is cheap to clone; clones share the same threads. The threads
 /// stop when the last clone is dropped, which is allowed anywhere, including
@@ -59,7 +65,8 @@ enum Scheduler {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Scheduler::Threaded { runtime, .. } = &mut self.scheduler {
+        if let Scheduler::Threaded { runtime, pool } = &mut self.scheduler {
+            pool.close();
             // Dropping a runtime blocks until its threads stop, which tokio
             // forbids inside an async context; the threads have no work left
             // that anyone waits for, so let them stop in the background.
@@ -70,17 +77,24 @@ impl Drop for Inner {
     }
 }
 
-/// How many tasks run at once on the default client when
-/// [`ClientBuilder::threads`] is not called: at least this many, and at
-/// least twice the number of cores. Blocking tasks (sleeps, file reads)
-/// each hold one, so this many can wait at the same time.
+/// The most OS threads a threaded client starts for synchronous tasks when
+/// [`ClientBuilder::max_threads`] is not called: as many as tokio's
+/// blocking pool. Only tasks that block at the same time need one each.
 ///
 /// ```
-/// let client = delayed::Client::builder().build()?;
-/// assert!(client.threads().unwrap() >= delayed::DEFAULT_THREADS);
-/// # Ok::<(), delayed::Error>(())
+/// assert_eq!(delayed::DEFAULT_MAX_THREADS, 512);
 /// ```
-pub const DEFAULT_THREADS: usize = 64;
+pub const DEFAULT_MAX_THREADS: usize = 512;
+
+/// How many async tasks of one compute may be in flight at once when
+/// [`ClientBuilder::max_async_tasks`] is not called: about the number of
+/// files or sockets a process may open by default, so that a fan of
+/// requests does not run out of them or of memory.
+///
+/// ```
+/// assert_eq!(delayed::DEFAULT_MAX_ASYNC_TASKS, 1024);
+/// ```
+pub const DEFAULT_MAX_ASYNC_TASKS: usize = 1024;
 
 impl Client {
     /// Starts configuring a threaded client.
@@ -93,6 +107,8 @@ impl Client {
     pub fn builder() -> ClientBuilder {
         ClientBuilder {
             threads: None,
+            max_threads: None,
+            max_async_tasks: None,
             synchronous: false,
             callbacks: Vec::new(),
         }
@@ -136,13 +152,14 @@ impl Client {
     }
 
     /// The default client, started on first use, that the free functions
-    /// use: a threaded client with [`DEFAULT_THREADS`] (or twice the cores,
-    /// if more) tasks at once.
+    /// use: a threaded client with the default settings, one running task
+    /// per core besides the blocked ones.
     ///
     /// ```
     /// let client = delayed::Client::global()?;
-    /// assert!(client.threads().unwrap() >= delayed::DEFAULT_THREADS);
-    /// # Ok::<(), delayed::Error>(())
+    /// let cores = std::thread::available_parallelism()?.get();
+    /// assert_eq!(client.threads(), Some(cores));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn global() -> Result<&'static Client, Error> {
         static GLOBAL: OnceLock<Client> = OnceLock::new();
@@ -155,14 +172,19 @@ impl Client {
         Ok(GLOBAL.get_or_init(|| client))
     }
 
-    /// How many tasks may run at once, or `None` for the synchronous client.
+    /// How many tasks may run at once, or `None` for the synchronous
+    /// client: the number set with [`ClientBuilder::threads`], or else the
+    /// number of cores, not counting tasks that lent their place while
+    /// blocked.
     ///
     /// ```
     /// assert_eq!(delayed::Client::synchronous().threads(), None);
+    /// assert_eq!(delayed::Client::builder().threads(3).build()?.threads(), Some(3));
+    /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn threads(&self) -> Option<usize> {
         match &self.inner.scheduler {
-            Scheduler::Threaded { pool, .. } => Some(pool.threads),
+            Scheduler::Threaded { pool, .. } => Some(pool.slot_count),
             Scheduler::Synchronous => None,
         }
     }
@@ -170,8 +192,13 @@ impl Client {
     /// Computes handles on this client, blocking until they are done; see
     /// [`compute`](crate::compute) for what can be computed.
     ///
-    /// It may be called from anywhere, including inside an async runtime or
-    /// a running task; there it blocks only the calling thread.
+    /// It may be called from anywhere: a plain thread, an async task of any
+    /// runtime (current-thread, multi-thread, inside a `LocalSet`),
+    /// `spawn_blocking`, a `Drop`, or a running task of this client. It
+    /// blocks only the calling thread; in async code prefer
+    /// [`compute_async`](Self::compute_async), which blocks nothing. A task
+    /// that computes on its own client helps run the nested compute while
+    /// it waits, so nesting costs no thread and cannot deadlock.
     ///
     /// ```
     /// use delayed::{delayed, Client};
@@ -215,19 +242,7 @@ impl Client {
     fn compute_values(&self, graph: Graph) -> Result<Vec<Value>, Error> {
         let callbacks = diagnostics::for_compute(&self.inner.callbacks);
         match &self.inner.scheduler {
-            Scheduler::Threaded { pool, .. } => {
-                // A task computing on its own client gives its permit back
-                // while it waits, so nested computes cannot deadlock.
-                let _seceded = threaded::secede(pool);
-                let (sender, receiver) = mpsc::sync_channel(1);
-                start(graph, pool, callbacks, move |outcome| {
-                    // The caller may have gone (a panic while waiting).
-                    let _ = sender.send(outcome);
-                });
-                let received = wait_blocking(|| receiver.recv());
-                // A closed channel means the run ended without an outcome.
-                received.unwrap_or_else(|_| Err(Error::stopped()))
-            }
+            Scheduler::Threaded { pool, .. } => threaded::compute(pool, graph, callbacks),
             Scheduler::Synchronous => run_synchronously(graph, callbacks),
         }
     }
@@ -261,11 +276,13 @@ impl Client {
         let values = match &self.inner.scheduler {
             Scheduler::Threaded { pool, .. } => {
                 let (sender, receiver) = oneshot::channel();
-                let run = start(graph, pool, callbacks, move |outcome| {
+                let done = Box::new(move |outcome| {
+                    // The caller may have stopped waiting.
                     let _ = sender.send(outcome);
                 });
-                let _cancel = CancelOnDrop(Arc::downgrade(&run));
-                drop(run);
+                let job = threaded::start(pool, graph, callbacks, done, None);
+                let _cancel = CancelOnDrop(Arc::downgrade(&job));
+                drop(job);
                 receiver.await.unwrap_or_else(|_| Err(Error::stopped()))?
             }
             Scheduler::Synchronous => sequential::run(graph, callbacks).await?,
@@ -293,6 +310,8 @@ impl fmt::Debug for Client {
 #[derive(Clone)]
 pub struct ClientBuilder {
     threads: Option<usize>,
+    max_threads: Option<usize>,
+    max_async_tasks: Option<usize>,
     synchronous: bool,
     callbacks: Vec<Arc<dyn Callback>>,
 }
@@ -301,6 +320,8 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
             .field("threads", &self.threads)
+            .field("max_threads", &self.max_threads)
+            .field("max_async_tasks", &self.max_async_tasks)
             .field("synchronous", &self.synchronous)
             .field("callbacks", &self.callbacks.len())
             .finish()
@@ -308,19 +329,62 @@ impl fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// How many tasks may run at once (at least 1). Synchronous tasks that
-    /// block (sleep, file I/O) each hold one of these, so for blocking work
-    /// set it to the number of tasks you want in flight; CPU-bound work
-    /// gains nothing from more than the number of cores.
+    /// Runs at most `threads` synchronous tasks at once, blocked or not:
+    /// Dask's `num_workers`. Without it the client runs one task per core
+    /// and lets blocked tasks lend their place, which suits most work; set
+    /// it to cap concurrency, for example to one task at a time, or to
+    /// how many connections a server accepts. Async tasks are bounded by
+    /// [`max_async_tasks`](Self::max_async_tasks) instead.
+    ///
+    /// A task that computes on its own client runs the nested tasks itself
+    /// while it waits, so even `threads(1)` never deadlocks on nesting.
+    ///
+    /// # Errors
+    ///
+    /// [`build`](Self::build) fails if `threads` is 0 or above
+    /// [`max_threads`](Self::max_threads).
     ///
     /// ```
     /// let one_at_a_time = delayed::Client::builder().threads(1).build()?;
     /// assert_eq!(one_at_a_time.threads(), Some(1));
     /// assert!(delayed::Client::builder().threads(0).build().is_err());
+    /// assert!(delayed::Client::builder().threads(1_000).build().is_err());
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn threads(mut self, threads: usize) -> ClientBuilder {
         self.threads = Some(threads);
+        self
+    }
+
+    /// The most OS threads the client starts for synchronous tasks (default
+    /// [`DEFAULT_MAX_THREADS`]): a hard ceiling on top of the cores, for
+    /// the tasks blocked at the same time. Past it, ready tasks wait for a
+    /// thread; nested computes still never deadlock, since a waiting task
+    /// runs the nested tasks itself.
+    ///
+    /// ```
+    /// let client = delayed::Client::builder().max_threads(16).build()?;
+    /// assert!(delayed::Client::builder().max_threads(0).build().is_err());
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn max_threads(mut self, max_threads: usize) -> ClientBuilder {
+        self.max_threads = Some(max_threads);
+        self
+    }
+
+    /// How many async tasks of one compute may be in flight at once
+    /// (default [`DEFAULT_MAX_ASYNC_TASKS`]). Async tasks take no CPU slot
+    /// while they wait; this bound keeps a fan of a million requests from
+    /// opening a million sockets or holding a million futures. Further
+    /// ready async tasks start as earlier ones finish.
+    ///
+    /// ```
+    /// let client = delayed::Client::builder().max_async_tasks(100).build()?;
+    /// assert!(delayed::Client::builder().max_async_tasks(0).build().is_err());
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn max_async_tasks(mut self, max_async_tasks: usize) -> ClientBuilder {
+        self.max_async_tasks = Some(max_async_tasks);
         self
     }
 
@@ -359,7 +423,8 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// If `threads` is 0, or the operating system refuses to start threads.
+    /// If a bound is 0, `threads` is above `max_threads`, or the operating
+    /// system refuses to start threads.
     ///
     /// ```
     /// let client = delayed::Client::builder().build()?;
@@ -371,22 +436,50 @@ impl ClientBuilder {
             return Ok(Client::with(Scheduler::Synchronous, self.callbacks));
         }
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let threads = self
-            .threads
-            .unwrap_or_else(|| DEFAULT_THREADS.max(2 * cores));
-        if threads == 0 {
-            return Err(Error::start(std::io::Error::new(
+        let max_threads = self.max_threads.unwrap_or(DEFAULT_MAX_THREADS);
+        let max_async = self.max_async_tasks.unwrap_or(DEFAULT_MAX_ASYNC_TASKS);
+        let invalid = |message: String| {
+            Err(Error::start(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
-                "a client needs at least one thread: use `Client::builder().threads(1)` or more",
-            )));
+                message,
+            )))
+        };
+        match self.threads {
+            Some(0) => {
+                return invalid(
+                    "a client needs at least one thread: use `Client::builder().threads(1)` or more"
+                        .into(),
+                );
+            }
+            Some(threads) if threads > max_threads => {
+                return invalid(format!(
+                    "`threads({threads})` is above the ceiling of {max_threads} OS threads: \
+                     raise it with `.max_threads({threads})`, or leave `threads` out and let \
+                     blocked tasks lend their place"
+                ));
+            }
+            _ => {}
+        }
+        if max_threads == 0 {
+            return invalid("`max_threads` must be at least 1".into());
+        }
+        if max_async == 0 {
+            return invalid("`max_async_tasks` must be at least 1".into());
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(cores.min(threads))
-            .thread_name("delayed-worker")
+            .worker_threads(cores)
+            .thread_name("delayed-runtime")
+            .on_thread_start(threaded::runtime_thread_started)
             .enable_all()
             .build()
             .map_err(Error::start)?;
-        let pool = Arc::new(Pool::new(runtime.handle().clone(), threads));
+        let limits = Limits {
+            slots: self.threads.unwrap_or(cores),
+            lending: self.threads.is_none(),
+            max_threads,
+            max_async,
+        };
+        let pool = Pool::new(runtime.handle().clone(), &limits).map_err(Error::start)?;
         let scheduler = Scheduler::Threaded {
             runtime: Some(runtime),
             pool,
@@ -399,28 +492,6 @@ fn collect<C: Computable + ?Sized>(computable: &C) -> Graph {
     let mut roots = Roots::default();
     computable.add_roots(&mut roots);
     Graph::collect(&roots.0)
-}
-
-fn start(
-    graph: Graph,
-    pool: &Arc<Pool>,
-    callbacks: Option<Arc<[Arc<dyn Callback>]>>,
-    done: impl FnOnce(Outcome) + Send + 'static,
-) -> Arc<Run> {
-    let run = Arc::new(Run::new(graph, Box::new(done), callbacks));
-    threaded::spawn(&run, pool);
-    run
-}
-
-/// Runs a blocking wait; inside a multi-threaded tokio runtime, first lets
-/// the runtime move this worker's other tasks to another thread.
-fn wait_blocking<T>(wait: impl FnOnce() -> T) -> T {
-    match Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(wait)
-        }
-        _ => wait(),
-    }
 }
 
 /// The synchronous scheduler's blocking form: drive the sequential run on a
@@ -453,12 +524,12 @@ fn run_synchronously(
 
 /// Cancels a compute whose future is dropped before it completes. Weak, so
 /// that it does not keep a finished run (and its graph) alive.
-struct CancelOnDrop(Weak<Run>);
+struct CancelOnDrop(Weak<Job>);
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
-        if let Some(run) = self.0.upgrade() {
-            run.stop();
+        if let Some(job) = self.0.upgrade() {
+            job.cancel();
         }
     }
 }

@@ -197,7 +197,7 @@ impl<T: TaskValue> Delayed<T> {
             node.pure = pure;
             return self;
         }
-        let pass_on = Body::Sync(Box::new(|inputs: &mut Inputs| Ok(inputs.take(0))));
+        let pass_on = Body::Sync(Box::new(|inputs: &mut Inputs<'_>| Ok(inputs.share(0))));
         let key = if key == self.node.key {
             Key::unique(key.name())
         } else {

@@ -19,10 +19,11 @@ mod graph;
 mod handle;
 mod node;
 mod ops;
+mod sync;
 mod task;
 mod visualize;
 
-pub use client::{Client, ClientBuilder, DEFAULT_THREADS};
+pub use client::{Client, ClientBuilder, DEFAULT_MAX_ASYNC_TASKS, DEFAULT_MAX_THREADS};
 pub use computable::Computable;
 pub use compute::{compute, compute_async};
 pub use error::Error;

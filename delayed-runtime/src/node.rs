@@ -11,6 +11,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::sync::{Mutex, MutexGuard, lock};
+
 /// A computed value, erased to be stored beside values of other types.
 ///
 /// Values are shared behind an `Arc` so that a task taking `&T` can read a
@@ -24,8 +26,8 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// The future an `async` task body returns.
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = Result<Value, BoxError>> + Send>>;
 
-type SyncCall = dyn Fn(&mut Inputs) -> Result<Value, BoxError> + Send + Sync;
-type AsyncCall = dyn Fn(&mut Inputs) -> BoxFuture + Send + Sync;
+type SyncCall = dyn Fn(&mut Inputs<'_>) -> Result<Value, BoxError> + Send + Sync;
+type AsyncCall = dyn Fn(&mut Inputs<'_>) -> BoxFuture + Send + Sync;
 
 /// What running a node means.
 pub(crate) enum Body {
@@ -181,29 +183,83 @@ pub(crate) fn splitmix64(n: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The values a task's call receives, one per dependency edge, in argument
-/// order. Generated code reads them through [`Slot`](crate::task::Slot).
-#[doc(hidden)]
-pub struct Inputs {
-    values: Vec<Option<Value>>,
+/// A node's result in one compute: its value, from when it is computed
+/// until its last consumer takes it (or, for outputs, until the compute
+/// delivers it).
+pub(crate) struct ResultSlot {
+    pub(crate) value: Option<Value>,
+    /// Dependency edges that have not read this value yet.
+    pub(crate) consumers: u32,
+    /// Outputs are kept for delivery, never moved out by a consumer.
+    pub(crate) output: bool,
 }
 
-impl Inputs {
-    pub(crate) fn new(values: Vec<Option<Value>>) -> Inputs {
-        Inputs { values }
+impl ResultSlot {
+    /// Counts one consumer's read; true when it was the last one of a
+    /// value that is not an output, which may then take the value.
+    fn read(&mut self) -> bool {
+        self.consumers -= 1;
+        self.consumers == 0 && !self.output
+    }
+}
+
+/// The values a task's call receives, one per dependency edge, in argument
+/// order, read straight from the compute's result slots. Generated code
+/// reads them through [`Shared`](crate::task::Shared) and
+/// [`Owned`](crate::task::Owned), each edge once.
+///
+/// Reading is where a value's consumers are counted: the last edge to read
+/// a value takes it, so an owned parameter moves it; every earlier by-value
+/// edge clones the value under the slot's lock, so that it never holds a
+/// second reference the last one would have to clone around.
+#[doc(hidden)]
+pub struct Inputs<'a> {
+    results: &'a [Mutex<ResultSlot>],
+    /// The result slot of each dependency edge, in argument order.
+    deps: &'a [u32],
+}
+
+impl<'a> Inputs<'a> {
+    pub(crate) fn new(results: &'a [Mutex<ResultSlot>], deps: &'a [u32]) -> Inputs<'a> {
+        Inputs { results, deps }
     }
 
-    /// Moves out input `i`; each input is taken at most once per call.
-    pub(crate) fn take(&mut self, i: usize) -> Value {
-        self.values[i]
-            .take()
-            .expect("a task input is taken once: the macro emits one read per argument")
+    fn slot(&self, i: usize) -> MutexGuard<'a, ResultSlot> {
+        lock(&self.results[self.deps[i] as usize])
     }
 
-    pub(crate) fn get(&self, i: usize) -> &Value {
-        self.values[i]
+    /// Input `i` for a shared (`&T`) read: the only stored reference when
+    /// this edge is the last consumer, another reference otherwise.
+    pub(crate) fn share(&mut self, i: usize) -> Value {
+        let mut slot = self.slot(i);
+        let value = if slot.read() {
+            slot.value.take()
+        } else {
+            slot.value.clone()
+        };
+        value.expect("a dependency's value is stored until its last consumer reads it")
+    }
+
+    /// Input `i` for a by-value read: `Ok` with the stored reference when
+    /// this edge is the last consumer, otherwise `Err` with what `clone`
+    /// made of the value, under the slot's lock.
+    pub(crate) fn take_or_clone<C>(
+        &mut self,
+        i: usize,
+        clone: impl FnOnce(&Value) -> C,
+    ) -> Result<Value, C> {
+        let mut slot = self.slot(i);
+        if slot.read() {
+            return Ok(slot
+                .value
+                .take()
+                .expect("a dependency's value is stored until its last consumer reads it"));
+        }
+        let value = slot
+            .value
             .as_ref()
-            .expect("a shared task input is never taken: the macro emits one read per argument")
+            .expect("a dependency's value is stored until its last consumer reads it");
+        Err(clone(value))
     }
 }
 

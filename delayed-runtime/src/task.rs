@@ -85,7 +85,7 @@ impl TaskBuilder {
     pub fn sync<T, F>(self, call: F) -> Delayed<T>
     where
         T: TaskValue,
-        F: Fn(&mut Inputs) -> Result<T, BoxError> + Send + Sync + 'static,
+        F: Fn(&mut Inputs<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
         let body = Body::Sync(Box::new(move |inputs| call(inputs).map(erase)));
         self.finish(body)
@@ -95,7 +95,7 @@ impl TaskBuilder {
     pub fn future<T, F, Fut>(self, call: F) -> Delayed<T>
     where
         T: TaskValue,
-        F: Fn(&mut Inputs) -> Fut + Send + Sync + 'static,
+        F: Fn(&mut Inputs<'_>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, BoxError>> + Send + 'static,
     {
         let body = Body::Async(Box::new(move |inputs| {
@@ -214,23 +214,33 @@ enum Source<T> {
 
 impl<T> Shared<T> {
     /// The shared value: never cloned, only its `Arc`.
-    pub fn get(&self, inputs: &Inputs) -> Arc<T> {
+    pub fn get(&self, inputs: &mut Inputs<'_>) -> Arc<T> {
         match &self.source {
             Source::Const(value) => value.clone(),
-            Source::Input(i) => (self.downcast)(inputs.get(*i).clone()),
+            Source::Input(i) => (self.downcast)(inputs.share(*i)),
         }
     }
 }
 
-impl<T> Owned<T> {
+impl<T: Any> Owned<T> {
     /// The value itself: moved when this task is the last to need it,
     /// cloned otherwise.
-    pub fn get(&self, inputs: &mut Inputs) -> T {
+    pub fn get(&self, inputs: &mut Inputs<'_>) -> T {
         match &self.source {
             OwnedSource::Const(value) => (self.clone)(value),
             OwnedSource::Input(i) => {
-                let value = (self.downcast)(inputs.take(*i));
-                Arc::try_unwrap(value).unwrap_or_else(|shared| (self.clone)(&shared))
+                let clone = |value: &Value| {
+                    let value = value.downcast_ref().unwrap_or_else(|| {
+                        unreachable!("graphs are typed: an input always has its handle's type")
+                    });
+                    (self.clone)(value)
+                };
+                match inputs.take_or_clone(*i, clone) {
+                    // Still shared only while a `&T` consumer runs.
+                    Ok(value) => Arc::try_unwrap((self.downcast)(value))
+                        .unwrap_or_else(|shared| (self.clone)(&shared)),
+                    Err(cloned) => cloned,
+                }
             }
         }
     }

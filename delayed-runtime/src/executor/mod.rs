@@ -3,13 +3,13 @@
 //! See `README.md` beside this file for the protocol and its invariants.
 
 pub(crate) mod sequential;
+pub(crate) mod slots;
 pub(crate) mod threaded;
 
-use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::task::Poll;
 use std::time::Instant;
 
@@ -17,7 +17,9 @@ use crate::diagnostics::{Callback, ComputeFinish, ComputeStart, TaskFinish, Task
 
 use crate::error::{Error, Failure};
 use crate::graph::Graph;
-use crate::node::{Body, Inputs, Value};
+use crate::node::{Body, Inputs, ResultSlot, Value};
+use crate::sync::Mutex;
+pub(crate) use crate::sync::lock;
 
 /// What a compute delivers: the outputs' values in request order, or the
 /// first failure.
@@ -47,27 +49,9 @@ pub(crate) struct Run {
     /// one branch.
     callbacks: Option<Callbacks>,
     started: Instant,
-    /// Ready tasks no driver has claimed yet (threaded scheduler), first
-    /// come first served.
-    queue: Mutex<VecDeque<u32>>,
-    /// Drivers spawned for this run and not yet retired.
-    pub(crate) drivers: AtomicUsize,
-    /// The threaded scheduler's own reference to this run, from its start
-    /// until it completes or stops: drivers waiting for a permit hold only
-    /// a weak one, so a finished run is dropped (and delivers) as soon as
-    /// its active drivers are done, whatever other computes hold.
-    pub(crate) keeper: Mutex<Option<Arc<Run>>>,
 }
 
 type Callbacks = Arc<[Arc<dyn Callback>]>;
-
-struct ResultSlot {
-    value: Option<Value>,
-    /// Dependency edges that have not taken this value yet.
-    consumers: u32,
-    /// Outputs are kept for delivery, never moved out by a consumer.
-    output: bool,
-}
 
 impl Run {
     pub(crate) fn new(graph: Graph, done: Done, callbacks: Option<Callbacks>) -> Run {
@@ -106,33 +90,7 @@ impl Run {
             outputs: Mutex::new(None),
             callbacks,
             started: Instant::now(),
-            queue: Mutex::new(VecDeque::new()),
-            drivers: AtomicUsize::new(0),
-            keeper: Mutex::new(None),
         }
-    }
-
-    /// Drops the scheduler's own reference. Every caller holds another
-    /// one, so the run outlives this call.
-    fn release(&self) {
-        let keeper = lock(&self.keeper).take();
-        drop(keeper);
-    }
-
-    /// Queues ready tasks for the drivers; returns how many are queued.
-    pub(crate) fn push_ready(&self, tasks: impl IntoIterator<Item = u32>) -> usize {
-        let mut queue = lock(&self.queue);
-        queue.extend(tasks);
-        queue.len()
-    }
-
-    /// Claims a queued ready task.
-    pub(crate) fn pop_ready(&self) -> Option<u32> {
-        lock(&self.queue).pop_front()
-    }
-
-    pub(crate) fn has_queued(&self) -> bool {
-        !lock(&self.queue).is_empty()
     }
 
     /// The tasks that can run at once. When there is nothing to run (every
@@ -169,7 +127,6 @@ impl Run {
     /// and their results are dropped.
     pub(crate) fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
-        self.release();
     }
 
     /// Runs a synchronous task on the current thread, catching a panic and
@@ -246,11 +203,9 @@ impl Run {
             unreachable!("run_sync is only called for synchronous tasks")
         };
         let mut inputs = self.inputs(i);
-        let called = catch_unwind(AssertUnwindSafe(move || {
-            let result = call(&mut inputs);
-            drop(inputs);
-            result
-        }));
+        // What the call reads and does not keep is dropped inside the
+        // guard: a panicking `Drop` fails this task.
+        let called = catch_unwind(AssertUnwindSafe(move || call(&mut inputs)));
         match called {
             Ok(result) => result.map_err(Failure::Error),
             Err(payload) => Err(Failure::from_panic(payload)),
@@ -266,11 +221,7 @@ impl Run {
         let mut inputs = self.inputs(i);
         // Inputs the call did not keep, and the future once it is done,
         // are dropped inside the guard: a panicking `Drop` fails this task.
-        let mut future = catch_unwind(AssertUnwindSafe(move || {
-            let future = call(&mut inputs);
-            drop(inputs);
-            Some(future)
-        }));
+        let mut future = catch_unwind(AssertUnwindSafe(move || Some(call(&mut inputs))));
         poll_fn(move |cx| {
             let running = match &mut future {
                 Ok(Some(running)) => running,
@@ -293,37 +244,29 @@ impl Run {
         })
     }
 
-    /// Hands task `i` its inputs, one per dependency edge.
-    fn inputs(&self, i: u32) -> Inputs {
-        let values = self
-            .graph
-            .deps(i)
-            .iter()
-            .map(|&dep| {
-                let mut slot = lock(&self.results[dep as usize]);
-                slot.consumers -= 1;
-                // The last consumer of a non-output takes the only stored
-                // reference, so an owned parameter can move the value and
-                // memory follows the frontier of the compute.
-                if slot.consumers == 0 && !slot.output {
-                    slot.value.take()
-                } else {
-                    slot.value.clone()
-                }
-            })
-            .collect();
-        Inputs::new(values)
+    /// Task `i`'s inputs, one per dependency edge, read from the result
+    /// slots as the call asks for them: the last consumer of a value that
+    /// is not an output takes it, so memory follows the frontier.
+    fn inputs(&self, i: u32) -> Inputs<'_> {
+        Inputs::new(&self.results, self.graph.deps(i))
     }
 
     /// Records how task `i` ended and pushes the dependents it made ready.
-    pub(crate) fn finish(&self, i: u32, outcome: Result<Value, Failure>, ready: &mut Vec<u32>) {
+    /// Returns true when the run is over: this was its last task, or it
+    /// failed.
+    pub(crate) fn finish(
+        &self,
+        i: u32,
+        outcome: Result<Value, Failure>,
+        ready: &mut Vec<u32>,
+    ) -> bool {
         let value = match outcome {
             Ok(value) => value,
             Err(failure) => {
                 self.stop();
                 let key = self.graph.node(i).key.clone();
                 self.deliver(Err(Error::task(key, failure)));
-                return;
+                return true;
             }
         };
         lock(&self.results[i as usize]).value = Some(value);
@@ -334,9 +277,11 @@ impl Run {
                 ready.push(dependent);
             }
         }
-        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+        let last = self.remaining.fetch_sub(1, Ordering::AcqRel) == 1;
+        if last {
             self.deliver_outputs();
         }
+        last
     }
 
     fn deliver_outputs(&self) {
@@ -357,12 +302,11 @@ impl Run {
             lock(&self.results[root as usize]).value = None;
         }
         *lock(&self.outputs) = Some(values);
-        self.release();
     }
 
     /// Delivers the outcome; only the first call has any effect. A
     /// `finish` hook that panics turns a success into that failure.
-    fn deliver(&self, mut outcome: Outcome) {
+    pub(crate) fn deliver(&self, mut outcome: Outcome) {
         let done = lock(&self.done).take();
         if let Some(done) = done {
             if let Some(callbacks) = &self.callbacks {
@@ -429,10 +373,4 @@ fn hooks(callbacks: &Callbacks, hook: impl Fn(&dyn Callback)) -> Result<(), Fail
 #[cfg(feature = "tracing")]
 fn task_span(key: &crate::node::Key) -> tracing::Span {
     tracing::info_span!("task", function = key.name(), key = %key)
-}
-
-/// Locks a mutex that no code panics while holding; recovers the data if
-/// that ever changes rather than spreading the panic.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

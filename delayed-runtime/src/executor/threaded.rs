@@ -1,245 +1,658 @@
-//! The default scheduler: tasks run in parallel on a tokio multi-threaded
-//! runtime, at most `threads` at once.
+//! The default scheduler: synchronous tasks run on the pool's worker
+//! threads, one per CPU slot, and async tasks run as futures on the
+//! client's tokio runtime.
 //!
-//! Ready tasks wait in the run's queue; a bounded number of drivers (tokio
-//! tasks) claim them. A driver runs consecutive synchronous tasks inside a
-//! single `block_in_place`, so that blocking bodies never starve the
-//! runtime while trivial ones do not pay a hand-off each.
+//! A [`Job`] is one compute on a [`Pool`]: its [`Run`], the queue of its
+//! ready synchronous tasks, its async tasks in flight and the scheduler's
+//! own reference that keeps it alive until it is over. See `README.md`
+//! beside this file for the protocol and its invariants.
 
-use std::cell::Cell;
-use std::sync::atomic::Ordering;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::ops::Deref;
 use std::sync::{Arc, Weak};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
-use tokio::sync::Semaphore;
 
-use super::Run;
+use super::slots::{Parking, Seat, Slots};
+use super::{Done, Outcome, Run};
+use crate::diagnostics::Callback;
 use crate::error::Error;
+use crate::graph::Graph;
 use crate::node::Body;
+use crate::sync::{Condvar, Mutex, lock};
 
-/// The runtime tasks are spawned on and the bound on how many run at once.
+/// How long an idle worker thread waits for work before it exits.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often, at most, the monitor looks at the running tasks' threads.
+const SAMPLE_EVERY: Duration = Duration::from_millis(1);
+
+/// Consecutive samples in which a task's thread is asleep before its slot
+/// is lent: one sample may catch a brief wait (a page fault, a contended
+/// lock) that is not worth another thread.
+const BLOCKED_SAMPLES: u32 = 2;
+
+/// Where a thread's state cannot be read: consecutive samples a task holds
+/// its slot before it is assumed blocked (see `README.md`).
+const STARVED_SAMPLES: u32 = 100;
+
+/// The threads, slots and runtime of a threaded client.
 pub(crate) struct Pool {
+    /// The client's runtime: async tasks, and the context sync tasks see.
     pub(crate) handle: Handle,
-    permits: Semaphore,
-    /// How many tasks may run at once: the semaphore's size.
-    pub(crate) threads: usize,
+    /// How many tasks run at once, besides those whose slot is lent.
+    pub(crate) slot_count: usize,
+    /// Whether blocked tasks lend their slot (the default); `threads(n)`
+    /// turns it off, so that exactly `n` tasks run at once.
+    pub(crate) lending: bool,
+    /// The most worker threads the pool starts.
+    pub(crate) max_threads: usize,
+    /// The most async tasks of one compute in flight at once.
+    pub(crate) max_async: usize,
+    slots: Slots,
+    parking: Parking<PoolState>,
+    /// Wakes the monitor when a compute starts or the pool closes.
+    monitor_wake: Condvar,
+}
+
+struct PoolState {
+    /// Computes with tasks not started yet, oldest first.
+    jobs: Vec<Arc<Job>>,
+    /// Worker threads alive, and how many of them have not looked for
+    /// work yet.
+    threads: usize,
+    starting: usize,
+    /// The live workers, for the monitor.
+    workers: Vec<Arc<Worker>>,
+    /// The client is gone: idle workers and the monitor exit.
+    closed: bool,
+}
+
+/// The settings of a pool.
+pub(crate) struct Limits {
+    pub(crate) slots: usize,
+    pub(crate) lending: bool,
+    pub(crate) max_threads: usize,
+    pub(crate) max_async: usize,
 }
 
 impl Pool {
-    pub(crate) fn new(handle: Handle, threads: usize) -> Pool {
-        Pool {
+    pub(crate) fn new(handle: Handle, limits: &Limits) -> std::io::Result<Arc<Pool>> {
+        let pool = Arc::new(Pool {
             handle,
-            permits: Semaphore::new(threads),
-            threads,
+            slot_count: limits.slots,
+            lending: limits.lending,
+            max_threads: limits.max_threads,
+            max_async: limits.max_async,
+            slots: Slots::new(limits.slots),
+            parking: Parking::new(PoolState {
+                jobs: Vec::new(),
+                threads: 0,
+                starting: 0,
+                workers: Vec::new(),
+                closed: false,
+            }),
+            monitor_wake: Condvar::new(),
+        });
+        if pool.lending {
+            let watched = Arc::downgrade(&pool);
+            std::thread::Builder::new()
+                .name("delayed-monitor".into())
+                .spawn(move || monitor(&watched))?;
+        }
+        Ok(pool)
+    }
+
+    /// Stops the pool's threads once they have no work: the client is gone.
+    pub(crate) fn close(&self) {
+        self.parking.lock().closed = true;
+        self.parking.wake_all();
+        self.monitor_wake.notify_all();
+    }
+
+    /// Call after queuing tasks: wakes or starts a worker if a slot is free.
+    fn work_queued(self: &Arc<Pool>) {
+        if self.slots.any_free() && !self.parking.wake_one() {
+            self.start_worker();
         }
     }
-}
 
-/// Starts `run`: queues the tasks with no unmet dependency and spawns
-/// drivers for them.
-pub(crate) fn spawn(run: &Arc<Run>, pool: &Arc<Pool>) {
-    *super::lock(&run.keeper) = Some(run.clone());
-    let ready = run.start();
-    if ready.is_empty() {
-        return;
-    }
-    let queued = run.push_ready(ready);
-    wake(run, pool, queued);
-}
-
-/// Spawns drivers for `queued` waiting tasks, up to the pool's bound.
-fn wake(run: &Arc<Run>, pool: &Arc<Pool>, queued: usize) {
-    for _ in 0..queued {
-        // Claim a driver's place before spawning it.
-        let claimed = run
-            .drivers
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |active| {
-                (active < pool.threads).then_some(active + 1)
-            });
-        if claimed.is_err() {
+    /// Starts a worker thread, unless one is starting already (it will
+    /// wake the next if there is more work) or the ceiling is reached.
+    fn start_worker(self: &Arc<Pool>) {
+        let mut state = self.parking.lock();
+        if state.closed || state.starting > 0 || state.threads >= self.max_threads {
             return;
         }
-        pool.handle.spawn(drive(Arc::downgrade(run), pool.clone()));
-    }
-}
-
-/// Retires a driver that found the queue empty. Returns whether it should
-/// go on after all: a task queued between its last look and its
-/// retirement would otherwise wait for a driver that never comes.
-fn retire(run: &Run, pool: &Pool) -> bool {
-    run.drivers.fetch_sub(1, Ordering::SeqCst);
-    // Either this sees a task queued before the decrement, or the one who
-    // queued it sees the decrement and spawns a driver.
-    if !run.has_queued() {
-        return false;
-    }
-    run.drivers
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |active| {
-            (active < pool.threads).then_some(active + 1)
-        })
-        .is_ok()
-}
-
-/// Claims queued tasks and runs them, keeping on the same thread with one
-/// of the tasks each finished task makes ready (a chain costs no hand-off
-/// per link), until the queue is empty.
-async fn drive(run: Weak<Run>, pool: Arc<Pool>) {
-    // The semaphore is never closed, so acquiring only waits.
-    let Ok(_permit) = pool.permits.acquire().await else {
-        return;
-    };
-    // While waiting, the run may have completed or stopped and gone.
-    let Some(run) = run.upgrade() else {
-        return;
-    };
-    let unfinished = Unfinished {
-        run: &run,
-        task: Cell::new(None),
-    };
-    let mut ready = Vec::new();
-    loop {
-        let mut next = run.pop_ready();
-        while let Some(task) = next {
-            unfinished.task.set(Some(task));
-            if run.is_stopped() {
-                unfinished.task.set(None);
-                run.drivers.fetch_sub(1, Ordering::SeqCst);
-                return;
-            }
-            next = match run.graph.node(task).body {
-                // Synchronous bodies may block (sleep, file I/O): let tokio
-                // hand this worker's other tasks to another thread while
-                // they run.
-                Body::Sync(_) => tokio::task::block_in_place(|| {
-                    run_sync_tasks(&run, &pool, task, &mut ready, &unfinished)
-                }),
-                Body::Async(_) => {
-                    let outcome = run.run_async(task).await;
-                    run.finish(task, outcome, &mut ready);
-                    dispatch(&run, &pool, &mut ready).or_else(|| run.pop_ready())
+        state.threads += 1;
+        state.starting += 1;
+        let pool = self.clone();
+        let started = std::thread::Builder::new()
+            .name("delayed-worker".into())
+            .spawn(move || work(pool));
+        if let Err(error) = started {
+            state.threads -= 1;
+            state.starting -= 1;
+            // With no thread at all, nothing would ever run the queued
+            // tasks: fail their computes rather than let them wait.
+            if state.threads == 0 {
+                let jobs = std::mem::take(&mut state.jobs);
+                drop(state);
+                let message = error.to_string();
+                for job in jobs {
+                    job.fail(Error::start(std::io::Error::new(
+                        error.kind(),
+                        message.clone(),
+                    )));
                 }
-                Body::Ready(_) => unreachable!("values are results from the start, never queued"),
-            };
-        }
-        unfinished.task.set(None);
-        if !retire(&run, &pool) {
-            return;
-        }
-    }
-}
-
-/// Runs synchronous tasks one after another, the successors they make
-/// ready first, then queued ones; returns the next task if it is async.
-fn run_sync_tasks(
-    run: &Arc<Run>,
-    pool: &Arc<Pool>,
-    mut task: u32,
-    ready: &mut Vec<u32>,
-    unfinished: &Unfinished<'_>,
-) -> Option<u32> {
-    let _in_task = InTask::enter(pool);
-    loop {
-        unfinished.task.set(Some(task));
-        let outcome = run.run_sync(task);
-        run.finish(task, outcome, ready);
-        let next = dispatch(run, pool, ready).or_else(|| run.pop_ready());
-        match next {
-            Some(next)
-                if matches!(run.graph.node(next).body, Body::Sync(_)) && !run.is_stopped() =>
-            {
-                task = next;
             }
-            other => return other,
         }
+    }
+
+    /// Claims a queued task of any compute, oldest compute first.
+    fn find_task(&self) -> Option<(Arc<Job>, u32)> {
+        let state = self.parking.lock();
+        state
+            .jobs
+            .iter()
+            .find_map(|job| Some((job.clone(), job.pop()?)))
+    }
+
+    fn has_work(&self, state: &PoolState) -> bool {
+        self.slots.any_free() && state.jobs.iter().any(|job| job.has_queued())
     }
 }
 
-/// Keeps one ready task to run here and queues the others, waking drivers
-/// for them.
-fn dispatch(run: &Arc<Run>, pool: &Arc<Pool>, ready: &mut Vec<u32>) -> Option<u32> {
-    if run.is_stopped() {
-        ready.clear();
-        return None;
-    }
-    let next = ready.pop();
-    if !ready.is_empty() {
-        let queued = run.push_ready(ready.drain(..));
-        wake(run, pool, queued);
-    }
-    next
+/// One worker thread's seat, and its thread id for the monitor.
+pub(crate) struct Worker {
+    seat: Seat,
+    thread: Option<u32>,
 }
 
 thread_local! {
-    /// The address of the pool whose permit this thread's running
-    /// synchronous task holds; 0 when it runs none.
-    static RUNNING_IN: Cell<usize> = const { Cell::new(0) };
+    /// The pool this thread works for, and its seat.
+    static CURRENT: RefCell<Option<(usize, Arc<Worker>)>> = const { RefCell::new(None) };
+    /// Whether this thread belongs to a client's tokio runtime.
+    static RUNTIME_THREAD: Cell<bool> = const { Cell::new(false) };
 }
 
 fn address(pool: &Pool) -> usize {
     std::ptr::from_ref(pool).addr()
 }
 
-/// Marks this thread as running tasks of `pool` while it lives.
-struct InTask(usize);
-
-impl InTask {
-    fn enter(pool: &Pool) -> InTask {
-        InTask(RUNNING_IN.replace(address(pool)))
-    }
-}
-
-impl Drop for InTask {
-    fn drop(&mut self) {
-        RUNNING_IN.set(self.0);
-    }
-}
-
-/// Lends a task's permit back to its pool while the task waits for a
-/// nested compute on the same pool, as Dask's `secede`/`rejoin` do.
-/// Without it a task computing on its own `threads(1)` client would wait
-/// forever for the permit it holds itself.
-pub(crate) struct Seceded<'a> {
-    pool: &'a Pool,
-    previous: usize,
-}
-
-/// Secedes if this thread runs a task of `pool`; `None` otherwise.
-pub(crate) fn secede(pool: &Pool) -> Option<Seceded<'_>> {
-    if RUNNING_IN.get() != address(pool) {
-        return None;
-    }
-    pool.permits.add_permits(1);
-    Some(Seceded {
-        pool,
-        previous: RUNNING_IN.replace(0),
+/// This thread's seat, if it is a worker of `pool` running a task.
+fn current_worker(pool: &Pool) -> Option<Arc<Worker>> {
+    CURRENT.with_borrow(|current| {
+        current
+            .as_ref()
+            .filter(|(owner, worker)| *owner == address(pool) && worker.seat.is_busy())
+            .map(|(_, worker)| worker.clone())
     })
 }
 
-impl Drop for Seceded<'_> {
-    /// Takes a permit again before the task goes on, so the bound holds.
-    fn drop(&mut self) {
-        // Synchronous tasks run inside `block_in_place`, where blocking on
-        // the runtime is allowed. The semaphore is never closed.
-        if let Ok(permit) = self.pool.handle.block_on(self.pool.permits.acquire()) {
-            permit.forget();
+/// Marks the calling thread as one of a client's runtime threads; called
+/// by the runtime as each thread starts.
+pub(crate) fn runtime_thread_started() {
+    RUNTIME_THREAD.set(true);
+}
+
+/// A worker thread: takes a slot and a task, runs the task and the chain
+/// behind it, gives the slot back; sleeps when there is nothing to do and
+/// exits after [`IDLE_TIMEOUT`] idle or when the client is gone.
+fn work(pool: Arc<Pool>) {
+    let me = Arc::new(Worker {
+        seat: Seat::new(),
+        thread: thread_id(),
+    });
+    {
+        let mut state = pool.parking.lock();
+        state.starting -= 1;
+        state.workers.push(me.clone());
+    }
+    let _exit = Exit {
+        pool: &pool,
+        me: &me,
+    };
+    // Synchronous tasks may use tokio (spawn, `Handle::current`).
+    let _runtime = pool.handle.enter();
+    CURRENT.set(Some((address(&pool), me.clone())));
+    while let Some((job, task)) = claim(&pool, &me) {
+        job.run_tasks(task, &me);
+        drop(job);
+        if me.seat.release(&pool.slots) {
+            pool.work_queued();
         }
-        RUNNING_IN.set(self.previous);
     }
 }
 
-/// Fails the compute if a driver ends without finishing its task: the
-/// runtime dropped it at shutdown, or a bug of ours panicked outside the
+/// Takes a slot and a queued task, sleeping until both are there; `None`
+/// when the worker should exit.
+fn claim(pool: &Arc<Pool>, me: &Worker) -> Option<(Arc<Job>, u32)> {
+    loop {
+        if pool.slots.try_take() {
+            me.seat.hold();
+            if let Some(found) = pool.find_task() {
+                return Some(found);
+            }
+            me.seat.release(&pool.slots);
+        }
+        let woke = pool.parking.park(
+            Some(IDLE_TIMEOUT),
+            |state| pool.has_work(state),
+            |state, timed_out| state.closed || timed_out,
+        );
+        drop(woke?);
+    }
+}
+
+/// Unregisters a worker as its thread ends, also by a panic of ours.
+struct Exit<'a> {
+    pool: &'a Arc<Pool>,
+    me: &'a Arc<Worker>,
+}
+
+impl Drop for Exit<'_> {
+    fn drop(&mut self) {
+        CURRENT.set(None);
+        let gave = self.me.seat.release(&self.pool.slots);
+        let mut state = self.pool.parking.lock();
+        state.threads -= 1;
+        state.workers.retain(|worker| !Arc::ptr_eq(worker, self.me));
+        drop(state);
+        if gave {
+            self.pool.work_queued();
+        }
+    }
+}
+
+/// One compute on a pool.
+pub(crate) struct Job {
+    pub(crate) run: Run,
+    pool: Arc<Pool>,
+    /// Ready synchronous tasks no worker has claimed yet.
+    queue: Mutex<VecDeque<u32>>,
+    asyncs: Mutex<AsyncTasks>,
+    /// The thread that waits for this compute and helps run it, woken when
+    /// a task is queued.
+    helper: Option<Thread>,
+    /// The scheduler's own reference, from start until the job is over:
+    /// the job is dropped, and its outputs delivered, as soon as the last
+    /// task is done, whatever else holds a weak reference.
+    keeper: Mutex<Option<Arc<Job>>>,
+}
+
+#[derive(Default)]
+struct AsyncTasks {
+    in_flight: usize,
+    /// Ready async tasks waiting for one in flight to finish.
+    waiting: VecDeque<u32>,
+}
+
+/// Starts a compute of `graph` on `pool`; `done` gets the outcome.
+pub(crate) fn start(
+    pool: &Arc<Pool>,
+    graph: Graph,
+    callbacks: Option<Arc<[Arc<dyn Callback>]>>,
+    done: Done,
+    helper: Option<Thread>,
+) -> Arc<Job> {
+    let job = Arc::new(Job {
+        run: Run::new(graph, done, callbacks),
+        pool: pool.clone(),
+        queue: Mutex::new(VecDeque::new()),
+        asyncs: Mutex::new(AsyncTasks::default()),
+        helper,
+        keeper: Mutex::new(None),
+    });
+    let mut ready = job.run.start();
+    if ready.is_empty() {
+        // Nothing to run, or a callback failed the compute already.
+        return job;
+    }
+    *lock(&job.keeper) = Some(job.clone());
+    pool.parking.lock().jobs.push(job.clone());
+    pool.monitor_wake.notify_one();
+    // The first tasks go to the queue for the workers, none kept here.
+    job.dispatch(&mut ready, false);
+    job
+}
+
+impl Job {
+    fn pop(&self) -> Option<u32> {
+        lock(&self.queue).pop_front()
+    }
+
+    fn has_queued(&self) -> bool {
+        !lock(&self.queue).is_empty()
+    }
+
+    /// Ends the job: no worker looks for its tasks any more, and the
+    /// scheduler lets go of it.
+    fn end(&self) {
+        self.pool
+            .parking
+            .lock()
+            .jobs
+            .retain(|job| !std::ptr::eq(&**job, self));
+        let keeper = lock(&self.keeper).take();
+        drop(keeper);
+    }
+
+    /// Cancels the compute: no task starts after this.
+    pub(crate) fn cancel(&self) {
+        self.run.stop();
+        self.end();
+    }
+
+    fn fail(&self, error: Error) {
+        self.run.stop();
+        self.run.deliver(Err(error));
+        self.end();
+    }
+
+    /// Sends the tasks a finished task made ready on their way: async ones
+    /// are spawned, synchronous ones queued, except one kept to run next
+    /// on this thread when `keep` is set (a chain costs no hand-off).
+    fn dispatch(self: &Arc<Job>, ready: &mut Vec<u32>, keep: bool) -> Option<u32> {
+        if self.run.is_stopped() {
+            ready.clear();
+            return None;
+        }
+        ready.retain(|&task| match self.run.graph.node(task).body {
+            Body::Async(_) => {
+                self.spawn_async(task);
+                false
+            }
+            _ => true,
+        });
+        let next = if keep { ready.pop() } else { None };
+        if !ready.is_empty() {
+            lock(&self.queue).extend(ready.drain(..));
+            self.queued();
+        }
+        next
+    }
+
+    /// Tells whoever may run a queued task that there is one.
+    fn queued(&self) {
+        self.pool.work_queued();
+        if let Some(helper) = &self.helper {
+            helper.unpark();
+        }
+    }
+
+    /// Claims the next queued task for a worker that just finished one,
+    /// waking another worker if more are queued and a slot is free.
+    fn pop_next(&self) -> Option<u32> {
+        let mut queue = lock(&self.queue);
+        let next = queue.pop_front();
+        let more = !queue.is_empty();
+        drop(queue);
+        if more && self.pool.slots.any_free() {
+            self.pool.work_queued();
+        }
+        next
+    }
+
+    /// Runs synchronous task `task` on this worker, then the tasks it makes
+    /// ready and the queued ones, while the worker may go on.
+    fn run_tasks(self: &Arc<Job>, mut task: u32, me: &Worker) {
+        let unfinished = Unfinished::new(&**self, task);
+        let mut ready = Vec::new();
+        loop {
+            if self.run.is_stopped() {
+                break;
+            }
+            unfinished.task.set(Some(task));
+            let outcome = self.run.run_sync(task);
+            let over = self.run.finish(task, outcome, &mut ready);
+            unfinished.task.set(None);
+            if over {
+                self.end();
+            }
+            let Some(next) = self.dispatch(&mut ready, true).or_else(|| self.pop_next()) else {
+                break;
+            };
+            if !matches!(self.run.graph.node(next).body, Body::Sync(_)) {
+                unreachable!("only synchronous tasks are queued or kept");
+            }
+            if !me.seat.go_on(&self.pool.slots) {
+                // No slot for it now: back to the front of the queue.
+                lock(&self.queue).push_front(next);
+                self.queued();
+                break;
+            }
+            task = next;
+        }
+        unfinished.task.set(None);
+    }
+
+    /// Spawns async task `task` on the runtime, or queues it behind the
+    /// compute's bound on async tasks in flight.
+    fn spawn_async(self: &Arc<Job>, task: u32) {
+        {
+            let mut asyncs = lock(&self.asyncs);
+            if asyncs.in_flight >= self.pool.max_async {
+                asyncs.waiting.push_back(task);
+                return;
+            }
+            asyncs.in_flight += 1;
+        }
+        // Owned by the future, so that a runtime that drops it unpolled
+        // (a shutdown) still fails the compute.
+        let unfinished = Unfinished::new(self.clone(), task);
+        drop(self.pool.handle.spawn(run_async_tasks(unfinished)));
+    }
+}
+
+/// Runs an async task, then the compute's async tasks waiting for a place
+/// in flight, one after another.
+async fn run_async_tasks(unfinished: Unfinished<Arc<Job>>) {
+    let job = unfinished.job.clone();
+    let mut ready = Vec::new();
+    while let Some(task) = unfinished.task.get() {
+        if job.run.is_stopped() {
+            break;
+        }
+        let outcome = job.run.run_async(task).await;
+        let over = job.run.finish(task, outcome, &mut ready);
+        unfinished.task.set(None);
+        if over {
+            job.end();
+        }
+        job.dispatch(&mut ready, false);
+        let mut asyncs = lock(&job.asyncs);
+        match asyncs.waiting.pop_front() {
+            Some(next) => unfinished.task.set(Some(next)),
+            None => asyncs.in_flight -= 1,
+        }
+    }
+    unfinished.task.set(None);
+}
+
+/// Fails the compute if the task it names is never finished: the runtime
+/// dropped its future at shutdown, or a bug of ours panicked outside the
 /// task's own `catch_unwind`. Without it the caller would wait forever.
-struct Unfinished<'a> {
-    run: &'a Run,
+struct Unfinished<J: Deref<Target = Job>> {
+    job: J,
     task: Cell<Option<u32>>,
 }
 
-impl Drop for Unfinished<'_> {
+impl<J: Deref<Target = Job>> Unfinished<J> {
+    fn new(job: J, task: u32) -> Unfinished<J> {
+        Unfinished {
+            job,
+            task: Cell::new(Some(task)),
+        }
+    }
+}
+
+impl<J: Deref<Target = Job>> Drop for Unfinished<J> {
     fn drop(&mut self) {
         if self.task.get().is_some() {
-            self.run.stop();
-            self.run.deliver(Err(Error::stopped()));
+            self.job.fail(Error::stopped());
         }
+    }
+}
+
+/// Delivers a blocking compute's outcome to the thread waiting for it.
+/// Dropped unused (the run ended without an outcome), it delivers
+/// [`Error::stopped`], so the caller never waits forever.
+struct Delivery {
+    outcome: Arc<Mutex<Option<Outcome>>>,
+    waiter: Thread,
+}
+
+impl Delivery {
+    fn send(self, outcome: Outcome) {
+        *lock(&self.outcome) = Some(outcome);
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        lock(&self.outcome).get_or_insert_with(|| Err(Error::stopped()));
+        self.waiter.unpark();
+    }
+}
+
+/// Computes `graph` on `pool`, blocking the calling thread until done.
+///
+/// A worker of this pool that calls it from inside a task helps: it runs
+/// the compute's tasks itself while it waits, so nesting costs no thread
+/// and cannot deadlock. Any other thread just waits; on a client runtime's
+/// own thread it first lets tokio move its other work elsewhere.
+pub(crate) fn compute(
+    pool: &Arc<Pool>,
+    graph: Graph,
+    callbacks: Option<Arc<[Arc<dyn Callback>]>>,
+) -> Outcome {
+    let outcome = Arc::new(Mutex::new(None));
+    let delivery = Delivery {
+        outcome: outcome.clone(),
+        waiter: std::thread::current(),
+    };
+    let done: Done = Box::new(move |result| delivery.send(result));
+    let me = current_worker(pool);
+    let helper = me.as_ref().map(|_| std::thread::current());
+    let job = Arc::downgrade(&start(pool, graph, callbacks, done, helper));
+    let wait = || loop {
+        if let Some(outcome) = lock(&outcome).take() {
+            return outcome;
+        }
+        std::thread::park();
+    };
+    match me {
+        Some(me) => help(pool, &job, &outcome, &me),
+        // On a runtime thread of one of our clients, blocking without
+        // telling tokio could stall the async tasks this compute needs.
+        None if RUNTIME_THREAD.get() => tokio::task::block_in_place(wait),
+        None => wait(),
+    }
+}
+
+/// Waits for `job` on a worker that runs one of the pool's tasks: runs the
+/// job's queued tasks itself, and lends its slot while there are none.
+fn help(pool: &Pool, job: &Weak<Job>, outcome: &Mutex<Option<Outcome>>, me: &Worker) -> Outcome {
+    loop {
+        if let Some(outcome) = lock(outcome).take() {
+            // The waiting task goes on: it needs its slot back.
+            me.seat.rejoin(&pool.slots);
+            return outcome;
+        }
+        if let Some(job) = job.upgrade() {
+            if let Some(task) = job.pop() {
+                if me.seat.go_on(&pool.slots) {
+                    job.run_tasks(task, me);
+                    continue;
+                }
+                lock(&job.queue).push_front(task);
+                job.queued();
+            }
+        }
+        // Blocked until the job queues a task or ends: like any blocked
+        // task, lend the slot meanwhile.
+        if pool.lending && me.seat.lend(&pool.slots) {
+            if let Some(job) = job.upgrade() {
+                job.pool.work_queued();
+            }
+        }
+        std::thread::park();
+    }
+}
+
+/// This thread's kernel id, where the kernel says (Linux).
+fn thread_id() -> Option<u32> {
+    let link = std::fs::read_link("/proc/thread-self").ok()?;
+    link.file_name()?.to_str()?.parse().ok()
+}
+
+/// Whether thread `id` of this process is asleep (waiting for a timer,
+/// I/O, a lock or a child) rather than running or ready to run; `None`
+/// where the kernel does not say.
+fn is_asleep(id: u32) -> Option<bool> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{id}/stat")).ok()?;
+    // The state follows the command name, which may itself hold `)`.
+    let state = stat[stat.rfind(')')? + 1..].trim_start().chars().next()?;
+    Some(matches!(state, 'S' | 'D'))
+}
+
+/// Watches the threads of running tasks and lends the slot of each task
+/// that is blocked, taking it back when the task runs again (Go's sysmon
+/// retaking a processor from a thread stuck in a system call). Sleeps
+/// while the pool has no compute; exits when the client is gone.
+fn monitor(pool: &Weak<Pool>) {
+    // Per worker: consecutive samples it was seen blocked.
+    let mut blocked: HashMap<usize, u32> = HashMap::new();
+    loop {
+        let Some(pool) = pool.upgrade() else {
+            return;
+        };
+        let workers = {
+            let mut state = pool.parking.lock();
+            while state.jobs.is_empty() && !state.closed {
+                state = pool
+                    .monitor_wake
+                    .wait(state)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            if state.closed {
+                return;
+            }
+            state.workers.clone()
+        };
+        let sweep = Instant::now();
+        blocked.retain(|id, _| workers.iter().any(|w| Arc::as_ptr(w).addr() == *id));
+        for worker in &workers {
+            let count = blocked.entry(Arc::as_ptr(worker).addr()).or_default();
+            if !worker.seat.is_busy() {
+                *count = 0;
+                continue;
+            }
+            let (asleep, needed) = match worker.thread.and_then(is_asleep) {
+                Some(asleep) => (asleep, BLOCKED_SAMPLES),
+                // Cannot tell: a task that keeps its slot for long is
+                // assumed blocked, and keeps the lent slot until it ends.
+                None => (!worker.seat.is_lent(), STARVED_SAMPLES),
+            };
+            if !asleep {
+                *count = 0;
+                if worker.thread.is_some() {
+                    worker.seat.reclaim(&pool.slots);
+                }
+                continue;
+            }
+            *count += 1;
+            if *count >= needed && worker.seat.lend(&pool.slots) {
+                pool.work_queued();
+            }
+        }
+        // Reading the kernel's view costs; keep it to a fifth of a core.
+        let interval = SAMPLE_EVERY.max(sweep.elapsed() * 4);
+        drop(pool);
+        std::thread::sleep(interval);
     }
 }
