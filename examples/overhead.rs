@@ -11,6 +11,13 @@
 //! Peak memory is measured in a fresh process per workload (this program
 //! runs itself with `--memory WORKLOAD N`), from the kernel's high-water
 //! mark of resident memory.
+//!
+//! A second table puts the scheduler against its peers in the same run:
+//! CPU-bound work against `threads(cores)` and rayon (time, peak memory
+//! and OS threads, each in a fresh process: `--cpu-bound CONFIG`), async
+//! waits against plain tokio, blocking waits against `spawn_blocking`, a
+//! recursive nested compute (`--nested`), and trivial tasks against
+//! `rayon::scope`.
 
 use delayed::{Client, Delayed, delayed};
 use std::hint::black_box;
@@ -138,6 +145,314 @@ fn seed(ms: u64) -> Timing {
     })
 }
 
+/// About 5 ms of arithmetic over 16 MiB the task owns.
+#[delayed]
+fn crunch(seed: u64) -> u64 {
+    cpu_work(seed)
+}
+
+fn cpu_work(seed: u64) -> u64 {
+    let mut data = vec![seed; 2 << 20];
+    let mut acc = seed;
+    for round in 0..1_u64 {
+        for x in &mut data {
+            acc = acc
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(*x ^ round);
+            *x = acc;
+        }
+    }
+    black_box(&data);
+    acc
+}
+
+/// One OS thread sleeping, as a blocking call does.
+#[delayed]
+fn block(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+static NESTED: std::sync::OnceLock<Client> = std::sync::OnceLock::new();
+
+/// Fibonacci by nested computes on the same client, a task per call.
+#[delayed]
+fn fib(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let client = NESTED.get().expect("set before computing");
+    let (a, b) = client.compute(&(fib(n - 1), fib(n - 2))).unwrap();
+    a + b
+}
+
+/// Samples this process's OS threads until dropped; `peak` is the most.
+struct ThreadSampler {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ThreadSampler {
+    fn start() -> ThreadSampler {
+        use std::sync::atomic::Ordering;
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (d, p) = (done.clone(), peak.clone());
+        let thread = std::thread::spawn(move || {
+            while !d.load(Ordering::SeqCst) {
+                // Not counting this sampler itself.
+                p.fetch_max(status_number("Threads").saturating_sub(1), Ordering::SeqCst);
+                std::thread::sleep(Duration::from_micros(500));
+            }
+        });
+        ThreadSampler {
+            done,
+            peak,
+            thread: Some(thread),
+        }
+    }
+
+    fn peak(mut self) -> u64 {
+        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.take().unwrap().join().unwrap();
+        self.peak.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The child side of the CPU-bound row: prints seconds, peak MiB, peak
+/// OS threads for one configuration.
+fn measure_cpu_bound(config: &str) {
+    const TASKS: u64 = 400;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let before = status_bytes("VmRSS");
+    let (elapsed, threads) = match config {
+        "rayon" => {
+            let pool = rayon::ThreadPoolBuilder::new().build().unwrap();
+            let sampler = ThreadSampler::start();
+            let start = Instant::now();
+            let sum: u64 = pool.install(|| {
+                use rayon::prelude::*;
+                (0..TASKS)
+                    .into_par_iter()
+                    .map(cpu_work)
+                    .reduce(|| 0, u64::wrapping_add)
+            });
+            black_box(sum);
+            (start.elapsed(), sampler.peak())
+        }
+        _ => {
+            let client = match config {
+                "default" => Client::builder().build().unwrap(),
+                _ => Client::builder().threads(cores).build().unwrap(),
+            };
+            let sampler = ThreadSampler::start();
+            let start = Instant::now();
+            let tasks: Vec<Delayed<u64>> = (0..TASKS).map(crunch).collect();
+            black_box(client.compute(&tasks).unwrap());
+            (start.elapsed(), sampler.peak())
+        }
+    };
+    let peak = status_bytes("VmHWM").saturating_sub(before);
+    println!(
+        "{:.3} {:.0} {threads}",
+        elapsed.as_secs_f64(),
+        peak as f64 / (1 << 20) as f64
+    );
+}
+
+/// The child side of the nested row: seconds and peak OS threads of
+/// `fib(20)` on `threads(2)`.
+fn measure_nested() {
+    let client = NESTED.get_or_init(|| Client::builder().threads(2).build().unwrap());
+    let sampler = ThreadSampler::start();
+    let start = Instant::now();
+    assert_eq!(client.compute(&fib(20)).unwrap(), 6765);
+    let elapsed = start.elapsed();
+    println!("{:.3} 0 {}", elapsed.as_secs_f64(), sampler.peak());
+}
+
+/// Runs this program as a child with `args`; its three printed figures.
+fn child(args: &[&str]) -> Option<(f64, f64, u64)> {
+    let output = std::process::Command::new(std::env::current_exe().ok()?)
+        .args(args)
+        .output()
+        .ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    let mut fields = text.split_whitespace();
+    Some((
+        fields.next()?.parse().ok()?,
+        fields.next()?.parse().ok()?,
+        fields.next()?.parse().ok()?,
+    ))
+}
+
+/// 1,000 async tasks waiting 10 ms, computed by the default client.
+fn async_waits(n: u64) -> Duration {
+    let tasks: Vec<Delayed<u64>> = (0..n).map(|_| nap(10)).collect();
+    let start = Instant::now();
+    black_box(delayed::compute(&tasks).unwrap());
+    start.elapsed()
+}
+
+/// The same waits as plain tokio tasks.
+fn tokio_waits(n: u64, runtime: &tokio::runtime::Runtime) -> Duration {
+    let start = Instant::now();
+    runtime.block_on(async {
+        let handles: Vec<_> = (0..n)
+            .map(|_| tokio::spawn(tokio::time::sleep(Duration::from_millis(10))))
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    });
+    start.elapsed()
+}
+
+/// 1,000 tasks blocking their thread for 10 ms, on the default client.
+fn blocking_waits(n: u64) -> Duration {
+    let tasks: Vec<Delayed<u64>> = (0..n).map(|_| block(10)).collect();
+    let start = Instant::now();
+    black_box(delayed::compute(&tasks).unwrap());
+    start.elapsed()
+}
+
+/// The same sleeps on tokio's blocking pool.
+fn spawn_blocking_waits(n: u64, runtime: &tokio::runtime::Runtime) -> Duration {
+    let start = Instant::now();
+    runtime.block_on(async {
+        let handles: Vec<_> = (0..n)
+            .map(|_| tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(10))))
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    });
+    start.elapsed()
+}
+
+/// `rayon::scope` spawning `n` trivial closures: the floor for `wide`.
+fn rayon_wide(n: u64) -> Duration {
+    let start = Instant::now();
+    rayon::scope(|scope| {
+        for i in 0..n {
+            scope.spawn(move |_| {
+                black_box(i + 1);
+            });
+        }
+    });
+    start.elapsed()
+}
+
+fn best(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
+    (0..runs).map(|_| f()).min().unwrap()
+}
+
+/// The scheduler against its peers, each pair measured in this run.
+fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!();
+    println!(
+        "{:<44} {:>12} {:>12} {:>10}",
+        "scheduler", "delayed", "peer", "ratio"
+    );
+    let cpu: Vec<_> = ["default", "cores", "rayon"]
+        .iter()
+        .map(|config| child(&["--cpu-bound", config]))
+        .collect();
+    if let [Some(default), Some(bounded), Some(rayon)] = cpu.as_slice() {
+        for (name, peer) in [("threads(cores)", bounded), ("rayon", rayon)] {
+            println!(
+                "{:<44} {:>10.3} s {:>10.3} s {:>9.2}x",
+                format!("CPU-bound 400 x 16 MiB, time vs {name}"),
+                default.0,
+                peer.0,
+                default.0 / peer.0
+            );
+            println!(
+                "{:<44} {:>8.0} MiB {:>8.0} MiB {:>9.2}x",
+                format!("CPU-bound 400 x 16 MiB, peak memory vs {name}"),
+                default.1,
+                peer.1,
+                default.1 / peer.1
+            );
+            println!(
+                "{:<44} {:>12} {:>12} {:>10}",
+                format!("CPU-bound 400 x 16 MiB, OS threads vs {name}"),
+                default.2,
+                peer.2,
+                format!("+{}", default.2 as i64 - cores as i64)
+            );
+        }
+    }
+    let runs = if quick { 3 } else { 5 };
+    let ours = median_duration(runs, || async_waits(1_000));
+    let peer = median_duration(runs, || tokio_waits(1_000, runtime));
+    println!(
+        "{:<44} {:>9.1} ms {:>9.1} ms {:>9.2}x",
+        "async waits 1,000 x 10 ms vs tokio::spawn",
+        ours.as_secs_f64() * 1e3,
+        peer.as_secs_f64() * 1e3,
+        ours.as_secs_f64() / peer.as_secs_f64()
+    );
+    let ours = median_duration(runs, || blocking_waits(1_000));
+    let peer = median_duration(runs, || spawn_blocking_waits(1_000, runtime));
+    println!(
+        "{:<44} {:>9.1} ms {:>9.1} ms {:>9.2}x",
+        "blocking waits 1,000 x 10 ms vs spawn_blocking",
+        ours.as_secs_f64() * 1e3,
+        peer.as_secs_f64() * 1e3,
+        ours.as_secs_f64() / peer.as_secs_f64()
+    );
+    if let Some((secs, _, threads)) = child(&["--nested"]) {
+        println!(
+            "{:<44} {:>10.3} s {:>12} {:>10}",
+            "nested fib(20) on threads(2): time, threads",
+            secs,
+            threads,
+            format!("+{}", threads as i64 - cores as i64)
+        );
+    }
+    let sizes: &[u64] = if quick {
+        &[10_000, 100_000]
+    } else {
+        &[10_000, 1_000_000]
+    };
+    let mut per_size = Vec::new();
+    for &n in sizes {
+        let ours = (0..7)
+            .map(|_| wide(n))
+            .min_by_key(|t| t.build + t.compute)
+            .unwrap();
+        let floor = best(7, || rayon_wide(n));
+        let total = per_task(ours.build + ours.compute, n);
+        println!(
+            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
+            format!("wide {n}: build + compute vs rayon::scope"),
+            total,
+            per_task(floor, n),
+            total / per_task(floor, n)
+        );
+        println!(
+            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
+            format!("wide {n}: compute alone vs rayon::scope"),
+            per_task(ours.compute, n),
+            per_task(floor, n),
+            per_task(ours.compute, n) / per_task(floor, n)
+        );
+        per_size.push(total);
+    }
+    if let [small, large] = per_size.as_slice() {
+        println!(
+            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
+            format!("wide cost per task growth {} -> {}", sizes[0], sizes[1]),
+            large,
+            small,
+            large / small
+        );
+    }
+}
+
 /// A callback that does nothing: what the hooks themselves cost.
 struct NoOp;
 
@@ -207,14 +522,19 @@ fn peak_bytes_per_task(workload: &str, n: u64) -> Option<f64> {
     String::from_utf8(output.stdout).ok()?.trim().parse().ok()
 }
 
-/// A field of `/proc/self/status`, in bytes.
-fn status_bytes(field: &str) -> u64 {
+/// A number of `/proc/self/status` (kB for sizes).
+fn status_number(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
         .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|value| value.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
+        .unwrap_or(0)
+}
+
+/// A size in `/proc/self/status`, in bytes.
+fn status_bytes(field: &str) -> u64 {
+    status_number(field) * 1024
 }
 
 /// The child side of [`peak_bytes_per_task`].
@@ -238,6 +558,21 @@ fn main() {
             measure_memory(workload, n.parse().expect("a task count"));
             return;
         }
+    }
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["--cpu-bound", config] => return measure_cpu_bound(config),
+        ["--nested"] => return measure_nested(),
+        ["--scheduler", rest @ ..] => {
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            Client::global().unwrap();
+            return scheduler_table(rest.contains(&"--quick"), &runtime);
+        }
+        _ => {}
     }
     if args.first().map(String::as_str) == Some("--csv") {
         // For bench/compare.sh: workload,tasks,build ns/task,compute ns/task.
@@ -340,6 +675,7 @@ fn main() {
             row("mixed", n, &median(3, || mixed(n)), None, None);
         }
     }
+    scheduler_table(quick, &runtime);
     for ms in if quick { vec![10] } else { vec![10, 1_000] } {
         let t = median(if ms >= 1_000 { 1 } else { 3 }, || seed(ms));
         let sequential = Duration::from_millis(30 * ms);

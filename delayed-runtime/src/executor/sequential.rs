@@ -1,13 +1,14 @@
 //! The synchronous scheduler, for debugging: every task runs on the calling
 //! thread, one at a time, in a fixed topological order.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use super::{Outcome, Run, lock};
+use super::{Outcome, Run};
 use crate::diagnostics::Callback;
 use crate::error::Error;
 use crate::graph::Graph;
 use crate::node::Body;
+use crate::sync::{Mutex, lock};
 
 /// Runs every task of `graph` in index order (dependencies first). Async
 /// tasks are awaited in place, so this future does all the work itself.

@@ -134,13 +134,18 @@ impl Seat {
         false
     }
 
-    /// Between two tasks of a chain: whether the worker may start the next
-    /// one now. It keeps a slot it holds unless the pool is overcommitted;
-    /// a task that finished while its slot was lent needs a free one. When
-    /// this returns false the worker holds nothing.
+    /// Between two tasks: whether the worker may start the next one now.
+    /// It keeps a slot it holds unless the pool is overcommitted. A worker
+    /// whose slot is lent goes on without one: its task blocked, and the
+    /// next one likely will too (a fan of downloads ramps up one thread per
+    /// blocked task instead of one per detection); if the next one computes
+    /// instead, the monitor takes the slot back. When this returns false
+    /// the worker holds nothing.
     pub(crate) fn go_on(&self, slots: &Slots) -> bool {
-        if self.state.load(SeqCst) == HOLDING && !slots.overcommitted() {
-            return true;
+        match self.state.load(SeqCst) {
+            HOLDING if !slots.overcommitted() => return true,
+            LENT => return true,
+            _ => {}
         }
         self.release(slots);
         if slots.try_take() {
@@ -328,11 +333,12 @@ mod model {
     #[test]
     fn the_last_consumer_takes_the_only_reference() {
         model(|| {
-            let results: Arc<[Mutex<ResultSlot>]> = Arc::new([Mutex::new(ResultSlot {
-                value: Some(std::sync::Arc::new(vec![1_u8, 2, 3])),
-                consumers: 2,
-                output: false,
-            })]);
+            let results: std::sync::Arc<[Mutex<ResultSlot>]> =
+                std::sync::Arc::new([Mutex::new(ResultSlot {
+                    value: Some(std::sync::Arc::new(vec![1_u8, 2, 3])),
+                    consumers: 2,
+                    output: false,
+                })]);
             let read = |results: &[Mutex<ResultSlot>]| {
                 let mut inputs = Inputs::new(results, &[0]);
                 let read = inputs
@@ -346,7 +352,7 @@ mod model {
                 }
             };
             let other = {
-                let results = results.clone();
+                let results = std::sync::Arc::clone(&results);
                 thread::spawn(move || read(&results))
             };
             assert_eq!(read(&results), [1, 2, 3]);

@@ -30,6 +30,10 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often, at most, the monitor looks at the running tasks' threads.
 const SAMPLE_EVERY: Duration = Duration::from_millis(1);
 
+/// How often, at most, the monitor looks whether tasks whose slot is lent
+/// run again.
+const RECLAIM_EVERY: Duration = Duration::from_millis(5);
+
 /// Consecutive samples in which a task's thread is asleep before its slot
 /// is lent: one sample may catch a brief wait (a page fault, a contended
 /// lock) that is not worth another thread.
@@ -607,6 +611,7 @@ fn is_asleep(id: u32) -> Option<bool> {
 fn monitor(pool: &Weak<Pool>) {
     // Per worker: consecutive samples it was seen blocked.
     let mut blocked: HashMap<usize, u32> = HashMap::new();
+    let mut last_reclaim_sweep = Instant::now();
     loop {
         let Some(pool) = pool.upgrade() else {
             return;
@@ -625,18 +630,24 @@ fn monitor(pool: &Weak<Pool>) {
             state.workers.clone()
         };
         let sweep = Instant::now();
+        // Slots held by running tasks are looked at every sweep; lent ones,
+        // possibly hundreds of sleeping tasks, less often.
+        let reclaim = sweep.duration_since(last_reclaim_sweep) >= RECLAIM_EVERY;
+        if reclaim {
+            last_reclaim_sweep = sweep;
+        }
         blocked.retain(|id, _| workers.iter().any(|w| Arc::as_ptr(w).addr() == *id));
         for worker in &workers {
             let count = blocked.entry(Arc::as_ptr(worker).addr()).or_default();
-            if !worker.seat.is_busy() {
-                *count = 0;
+            let lent = worker.seat.is_lent();
+            if !worker.seat.is_busy() || (lent && !reclaim) {
                 continue;
             }
             let (asleep, needed) = match worker.thread.and_then(is_asleep) {
                 Some(asleep) => (asleep, BLOCKED_SAMPLES),
                 // Cannot tell: a task that keeps its slot for long is
                 // assumed blocked, and keeps the lent slot until it ends.
-                None => (!worker.seat.is_lent(), STARVED_SAMPLES),
+                None => (!lent, STARVED_SAMPLES),
             };
             if !asleep {
                 *count = 0;
