@@ -5,7 +5,6 @@
 //! needs no more thread stack than a single task.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
@@ -29,47 +28,47 @@ pub(crate) struct Graph {
 
 impl Graph {
     /// Walks the ancestors of `roots` once.
+    ///
+    /// Only a node with more than one reference can be reached twice, so
+    /// only those are remembered by address; a node held by its one
+    /// dependent alone (most of a wide fan or a chain) costs no lookup.
+    /// Children's indices wait on a stack of their own until their parent
+    /// is numbered, so no edge is looked up either.
     pub(crate) fn collect(roots: &[Arc<Node>]) -> Graph {
-        let mut index: HashMap<*const Node, u32, BuildHasherDefault<PtrHasher>> =
+        let mut shared: HashMap<*const Node, u32, BuildHasherDefault<PtrHasher>> =
             HashMap::default();
+        // Pure nodes by key: another node with the same key is the same
+        // call, so it gets the index of the first one met.
+        let mut pure: HashMap<&Key, u32> = HashMap::new();
         let mut nodes: Vec<Arc<Node>> = Vec::new();
         let mut dep_start = vec![0];
         let mut deps = Vec::new();
         let mut root_indices = Vec::with_capacity(roots.len());
-        // Pure nodes by key: another node with the same key is the same
-        // call, so it gets the index of the first one met.
-        let mut pure: HashMap<&Key, u32> = HashMap::new();
+        // The indices of the numbered children of the nodes on the stack.
+        let mut numbered: Vec<u32> = Vec::new();
         // Each frame is a node and how many of its dependencies were visited.
         let mut stack: Vec<(&Arc<Node>, usize)> = Vec::new();
+        // The index of a node met before, if it was.
+        let known = |node: &Arc<Node>, shared: &HashMap<_, u32, _>, pure: &HashMap<&Key, u32>| {
+            let by_address = (Arc::strong_count(node) > 1)
+                .then(|| shared.get(&Arc::as_ptr(node)).copied())
+                .flatten();
+            by_address.or_else(|| node.pure.then(|| pure.get(&node.key).copied()).flatten())
+        };
 
         for root in roots {
-            if let Entry::Vacant(entry) = index.entry(Arc::as_ptr(root)) {
-                match root.pure.then(|| pure.get(&root.key)).flatten() {
-                    Some(&same) => {
-                        entry.insert(same);
-                    }
-                    None => {
-                        entry.insert(u32::MAX);
-                        stack.push((root, 0));
-                    }
-                }
+            match known(root, &shared, &pure) {
+                Some(i) => numbered.push(i),
+                // The graph is acyclic, so a node on the stack is never met
+                // again before it is numbered.
+                None => stack.push((root, 0)),
             }
             while let Some((node, visited)) = stack.last_mut() {
                 if let Some(dep) = node.deps.get(*visited) {
                     *visited += 1;
-                    if let Entry::Vacant(entry) = index.entry(Arc::as_ptr(dep)) {
-                        match dep.pure.then(|| pure.get(&dep.key)).flatten() {
-                            Some(&same) => {
-                                entry.insert(same);
-                            }
-                            None => {
-                                // Marked on entry; the graph is acyclic, so a
-                                // marked node is never met again while it is
-                                // on the stack.
-                                entry.insert(u32::MAX);
-                                stack.push((dep, 0));
-                            }
-                        }
+                    match known(dep, &shared, &pure) {
+                        Some(i) => numbered.push(i),
+                        None => stack.push((dep, 0)),
                     }
                     continue;
                 }
@@ -77,15 +76,18 @@ impl Graph {
                 let node = *node;
                 stack.pop();
                 let i = u32::try_from(nodes.len()).expect("a compute holds fewer than 2^32 tasks");
-                index.insert(Arc::as_ptr(node), i);
-                if node.pure {
-                    pure.insert(&node.key, i);
-                }
-                deps.extend(node.deps.iter().map(|dep| index[&Arc::as_ptr(dep)]));
+                deps.extend(numbered.drain(numbered.len() - node.deps.len()..));
                 dep_start.push(deps.len() as u32);
+                if Arc::strong_count(node) > 1 {
+                    shared.insert(Arc::as_ptr(node), i);
+                }
+                if node.pure {
+                    pure.entry(&node.key).or_insert(i);
+                }
                 nodes.push(node.clone());
+                numbered.push(i);
             }
-            root_indices.push(index[&Arc::as_ptr(root)]);
+            root_indices.push(numbered.pop().expect("the root was numbered"));
         }
 
         let (dependent_start, dependents) = invert(nodes.len(), &dep_start, &deps);

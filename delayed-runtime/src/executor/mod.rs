@@ -252,8 +252,10 @@ impl Run {
     }
 
     /// Records how task `i` ended and pushes the dependents it made ready.
-    /// Returns true when the run is over: this was its last task, or it
-    /// failed.
+    /// Returns false when it failed, which ends the run. A task that
+    /// succeeded counts as done only once passed to [`complete`]
+    /// (Self::complete), which a worker does once per run of tasks rather
+    /// than once per task: the count is shared by every thread.
     pub(crate) fn finish(
         &self,
         i: u32,
@@ -266,7 +268,7 @@ impl Run {
                 self.stop();
                 let key = self.graph.node(i).key.clone();
                 self.deliver(Err(Error::task(key, failure)));
-                return true;
+                return false;
             }
         };
         lock(&self.results[i as usize]).value = Some(value);
@@ -277,7 +279,13 @@ impl Run {
                 ready.push(dependent);
             }
         }
-        let last = self.remaining.fetch_sub(1, Ordering::AcqRel) == 1;
+        true
+    }
+
+    /// Counts `tasks` finished tasks as done; returns true when they were
+    /// the last ones, after collecting the outputs for delivery.
+    pub(crate) fn complete(&self, tasks: usize) -> bool {
+        let last = tasks > 0 && self.remaining.fetch_sub(tasks, Ordering::AcqRel) == tasks;
         if last {
             self.deliver_outputs();
         }

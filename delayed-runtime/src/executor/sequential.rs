@@ -33,7 +33,9 @@ pub(crate) async fn run(graph: Graph, callbacks: Option<Arc<[Arc<dyn Callback>]>
             Body::Sync(_) => run.run_sync(task),
             Body::Async(_) => run.run_async(task).await,
         };
-        run.finish(task, result, &mut ready);
+        if run.finish(task, result, &mut ready) {
+            run.complete(1);
+        }
         ready.clear();
     }
     // Dropping the run delivers its outputs and releases the graph.

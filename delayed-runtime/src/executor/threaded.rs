@@ -361,6 +361,13 @@ impl Job {
     /// are spawned, synchronous ones queued, except one kept to run next
     /// on this thread when `keep` is set (a chain costs no hand-off).
     fn dispatch(self: &Arc<Job>, ready: &mut Vec<u32>, keep: bool) -> Option<u32> {
+        if ready.is_empty() {
+            return None;
+        }
+        // The common case of a chain: one synchronous successor, run next.
+        if keep && ready.len() == 1 && matches!(self.run.graph.node(ready[0]).body, Body::Sync(_)) {
+            return ready.pop().filter(|_| !self.run.is_stopped());
+        }
         if self.run.is_stopped() {
             ready.clear();
             return None;
@@ -406,17 +413,21 @@ impl Job {
     fn run_tasks(self: &Arc<Job>, mut task: u32, me: &Worker) {
         let unfinished = Unfinished::new(&**self, task);
         let mut ready = Vec::new();
+        // Tasks finished here and not yet counted as done.
+        let mut finished = 0;
         loop {
             if self.run.is_stopped() {
                 break;
             }
             unfinished.task.set(Some(task));
             let outcome = self.run.run_sync(task);
-            let over = self.run.finish(task, outcome, &mut ready);
+            let succeeded = self.run.finish(task, outcome, &mut ready);
             unfinished.task.set(None);
-            if over {
+            if !succeeded {
                 self.end();
+                break;
             }
+            finished += 1;
             let Some(next) = self.dispatch(&mut ready, true).or_else(|| self.pop_next()) else {
                 break;
             };
@@ -432,6 +443,9 @@ impl Job {
             task = next;
         }
         unfinished.task.set(None);
+        if self.run.complete(finished) {
+            self.end();
+        }
     }
 
     /// Spawns async task `task` on the runtime, or queues it behind the
@@ -462,9 +476,9 @@ async fn run_async_tasks(unfinished: Unfinished<Arc<Job>>) {
             break;
         }
         let outcome = job.run.run_async(task).await;
-        let over = job.run.finish(task, outcome, &mut ready);
+        let succeeded = job.run.finish(task, outcome, &mut ready);
         unfinished.task.set(None);
-        if over {
+        if !succeeded || job.run.complete(1) {
             job.end();
         }
         job.dispatch(&mut ready, false);
