@@ -356,6 +356,44 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
         "{:<44} {:>12} {:>12} {:>10}",
         "scheduler", "delayed", "peer", "ratio"
     );
+    let sizes: &[u64] = if quick {
+        &[10_000, 100_000]
+    } else {
+        &[10_000, 1_000_000]
+    };
+    let mut per_size = Vec::new();
+    for &n in sizes {
+        let ours = (0..7)
+            .map(|_| wide(n))
+            .min_by_key(|t| t.build + t.compute)
+            .unwrap();
+        let floor = best(7, || rayon_wide(n));
+        let total = per_task(ours.build + ours.compute, n);
+        println!(
+            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
+            format!("wide {n}: build + compute vs rayon::scope"),
+            total,
+            per_task(floor, n),
+            total / per_task(floor, n)
+        );
+        println!(
+            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
+            format!("wide {n}: compute alone vs rayon::scope"),
+            per_task(ours.compute, n),
+            per_task(floor, n),
+            per_task(ours.compute, n) / per_task(floor, n)
+        );
+        per_size.push(total);
+    }
+    if let [small, large] = per_size.as_slice() {
+        println!(
+            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
+            format!("wide cost per task growth {} -> {}", sizes[0], sizes[1]),
+            large,
+            small,
+            large / small
+        );
+    }
     let cpu: Vec<_> = ["default", "cores", "rayon"]
         .iter()
         .map(|config| child(&["--cpu-bound", config]))
@@ -411,44 +449,6 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
             secs,
             threads,
             format!("+{}", threads as i64 - cores as i64)
-        );
-    }
-    let sizes: &[u64] = if quick {
-        &[10_000, 100_000]
-    } else {
-        &[10_000, 1_000_000]
-    };
-    let mut per_size = Vec::new();
-    for &n in sizes {
-        let ours = (0..7)
-            .map(|_| wide(n))
-            .min_by_key(|t| t.build + t.compute)
-            .unwrap();
-        let floor = best(7, || rayon_wide(n));
-        let total = per_task(ours.build + ours.compute, n);
-        println!(
-            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
-            format!("wide {n}: build + compute vs rayon::scope"),
-            total,
-            per_task(floor, n),
-            total / per_task(floor, n)
-        );
-        println!(
-            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
-            format!("wide {n}: compute alone vs rayon::scope"),
-            per_task(ours.compute, n),
-            per_task(floor, n),
-            per_task(ours.compute, n) / per_task(floor, n)
-        );
-        per_size.push(total);
-    }
-    if let [small, large] = per_size.as_slice() {
-        println!(
-            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
-            format!("wide cost per task growth {} -> {}", sizes[0], sizes[1]),
-            large,
-            small,
-            large / small
         );
     }
 }

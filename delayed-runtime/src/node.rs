@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::sync::{Mutex, MutexGuard, lock};
+use crate::sync::{Mutex, MutexGuard, lock, yield_now};
 
 /// A computed value, erased to be stored beside values of other types.
 ///
@@ -190,6 +190,9 @@ pub(crate) struct ResultSlot {
     pub(crate) value: Option<Value>,
     /// Dependency edges that have not read this value yet.
     pub(crate) consumers: u32,
+    /// By-value readers cloning the value right now, each holding a
+    /// reference until its clone is made.
+    pub(crate) cloning: u16,
     /// Outputs are kept for delivery, never moved out by a consumer.
     pub(crate) output: bool,
 }
@@ -209,9 +212,10 @@ impl ResultSlot {
 /// [`Owned`](crate::task::Owned), each edge once.
 ///
 /// Reading is where a value's consumers are counted: the last edge to read
-/// a value takes it, so an owned parameter moves it; every earlier by-value
-/// edge clones the value under the slot's lock, so that it never holds a
-/// second reference the last one would have to clone around.
+/// a value takes it, so an owned parameter moves it. Earlier by-value edges
+/// clone it in parallel, each from a reference it holds only while it
+/// clones, and the last one waits for clones in progress before it takes:
+/// it then holds the only reference, however the reads overlap.
 #[doc(hidden)]
 pub struct Inputs<'a> {
     results: &'a [Mutex<ResultSlot>],
@@ -242,7 +246,7 @@ impl<'a> Inputs<'a> {
 
     /// Input `i` for a by-value read: `Ok` with the stored reference when
     /// this edge is the last consumer, otherwise `Err` with what `clone`
-    /// made of the value, under the slot's lock.
+    /// made of the value.
     pub(crate) fn take_or_clone<C>(
         &mut self,
         i: usize,
@@ -250,16 +254,39 @@ impl<'a> Inputs<'a> {
     ) -> Result<Value, C> {
         let mut slot = self.slot(i);
         if slot.read() {
-            return Ok(slot
-                .value
-                .take()
-                .expect("a dependency's value is stored until its last consumer reads it"));
+            let value = slot.value.take();
+            // Other readers' clones finish in a moment; after them this is
+            // the only reference (unless a `&T` reader still runs).
+            while slot.cloning > 0 {
+                drop(slot);
+                yield_now();
+                slot = self.slot(i);
+            }
+            return Ok(
+                value.expect("a dependency's value is stored until its last consumer reads it")
+            );
         }
-        let value = slot
+        slot.cloning += 1;
+        let cloning = Cloning(&self.results[self.deps[i] as usize]);
+        let shared = slot
             .value
-            .as_ref()
+            .clone()
             .expect("a dependency's value is stored until its last consumer reads it");
-        Err(clone(value))
+        drop(slot);
+        let cloned = clone(&shared);
+        // The reference goes before the count does, also on a panic.
+        drop(shared);
+        drop(cloning);
+        Err(cloned)
+    }
+}
+
+/// Counts a by-value reader's clone as finished when dropped.
+struct Cloning<'a>(&'a Mutex<ResultSlot>);
+
+impl Drop for Cloning<'_> {
+    fn drop(&mut self) {
+        lock(self.0).cloning -= 1;
     }
 }
 

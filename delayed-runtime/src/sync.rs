@@ -7,11 +7,15 @@
 pub(crate) use loom::sync::atomic::{AtomicIsize, AtomicU8, AtomicUsize};
 #[cfg(delayed_loom)]
 pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
+#[cfg(delayed_loom)]
+pub(crate) use loom::thread::yield_now;
 
 #[cfg(not(delayed_loom))]
 pub(crate) use std::sync::atomic::{AtomicIsize, AtomicU8, AtomicUsize};
 #[cfg(not(delayed_loom))]
 pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
+#[cfg(not(delayed_loom))]
+pub(crate) use std::thread::yield_now;
 
 /// Locks a mutex that no code panics while holding; recovers the data if
 /// that ever changes rather than spreading the panic.

@@ -74,6 +74,7 @@ impl Run {
             results.push(Mutex::new(ResultSlot {
                 value,
                 consumers: graph.dependents(i).len() as u32,
+                cloning: 0,
                 output: false,
             }));
         }

@@ -337,6 +337,7 @@ mod model {
                 std::sync::Arc::new([Mutex::new(ResultSlot {
                     value: Some(std::sync::Arc::new(vec![1_u8, 2, 3])),
                     consumers: 2,
+                    cloning: 0,
                     output: false,
                 })]);
             let read = |results: &[Mutex<ResultSlot>]| {

@@ -10,6 +10,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::ops::Deref;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
@@ -57,6 +58,8 @@ pub(crate) struct Pool {
     /// The most async tasks of one compute in flight at once.
     pub(crate) max_async: usize,
     slots: Slots,
+    /// Functions whose tasks block, as last seen by the monitor.
+    blocking: Blocking,
     parking: Parking<PoolState>,
     /// Wakes the monitor when a compute starts or the pool closes.
     monitor_wake: Condvar,
@@ -92,6 +95,7 @@ impl Pool {
             max_threads: limits.max_threads,
             max_async: limits.max_async,
             slots: Slots::new(limits.slots),
+            blocking: Blocking::default(),
             parking: Parking::new(PoolState {
                 jobs: Vec::new(),
                 threads: 0,
@@ -170,10 +174,53 @@ impl Pool {
     }
 }
 
-/// One worker thread's seat, and its thread id for the monitor.
+/// One worker thread's seat, its thread id and the function it runs, for
+/// the monitor.
 pub(crate) struct Worker {
     seat: Seat,
     thread: Option<u32>,
+    /// The name of the function of the task running, by address.
+    function: AtomicUsize,
+}
+
+/// The functions whose tasks were last seen blocked, by the address of
+/// their name: a small direct-mapped table that only the monitor writes.
+/// A task of such a function lends its slot as it starts, so that a fan of
+/// blocking calls starts as fast as threads do rather than one slot per
+/// detection; if it computes instead, the monitor takes the slot back and
+/// forgets the function.
+struct Blocking([AtomicUsize; 64]);
+
+impl Default for Blocking {
+    fn default() -> Blocking {
+        Blocking(std::array::from_fn(|_| AtomicUsize::new(0)))
+    }
+}
+
+impl Blocking {
+    fn entry(&self, function: usize) -> &AtomicUsize {
+        let hash = function.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize);
+        &self.0[hash >> (usize::BITS - 6)]
+    }
+
+    fn contains(&self, function: usize) -> bool {
+        function != 0 && self.entry(function).load(Ordering::Relaxed) == function
+    }
+
+    fn insert(&self, function: usize) {
+        if function != 0 {
+            self.entry(function).store(function, Ordering::Relaxed);
+        }
+    }
+
+    fn remove(&self, function: usize) {
+        let _ = self.entry(function).compare_exchange(
+            function,
+            0,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
 }
 
 thread_local! {
@@ -210,6 +257,7 @@ fn work(pool: Arc<Pool>) {
     let me = Arc::new(Worker {
         seat: Seat::new(),
         thread: thread_id(),
+        function: AtomicUsize::new(0),
     });
     {
         let mut state = pool.parking.lock();
@@ -420,6 +468,7 @@ impl Job {
                 break;
             }
             unfinished.task.set(Some(task));
+            self.starting(task, me);
             let outcome = self.run.run_sync(task);
             let succeeded = self.run.finish(task, outcome, &mut ready);
             unfinished.task.set(None);
@@ -445,6 +494,17 @@ impl Job {
         unfinished.task.set(None);
         if self.run.complete(finished) {
             self.end();
+        }
+    }
+
+    /// Tells the monitor which function `me` runs now; lends the slot at
+    /// once if that function's tasks block.
+    fn starting(&self, task: u32, me: &Worker) {
+        let pool = &self.pool;
+        let function = self.run.graph.node(task).key.name().as_ptr().addr();
+        me.function.store(function, Ordering::Relaxed);
+        if pool.lending && pool.blocking.contains(function) && me.seat.lend(&pool.slots) {
+            pool.work_queued();
         }
     }
 
@@ -663,15 +723,17 @@ fn monitor(pool: &Weak<Pool>) {
                 // assumed blocked, and keeps the lent slot until it ends.
                 None => (!lent, STARVED_SAMPLES),
             };
+            let function = worker.function.load(Ordering::Relaxed);
             if !asleep {
                 *count = 0;
-                if worker.thread.is_some() {
-                    worker.seat.reclaim(&pool.slots);
+                if worker.thread.is_some() && worker.seat.reclaim(&pool.slots) {
+                    pool.blocking.remove(function);
                 }
                 continue;
             }
             *count += 1;
             if *count >= needed && worker.seat.lend(&pool.slots) {
+                pool.blocking.insert(function);
                 pool.work_queued();
             }
         }
