@@ -356,6 +356,7 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
         "{:<44} {:>12} {:>12} {:>10}",
         "scheduler", "delayed", "peer", "ratio"
     );
+    let runs = if quick { 3 } else { 5 };
     let sizes: &[u64] = if quick {
         &[10_000, 100_000]
     } else {
@@ -394,6 +395,29 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
             large / small
         );
     }
+    // The synchronous client against the threaded one on a chain, where
+    // threads have nothing to overlap.
+    let synchronous = Client::synchronous();
+    let chain_on = |client: &Client, n: u64| {
+        let mut tip = inc(0);
+        for _ in 1..n {
+            tip = inc(tip);
+        }
+        let start = Instant::now();
+        assert_eq!(client.compute(&tip).unwrap(), n);
+        start.elapsed()
+    };
+    for &n in sizes {
+        let ours = median_duration(runs, || chain_on(&synchronous, n));
+        let threaded = median_duration(runs, || chain_on(Client::global().unwrap(), n));
+        println!(
+            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
+            format!("chain {n}: synchronous vs threaded client"),
+            per_task(ours, n),
+            per_task(threaded, n),
+            ours.as_secs_f64() / threaded.as_secs_f64()
+        );
+    }
     let cpu: Vec<_> = ["default", "cores", "rayon"]
         .iter()
         .map(|config| child(&["--cpu-bound", config]))
@@ -423,7 +447,6 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
             );
         }
     }
-    let runs = if quick { 3 } else { 5 };
     let ours = median_duration(runs, || async_waits(1_000));
     let peer = median_duration(runs, || tokio_waits(1_000, runtime));
     println!(

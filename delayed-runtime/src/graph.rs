@@ -35,8 +35,11 @@ impl Graph {
     /// Children's indices wait on a stack of their own until their parent
     /// is numbered, so no edge is looked up either.
     pub(crate) fn collect(roots: &[Arc<Node>]) -> Graph {
+        // Every root has a second reference (the one `Roots` holds): sized
+        // for them up front, so that the table never holds two copies of
+        // itself while it grows.
         let mut shared: HashMap<*const Node, u32, BuildHasherDefault<PtrHasher>> =
-            HashMap::default();
+            HashMap::with_capacity_and_hasher(roots.len(), BuildHasherDefault::default());
         // Pure nodes by key: another node with the same key is the same
         // call, so it gets the index of the first one met.
         let mut pure: HashMap<&Key, u32> = HashMap::new();

@@ -76,8 +76,7 @@ impl TaskBuilder {
         };
         Owned {
             source,
-            downcast: downcast::<T>,
-            clone: T::clone,
+            fns: &OwnedFns::<T>::FNS,
         }
     }
 
@@ -192,12 +191,23 @@ pub struct Shared<T> {
 
 /// Where the argument for a `T` parameter comes from when the task runs.
 #[doc(hidden)]
-pub struct Owned<T> {
+pub struct Owned<T: 'static> {
     source: OwnedSource<T>,
-    /// `downcast::<T>`, captured where `T`'s bounds were checked.
+    /// `downcast::<T>` and `T::clone`, captured where `T`'s bounds were
+    /// checked; one static table per type, so a task stores one pointer.
+    fns: &'static OwnedFns<T>,
+}
+
+struct OwnedFns<T> {
     downcast: fn(Value) -> Arc<T>,
-    /// `T::clone`, captured where `T: Clone` was checked.
     clone: fn(&T) -> T,
+}
+
+impl<T: TaskValue + ByValue> OwnedFns<T> {
+    const FNS: OwnedFns<T> = OwnedFns {
+        downcast: downcast::<T>,
+        clone: T::clone,
+    };
 }
 
 enum OwnedSource<T> {
@@ -227,18 +237,18 @@ impl<T: Any> Owned<T> {
     /// cloned otherwise.
     pub fn get(&self, inputs: &mut Inputs<'_>) -> T {
         match &self.source {
-            OwnedSource::Const(value) => (self.clone)(value),
+            OwnedSource::Const(value) => (self.fns.clone)(value),
             OwnedSource::Input(i) => {
                 let clone = |value: &Value| {
                     let value = value.downcast_ref().unwrap_or_else(|| {
                         unreachable!("graphs are typed: an input always has its handle's type")
                     });
-                    (self.clone)(value)
+                    (self.fns.clone)(value)
                 };
                 match inputs.take_or_clone(*i, clone) {
                     // Still shared only while a `&T` consumer runs.
-                    Ok(value) => Arc::try_unwrap((self.downcast)(value))
-                        .unwrap_or_else(|shared| (self.clone)(&shared)),
+                    Ok(value) => Arc::try_unwrap((self.fns.downcast)(value))
+                        .unwrap_or_else(|shared| (self.fns.clone)(&shared)),
                     Err(cloned) => cloned,
                 }
             }
