@@ -287,21 +287,24 @@ fn child(args: &[&str]) -> Option<(f64, f64, u64)> {
     ))
 }
 
-/// 1,000 async tasks waiting 10 ms, computed by the default client.
-fn async_waits(n: u64) -> Duration {
-    let tasks: Vec<Delayed<u64>> = (0..n).map(|_| nap(10)).collect();
+/// `n` tasks computed by the default client: the async and blocking waits.
+fn computed(n: u64, task: fn(u64) -> Delayed<u64>) -> Duration {
+    let tasks: Vec<Delayed<u64>> = (0..n).map(|_| task(10)).collect();
     let start = Instant::now();
     black_box(delayed::compute(&tasks).unwrap());
     start.elapsed()
 }
 
-/// The same waits as plain tokio tasks.
-fn tokio_waits(n: u64, runtime: &tokio::runtime::Runtime) -> Duration {
+/// The same waits spawned straight on tokio, `spawn` or `spawn_blocking`,
+/// then awaited.
+fn spawned(
+    n: u64,
+    runtime: &tokio::runtime::Runtime,
+    spawn: fn() -> tokio::task::JoinHandle<()>,
+) -> Duration {
     let start = Instant::now();
     runtime.block_on(async {
-        let handles: Vec<_> = (0..n)
-            .map(|_| tokio::spawn(tokio::time::sleep(Duration::from_millis(10))))
-            .collect();
+        let handles: Vec<_> = (0..n).map(|_| spawn()).collect();
         for handle in handles {
             handle.await.unwrap();
         }
@@ -309,26 +312,12 @@ fn tokio_waits(n: u64, runtime: &tokio::runtime::Runtime) -> Duration {
     start.elapsed()
 }
 
-/// 1,000 tasks blocking their thread for 10 ms, on the default client.
-fn blocking_waits(n: u64) -> Duration {
-    let tasks: Vec<Delayed<u64>> = (0..n).map(|_| block(10)).collect();
-    let start = Instant::now();
-    black_box(delayed::compute(&tasks).unwrap());
-    start.elapsed()
+fn tokio_sleep() -> tokio::task::JoinHandle<()> {
+    tokio::spawn(tokio::time::sleep(Duration::from_millis(10)))
 }
 
-/// The same sleeps on tokio's blocking pool.
-fn spawn_blocking_waits(n: u64, runtime: &tokio::runtime::Runtime) -> Duration {
-    let start = Instant::now();
-    runtime.block_on(async {
-        let handles: Vec<_> = (0..n)
-            .map(|_| tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(10))))
-            .collect();
-        for handle in handles {
-            handle.await.unwrap();
-        }
-    });
-    start.elapsed()
+fn blocking_sleep() -> tokio::task::JoinHandle<()> {
+    tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(10)))
 }
 
 /// `rayon::scope` spawning `n` trivial closures: the floor for `wide`.
@@ -447,8 +436,8 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
             );
         }
     }
-    let ours = median_duration(runs, || async_waits(1_000));
-    let peer = median_duration(runs, || tokio_waits(1_000, runtime));
+    let ours = median_duration(runs, || computed(1_000, nap));
+    let peer = median_duration(runs, || spawned(1_000, runtime, tokio_sleep));
     println!(
         "{:<44} {:>9.1} ms {:>9.1} ms {:>9.2}x",
         "async waits 1,000 x 10 ms vs tokio::spawn",
@@ -456,8 +445,8 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
         peer.as_secs_f64() * 1e3,
         ours.as_secs_f64() / peer.as_secs_f64()
     );
-    let ours = median_duration(runs, || blocking_waits(1_000));
-    let peer = median_duration(runs, || spawn_blocking_waits(1_000, runtime));
+    let ours = median_duration(runs, || computed(1_000, block));
+    let peer = median_duration(runs, || spawned(1_000, runtime, blocking_sleep));
     println!(
         "{:<44} {:>9.1} ms {:>9.1} ms {:>9.2}x",
         "blocking waits 1,000 x 10 ms vs spawn_blocking",
