@@ -227,7 +227,7 @@ pub use delayed_macros::delayed;
 pub use delayed_runtime::diagnostics;
 pub use delayed_runtime::{
     Client, ClientBuilder, Computable, DEFAULT_MAX_ASYNC_TASKS, DEFAULT_MAX_NODES,
-    DEFAULT_MAX_THREADS, Delayed, DelayedFn, Error, IntoDelayed, Key, TaskFn, TaskValue,
+    DEFAULT_MAX_THREADS, DefaultGuard, Delayed, DelayedFn, Error, IntoDelayed, Key, TaskFn, TaskValue,
     Visualization, compute, compute_async, delayed, value, visualize,
 };
 

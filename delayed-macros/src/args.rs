@@ -1,10 +1,11 @@
-//! Parsing `#[delayed(pure, name = "…", crate = "…", trait_name = "…")]`.
+//! Parsing `#[delayed(pure, name = "…", retries = 3, backoff = "…",
+//! timeout = "…", crate = "…", trait_name = "…")]`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, Path, Token};
+use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr, Meta, Path, Token};
 
 /// The arguments of one `#[delayed(…)]` attribute.
 #[derive(Default)]
@@ -18,6 +19,12 @@ pub(crate) struct Args {
     pub(crate) krate: Option<Path>,
     /// On an impl block: the name of the generated trait of lazy methods.
     pub(crate) trait_name: Option<Ident>,
+    /// Runs a failed task again, up to this many times (at least 1).
+    pub(crate) retries: Option<LitInt>,
+    /// The pause before the first retry, in milliseconds.
+    pub(crate) backoff: Option<(LitStr, u64)>,
+    /// How long one attempt may take, in milliseconds (more than 0).
+    pub(crate) timeout: Option<(LitStr, u64)>,
 }
 
 impl Args {
@@ -41,15 +48,40 @@ impl Args {
         if let Some(name) = &self.name {
             args.push(quote!(name = #name));
         }
+        if let Some(retries) = &self.retries {
+            args.push(quote!(retries = #retries));
+        }
+        if let Some((backoff, _)) = &self.backoff {
+            args.push(quote!(backoff = #backoff));
+        }
+        if let Some((timeout, _)) = &self.timeout {
+            args.push(quote!(timeout = #timeout));
+        }
         if let Some(path) = &self.krate {
             let text = quote!(#path).to_string().replace(' ', "");
             args.push(quote!(crate = #text));
         }
         quote!(#[#krate::delayed(#(#args),*)])
     }
+
+    /// The builder calls that give the task its retries, backoff and
+    /// timeout; empty when none is set.
+    pub(crate) fn policy(&self, krate: &TokenStream) -> TokenStream {
+        let mut calls = Vec::new();
+        if let Some(retries) = &self.retries {
+            calls.push(quote!(#krate::__private::TaskBuilder::retries(&mut __delayed_builder, #retries);));
+        }
+        if let Some((_, ms)) = &self.backoff {
+            calls.push(quote!(#krate::__private::TaskBuilder::backoff_ms(&mut __delayed_builder, #ms);));
+        }
+        if let Some((_, ms)) = &self.timeout {
+            calls.push(quote!(#krate::__private::TaskBuilder::timeout_ms(&mut __delayed_builder, #ms);));
+        }
+        quote!(#(#calls)*)
+    }
 }
 
-const EXPECTED: &str = "`#[delayed]` takes `pure`, `name = \"…\"`, `crate = \"…\"` and, on an impl block, `trait_name = \"…\"`, e.g. `#[delayed(pure, name = \"load\")]`";
+const EXPECTED: &str = "`#[delayed]` takes `pure`, `name = \"…\"`, `retries = 3`, `backoff = \"100ms\"`, `timeout = \"30s\"`, `crate = \"…\"` and, on an impl block, `trait_name = \"…\"`, e.g. `#[delayed(pure, name = \"load\")]`";
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Args> {
@@ -117,6 +149,62 @@ impl Parse for Args {
                         Err(error) => fail(error),
                     }
                 }
+                Meta::NameValue(pair) if pair.path.is_ident("retries") => {
+                    match &pair.value {
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Int(count),
+                            ..
+                        }) => match count.base10_parse::<u32>() {
+                            _ if args.retries.is_some() => fail(syn::Error::new_spanned(
+                                &pair.path,
+                                "`retries` is given twice\nhelp: keep one `retries = …`",
+                            )),
+                            Ok(0) => fail(syn::Error::new(
+                                count.span(),
+                                "`retries = 0` retries nothing\nhelp: give at least 1, or leave `retries` out",
+                            )),
+                            Ok(_) => args.retries = Some(count.clone()),
+                            Err(_) => fail(syn::Error::new(
+                                count.span(),
+                                "`retries` takes a whole number of retries\nhelp: write for example `retries = 3`",
+                            )),
+                        },
+                        other => fail(syn::Error::new_spanned(
+                            other,
+                            "`retries` takes a whole number of retries\nhelp: write for example `retries = 3`",
+                        )),
+                    }
+                }
+                Meta::NameValue(pair)
+                    if pair.path.is_ident("timeout") || pair.path.is_ident("backoff") =>
+                {
+                    let timeout = pair.path.is_ident("timeout");
+                    let key = if timeout { "timeout" } else { "backoff" };
+                    let example = if timeout { "30s" } else { "100ms" };
+                    let slot = if timeout {
+                        &mut args.timeout
+                    } else {
+                        &mut args.backoff
+                    };
+                    match string_value(&pair.value, key, example) {
+                        Ok(text) if slot.is_some() => fail(syn::Error::new(
+                            text.span(),
+                            format!("`{key}` is given twice\nhelp: keep one `{key} = \"…\"`"),
+                        )),
+                        Ok(text) => match parse_duration_ms(&text.value()) {
+                            Some(0) if timeout => fail(syn::Error::new(
+                                text.span(),
+                                "a timeout of zero leaves no time to run\nhelp: give a positive duration, e.g. `timeout = \"30s\"`",
+                            )),
+                            Some(ms) => *slot = Some((text, ms)),
+                            None => fail(syn::Error::new(
+                                text.span(),
+                                format!("`{key}` takes a duration: a whole number and a unit (`ms`, `s`, `m` or `h`)\nhelp: write for example `{key} = \"{example}\"`"),
+                            )),
+                        },
+                        Err(error) => fail(error),
+                    }
+                }
                 Meta::Path(path) if path.is_ident("pure") => {
                     if args.pure.is_some() {
                         fail(syn::Error::new_spanned(
@@ -173,6 +261,22 @@ fn string_value(value: &Expr, key: &str, example: &str) -> syn::Result<LitStr> {
     }
 }
 
+/// `"30s"`, `"500ms"`, `"2m"`, `"1h"` in milliseconds.
+fn parse_duration_ms(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number.parse().ok()?;
+    let scale = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" | "min" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    number.checked_mul(scale)
+}
+
 fn is_key_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -186,6 +290,26 @@ mod tests {
 
     fn parse(tokens: &str) -> syn::Result<Args> {
         syn::parse_str::<Args>(tokens)
+    }
+
+    #[test]
+    fn retries_backoff_and_timeout() {
+        let args = parse("retries = 3, backoff = \"10ms\", timeout = \"2m\"").unwrap();
+        assert_eq!(args.retries.unwrap().base10_parse::<u32>().unwrap(), 3);
+        assert_eq!(args.backoff.unwrap().1, 10);
+        assert_eq!(args.timeout.unwrap().1, 120_000);
+        for bad in [
+            "retries = 0",
+            "retries = \"3\"",
+            "timeout = \"0s\"",
+            "timeout = \"soon\"",
+            "timeout = 30",
+            "backoff = \"5 parsecs\"",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(super::parse_duration_ms("1h"), Some(3_600_000));
+        assert_eq!(super::parse_duration_ms("ms"), None);
     }
 
     #[test]

@@ -108,6 +108,8 @@ pub(crate) struct Task<'a> {
     pub(crate) krate: TokenStream,
     name: LitStr,
     pure: Option<&'a syn::Path>,
+    /// Builder calls for retries, backoff and timeout.
+    policy: TokenStream,
     output: &'a Output,
     is_async: bool,
 }
@@ -117,8 +119,10 @@ impl<'a> Task<'a> {
         let name = args.name.clone().unwrap_or_else(|| {
             LitStr::new(&syn::ext::IdentExt::unraw(ident).to_string(), ident.span())
         });
+        let krate = args.krate();
         Task {
-            krate: args.krate(),
+            policy: args.policy(&krate),
+            krate,
             name,
             pure: args.pure.as_ref(),
             output: &sig.output,
@@ -263,17 +267,19 @@ impl<'a> Task<'a> {
                 })
             }
         };
-        let mutable = if params.is_empty() && self.pure.is_none() {
+        let mutable = if params.is_empty() && self.pure.is_none() && self.policy.is_empty() {
             quote!()
         } else {
             quote!(mut)
         };
         let name = &self.name;
+        let policy = &self.policy;
         quote! {
             let #mutable __delayed_builder = #krate::__private::TaskBuilder::new(#name);
             #start_pure
             #(#records)*
             #finish_pure
+            #policy
             #build
         }
     }

@@ -29,7 +29,7 @@ use crate::handle::{Delayed, TaskValue};
 /// # Ok::<(), delayed::Error>(())
 /// ```
 pub fn compute<C: Computable + ?Sized>(computable: &C) -> Result<C::Output, Error> {
-    Client::global()?.compute(computable)
+    Client::current()?.compute(computable)
 }
 
 /// Computes handles on the default client without blocking: await it from
@@ -52,7 +52,7 @@ pub fn compute<C: Computable + ?Sized>(computable: &C) -> Result<C::Output, Erro
 /// }
 /// ```
 pub async fn compute_async<C: Computable + ?Sized>(computable: &C) -> Result<C::Output, Error> {
-    Client::global()?.compute_async(computable).await
+    Client::current()?.compute_async(computable).await
 }
 
 impl<T: TaskValue> Delayed<T> {
@@ -82,7 +82,7 @@ impl<T: TaskValue> Delayed<T> {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn persist(&self) -> Result<Delayed<T>, Error> {
-        Client::global()?.persist(self)
+        Client::current()?.persist(self)
     }
 }
 
@@ -109,7 +109,7 @@ impl<T: TaskValue + Clone> Delayed<T> {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn compute(&self) -> Result<T, Error> {
-        Client::global()?.compute(self)
+        Client::current()?.compute(self)
     }
 
     /// Like [`compute`](Self::compute), for async code: await the value
@@ -127,6 +127,6 @@ impl<T: TaskValue + Clone> Delayed<T> {
     /// # }).unwrap();
     /// ```
     pub async fn compute_async(&self) -> Result<T, Error> {
-        Client::global()?.compute_async(self).await
+        Client::current()?.compute_async(self).await
     }
 }

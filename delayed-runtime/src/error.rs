@@ -1,6 +1,8 @@
 //! `Error`: why a compute failed, naming the task and keeping the cause.
 
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::node::{BoxError, Key};
 
@@ -38,8 +40,17 @@ enum Kind {
     Task {
         key: Key,
         source: BoxError,
-        panicked: bool,
+        cause: Cause,
+        /// How many times the task ran: 1 unless it was retried.
+        attempts: u32,
     },
+    /// An output whose input failed, in a compute that goes on after a
+    /// failure (`as_completed`): the input's error is the source.
+    Upstream { key: Key, failed: Arc<Error> },
+    /// The compute was cancelled before it finished.
+    Cancelled,
+    /// A task was configured with a value it cannot take.
+    Config { key: Key, message: String },
     /// A callback's compute-level hook (`start` or `finish`) panicked.
     Callback {
         hook: &'static str,
@@ -63,11 +74,50 @@ enum Kind {
     Render(Message),
 }
 
-/// How a single task run failed, before it is tied to its key.
+/// How a task failed, before it is tied to its key.
 pub(crate) enum Failure {
     Error(BoxError),
     Panic(String),
+    /// No result within the task's timeout.
+    Timeout(Duration),
+    /// The last of several attempts.
+    Retried { last: Box<Failure>, attempts: u32 },
+    /// The task's settings are invalid (`with_retries(0)`).
+    Config(String),
 }
+
+impl Failure {
+    /// This failure as the last of `attempts` attempts.
+    pub(crate) fn after(self, attempts: u32) -> Failure {
+        if attempts <= 1 {
+            return self;
+        }
+        Failure::Retried {
+            last: Box::new(self),
+            attempts,
+        }
+    }
+}
+
+/// What made a task fail, for `Display` and the predicates.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    Error,
+    Panic,
+    Timeout,
+}
+
+/// The source of a timed-out task's error.
+#[derive(Debug)]
+struct TimedOut(Duration);
+
+impl fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "no result within {:?}", self.0)
+    }
+}
+
+impl std::error::Error for TimedOut {}
 
 impl Failure {
     pub(crate) fn from_panic(payload: Box<dyn std::any::Any + Send>) -> Failure {
@@ -135,15 +185,40 @@ impl Error {
     }
 
     pub(crate) fn task(key: Key, failure: Failure) -> Error {
-        let (source, panicked): (BoxError, bool) = match failure {
-            Failure::Error(source) => (source, false),
-            Failure::Panic(message) => (Box::new(Message(message)), true),
+        if let Failure::Config(message) = failure {
+            return Error::config(key, message);
+        }
+        let (failure, attempts) = match failure {
+            Failure::Retried { last, attempts } => (*last, attempts),
+            failure => (failure, 1),
+        };
+        let (source, cause): (BoxError, Cause) = match failure {
+            Failure::Error(source) => (source, Cause::Error),
+            Failure::Panic(message) => (Box::new(Message(message)), Cause::Panic),
+            Failure::Timeout(after) => (Box::new(TimedOut(after)), Cause::Timeout),
+            Failure::Retried { .. } | Failure::Config(_) => {
+                unreachable!("attempts are counted once, settings checked first")
+            }
         };
         Error::new(Kind::Task {
             key,
             source,
-            panicked,
+            cause,
+            attempts,
         })
+    }
+
+    /// An output that could not be computed because `failed` failed first.
+    pub(crate) fn upstream(key: Key, failed: Arc<Error>) -> Error {
+        Error::new(Kind::Upstream { key, failed })
+    }
+
+    pub(crate) fn cancelled() -> Error {
+        Error::new(Kind::Cancelled)
+    }
+
+    pub(crate) fn config(key: Key, message: String) -> Error {
+        Error::new(Kind::Config { key, message })
     }
 
     /// A compute-level hook (`start`, `finish`) of a callback panicked.
@@ -151,6 +226,9 @@ impl Error {
         let message = match failure {
             Failure::Panic(message) => message,
             Failure::Error(error) => error.to_string(),
+            Failure::Timeout(_) | Failure::Retried { .. } | Failure::Config(_) => {
+                unreachable!("hooks are neither timed, retried nor configured")
+            }
         };
         Error::new(Kind::Callback {
             hook,
@@ -183,8 +261,77 @@ impl Error {
     /// ```
     pub fn key(&self) -> Option<&Key> {
         match &*self.kind {
-            Kind::Task { key, .. } => Some(key),
+            Kind::Task { key, .. } | Kind::Upstream { key, .. } | Kind::Config { key, .. } => {
+                Some(key)
+            }
             _ => None,
+        }
+    }
+
+    /// Whether a task ran out of time: its timeout
+    /// ([`Delayed::with_timeout`](crate::Delayed::with_timeout) or
+    /// `#[delayed(timeout = "…")]`) passed before it returned.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    /// use std::time::Duration;
+    ///
+    /// #[delayed]
+    /// async fn slow(ms: u64) -> u64 {
+    ///     tokio::time::sleep(Duration::from_millis(ms)).await;
+    ///     ms
+    /// }
+    ///
+    /// let err = slow(10_000).with_timeout(Duration::from_millis(10)).compute().unwrap_err();
+    /// assert!(err.is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            &*self.kind,
+            Kind::Task {
+                cause: Cause::Timeout,
+                ..
+            }
+        )
+    }
+
+    /// Whether the compute was cancelled
+    /// ([`Running::cancel`](crate::Running::cancel)).
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed]
+    /// fn wait(ms: u64) -> u64 { std::thread::sleep(std::time::Duration::from_millis(ms)); ms }
+    ///
+    /// let client = delayed::Client::builder().threads(1).build()?;
+    /// let running = client.submit(&vec![wait(50), wait(50)]);
+    /// running.cancel();
+    /// assert!(running.wait().unwrap_err().is_cancelled());
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        matches!(&*self.kind, Kind::Cancelled)
+    }
+
+    /// How many times the failed task ran: more than 1 when it was retried
+    /// ([`Delayed::with_retries`](crate::Delayed::with_retries)), 0 when
+    /// no task failed.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed(retries = 2)]
+    /// fn flaky(x: i64) -> Result<i64, String> { Err(format!("no {x}")) }
+    ///
+    /// let err = flaky(1).with_backoff(std::time::Duration::from_millis(1)).compute().unwrap_err();
+    /// assert_eq!(err.attempts(), 3);
+    /// assert!(err.to_string().ends_with("failed after 3 attempts"));
+    /// ```
+    pub fn attempts(&self) -> u32 {
+        match &*self.kind {
+            Kind::Task { attempts, .. } => *attempts,
+            _ => 0,
         }
     }
 
@@ -204,7 +351,10 @@ impl Error {
     pub fn is_panic(&self) -> bool {
         matches!(
             &*self.kind,
-            Kind::Task { panicked: true, .. } | Kind::Callback { .. }
+            Kind::Task {
+                cause: Cause::Panic,
+                ..
+            } | Kind::Callback { .. }
         )
     }
 
@@ -232,8 +382,30 @@ impl Error {
             Kind::Task { source, .. } => Some(source),
             Kind::Callback { message, .. } | Kind::Render(message) => Some(Box::new(message)),
             Kind::Start(source) | Kind::Write { source, .. } => Some(Box::new(source)),
-            Kind::Stopped | Kind::Format { .. } => None,
+            Kind::Upstream { failed, .. } => Some(Box::new(Shared(failed))),
+            Kind::Stopped | Kind::Format { .. } | Kind::Cancelled | Kind::Config { .. } => None,
         }
+    }
+}
+
+/// An error that several outputs share as their source.
+struct Shared(Arc<Error>);
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for Shared {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&*self.0)
     }
 }
 
@@ -242,14 +414,27 @@ impl fmt::Display for Error {
         match &*self.kind {
             Kind::Task {
                 key,
-                panicked: false,
+                cause,
+                attempts,
                 ..
-            } => write!(f, "task `{key}` failed"),
-            Kind::Task {
-                key,
-                panicked: true,
-                ..
-            } => write!(f, "task `{key}` panicked"),
+            } => {
+                let what = match cause {
+                    Cause::Error => "failed",
+                    Cause::Panic => "panicked",
+                    Cause::Timeout => "timed out",
+                };
+                write!(f, "task `{key}` {what}")?;
+                if *attempts > 1 {
+                    write!(f, " after {attempts} attempts")?;
+                }
+                Ok(())
+            }
+            Kind::Upstream { key, failed } => match failed.key() {
+                Some(input) => write!(f, "task `{key}` did not run: `{input}` failed"),
+                None => write!(f, "task `{key}` did not run: an input failed"),
+            },
+            Kind::Cancelled => f.write_str("the compute was cancelled"),
+            Kind::Config { key, message } => write!(f, "task `{key}`: {message}"),
             Kind::Callback { hook, .. } => {
                 write!(f, "a callback panicked in its `{hook}` hook")
             }
@@ -303,7 +488,8 @@ impl std::error::Error for Error {
             Kind::Task { source, .. } => Some(&**source),
             Kind::Callback { message, .. } | Kind::Render(message) => Some(message),
             Kind::Start(source) | Kind::Write { source, .. } => Some(source),
-            Kind::Stopped | Kind::Format { .. } => None,
+            Kind::Upstream { failed, .. } => Some(&**failed),
+            Kind::Stopped | Kind::Format { .. } | Kind::Cancelled | Kind::Config { .. } => None,
         }
     }
 }
@@ -323,7 +509,7 @@ mod tests {
     fn panic_payloads_become_messages() {
         let message = |payload: Box<dyn std::any::Any + Send>| match Failure::from_panic(payload) {
             Failure::Panic(message) => message,
-            Failure::Error(_) => unreachable!(),
+            _ => unreachable!(),
         };
         assert_eq!(message(Box::new("static")), "static");
         assert_eq!(message(Box::new(String::from("owned"))), "owned");

@@ -4,8 +4,9 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::node::{Body, Inputs, Key, Node, Value};
+use crate::node::{Body, Inputs, Key, Node, Policy, Value};
 
 /// What a task can take and return: values cross threads between tasks, so
 /// they must be `Send + Sync + 'static`.
@@ -186,6 +187,125 @@ impl<T: TaskValue> Delayed<T> {
         let key = self.node.key.renamed(name);
         let pure = self.node.pure;
         self.rekeyed(key, pure)
+    }
+
+    /// Runs this task up to `retries` more times when it fails (returns
+    /// `Err` or panics, or an async attempt times out), pausing between
+    /// attempts (see [`with_backoff`](Self::with_backoff)): Dask's
+    /// `retries=`. Also `#[delayed(retries = 3)]` on the function.
+    ///
+    /// The final error keeps the last attempt's cause and says how many
+    /// attempts were made ([`Error::attempts`](crate::Error::attempts));
+    /// callbacks see every attempt. A task that may run again reads its
+    /// inputs as clones rather than taking them.
+    ///
+    /// `with_retries(0)` makes the task fail with an error that says so.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::time::Duration;
+    ///
+    /// static CALLS: AtomicU32 = AtomicU32::new(0);
+    ///
+    /// #[delayed]
+    /// fn flaky(x: u32) -> Result<u32, String> {
+    ///     // Fails twice, then works.
+    ///     match CALLS.fetch_add(1, Ordering::SeqCst) {
+    ///         0 | 1 => Err("connection reset".into()),
+    ///         _ => Ok(x * 2),
+    ///     }
+    /// }
+    ///
+    /// let value = flaky(21).with_retries(3).with_backoff(Duration::from_millis(1));
+    /// assert_eq!(value.compute()?, 42);
+    /// assert_eq!(CALLS.load(Ordering::SeqCst), 3);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn with_retries(self, retries: u32) -> Delayed<T> {
+        self.configured(|policy| {
+            policy.retries = retries;
+            if retries == 0 {
+                policy.invalid = Some(
+                    "`with_retries(0)` retries nothing: give at least 1, or leave `with_retries` out"
+                        .into(),
+                );
+            }
+        })
+    }
+
+    /// The pause before the first retry (default 100 ms); each next pause
+    /// doubles, up to a minute. Also `#[delayed(backoff = "10ms")]`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let quick = delayed::value(1).map(|x| x + 1).with_retries(2).with_backoff(Duration::from_millis(5));
+    /// assert_eq!(quick.compute()?, 2);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn with_backoff(self, first: Duration) -> Delayed<T> {
+        self.configured(|policy| policy.backoff = Some(first))
+    }
+
+    /// Gives each attempt of this task at most `timeout`. Also
+    /// `#[delayed(timeout = "30s")]`.
+    ///
+    /// An async task that runs out of time is dropped (and retried, if it
+    /// has retries left). A synchronous task cannot be interrupted: the
+    /// compute fails at once with a timeout error naming the task
+    /// ([`Error::is_timeout`](crate::Error::is_timeout)), while the task's
+    /// thread finishes in the background and its result is discarded; it is
+    /// not retried. (On the synchronous client, which runs tasks on the
+    /// caller's thread, a synchronous task's timeout is checked when it
+    /// returns.) A zero timeout makes the task fail with an error that says
+    /// so.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    /// use std::time::Duration;
+    ///
+    /// #[delayed]
+    /// async fn fetch(ms: u64) -> u64 {
+    ///     tokio::time::sleep(Duration::from_millis(ms)).await;
+    ///     ms
+    /// }
+    ///
+    /// assert_eq!(fetch(1).with_timeout(Duration::from_secs(5)).compute()?, 1);
+    /// let err = fetch(60_000).with_timeout(Duration::from_millis(20)).compute().unwrap_err();
+    /// assert!(err.is_timeout());
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn with_timeout(self, timeout: Duration) -> Delayed<T> {
+        self.configured(|policy| {
+            policy.timeout = Some(timeout);
+            if timeout.is_zero() {
+                policy.invalid = Some(
+                    "`with_timeout` of zero leaves no time to run: give a positive duration"
+                        .into(),
+                );
+            }
+        })
+    }
+
+    /// This task with its policy changed: in place when nothing else
+    /// refers to it yet; otherwise a new node with the same key, inputs and
+    /// body, so that other handles keep the task as it was.
+    fn configured(mut self, change: impl FnOnce(&mut Policy)) -> Delayed<T> {
+        if let Some(node) = Arc::get_mut(&mut self.node) {
+            change(node.policy.get_or_insert_with(Box::default));
+            return self;
+        }
+        let mut policy = self.node.policy.as_deref().cloned().unwrap_or_default();
+        change(&mut policy);
+        Delayed::from_node(Arc::new(Node {
+            key: self.node.key.clone(),
+            pure: false,
+            junction: self.node.junction,
+            deps: self.node.deps.clone(),
+            body: Body::Same(self.node.clone()),
+            policy: Some(Box::new(policy)),
+        }))
     }
 
     /// This task under another key: renamed in place when nothing else

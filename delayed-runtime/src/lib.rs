@@ -23,7 +23,9 @@ mod sync;
 mod task;
 mod visualize;
 
-pub use client::{Client, ClientBuilder, DEFAULT_MAX_ASYNC_TASKS, DEFAULT_MAX_THREADS};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_MAX_ASYNC_TASKS, DEFAULT_MAX_THREADS, DefaultGuard,
+};
 pub use computable::Computable;
 pub use compute::{compute, compute_async};
 pub use error::Error;

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::sync::{Mutex, MutexGuard, lock, yield_now};
 
@@ -37,6 +38,38 @@ pub(crate) enum Body {
     Sync(Box<SyncCall>),
     /// An `async fn`: it runs as a future on the runtime's workers.
     Async(Box<AsyncCall>),
+    /// The body of another node: a task configured anew (retries, a
+    /// timeout) while other handles still refer to it as it was.
+    Same(Arc<Node>),
+}
+
+/// How a task runs beyond its call: retries, their backoff, a timeout.
+#[derive(Clone, Default)]
+pub(crate) struct Policy {
+    /// How many times a failed task runs again.
+    pub(crate) retries: u32,
+    /// The pause before the first retry (doubling for each next one, up
+    /// to a minute); `None` for the default.
+    pub(crate) backoff: Option<Duration>,
+    /// How long one attempt may take.
+    pub(crate) timeout: Option<Duration>,
+    /// A setting the task cannot take: it fails with this message rather
+    /// than run.
+    pub(crate) invalid: Option<String>,
+}
+
+impl Policy {
+    /// The pause before the first retry when none is set.
+    pub(crate) const DEFAULT_BACKOFF: Duration = Duration::from_millis(100);
+    const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+    /// The pause after failed attempt number `attempt` (from 1).
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
+        let first = self.backoff.unwrap_or(Policy::DEFAULT_BACKOFF);
+        first
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+            .min(Policy::MAX_BACKOFF.max(first))
+    }
 }
 
 pub(crate) struct Node {
@@ -51,6 +84,8 @@ pub(crate) struct Node {
     /// The nodes whose values this node's call takes, in argument order.
     pub(crate) deps: Box<[Arc<Node>]>,
     pub(crate) body: Body,
+    /// Retries and timeout; `None` (the common case) costs one pointer.
+    pub(crate) policy: Option<Box<Policy>>,
 }
 
 impl Node {
@@ -62,7 +97,27 @@ impl Node {
             junction: false,
             deps: deps.into_boxed_slice(),
             body,
+            policy: None,
         })
+    }
+
+    /// What running this node means, through any `Body::Same`.
+    pub(crate) fn body(&self) -> &Body {
+        let mut body = &self.body;
+        while let Body::Same(node) = body {
+            body = &node.body;
+        }
+        body
+    }
+
+    /// Whether this node's value is known before any task runs.
+    pub(crate) fn is_value(&self) -> bool {
+        matches!(self.body(), Body::Ready(_))
+    }
+
+    /// Whether this node is a synchronous task.
+    pub(crate) fn is_sync(&self) -> bool {
+        matches!(self.body(), Body::Sync(_))
     }
 }
 
@@ -221,11 +276,40 @@ pub struct Inputs<'a> {
     results: &'a [Mutex<ResultSlot>],
     /// The result slot of each dependency edge, in argument order.
     deps: &'a [u32],
+    /// Reads leave every value where it is, uncounted, for a task that may
+    /// run again (retries): owned parameters get clones.
+    keep: bool,
 }
 
 impl<'a> Inputs<'a> {
     pub(crate) fn new(results: &'a [Mutex<ResultSlot>], deps: &'a [u32]) -> Inputs<'a> {
-        Inputs { results, deps }
+        Inputs {
+            results,
+            deps,
+            keep: false,
+        }
+    }
+
+    /// Inputs whose reads count nothing and move nothing; the caller
+    /// releases them with [`release`](Inputs::release) after the last run.
+    pub(crate) fn kept(results: &'a [Mutex<ResultSlot>], deps: &'a [u32]) -> Inputs<'a> {
+        Inputs {
+            results,
+            deps,
+            keep: true,
+        }
+    }
+
+    /// Counts every edge as read without running anything: the values a
+    /// retried task kept are given up, each freed if this was its last
+    /// consumer.
+    pub(crate) fn release(&self) {
+        for i in 0..self.deps.len() {
+            let mut slot = self.slot(i);
+            let value = if slot.read() { slot.value.take() } else { None };
+            drop(slot);
+            drop(value);
+        }
     }
 
     fn slot(&self, i: usize) -> MutexGuard<'a, ResultSlot> {
@@ -236,7 +320,7 @@ impl<'a> Inputs<'a> {
     /// this edge is the last consumer, another reference otherwise.
     pub(crate) fn share(&mut self, i: usize) -> Value {
         let mut slot = self.slot(i);
-        let value = if slot.read() {
+        let value = if !self.keep && slot.read() {
             slot.value.take()
         } else {
             slot.value.clone()
@@ -253,7 +337,7 @@ impl<'a> Inputs<'a> {
         clone: impl FnOnce(&Value) -> C,
     ) -> Result<Value, C> {
         let mut slot = self.slot(i);
-        if slot.read() {
+        if !self.keep && slot.read() {
             let value = slot.value.take();
             // Other readers' clones finish in a moment; after them this is
             // the only reference (unless a `&T` reader still runs).

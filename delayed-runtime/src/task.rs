@@ -9,9 +9,10 @@ use std::any::Any;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::handle::{Arg, ByValue, Delayed, TaskValue};
-use crate::node::{Body, BoxError, Inputs, Key, Node, Value};
+use crate::node::{Body, BoxError, Inputs, Key, Node, Policy, Value};
 
 /// Collects a task's arguments, then builds its node.
 #[doc(hidden)]
@@ -21,6 +22,7 @@ pub struct TaskBuilder {
     /// Set for a pure call: its key, hashed from the call.
     pure_key: Option<Key>,
     junction: bool,
+    policy: Option<Box<Policy>>,
 }
 
 impl TaskBuilder {
@@ -30,7 +32,24 @@ impl TaskBuilder {
             deps: Vec::new(),
             pure_key: None,
             junction: false,
+            policy: None,
         }
+    }
+
+    /// `#[delayed(retries = n)]`: runs the task up to `n` more times after
+    /// it fails (the macro has checked that `n` is at least 1).
+    pub fn retries(&mut self, retries: u32) {
+        self.policy.get_or_insert_with(Box::default).retries = retries;
+    }
+
+    /// `#[delayed(backoff = "…")]`: the pause before the first retry.
+    pub fn backoff_ms(&mut self, ms: u64) {
+        self.policy.get_or_insert_with(Box::default).backoff = Some(Duration::from_millis(ms));
+    }
+
+    /// `#[delayed(timeout = "…")]`: how long one attempt may take.
+    pub fn timeout_ms(&mut self, ms: u64) {
+        self.policy.get_or_insert_with(Box::default).timeout = Some(Duration::from_millis(ms));
     }
 
     /// Marks the task as a junction that only gathers its inputs.
@@ -113,6 +132,7 @@ impl TaskBuilder {
             junction: self.junction,
             deps: self.deps.into_boxed_slice(),
             body,
+            policy: self.policy,
         }))
     }
 }

@@ -11,7 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::task::Poll;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::diagnostics::{Callback, ComputeFinish, ComputeStart, TaskFinish, TaskStart};
 
@@ -53,10 +53,37 @@ pub(crate) struct Run {
 
 type Callbacks = Arc<[Arc<dyn Callback>]>;
 
+/// Enforces a synchronous task's timeout while it runs, where the
+/// scheduler can: the threaded one fails the compute when the time is up.
+pub(crate) trait Watchdog {
+    /// Starts timing an attempt at task `task`; `None` when this scheduler
+    /// cannot (the attempt is then checked when it returns).
+    fn arm(&self, task: u32, timeout: Duration) -> Option<Disarm>;
+}
+
+/// Stops the timing of an attempt when dropped.
+pub(crate) struct Disarm(pub(crate) Arc<AtomicBool>);
+
+impl Drop for Disarm {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// The synchronous scheduler's: it runs on the caller's thread, which is
+/// busy with the task.
+pub(crate) struct Unwatched;
+
+impl Watchdog for Unwatched {
+    fn arm(&self, _task: u32, _timeout: Duration) -> Option<Disarm> {
+        None
+    }
+}
+
 impl Run {
     pub(crate) fn new(graph: Graph, done: Done, callbacks: Option<Callbacks>) -> Run {
         let len = graph.len();
-        let is_ready = |i: u32| matches!(graph.node(i).body, Body::Ready(_));
+        let is_ready = |i: u32| graph.node(i).is_value();
         let mut pending = Vec::with_capacity(len);
         let mut results = Vec::with_capacity(len);
         let mut remaining = 0;
@@ -64,9 +91,9 @@ impl Run {
             let unmet = graph.deps(i).iter().filter(|&&d| !is_ready(d)).count();
             pending.push(AtomicU32::new(unmet as u32));
             // Values known at build time are results from the start.
-            let value = match &graph.node(i).body {
+            let value = match graph.node(i).body() {
                 Body::Ready(value) => Some(value.clone()),
-                Body::Sync(_) | Body::Async(_) => {
+                Body::Sync(_) | Body::Async(_) | Body::Same(_) => {
                     remaining += 1;
                     None
                 }
@@ -114,7 +141,7 @@ impl Run {
         }
         (0..self.graph.len() as u32)
             .filter(|&i| {
-                !matches!(self.graph.node(i).body, Body::Ready(_))
+                !self.graph.node(i).is_value()
                     && self.pending[i as usize].load(Ordering::Relaxed) == 0
             })
             .collect()
@@ -131,31 +158,131 @@ impl Run {
     }
 
     /// Runs a synchronous task on the current thread, catching a panic and
-    /// telling the callbacks.
-    pub(crate) fn run_sync(&self, i: u32) -> Result<Value, Failure> {
+    /// telling the callbacks; with a policy, retries it and times it, a
+    /// timeout being enforced by `watchdog` where it can.
+    pub(crate) fn run_sync(&self, i: u32, watchdog: &dyn Watchdog) -> Result<Value, Failure> {
         #[cfg(feature = "tracing")]
         let _span = task_span(&self.graph.node(i).key).entered();
-        let Some(callbacks) = &self.callbacks else {
-            return self.call_sync(i);
+        let Some(policy) = self.graph.node(i).policy.as_deref() else {
+            return self.attempt_sync(i, Inputs::new(&self.results, self.graph.deps(i)), None);
         };
-        let started = self.task_started(callbacks, i)?;
-        let outcome = self.call_sync(i);
-        self.task_finished(callbacks, i, started, outcome)
+        let inputs = || Inputs::kept(&self.results, self.graph.deps(i));
+        let outcome = match &policy.invalid {
+            Some(message) => Err(Failure::Config(message.clone())),
+            None => {
+                let mut attempt = 1;
+                loop {
+                    let armed = policy.timeout.map(|timeout| (timeout, watchdog.arm(i, timeout)));
+                    let outcome = self.attempt_sync(i, inputs(), armed);
+                    match outcome {
+                        // A synchronous attempt that timed out may still run:
+                        // it is never run again.
+                        Err(failure)
+                            if attempt <= policy.retries
+                                && !matches!(failure, Failure::Timeout(_)) =>
+                        {
+                            std::thread::sleep(policy.delay(attempt));
+                            attempt += 1;
+                        }
+                        outcome => break outcome.map_err(|failure| failure.after(attempt)),
+                    }
+                }
+            }
+        };
+        self.release(i, outcome)
     }
 
-    /// Runs an `async` task to completion, telling the callbacks.
+    /// Runs an `async` task to completion, telling the callbacks; with a
+    /// policy, retries it and drops an attempt that runs out of time.
     pub(crate) async fn run_async(&self, i: u32) -> Result<Value, Failure> {
         let run = async {
-            let Some(callbacks) = &self.callbacks else {
-                return self.call_async(i).await;
+            let Some(policy) = self.graph.node(i).policy.as_deref() else {
+                let inputs = Inputs::new(&self.results, self.graph.deps(i));
+                return self.attempt_async(i, inputs, None).await;
             };
-            let started = self.task_started(callbacks, i)?;
-            let outcome = self.call_async(i).await;
-            self.task_finished(callbacks, i, started, outcome)
+            let outcome = match &policy.invalid {
+                Some(message) => Err(Failure::Config(message.clone())),
+                None => {
+                    let mut attempt = 1;
+                    loop {
+                        let inputs = Inputs::kept(&self.results, self.graph.deps(i));
+                        match self.attempt_async(i, inputs, policy.timeout).await {
+                            Err(_) if attempt <= policy.retries => {
+                                tokio::time::sleep(policy.delay(attempt)).await;
+                                attempt += 1;
+                            }
+                            outcome => break outcome.map_err(|failure| failure.after(attempt)),
+                        }
+                    }
+                }
+            };
+            self.release(i, outcome)
         };
         #[cfg(feature = "tracing")]
         let run = tracing::Instrument::instrument(run, task_span(&self.graph.node(i).key));
         run.await
+    }
+
+    /// Gives up the inputs a task with a policy kept for its attempts; a
+    /// value whose `Drop` panics fails the task.
+    fn release(&self, i: u32, outcome: Result<Value, Failure>) -> Result<Value, Failure> {
+        let inputs = Inputs::new(&self.results, self.graph.deps(i));
+        match catch_unwind(AssertUnwindSafe(|| inputs.release())) {
+            Ok(()) => outcome,
+            Err(payload) => outcome.and(Err(Failure::from_panic(payload))),
+        }
+    }
+
+    /// One attempt at a synchronous task: its call between the callbacks'
+    /// hooks. `timed` is the attempt's timeout and, if the scheduler can
+    /// enforce it while the task runs, the guard that does; otherwise an
+    /// attempt that returns late is a timeout.
+    fn attempt_sync(
+        &self,
+        i: u32,
+        inputs: Inputs<'_>,
+        timed: Option<(Duration, Option<Disarm>)>,
+    ) -> Result<Value, Failure> {
+        let attempt = || {
+            let started = Instant::now();
+            let outcome = self.call_sync(i, inputs);
+            match timed {
+                Some((timeout, None)) if started.elapsed() > timeout => {
+                    Err(Failure::Timeout(timeout))
+                }
+                _ => outcome,
+            }
+        };
+        let Some(callbacks) = &self.callbacks else {
+            return attempt();
+        };
+        let started = self.task_started(callbacks, i)?;
+        let outcome = attempt();
+        self.task_finished(callbacks, i, started, outcome)
+    }
+
+    /// One attempt at an async task, dropped after `timeout`.
+    async fn attempt_async(
+        &self,
+        i: u32,
+        inputs: Inputs<'_>,
+        timeout: Option<Duration>,
+    ) -> Result<Value, Failure> {
+        let attempt = async {
+            let call = self.call_async(i, inputs);
+            match timeout {
+                Some(timeout) => tokio::time::timeout(timeout, call)
+                    .await
+                    .unwrap_or(Err(Failure::Timeout(timeout))),
+                None => call.await,
+            }
+        };
+        let Some(callbacks) = &self.callbacks else {
+            return attempt.await;
+        };
+        let started = self.task_started(callbacks, i)?;
+        let outcome = attempt.await;
+        self.task_finished(callbacks, i, started, outcome)
     }
 
     /// Tells the callbacks that task `i` starts; a hook that panics fails
@@ -199,11 +326,10 @@ impl Run {
 
     /// Calls a synchronous task's body, catching a panic, also one in the
     /// `Drop` of an input the task was the last to hold.
-    fn call_sync(&self, i: u32) -> Result<Value, Failure> {
-        let Body::Sync(call) = &self.graph.node(i).body else {
+    fn call_sync(&self, i: u32, mut inputs: Inputs<'_>) -> Result<Value, Failure> {
+        let Body::Sync(call) = self.graph.node(i).body() else {
             unreachable!("run_sync is only called for synchronous tasks")
         };
-        let mut inputs = self.inputs(i);
         // What the call reads and does not keep is dropped inside the
         // guard: a panicking `Drop` fails this task.
         let called = catch_unwind(AssertUnwindSafe(move || call(&mut inputs)));
@@ -215,11 +341,14 @@ impl Run {
 
     /// Calls an `async` task's body and polls it to completion, catching a
     /// panic in any poll.
-    fn call_async(&self, i: u32) -> impl Future<Output = Result<Value, Failure>> + '_ {
-        let Body::Async(call) = &self.graph.node(i).body else {
+    fn call_async(
+        &self,
+        i: u32,
+        mut inputs: Inputs<'_>,
+    ) -> impl Future<Output = Result<Value, Failure>> + '_ {
+        let Body::Async(call) = self.graph.node(i).body() else {
             unreachable!("run_async is only called for async tasks")
         };
-        let mut inputs = self.inputs(i);
         // Inputs the call did not keep, and the future once it is done,
         // are dropped inside the guard: a panicking `Drop` fails this task.
         let mut future = catch_unwind(AssertUnwindSafe(move || Some(call(&mut inputs))));
@@ -243,13 +372,6 @@ impl Run {
                 Err(payload) => Poll::Ready(Err(Failure::from_panic(payload))),
             }
         })
-    }
-
-    /// Task `i`'s inputs, one per dependency edge, read from the result
-    /// slots as the call asks for them: the last consumer of a value that
-    /// is not an output takes it, so memory follows the frontier.
-    fn inputs(&self, i: u32) -> Inputs<'_> {
-        Inputs::new(&self.results, self.graph.deps(i))
     }
 
     /// Records how task `i` ended and pushes the dependents it made ready.

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Outcome, Run};
+use super::{Outcome, Run, Unwatched};
 use crate::diagnostics::Callback;
 use crate::error::Error;
 use crate::graph::Graph;
@@ -28,10 +28,11 @@ pub(crate) async fn run(graph: Graph, callbacks: Option<Arc<[Arc<dyn Callback>]>
         if run.is_stopped() {
             break;
         }
-        let result = match run.graph.node(task).body {
+        let result = match run.graph.node(task).body() {
             Body::Ready(_) => continue,
-            Body::Sync(_) => run.run_sync(task),
+            Body::Sync(_) => run.run_sync(task, &Unwatched),
             Body::Async(_) => run.run_async(task).await,
+            Body::Same(_) => unreachable!("`body()` looks through `Same`"),
         };
         if run.finish(task, result, &mut ready) {
             run.complete(1);

@@ -10,7 +10,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::ops::Deref;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
@@ -18,11 +18,10 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
 use super::slots::{Parking, Seat, Slots};
-use super::{Done, Outcome, Run};
+use super::{Disarm, Done, Outcome, Run, Watchdog};
 use crate::diagnostics::Callback;
-use crate::error::Error;
+use crate::error::{Error, Failure};
 use crate::graph::Graph;
-use crate::node::Body;
 use crate::sync::{Condvar, Mutex, lock};
 
 /// How long an idle worker thread waits for work before it exits.
@@ -413,19 +412,19 @@ impl Job {
             return None;
         }
         // The common case of a chain: one synchronous successor, run next.
-        if keep && ready.len() == 1 && matches!(self.run.graph.node(ready[0]).body, Body::Sync(_)) {
+        if keep && ready.len() == 1 && self.run.graph.node(ready[0]).is_sync() {
             return ready.pop().filter(|_| !self.run.is_stopped());
         }
         if self.run.is_stopped() {
             ready.clear();
             return None;
         }
-        ready.retain(|&task| match self.run.graph.node(task).body {
-            Body::Async(_) => {
+        ready.retain(|&task| {
+            let sync = self.run.graph.node(task).is_sync();
+            if !sync {
                 self.spawn_async(task);
-                false
             }
-            _ => true,
+            sync
         });
         let next = if keep { ready.pop() } else { None };
         if !ready.is_empty() {
@@ -469,7 +468,7 @@ impl Job {
             }
             unfinished.task.set(Some(task));
             self.starting(task, me);
-            let outcome = self.run.run_sync(task);
+            let outcome = self.run.run_sync(task, self);
             let succeeded = self.run.finish(task, outcome, &mut ready);
             unfinished.task.set(None);
             if !succeeded {
@@ -477,12 +476,15 @@ impl Job {
                 break;
             }
             finished += 1;
+            // Counted in batches: the count is shared by every thread, and
+            // the progress of a compute is read from it.
+            if finished == 256 {
+                self.run.complete(finished);
+                finished = 0;
+            }
             let Some(next) = self.dispatch(&mut ready, true).or_else(|| self.pop_next()) else {
                 break;
             };
-            if !matches!(self.run.graph.node(next).body, Body::Sync(_)) {
-                unreachable!("only synchronous tasks are queued or kept");
-            }
             if !me.seat.go_on(&self.pool.slots) {
                 // No slot for it now: back to the front of the queue.
                 lock(&self.queue).push_front(next);
@@ -523,6 +525,27 @@ impl Job {
         // (a shutdown) still fails the compute.
         let unfinished = Unfinished::new(self.clone(), task);
         drop(self.pool.handle.spawn(run_async_tasks(unfinished)));
+    }
+}
+
+impl Watchdog for Arc<Job> {
+    /// A timer on the client's runtime that fails the compute if the
+    /// attempt has not returned when the time is up.
+    fn arm(&self, task: u32, timeout: Duration) -> Option<Disarm> {
+        let returned = Arc::new(AtomicBool::new(false));
+        let watched = returned.clone();
+        let job = Arc::downgrade(self);
+        drop(self.pool.handle.spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if watched.load(Ordering::Acquire) {
+                return;
+            }
+            if let Some(job) = job.upgrade() {
+                let key = job.run.graph.node(task).key.clone();
+                job.fail(Error::task(key, Failure::Timeout(timeout)));
+            }
+        }));
+        Some(Disarm(returned))
     }
 }
 

@@ -17,7 +17,6 @@ use std::path::Path;
 use crate::computable::{Computable, Roots};
 use crate::error::Error;
 use crate::graph::Graph;
-use crate::node::Body;
 
 /// Above this many tasks, a picture groups tasks by function instead of
 /// drawing each one; see [`Visualization::max_nodes`].
@@ -254,7 +253,7 @@ impl Drawing {
                     label: node.key.name().to_owned(),
                     tooltip: node.key.to_string(),
                     name: node.key.name(),
-                    value: matches!(node.body, Body::Ready(_)),
+                    value: node.is_value(),
                     output: outputs[i as usize],
                     junction: node.junction,
                 }
@@ -285,7 +284,7 @@ impl Drawing {
         let mut firsts: Vec<u32> = Vec::new();
         for i in 0..graph.len() as u32 {
             let node = graph.node(i);
-            let id = (node.key.name(), matches!(node.body, Body::Ready(_)));
+            let id = (node.key.name(), node.is_value());
             let next = group_of.len();
             let group = *group_of.entry(id).or_insert(next);
             if group == counts.len() {
@@ -323,7 +322,7 @@ impl Drawing {
                     tooltip: format!("{} tasks like {}", thousands(counts[g]), node.key),
                     label,
                     name: node.key.name(),
-                    value: matches!(node.body, Body::Ready(_)),
+                    value: node.is_value(),
                     output: outputs[g],
                     junction: node.junction,
                 }
