@@ -407,6 +407,37 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
             ours.as_secs_f64() / threaded.as_secs_f64()
         );
     }
+    // A running compute against a blocking one, on the same graphs.
+    let n = if quick { 10_000 } else { 100_000 };
+    for (name, graph) in [
+        ("wide", (0..n).map(inc).collect::<Vec<_>>()),
+        ("chain", {
+            let mut tip = inc(0);
+            for _ in 1..n {
+                tip = inc(tip);
+            }
+            vec![tip]
+        }),
+    ] {
+        let client = Client::global().unwrap();
+        let blocking = median_duration(runs, || {
+            let start = Instant::now();
+            black_box(client.compute(&graph).unwrap());
+            start.elapsed()
+        });
+        let submitted = median_duration(runs, || {
+            let start = Instant::now();
+            black_box(client.submit(&graph).wait().unwrap());
+            start.elapsed()
+        });
+        println!(
+            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
+            format!("{name} {n}: submit + wait vs compute"),
+            per_task(submitted, n),
+            per_task(blocking, n),
+            submitted.as_secs_f64() / blocking.as_secs_f64()
+        );
+    }
     let cpu: Vec<_> = ["default", "cores", "rayon"]
         .iter()
         .map(|config| child(&["--cpu-bound", config]))

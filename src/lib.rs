@@ -226,9 +226,10 @@ pub use delayed_macros::delayed;
 
 pub use delayed_runtime::diagnostics;
 pub use delayed_runtime::{
-    Client, ClientBuilder, Computable, DEFAULT_MAX_ASYNC_TASKS, DEFAULT_MAX_NODES,
-    DEFAULT_MAX_THREADS, DefaultGuard, Delayed, DelayedFn, Error, IntoDelayed, Key, TaskFn, TaskValue,
-    Visualization, compute, compute_async, delayed, value, visualize,
+    AsCompleted, Client, ClientBuilder, Completable, Computable, DEFAULT_MAX_ASYNC_TASKS,
+    DEFAULT_MAX_NODES, DEFAULT_MAX_THREADS, DefaultGuard, Delayed, DelayedFn, Error, IntoDelayed,
+    Key, Running, TaskFn, TaskValue, Visualization, as_completed, compute, compute_async, delayed,
+    value, visualize,
 };
 
 /// Computes handles and returns their values: Dask's `compute(a, b, c)`.
@@ -283,6 +284,8 @@ pub mod guide {
     pub mod errors_and_debugging {}
     #[doc = include_str!("../docs/src/seeing-the-work.md")]
     pub mod seeing_the_work {}
+    #[doc = include_str!("../docs/src/results-as-they-arrive.md")]
+    pub mod results_as_they_arrive {}
     #[doc = include_str!("../docs/performance.md")]
     pub mod performance {}
     #[doc = include_str!("../docs/src/coming-from-dask.md")]

@@ -66,7 +66,9 @@ fn a_panic_is_retried() {
     }
     for (name, client) in clients() {
         CALLS.store(0, Ordering::SeqCst);
-        let task = shaky(1).with_retries(1).with_backoff(Duration::from_millis(1));
+        let task = shaky(1)
+            .with_retries(1)
+            .with_backoff(Duration::from_millis(1));
         assert_eq!(client.compute(&task).unwrap(), 2, "{name}");
     }
 }
@@ -105,7 +107,10 @@ fn retrying_a_shared_handle_leaves_the_original_as_it_was() {
         }
     }
     let plain = once_broken(5);
-    let retried = plain.clone().with_retries(1).with_backoff(Duration::from_millis(1));
+    let retried = plain
+        .clone()
+        .with_retries(1)
+        .with_backoff(Duration::from_millis(1));
     assert_eq!(retried.key(), plain.key());
     assert_eq!(retried.compute().unwrap(), 5);
     CALLS.store(0, Ordering::SeqCst);

@@ -294,3 +294,23 @@ fn the_last_of_overlapping_by_value_consumers_gets_the_value_moved() {
     assert!(OVERLAP.max() > 1, "the consumers overlapped");
     assert_eq!(CLONES.load(Ordering::SeqCst), 49, "49 clones and one move");
 }
+
+#[test]
+fn chains_whose_length_is_a_multiple_of_the_counting_batch_finish() {
+    // Workers count done tasks in batches of 256: the batch that holds the
+    // last task must end the compute.
+    for length in [255_u64, 256, 257, 512] {
+        let client = Client::builder().threads(2).build().unwrap();
+        let mut tip = double(1);
+        for _ in 1..length {
+            tip = inc_chain(tip);
+        }
+        let value = within(30, move || client.compute(&tip).unwrap());
+        assert_eq!(value, 2 + length - 1, "a chain of {length}");
+    }
+}
+
+#[delayed]
+fn inc_chain(x: u64) -> u64 {
+    x + 1
+}

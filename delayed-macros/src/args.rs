@@ -69,13 +69,19 @@ impl Args {
     pub(crate) fn policy(&self, krate: &TokenStream) -> TokenStream {
         let mut calls = Vec::new();
         if let Some(retries) = &self.retries {
-            calls.push(quote!(#krate::__private::TaskBuilder::retries(&mut __delayed_builder, #retries);));
+            calls.push(
+                quote!(#krate::__private::TaskBuilder::retries(&mut __delayed_builder, #retries);),
+            );
         }
         if let Some((_, ms)) = &self.backoff {
-            calls.push(quote!(#krate::__private::TaskBuilder::backoff_ms(&mut __delayed_builder, #ms);));
+            calls.push(
+                quote!(#krate::__private::TaskBuilder::backoff_ms(&mut __delayed_builder, #ms);),
+            );
         }
         if let Some((_, ms)) = &self.timeout {
-            calls.push(quote!(#krate::__private::TaskBuilder::timeout_ms(&mut __delayed_builder, #ms);));
+            calls.push(
+                quote!(#krate::__private::TaskBuilder::timeout_ms(&mut __delayed_builder, #ms);),
+            );
         }
         quote!(#(#calls)*)
     }
@@ -149,32 +155,30 @@ impl Parse for Args {
                         Err(error) => fail(error),
                     }
                 }
-                Meta::NameValue(pair) if pair.path.is_ident("retries") => {
-                    match &pair.value {
-                        Expr::Lit(ExprLit {
-                            lit: Lit::Int(count),
-                            ..
-                        }) => match count.base10_parse::<u32>() {
-                            _ if args.retries.is_some() => fail(syn::Error::new_spanned(
-                                &pair.path,
-                                "`retries` is given twice\nhelp: keep one `retries = …`",
-                            )),
-                            Ok(0) => fail(syn::Error::new(
-                                count.span(),
-                                "`retries = 0` retries nothing\nhelp: give at least 1, or leave `retries` out",
-                            )),
-                            Ok(_) => args.retries = Some(count.clone()),
-                            Err(_) => fail(syn::Error::new(
-                                count.span(),
-                                "`retries` takes a whole number of retries\nhelp: write for example `retries = 3`",
-                            )),
-                        },
-                        other => fail(syn::Error::new_spanned(
-                            other,
+                Meta::NameValue(pair) if pair.path.is_ident("retries") => match &pair.value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Int(count),
+                        ..
+                    }) => match count.base10_parse::<u32>() {
+                        _ if args.retries.is_some() => fail(syn::Error::new_spanned(
+                            &pair.path,
+                            "`retries` is given twice\nhelp: keep one `retries = …`",
+                        )),
+                        Ok(0) => fail(syn::Error::new(
+                            count.span(),
+                            "`retries = 0` retries nothing\nhelp: give at least 1, or leave `retries` out",
+                        )),
+                        Ok(_) => args.retries = Some(count.clone()),
+                        Err(_) => fail(syn::Error::new(
+                            count.span(),
                             "`retries` takes a whole number of retries\nhelp: write for example `retries = 3`",
                         )),
-                    }
-                }
+                    },
+                    other => fail(syn::Error::new_spanned(
+                        other,
+                        "`retries` takes a whole number of retries\nhelp: write for example `retries = 3`",
+                    )),
+                },
                 Meta::NameValue(pair)
                     if pair.path.is_ident("timeout") || pair.path.is_ident("backoff") =>
                 {
@@ -199,7 +203,9 @@ impl Parse for Args {
                             Some(ms) => *slot = Some((text, ms)),
                             None => fail(syn::Error::new(
                                 text.span(),
-                                format!("`{key}` takes a duration: a whole number and a unit (`ms`, `s`, `m` or `h`)\nhelp: write for example `{key} = \"{example}\"`"),
+                                format!(
+                                    "`{key}` takes a duration: a whole number and a unit (`ms`, `s`, `m` or `h`)\nhelp: write for example `{key} = \"{example}\"`"
+                                ),
                             )),
                         },
                         Err(error) => fail(error),

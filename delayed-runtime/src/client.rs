@@ -13,11 +13,13 @@ use tokio::sync::oneshot;
 use crate::computable::{Computable, Outputs, Roots};
 use crate::diagnostics::{self, Callback};
 use crate::error::Error;
-use crate::executor::sequential;
 use crate::executor::threaded::{self, Job, Limits, Pool};
+use crate::executor::{Control, Done, sequential};
 use crate::graph::Graph;
 use crate::handle::{Delayed, TaskValue};
 use crate::node::Value;
+use crate::running::{Running, Sender, Watch};
+use crate::sync::{Mutex, lock};
 
 /// Where computes run: Dask's scheduler choice and `Client`.
 ///
@@ -367,9 +369,92 @@ impl Client {
                 drop(job);
                 receiver.await.unwrap_or_else(|_| Err(Error::stopped()))?
             }
-            Scheduler::Synchronous => sequential::run(graph, callbacks).await?,
+            Scheduler::Synchronous => sequential::run(graph, callbacks, None).await?,
         };
         Ok(computable.take_output(&mut Outputs::new(values)))
+    }
+}
+
+impl Client {
+    /// Starts computing handles in the background and returns at once with
+    /// a [`Running`] handle: await it, [`wait`](Running::wait) on it, ask
+    /// its [`progress`](Running::progress) or [`cancel`](Running::cancel)
+    /// it. Dask's `client.compute(x)`.
+    ///
+    /// The handles are cloned into the running compute (cheap: a handle is
+    /// an `Arc`), which needs the computable to be `Clone + Send +
+    /// 'static`: a `Vec`, map, array or tuple of owned handles, rather than
+    /// of references.
+    ///
+    /// ```
+    /// use delayed::{delayed, Client};
+    ///
+    /// #[delayed]
+    /// fn inc(x: i64) -> i64 { x + 1 }
+    ///
+    /// let client = Client::builder().threads(2).build()?;
+    /// let running = client.submit(&(inc(1), inc(2)));
+    /// assert_eq!(running.wait()?, (2, 3));
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn submit<C>(&self, computable: &C) -> Running<C::Output>
+    where
+        C: Computable + Clone + Send + 'static,
+        C::Output: 'static,
+    {
+        let graph = collect(computable);
+        let shape = computable.clone();
+        let convert = Box::new(move |values| shape.take_output(&mut Outputs::new(values)));
+        let watch = Arc::new(Watch::default());
+        let control = Arc::new(Control::default());
+        let sender = Sender(watch.clone());
+        let done = Box::new(move |outcome| sender.send(outcome));
+        let job = self.start_background(graph, done, control.clone());
+        Running::new(watch, control, job, convert)
+    }
+
+    /// Starts a compute that nobody blocks on: on the pool, or for the
+    /// synchronous client on a thread of its own. Returns the threaded job
+    /// and its pool, to cancel and to help with it.
+    pub(crate) fn start_background(
+        &self,
+        graph: Graph,
+        done: Done,
+        control: Arc<Control>,
+    ) -> Option<(Weak<Job>, Arc<Pool>)> {
+        let callbacks = diagnostics::for_compute(&self.inner.callbacks);
+        match &self.inner.scheduler {
+            Scheduler::Threaded { pool, .. } => {
+                let job = threaded::start(pool, graph, callbacks, done, Some(control));
+                Some((Arc::downgrade(&job), pool.clone()))
+            }
+            Scheduler::Synchronous => {
+                // Kept outside the thread too, to report a thread that
+                // could not start.
+                let done = Arc::new(Mutex::new(Some(done)));
+                let deliver = done.clone();
+                let started = std::thread::Builder::new()
+                    .name("delayed-synchronous".into())
+                    .spawn(move || {
+                        let outcome = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .map_err(Error::start)
+                            .and_then(|runtime| {
+                                runtime.block_on(sequential::run(graph, callbacks, Some(control)))
+                            });
+                        if let Some(done) = lock(&deliver).take() {
+                            done(outcome);
+                        }
+                    });
+                if let Err(error) = started {
+                    if let Some(done) = lock(&done).take() {
+                        done(Err(Error::start(error)));
+                    }
+                }
+                None
+            }
+        }
     }
 }
 
@@ -403,7 +488,8 @@ impl Drop for DefaultGuard {
     /// Restores the client entered before this one; guards dropped out of
     /// order also end the guards entered after them.
     fn drop(&mut self) {
-        let released = SCOPED.with_borrow_mut(|scoped| scoped.split_off(self.depth.min(scoped.len())));
+        let released =
+            SCOPED.with_borrow_mut(|scoped| scoped.split_off(self.depth.min(scoped.len())));
         // Clients may stop their threads as they go: outside the borrow.
         drop(released);
     }
@@ -625,7 +711,7 @@ fn run_synchronously(
             .enable_all()
             .build()
             .map_err(Error::start)?;
-        runtime.block_on(sequential::run(graph, callbacks))
+        runtime.block_on(sequential::run(graph, callbacks, None))
     };
     if Handle::try_current().is_err() {
         return drive();

@@ -49,6 +49,11 @@ enum Kind {
     Upstream { key: Key, failed: Arc<Error> },
     /// The compute was cancelled before it finished.
     Cancelled,
+    /// A running compute's output was asked for after it was taken.
+    Taken,
+    /// An error several outputs share (`as_completed`): it behaves as the
+    /// error inside.
+    Shared(Arc<Error>),
     /// A task was configured with a value it cannot take.
     Config { key: Key, message: String },
     /// A callback's compute-level hook (`start` or `finish`) panicked.
@@ -81,9 +86,15 @@ pub(crate) enum Failure {
     /// No result within the task's timeout.
     Timeout(Duration),
     /// The last of several attempts.
-    Retried { last: Box<Failure>, attempts: u32 },
+    Retried {
+        last: Box<Failure>,
+        attempts: u32,
+    },
     /// The task's settings are invalid (`with_retries(0)`).
     Config(String),
+    /// In a compute that goes on after a failure, the task did not run
+    /// because this input error came first.
+    Upstream(Arc<Error>),
 }
 
 impl Failure {
@@ -185,8 +196,10 @@ impl Error {
     }
 
     pub(crate) fn task(key: Key, failure: Failure) -> Error {
-        if let Failure::Config(message) = failure {
-            return Error::config(key, message);
+        match failure {
+            Failure::Config(message) => return Error::config(key, message),
+            Failure::Upstream(input) => return Error::upstream(key, input),
+            _ => {}
         }
         let (failure, attempts) = match failure {
             Failure::Retried { last, attempts } => (*last, attempts),
@@ -196,8 +209,8 @@ impl Error {
             Failure::Error(source) => (source, Cause::Error),
             Failure::Panic(message) => (Box::new(Message(message)), Cause::Panic),
             Failure::Timeout(after) => (Box::new(TimedOut(after)), Cause::Timeout),
-            Failure::Retried { .. } | Failure::Config(_) => {
-                unreachable!("attempts are counted once, settings checked first")
+            Failure::Retried { .. } | Failure::Config(_) | Failure::Upstream(_) => {
+                unreachable!("attempts are counted once, the others handled first")
             }
         };
         Error::new(Kind::Task {
@@ -217,6 +230,23 @@ impl Error {
         Error::new(Kind::Cancelled)
     }
 
+    pub(crate) fn taken() -> Error {
+        Error::new(Kind::Taken)
+    }
+
+    pub(crate) fn shared(error: Arc<Error>) -> Error {
+        Error::new(Kind::Shared(error))
+    }
+
+    /// The error this one stands for: itself, or the one it shares.
+    fn resolved(&self) -> &Error {
+        let mut error = self;
+        while let Kind::Shared(inner) = &*error.kind {
+            error = inner;
+        }
+        error
+    }
+
     pub(crate) fn config(key: Key, message: String) -> Error {
         Error::new(Kind::Config { key, message })
     }
@@ -226,7 +256,10 @@ impl Error {
         let message = match failure {
             Failure::Panic(message) => message,
             Failure::Error(error) => error.to_string(),
-            Failure::Timeout(_) | Failure::Retried { .. } | Failure::Config(_) => {
+            Failure::Timeout(_)
+            | Failure::Retried { .. }
+            | Failure::Config(_)
+            | Failure::Upstream(_) => {
                 unreachable!("hooks are neither timed, retried nor configured")
             }
         };
@@ -260,7 +293,7 @@ impl Error {
     /// assert_eq!(err.key(), Some(c.key()));
     /// ```
     pub fn key(&self) -> Option<&Key> {
-        match &*self.kind {
+        match &*self.resolved().kind {
             Kind::Task { key, .. } | Kind::Upstream { key, .. } | Kind::Config { key, .. } => {
                 Some(key)
             }
@@ -287,7 +320,7 @@ impl Error {
     /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(
-            &*self.kind,
+            &*self.resolved().kind,
             Kind::Task {
                 cause: Cause::Timeout,
                 ..
@@ -311,7 +344,7 @@ impl Error {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        matches!(&*self.kind, Kind::Cancelled)
+        matches!(&*self.resolved().kind, Kind::Cancelled)
     }
 
     /// How many times the failed task ran: more than 1 when it was retried
@@ -329,7 +362,7 @@ impl Error {
     /// assert!(err.to_string().ends_with("failed after 3 attempts"));
     /// ```
     pub fn attempts(&self) -> u32 {
-        match &*self.kind {
+        match &*self.resolved().kind {
             Kind::Task { attempts, .. } => *attempts,
             _ => 0,
         }
@@ -350,7 +383,7 @@ impl Error {
     /// ```
     pub fn is_panic(&self) -> bool {
         matches!(
-            &*self.kind,
+            &*self.resolved().kind,
             Kind::Task {
                 cause: Cause::Panic,
                 ..
@@ -382,8 +415,12 @@ impl Error {
             Kind::Task { source, .. } => Some(source),
             Kind::Callback { message, .. } | Kind::Render(message) => Some(Box::new(message)),
             Kind::Start(source) | Kind::Write { source, .. } => Some(Box::new(source)),
-            Kind::Upstream { failed, .. } => Some(Box::new(Shared(failed))),
-            Kind::Stopped | Kind::Format { .. } | Kind::Cancelled | Kind::Config { .. } => None,
+            Kind::Upstream { failed, .. } | Kind::Shared(failed) => Some(Box::new(Shared(failed))),
+            Kind::Stopped
+            | Kind::Format { .. }
+            | Kind::Cancelled
+            | Kind::Taken
+            | Kind::Config { .. } => None,
         }
     }
 }
@@ -411,7 +448,7 @@ impl std::error::Error for Shared {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &*self.kind {
+        match &*self.resolved().kind {
             Kind::Task {
                 key,
                 cause,
@@ -434,6 +471,8 @@ impl fmt::Display for Error {
                 None => write!(f, "task `{key}` did not run: an input failed"),
             },
             Kind::Cancelled => f.write_str("the compute was cancelled"),
+            Kind::Taken => f.write_str("the output of this compute was taken already"),
+            Kind::Shared(_) => unreachable!("resolved above"),
             Kind::Config { key, message } => write!(f, "task `{key}`: {message}"),
             Kind::Callback { hook, .. } => {
                 write!(f, "a callback panicked in its `{hook}` hook")
@@ -489,7 +528,12 @@ impl std::error::Error for Error {
             Kind::Callback { message, .. } | Kind::Render(message) => Some(message),
             Kind::Start(source) | Kind::Write { source, .. } => Some(source),
             Kind::Upstream { failed, .. } => Some(&**failed),
-            Kind::Stopped | Kind::Format { .. } | Kind::Cancelled | Kind::Config { .. } => None,
+            Kind::Shared(inner) => std::error::Error::source(&**inner),
+            Kind::Stopped
+            | Kind::Format { .. }
+            | Kind::Cancelled
+            | Kind::Taken
+            | Kind::Config { .. } => None,
         }
     }
 }

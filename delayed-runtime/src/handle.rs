@@ -281,8 +281,7 @@ impl<T: TaskValue> Delayed<T> {
             policy.timeout = Some(timeout);
             if timeout.is_zero() {
                 policy.invalid = Some(
-                    "`with_timeout` of zero leaves no time to run: give a positive duration"
-                        .into(),
+                    "`with_timeout` of zero leaves no time to run: give a positive duration".into(),
                 );
             }
         })

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod as_completed;
 mod client;
 mod collection;
 mod computable;
@@ -19,10 +20,12 @@ mod graph;
 mod handle;
 mod node;
 mod ops;
+mod running;
 mod sync;
 mod task;
 mod visualize;
 
+pub use as_completed::{AsCompleted, Completable, as_completed};
 pub use client::{
     Client, ClientBuilder, DEFAULT_MAX_ASYNC_TASKS, DEFAULT_MAX_THREADS, DefaultGuard,
 };
@@ -32,6 +35,7 @@ pub use error::Error;
 pub use function::{DelayedFn, TaskFn, delayed};
 pub use handle::{Delayed, IntoDelayed, TaskValue, value};
 pub use node::Key;
+pub use running::Running;
 pub use visualize::{DEFAULT_MAX_NODES, Visualization, visualize};
 
 /// What the `#[delayed]` expansion calls. Not part of the public contract.

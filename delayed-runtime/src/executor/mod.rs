@@ -6,6 +6,7 @@ pub(crate) mod sequential;
 pub(crate) mod slots;
 pub(crate) mod threaded;
 
+use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -49,6 +50,38 @@ pub(crate) struct Run {
     /// one branch.
     callbacks: Option<Callbacks>,
     started: Instant,
+    /// Shared with a running compute's handle (`Client::submit`).
+    control: Option<Arc<Control>>,
+}
+
+/// What the handle of a running compute sees of it: how many tasks are
+/// done, a flag that cancels a synchronous run, and for `as_completed` each
+/// output as it is computed.
+#[derive(Default)]
+pub(crate) struct Control {
+    pub(crate) total: AtomicUsize,
+    pub(crate) done: AtomicUsize,
+    pub(crate) cancelled: AtomicBool,
+    /// Set for a streaming compute: called with each output node's value
+    /// or error as soon as it has one. A failure then fails only the tasks
+    /// that need it, and the compute goes on.
+    pub(crate) on_output: Option<OnOutput>,
+    /// In a streaming compute, the failed tasks and the error that failed
+    /// each (for one that did not run, its failed input's).
+    failed: Mutex<HashMap<u32, Arc<Error>>>,
+}
+
+/// Receives each output of a streaming compute, by node index.
+pub(crate) type OnOutput = Box<dyn Fn(u32, Result<Value, Arc<Error>>) + Send + Sync>;
+
+impl Control {
+    /// A control for a streaming compute.
+    pub(crate) fn streaming(on_output: OnOutput) -> Control {
+        Control {
+            on_output: Some(on_output),
+            ..Control::default()
+        }
+    }
 }
 
 type Callbacks = Arc<[Arc<dyn Callback>]>;
@@ -81,7 +114,12 @@ impl Watchdog for Unwatched {
 }
 
 impl Run {
-    pub(crate) fn new(graph: Graph, done: Done, callbacks: Option<Callbacks>) -> Run {
+    pub(crate) fn new(
+        graph: Graph,
+        done: Done,
+        callbacks: Option<Callbacks>,
+        control: Option<Arc<Control>>,
+    ) -> Run {
         let len = graph.len();
         let is_ready = |i: u32| graph.node(i).is_value();
         let mut pending = Vec::with_capacity(len);
@@ -108,6 +146,9 @@ impl Run {
         for &root in &graph.roots {
             lock(&results[root as usize]).output = true;
         }
+        if let Some(control) = &control {
+            control.total.store(remaining, Ordering::Release);
+        }
         Run {
             graph,
             pending: pending.into(),
@@ -118,11 +159,44 @@ impl Run {
             outputs: Mutex::new(None),
             callbacks,
             started: Instant::now(),
+            control,
         }
     }
 
     /// The tasks that can run at once. When there is nothing to run (every
     /// output is a plain value), the outputs are ready straight away.
+    /// Whether a handle watches this compute's progress: then each task
+    /// is counted as done at once.
+    pub(crate) fn is_watched(&self) -> bool {
+        self.control.is_some()
+    }
+
+    /// The control of a streaming compute, if this is one.
+    fn streaming(&self) -> Option<&Control> {
+        self.control.as_deref().filter(|c| c.on_output.is_some())
+    }
+
+    /// In a streaming compute, the error of a failed input of task `i`:
+    /// the task does not run, and fails with it.
+    fn failed_input(&self, i: u32) -> Option<Arc<Error>> {
+        let control = self.streaming()?;
+        let failed = lock(&control.failed);
+        if failed.is_empty() {
+            return None;
+        }
+        self.graph
+            .deps(i)
+            .iter()
+            .find_map(|dep| failed.get(dep).cloned())
+    }
+
+    /// Fails task `i` without running it, because `input` failed: gives up
+    /// its inputs.
+    fn skipped(&self, i: u32, input: Arc<Error>) -> Result<Value, Failure> {
+        Inputs::new(&self.results, self.graph.deps(i)).release();
+        Err(Failure::Upstream(input))
+    }
+
     pub(crate) fn start(&self) -> Vec<u32> {
         if let Some(callbacks) = &self.callbacks {
             let start = ComputeStart {
@@ -133,6 +207,15 @@ impl Run {
                 self.stop();
                 self.deliver(Err(Error::callback("start", failure)));
                 return Vec::new();
+            }
+        }
+        // Outputs known before anything runs go out at once.
+        if let Some(on_output) = self.streaming().and_then(|c| c.on_output.as_ref()) {
+            for &root in &self.graph.roots {
+                let slot = lock(&self.results[root as usize]);
+                if let (true, Some(value)) = (self.graph.node(root).is_value(), &slot.value) {
+                    on_output(root, Ok(value.clone()));
+                }
             }
         }
         if self.remaining.load(Ordering::Acquire) == 0 {
@@ -163,6 +246,9 @@ impl Run {
     pub(crate) fn run_sync(&self, i: u32, watchdog: &dyn Watchdog) -> Result<Value, Failure> {
         #[cfg(feature = "tracing")]
         let _span = task_span(&self.graph.node(i).key).entered();
+        if let Some(input) = self.failed_input(i) {
+            return self.skipped(i, input);
+        }
         let Some(policy) = self.graph.node(i).policy.as_deref() else {
             return self.attempt_sync(i, Inputs::new(&self.results, self.graph.deps(i)), None);
         };
@@ -172,7 +258,9 @@ impl Run {
             None => {
                 let mut attempt = 1;
                 loop {
-                    let armed = policy.timeout.map(|timeout| (timeout, watchdog.arm(i, timeout)));
+                    let armed = policy
+                        .timeout
+                        .map(|timeout| (timeout, watchdog.arm(i, timeout)));
                     let outcome = self.attempt_sync(i, inputs(), armed);
                     match outcome {
                         // A synchronous attempt that timed out may still run:
@@ -196,6 +284,9 @@ impl Run {
     /// policy, retries it and drops an attempt that runs out of time.
     pub(crate) async fn run_async(&self, i: u32) -> Result<Value, Failure> {
         let run = async {
+            if let Some(input) = self.failed_input(i) {
+                return self.skipped(i, input);
+            }
             let Some(policy) = self.graph.node(i).policy.as_deref() else {
                 let inputs = Inputs::new(&self.results, self.graph.deps(i));
                 return self.attempt_async(i, inputs, None).await;
@@ -388,13 +479,48 @@ impl Run {
         let value = match outcome {
             Ok(value) => value,
             Err(failure) => {
-                self.stop();
                 let key = self.graph.node(i).key.clone();
-                self.deliver(Err(Error::task(key, failure)));
-                return false;
+                let Some(control) = self.streaming() else {
+                    self.stop();
+                    self.deliver(Err(Error::task(key, failure)));
+                    return false;
+                };
+                // The compute goes on: the tasks that need this one fail
+                // when they are reached, with the error that failed it.
+                let (cause, shown) = match failure {
+                    Failure::Upstream(input) => {
+                        let shown = Arc::new(Error::upstream(key, input.clone()));
+                        (input, shown)
+                    }
+                    failure => {
+                        let error = Arc::new(Error::task(key, failure));
+                        (error.clone(), error)
+                    }
+                };
+                lock(&control.failed).insert(i, cause);
+                let output = lock(&self.results[i as usize]).output;
+                if let (Some(on_output), true) = (&control.on_output, output) {
+                    on_output(i, Err(shown));
+                }
+                self.ready_dependents(i, ready);
+                return true;
             }
         };
-        lock(&self.results[i as usize]).value = Some(value);
+        let mut slot = lock(&self.results[i as usize]);
+        if let Some(on_output) = self.streaming().and_then(|c| c.on_output.as_ref()) {
+            if slot.output {
+                on_output(i, Ok(value.clone()));
+            }
+        }
+        slot.value = Some(value);
+        drop(slot);
+        self.ready_dependents(i, ready);
+        true
+    }
+
+    /// Counts task `i`'s value as arrived at each dependent edge and pushes
+    /// the dependents it made ready.
+    fn ready_dependents(&self, i: u32, ready: &mut Vec<u32>) {
         for &dependent in self.graph.dependents(i) {
             // A node's counter reaches zero exactly once, on the release of
             // its last input, so it is made ready exactly once.
@@ -402,12 +528,14 @@ impl Run {
                 ready.push(dependent);
             }
         }
-        true
     }
 
     /// Counts `tasks` finished tasks as done; returns true when they were
     /// the last ones, after collecting the outputs for delivery.
     pub(crate) fn complete(&self, tasks: usize) -> bool {
+        if let Some(control) = &self.control {
+            control.done.fetch_add(tasks, Ordering::AcqRel);
+        }
         let last = tasks > 0 && self.remaining.fetch_sub(tasks, Ordering::AcqRel) == tasks;
         if last {
             self.deliver_outputs();
@@ -416,6 +544,11 @@ impl Run {
     }
 
     fn deliver_outputs(&self) {
+        if self.streaming().is_some() {
+            // Each output went out as it was computed.
+            *lock(&self.outputs) = Some(Vec::new());
+            return;
+        }
         let values = self
             .graph
             .roots

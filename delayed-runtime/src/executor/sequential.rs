@@ -2,8 +2,9 @@
 //! thread, one at a time, in a fixed topological order.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use super::{Outcome, Run, Unwatched};
+use super::{Control, Outcome, Run, Unwatched};
 use crate::diagnostics::Callback;
 use crate::error::Error;
 use crate::graph::Graph;
@@ -12,19 +13,31 @@ use crate::sync::{Mutex, lock};
 
 /// Runs every task of `graph` in index order (dependencies first). Async
 /// tasks are awaited in place, so this future does all the work itself.
-pub(crate) async fn run(graph: Graph, callbacks: Option<Arc<[Arc<dyn Callback>]>>) -> Outcome {
+pub(crate) async fn run(
+    graph: Graph,
+    callbacks: Option<Arc<[Arc<dyn Callback>]>>,
+    control: Option<Arc<Control>>,
+) -> Outcome {
     let outcome: Arc<Mutex<Option<Outcome>>> = Arc::default();
     let sink = outcome.clone();
     let run = Run::new(
         graph,
         Box::new(move |result| *lock(&sink) = Some(result)),
         callbacks,
+        control.clone(),
     );
     // In index order every task's inputs are ready when it is reached, so
     // the ready lists the bookkeeping produces are not needed.
     run.start();
     let mut ready = Vec::new();
     for task in 0..run.graph.len() as u32 {
+        if control
+            .as_ref()
+            .is_some_and(|c| c.cancelled.load(Ordering::Acquire))
+        {
+            run.stop();
+            run.deliver(Err(Error::cancelled()));
+        }
         if run.is_stopped() {
             break;
         }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
 use super::slots::{Parking, Seat, Slots};
-use super::{Disarm, Done, Outcome, Run, Watchdog};
+use super::{Control, Disarm, Done, Outcome, Run, Watchdog};
 use crate::diagnostics::Callback;
 use crate::error::{Error, Failure};
 use crate::graph::Graph;
@@ -159,13 +159,20 @@ impl Pool {
         }
     }
 
-    /// Claims a queued task of any compute, oldest compute first.
-    fn find_task(&self) -> Option<(Arc<Job>, u32)> {
+    /// Claims a queued task of any compute, oldest compute first, and
+    /// wakes another worker if more are queued and a slot is free.
+    fn find_task(self: &Arc<Pool>) -> Option<(Arc<Job>, u32)> {
         let state = self.parking.lock();
-        state
-            .jobs
-            .iter()
-            .find_map(|job| Some((job.clone(), job.pop()?)))
+        let (found, more) = state.jobs.iter().find_map(|job| {
+            let mut queue = lock(&job.queue);
+            let task = queue.pop_front()?;
+            Some(((job.clone(), task), !queue.is_empty()))
+        })?;
+        drop(state);
+        if more && self.slots.any_free() {
+            self.work_queued();
+        }
+        Some(found)
     }
 
     fn has_work(&self, state: &PoolState) -> bool {
@@ -328,7 +335,7 @@ pub(crate) struct Job {
     asyncs: Mutex<AsyncTasks>,
     /// The thread that waits for this compute and helps run it, woken when
     /// a task is queued.
-    helper: Option<Thread>,
+    helper: Mutex<Option<Thread>>,
     /// The scheduler's own reference, from start until the job is over:
     /// the job is dropped, and its outputs delivered, as soon as the last
     /// task is done, whatever else holds a weak reference.
@@ -348,14 +355,14 @@ pub(crate) fn start(
     graph: Graph,
     callbacks: Option<Arc<[Arc<dyn Callback>]>>,
     done: Done,
-    helper: Option<Thread>,
+    control: Option<Arc<Control>>,
 ) -> Arc<Job> {
     let job = Arc::new(Job {
-        run: Run::new(graph, done, callbacks),
+        run: Run::new(graph, done, callbacks, control),
         pool: pool.clone(),
         queue: Mutex::new(VecDeque::new()),
         asyncs: Mutex::new(AsyncTasks::default()),
-        helper,
+        helper: Mutex::new(None),
         keeper: Mutex::new(None),
     });
     let mut ready = job.run.start();
@@ -392,10 +399,10 @@ impl Job {
         drop(keeper);
     }
 
-    /// Cancels the compute: no task starts after this.
+    /// Cancels the compute: no task starts after this, and whoever waits
+    /// for it gets [`Error::cancelled`].
     pub(crate) fn cancel(&self) {
-        self.run.stop();
-        self.end();
+        self.fail(Error::cancelled());
     }
 
     fn fail(&self, error: Error) {
@@ -437,7 +444,7 @@ impl Job {
     /// Tells whoever may run a queued task that there is one.
     fn queued(&self) {
         self.pool.work_queued();
-        if let Some(helper) = &self.helper {
+        if let Some(helper) = &*lock(&self.helper) {
             helper.unpark();
         }
     }
@@ -478,9 +485,10 @@ impl Job {
             finished += 1;
             // Counted in batches: the count is shared by every thread, and
             // the progress of a compute is read from it.
-            if finished == 256 {
-                self.run.complete(finished);
-                finished = 0;
+            if (finished == 256 || self.run.is_watched())
+                && self.run.complete(std::mem::take(&mut finished))
+            {
+                self.end();
             }
             let Some(next) = self.dispatch(&mut ready, true).or_else(|| self.pop_next()) else {
                 break;
@@ -637,29 +645,39 @@ pub(crate) fn compute(
         waiter: std::thread::current(),
     };
     let done: Done = Box::new(move |result| delivery.send(result));
-    let me = current_worker(pool);
-    let helper = me.as_ref().map(|_| std::thread::current());
-    let job = Arc::downgrade(&start(pool, graph, callbacks, done, helper));
-    let wait = || loop {
-        if let Some(outcome) = lock(&outcome).take() {
+    let job = Arc::downgrade(&start(pool, graph, callbacks, done, None));
+    wait(pool, &job, || lock(&outcome).take())
+}
+
+/// Blocks until `outcome` has it, helping with `job` if this thread is a
+/// worker of `pool` running a task; whoever delivers unparks this thread.
+pub(crate) fn wait<T>(pool: &Pool, job: &Weak<Job>, mut outcome: impl FnMut() -> Option<T>) -> T {
+    if let Some(me) = current_worker(pool) {
+        return help(pool, job, outcome, &me);
+    }
+    let mut parked = move || loop {
+        if let Some(outcome) = outcome() {
             return outcome;
         }
         std::thread::park();
     };
-    match me {
-        Some(me) => help(pool, &job, &outcome, &me),
-        // On a runtime thread of one of our clients, blocking without
-        // telling tokio could stall the async tasks this compute needs.
-        None if RUNTIME_THREAD.get() => tokio::task::block_in_place(wait),
-        None => wait(),
+    // On a runtime thread of one of our clients, blocking without telling
+    // tokio could stall the async tasks this compute needs.
+    if RUNTIME_THREAD.get() {
+        tokio::task::block_in_place(parked)
+    } else {
+        parked()
     }
 }
 
 /// Waits for `job` on a worker that runs one of the pool's tasks: runs the
 /// job's queued tasks itself, and lends its slot while there are none.
-fn help(pool: &Pool, job: &Weak<Job>, outcome: &Mutex<Option<Outcome>>, me: &Worker) -> Outcome {
+fn help<T>(pool: &Pool, job: &Weak<Job>, mut outcome: impl FnMut() -> Option<T>, me: &Worker) -> T {
+    if let Some(job) = job.upgrade() {
+        *lock(&job.helper) = Some(std::thread::current());
+    }
     loop {
-        if let Some(outcome) = lock(outcome).take() {
+        if let Some(outcome) = outcome() {
             // The waiting task goes on: it needs its slot back.
             me.seat.rejoin(&pool.slots);
             return outcome;
