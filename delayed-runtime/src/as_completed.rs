@@ -6,19 +6,17 @@ use std::fmt;
 use std::hash::BuildHasher;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
-use std::thread::Thread;
 
 use crate::client::Client;
 use crate::computable::Roots;
 use crate::error::Error;
-use crate::executor::threaded::{self, Job, Pool};
 use crate::executor::{Control, Outcome};
 use crate::graph::Graph;
 use crate::handle::{Delayed, TaskValue};
 use crate::node::Value;
+use crate::running::{Background, Waiters};
 use crate::sync::{Mutex, lock};
 use crate::task::{downcast, unwrap_or_clone};
 
@@ -146,8 +144,7 @@ pub struct AsCompleted<K, T> {
     /// Positions not yielded yet.
     left: usize,
     stop_on_error: bool,
-    control: Arc<Control>,
-    job: Option<(Weak<Job>, Arc<Pool>)>,
+    compute: Background,
     _value: PhantomData<fn() -> T>,
 }
 
@@ -162,15 +159,16 @@ struct InboxState {
     arrived: VecDeque<(u32, Result<Value, Arc<Error>>)>,
     /// The compute ended; an error if it ended without all its outputs.
     ended: Option<Result<(), Arc<Error>>>,
-    waker: Option<Waker>,
-    waiter: Option<Thread>,
+    waiters: Waiters,
 }
 
 impl Inbox {
     fn push(&self, node: u32, result: Result<Value, Arc<Error>>) {
         let mut state = lock(&self.state);
         state.arrived.push_back((node, result));
-        Inbox::wake(state);
+        let waiters = state.waiters.take();
+        drop(state);
+        waiters.wake();
     }
 
     fn end(&self, outcome: Outcome) {
@@ -178,18 +176,9 @@ impl Inbox {
         state
             .ended
             .get_or_insert(outcome.map(drop).map_err(Arc::new));
-        Inbox::wake(state);
-    }
-
-    fn wake(mut state: crate::sync::MutexGuard<'_, InboxState>) {
-        let (waker, waiter) = (state.waker.take(), state.waiter.take());
+        let waiters = state.waiters.take();
         drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        if let Some(waiter) = waiter {
-            waiter.unpark();
-        }
+        waiters.wake();
     }
 }
 
@@ -254,8 +243,7 @@ impl Client {
             positions,
             ready: VecDeque::new(),
             stop_on_error: false,
-            control,
-            job,
+            compute: Background { control, job },
             _value: PhantomData,
         }
     }
@@ -307,10 +295,7 @@ impl<K, T: TaskValue + Clone> AsCompleted<K, T> {
                     Polled::Some
                 };
             }
-            match waker {
-                Some(waker) => state.waker = Some(waker.clone()),
-                None => state.waiter = Some(std::thread::current()),
-            }
+            state.waiters.register(waker);
             return Polled::Empty;
         }
         let arrived = std::mem::take(&mut state.arrived);
@@ -337,7 +322,7 @@ impl<K, T: TaskValue + Clone> AsCompleted<K, T> {
             Ok(value) => Ok(unwrap_or_clone(downcast::<T>(value))),
             Err(error) => {
                 if self.stop_on_error {
-                    self.cancel();
+                    self.compute.cancel();
                     self.left = 0;
                     self.ready.clear();
                 }
@@ -345,15 +330,6 @@ impl<K, T: TaskValue + Clone> AsCompleted<K, T> {
             }
         };
         Some((key, result))
-    }
-
-    /// Cancels what has not run yet; the iteration then ends with an
-    /// error for each handle not yielded.
-    fn cancel(&self) {
-        self.control.cancelled.store(true, Ordering::Release);
-        if let Some(job) = self.job.as_ref().and_then(|(job, _)| job.upgrade()) {
-            job.cancel();
-        }
     }
 }
 
@@ -367,22 +343,14 @@ impl<K, T: TaskValue + Clone> Iterator for AsCompleted<K, T> {
         if let Some(next) = self.next_ready() {
             return Some(next);
         }
-        let job = self.job.clone();
-        let mut poll = || match self.poll_inbox(None) {
+        let compute = Background {
+            control: self.compute.control.clone(),
+            job: self.compute.job.clone(),
+        };
+        compute.wait(|| match self.poll_inbox(None) {
             Polled::Some | Polled::Ended => Some(()),
             Polled::Empty => None,
-        };
-        match job {
-            // A task of the same client waiting here runs the compute's
-            // tasks meanwhile.
-            Some((job, pool)) => threaded::wait(&pool, &job, poll),
-            None => loop {
-                if poll().is_some() {
-                    break;
-                }
-                std::thread::park();
-            },
-        }
+        });
         self.next_ready()
     }
 
@@ -415,10 +383,7 @@ impl<K: Unpin, T: TaskValue + Clone> futures_core::Stream for AsCompleted<K, T> 
 impl<K, T> Drop for AsCompleted<K, T> {
     /// Cancels what has not run: nobody will read it.
     fn drop(&mut self) {
-        self.control.cancelled.store(true, Ordering::Release);
-        if let Some(job) = self.job.as_ref().and_then(|(job, _)| job.upgrade()) {
-            job.cancel();
-        }
+        self.compute.cancel();
     }
 }
 

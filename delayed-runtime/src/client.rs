@@ -18,7 +18,7 @@ use crate::executor::{Control, Done, sequential};
 use crate::graph::Graph;
 use crate::handle::{Delayed, TaskValue};
 use crate::node::Value;
-use crate::running::{Running, Sender, Watch};
+use crate::running::{Background, Running, Sender, Watch};
 use crate::sync::{Mutex, lock};
 
 /// Where computes run: Dask's scheduler choice and `Client`.
@@ -410,7 +410,7 @@ impl Client {
         let sender = Sender(watch.clone());
         let done = Box::new(move |outcome| sender.send(outcome));
         let job = self.start_background(graph, done, control.clone());
-        Running::new(watch, control, job, convert)
+        Running::new(watch, Background { control, job }, convert)
     }
 
     /// Starts a compute that nobody blocks on: on the pool, or for the

@@ -40,12 +40,73 @@ use crate::sync::{Mutex, lock};
 #[must_use = "dropping a `Running` detaches the compute; call `wait` or await it for the result"]
 pub struct Running<T> {
     watch: Arc<Watch>,
-    control: Arc<Control>,
-    /// The threaded compute, to cancel it and to help with it while
-    /// waiting; `None` on the synchronous client.
-    job: Option<(Weak<Job>, Arc<Pool>)>,
+    compute: Background,
     /// Turns the roots' values into the output; taken with the result.
     convert: Option<Box<dyn FnOnce(Vec<Value>) -> T + Send>>,
+}
+
+/// A compute nobody blocks on, as its handles see it: to cancel it, read
+/// its progress and wait for it.
+pub(crate) struct Background {
+    pub(crate) control: Arc<Control>,
+    /// The threaded compute, to cancel it and to help with it while
+    /// waiting; `None` on the synchronous client.
+    pub(crate) job: Option<(Weak<Job>, Arc<Pool>)>,
+}
+
+impl Background {
+    /// Stops the compute: no task starts after this.
+    pub(crate) fn cancel(&self) {
+        self.control.cancelled.store(true, Ordering::Release);
+        if let Some(job) = self.job.as_ref().and_then(|(job, _)| job.upgrade()) {
+            job.cancel();
+        }
+    }
+
+    /// Blocks until `ready` has something, parking in between; a task of
+    /// the same client helps run the compute meanwhile.
+    pub(crate) fn wait<R>(&self, mut ready: impl FnMut() -> Option<R>) -> R {
+        match &self.job {
+            Some((job, pool)) => threaded::wait(pool, job, ready),
+            None => loop {
+                if let Some(ready) = ready() {
+                    return ready;
+                }
+                std::thread::park();
+            },
+        }
+    }
+}
+
+/// Who waits for something: an async task's waker, a parked thread.
+#[derive(Default)]
+pub(crate) struct Waiters {
+    waker: Option<Waker>,
+    thread: Option<Thread>,
+}
+
+impl Waiters {
+    /// Registers `waker`, or the calling thread if there is none.
+    pub(crate) fn register(&mut self, waker: Option<&Waker>) {
+        match waker {
+            Some(waker) => self.waker = Some(waker.clone()),
+            None => self.thread = Some(std::thread::current()),
+        }
+    }
+
+    /// Takes the waiters out, to wake them once the lock is released.
+    pub(crate) fn take(&mut self) -> Waiters {
+        std::mem::take(self)
+    }
+
+    pub(crate) fn wake(self) {
+        if let Some(waker) = self.waker {
+            waker.wake();
+        }
+        if let Some(thread) = self.thread {
+            thread.unpark();
+        }
+    }
 }
 
 /// Where the outcome arrives, and who waits for it.
@@ -58,8 +119,7 @@ pub(crate) struct Watch {
 struct State {
     outcome: Option<Outcome>,
     delivered: bool,
-    waker: Option<Waker>,
-    waiter: Option<Thread>,
+    waiters: Waiters,
 }
 
 impl Watch {
@@ -71,14 +131,9 @@ impl Watch {
         }
         state.outcome = Some(outcome);
         state.delivered = true;
-        let (waker, waiter) = (state.waker.take(), state.waiter.take());
+        let waiters = state.waiters.take();
         drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        if let Some(waiter) = waiter {
-            waiter.unpark();
-        }
+        waiters.wake();
     }
 }
 
@@ -101,21 +156,19 @@ impl Drop for Sender {
 impl<T> Running<T> {
     pub(crate) fn new(
         watch: Arc<Watch>,
-        control: Arc<Control>,
-        job: Option<(Weak<Job>, Arc<Pool>)>,
+        compute: Background,
         convert: Box<dyn FnOnce(Vec<Value>) -> T + Send>,
     ) -> Running<T> {
         Running {
             watch,
-            control,
-            job,
+            compute,
             convert: Some(convert),
         }
     }
 
-    /// The outcome if it has arrived, as the output; registers this thread
-    /// to be unparked otherwise.
-    fn take(&mut self) -> Option<Result<T, Error>> {
+    /// The output if the outcome has arrived; registers `waker` (or this
+    /// thread) to be woken otherwise.
+    fn take(&mut self, waker: Option<&Waker>) -> Option<Result<T, Error>> {
         let mut state = lock(&self.watch.state);
         match state.outcome.take() {
             Some(outcome) => {
@@ -124,7 +177,7 @@ impl<T> Running<T> {
             }
             None if state.delivered => Some(Err(Error::taken())),
             None => {
-                state.waiter = Some(std::thread::current());
+                state.waiters.register(waker);
                 None
             }
         }
@@ -151,15 +204,11 @@ impl<T> Running<T> {
     /// The compute's error, as [`Client::compute`](crate::Client::compute)
     /// returns it, or a cancellation.
     pub fn wait(mut self) -> Result<T, Error> {
-        match self.job.clone() {
-            Some((job, pool)) => threaded::wait(&pool, &job, || self.take()),
-            None => loop {
-                if let Some(result) = self.take() {
-                    return result;
-                }
-                std::thread::park();
-            },
-        }
+        let compute = Background {
+            control: self.compute.control.clone(),
+            job: self.compute.job.clone(),
+        };
+        compute.wait(|| self.take(None))
     }
 
     /// Blocks until the compute ends or `timeout` passes: `Some` with the
@@ -183,7 +232,7 @@ impl<T> Running<T> {
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<Result<T, Error>> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(result) = self.take() {
+            if let Some(result) = self.take(None) {
                 return Some(result);
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -229,10 +278,7 @@ impl<T> Running<T> {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn cancel(&self) {
-        self.control.cancelled.store(true, Ordering::Release);
-        if let Some(job) = self.job.as_ref().and_then(|(job, _)| job.upgrade()) {
-            job.cancel();
-        }
+        self.compute.cancel();
     }
 
     /// How many tasks are done, out of how many the compute runs. Tasks
@@ -248,8 +294,9 @@ impl<T> Running<T> {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn progress(&self) -> (usize, usize) {
-        let total = self.control.total.load(Ordering::Acquire);
-        let done = self.control.done.load(Ordering::Acquire);
+        let control = &self.compute.control;
+        let total = control.total.load(Ordering::Acquire);
+        let done = control.done.load(Ordering::Acquire);
         (done.min(total), total)
     }
 }
@@ -258,18 +305,9 @@ impl<T> Future for Running<T> {
     type Output = Result<T, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let mut state = lock(&this.watch.state);
-        match state.outcome.take() {
-            Some(outcome) => {
-                drop(state);
-                Poll::Ready(this.finish(outcome))
-            }
-            None if state.delivered => Poll::Ready(Err(Error::taken())),
-            None => {
-                state.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
+        match self.get_mut().take(Some(cx.waker())) {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
         }
     }
 }
