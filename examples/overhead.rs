@@ -663,6 +663,9 @@ fn main() {
     );
     let row = |name: &str, n: u64, t: &Timing, floor: Option<Duration>, memory: Option<f64>| {
         let total = per_task(t.build + t.compute, n);
+        // A floor under a nanosecond per task (a loop of additions) makes
+        // no meaningful ratio.
+        let floor = floor.filter(|f| per_task(*f, n) >= 1.0);
         let (floor, ratio) = match floor {
             Some(f) => (
                 format!("{:.0}", per_task(f, n)),

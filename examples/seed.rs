@@ -55,7 +55,7 @@ fn main() -> Result<(), delayed::Error> {
     for i in 0..10 {
         let a = inc(i); // no work yet: `a` is a Delayed<i64>
         let b = dec(i);
-        let c = add(a, b); // handles and plain values mix freely
+        let c = add(a, b); // handles are arguments, as values would be
         l.push(c);
     }
     let built = build.elapsed();

@@ -17,11 +17,11 @@
 //! for i in 0..10 {
 //!     let a = inc(i);        // no work yet: `a` is a Delayed<i64>
 //!     let b = dec(i);
-//!     let c = add(a, b);     // handles and plain values mix freely
+//!     let c = add(a, b);     // handles are arguments, as values would be
 //!     l.push(c);
 //! }
 //! let start = std::time::Instant::now();
-//! let l: Vec<i64> = compute!(l)?;  // 30 tasks of 0.1 s, about 0.3 s in all
+//! let l: Vec<i64> = compute!(l)?;  // 30 tasks of 0.1 s, two deep: about 0.2 s
 //! assert_eq!(l, (0..10).map(|i| 2 * i).collect::<Vec<_>>());
 //! assert!(start.elapsed() < Duration::from_secs(3));
 //! # Ok::<(), delayed::Error>(())
@@ -43,9 +43,10 @@
 //!   the task's [`Key`] and keeping its cause.
 //!
 //! Every shared dependency runs once per compute, whichever handles reach
-//! it. Synchronous bodies may block (sleep, file I/O): they run where
-//! blocking does not starve the scheduler, so the example above takes about
-//! 0.3 s rather than 3 s. `async fn` bodies run as futures.
+//! it. One task runs per core; a synchronous body that blocks (a sleep,
+//! file I/O) lends its core to another task while it waits, so the example
+//! above takes its critical path, about 0.2 s, rather than 3 s. `async fn`
+//! bodies run as futures.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

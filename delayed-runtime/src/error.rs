@@ -27,8 +27,10 @@ use crate::node::{BoxError, Key};
 /// assert!(cause.downcast_ref::<std::num::ParseIntError>().is_some());
 /// ```
 ///
-/// Its `Debug` form, which `fn main() -> Result<(), delayed::Error>` prints,
-/// shows the chain of causes.
+/// `Display` is one line naming the task. The `Debug` form, which
+/// `fn main() -> Result<(), delayed::Error>` prints, reads like `anyhow`'s
+/// report: the message, the task's function and key, then the chain of
+/// causes, one per line.
 pub struct Error {
     kind: Box<Kind>,
 }
@@ -509,13 +511,24 @@ impl fmt::Debug for Error {
                 .finish();
         }
         write!(f, "{self}")?;
-        let mut cause = std::error::Error::source(self);
-        if cause.is_some() {
-            f.write_str("\n\nCaused by:")?;
+        if let Some(key) = self.key() {
+            write!(f, "\n\nTask:\n    function: {}\n    key: {key}", key.name())?;
         }
+        let mut causes = Vec::new();
+        let mut cause = std::error::Error::source(self);
         while let Some(error) = cause {
-            write!(f, "\n    {error}")?;
+            causes.push(error.to_string());
             cause = error.source();
+        }
+        match causes.as_slice() {
+            [] => {}
+            [only] => write!(f, "\n\nCaused by:\n    {only}")?,
+            many => {
+                f.write_str("\n\nCaused by:")?;
+                for (i, cause) in many.iter().enumerate() {
+                    write!(f, "\n    {i}: {cause}")?;
+                }
+            }
         }
         Ok(())
     }
@@ -567,7 +580,13 @@ mod tests {
         assert_eq!(format!("{err}"), format!("task `{key}` failed"));
         assert_eq!(
             format!("{err:?}"),
-            format!("task `{key}` failed\n\nCaused by:\n    bad digit")
+            format!(
+                "task `{key}` failed\n\nTask:\n    function: parse\n    key: {key}\n\nCaused by:\n    bad digit"
+            )
         );
+        let upstream = Error::upstream(Key::unique("report"), std::sync::Arc::new(err));
+        let shown = format!("{upstream:?}");
+        assert!(shown.contains("Caused by:\n    0: task `parse-"), "{shown}");
+        assert!(shown.ends_with("\n    1: bad digit"), "{shown}");
     }
 }
