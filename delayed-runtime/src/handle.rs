@@ -72,7 +72,16 @@ impl<T: Clone> ByValue for T {}
 ///
 /// Comparing or branching on a handle (`if inc(1) > 0`) does not compile:
 /// the value does not exist yet. Compute it first, or move the comparison
-/// into a task.
+/// into a task, which gives a lazy `bool`:
+///
+/// ```
+/// # use delayed::delayed;
+/// # #[delayed]
+/// # fn inc(x: i64) -> i64 { x + 1 }
+/// let positive = inc(1).map(|v| v > 0); // a Delayed<bool>
+/// assert!(positive.compute()?);
+/// # Ok::<(), delayed::Error>(())
+/// ```
 ///
 /// Handles are cheap to clone (an `Arc`) and are `Send + Sync`, whatever `T`.
 #[must_use = "a handle does nothing until it is computed: call `.compute()` or `compute!(…)`"]
@@ -391,7 +400,7 @@ pub fn value<T: TaskValue>(value: T) -> Delayed<T> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a task argument of type `{T}`",
     label = "expected `{T}`, `Delayed<{T}>` or `&Delayed<{T}>`",
-    note = "pass a value or a handle of the parameter's type; to turn a handle of another type into one, use `.map(…)` on it",
+    note = "pass a value or a handle of the parameter's type; to turn a handle of another type into one, use `.map(…)` on it (for a handle of a `Result` made by `.call(…)`, call `.try_call(…)` instead: it gives a handle of the `Ok` type)",
     note = "task values cross threads, so they must also be `Send + Sync + 'static`: use `Arc<T>` for `Rc<T>`, `Mutex<T>` for `RefCell<T>`"
 )]
 pub trait IntoDelayed<T> {
@@ -461,6 +470,30 @@ impl<T: TaskValue + Clone> IntoDelayed<T> for &T {
 
     fn into_arg(self) -> Arg<T> {
         Arg::Value(self.clone())
+    }
+}
+
+/// A slice is copied into the `Vec` that a `&[T]` parameter stores, as a
+/// `&str` is into a `String`: `total(&readings[..10])`.
+///
+/// ```
+/// use delayed::delayed;
+///
+/// #[delayed]
+/// fn total(values: &[u32]) -> u32 { values.iter().sum() }
+///
+/// let readings = vec![1, 2, 3, 4];
+/// assert_eq!(total(&readings[..2]).compute()?, 3);
+/// assert_eq!(total(&readings).compute()?, 10);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+impl<T: TaskValue + Clone> IntoDelayed<Vec<T>> for &[T] {
+    fn into_delayed(self) -> Delayed<Vec<T>> {
+        Delayed::value(self.to_vec())
+    }
+
+    fn into_arg(self) -> Arg<Vec<T>> {
+        Arg::Value(self.to_vec())
     }
 }
 
