@@ -94,6 +94,8 @@ where
 /// assert_eq!(total(parts).compute()?, 10);
 /// # Ok::<(), delayed::Error>(())
 /// ```
+// Listed among the candidates of an unrelated error, it is noise.
+#[diagnostic::do_not_recommend]
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<Delayed<T>> {
     fn into_delayed(self) -> Delayed<Vec<T>> {
         gather("list", self, identity)
@@ -111,6 +113,8 @@ impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<Delayed<T>> {
 /// assert_eq!(total(vec![&a, &b, &a]).compute()?, 4);
 /// # Ok::<(), delayed::Error>(())
 /// ```
+// Listed among the candidates of an unrelated error, it is noise.
+#[diagnostic::do_not_recommend]
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<&Delayed<T>> {
     fn into_delayed(self) -> Delayed<Vec<T>> {
         gather("list", self.into_iter().cloned(), identity)
@@ -128,6 +132,8 @@ impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<&Delayed<T>> {
 /// assert_eq!(count(&handles).compute()?, 2); // still usable
 /// # Ok::<(), delayed::Error>(())
 /// ```
+// Listed among the candidates of an unrelated error, it is noise.
+#[diagnostic::do_not_recommend]
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &[Delayed<T>] {
     fn into_delayed(self) -> Delayed<Vec<T>> {
         gather("list", self.iter().cloned(), identity)
@@ -135,6 +141,8 @@ impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &[Delayed<T>] {
 }
 
 /// See the implementation for slices.
+// Listed among the candidates of an unrelated error, it is noise.
+#[diagnostic::do_not_recommend]
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &Vec<Delayed<T>> {
     fn into_delayed(self) -> Delayed<Vec<T>> {
         gather("list", self.iter().cloned(), identity)
@@ -151,6 +159,8 @@ impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &Vec<Delayed<T>> {
 /// assert_eq!(sum3(parts).compute()?, 6);
 /// # Ok::<(), delayed::Error>(())
 /// ```
+// Listed among the candidates of an unrelated error, it is noise.
+#[diagnostic::do_not_recommend]
 impl<T: TaskValue + ByValue, const N: usize> IntoDelayed<[T; N]> for [Delayed<T>; N] {
     fn into_delayed(self) -> Delayed<[T; N]> {
         gather("array", self, |values: Vec<T>| {
@@ -175,6 +185,8 @@ impl<T: TaskValue + ByValue, const N: usize> IntoDelayed<[T; N]> for [Delayed<T>
 /// assert_eq!(largest(sizes).compute()?, "b");
 /// # Ok::<(), delayed::Error>(())
 /// ```
+// Listed among the candidates of an unrelated error, it is noise.
+#[diagnostic::do_not_recommend]
 impl<K, V, S> IntoDelayed<HashMap<K, V, S>> for HashMap<K, Delayed<V>, S>
 where
     K: TaskValue + Clone + Eq + Hash,
@@ -199,6 +211,8 @@ where
 /// assert_eq!(describe(parts).compute()?, "hello world");
 /// # Ok::<(), delayed::Error>(())
 /// ```
+// Listed among the candidates of an unrelated error, it is noise.
+#[diagnostic::do_not_recommend]
 impl<K, V> IntoDelayed<BTreeMap<K, V>> for BTreeMap<K, Delayed<V>>
 where
     K: TaskValue + Clone + Ord + Hash,

@@ -463,6 +463,8 @@ impl<T> IntoDelayed<T> for &Delayed<T> {
 /// assert_eq!(delayed::delayed(|p: String| p.len()).call(&"four".to_string()).compute()?, 4);
 /// # Ok::<(), delayed::Error>(())
 /// ```
+// Listed among the candidates of an unrelated error, it is noise.
+#[diagnostic::do_not_recommend]
 impl<T: TaskValue + Clone> IntoDelayed<T> for &T {
     fn into_delayed(self) -> Delayed<T> {
         Delayed::value(self.clone())
@@ -487,6 +489,8 @@ impl<T: TaskValue + Clone> IntoDelayed<T> for &T {
 /// assert_eq!(total(&readings).compute()?, 10);
 /// # Ok::<(), delayed::Error>(())
 /// ```
+// Listed among the candidates of an unrelated error, it is noise.
+#[diagnostic::do_not_recommend]
 impl<T: TaskValue + Clone> IntoDelayed<Vec<T>> for &[T] {
     fn into_delayed(self) -> Delayed<Vec<T>> {
         Delayed::value(self.to_vec())
@@ -497,6 +501,8 @@ impl<T: TaskValue + Clone> IntoDelayed<Vec<T>> for &[T] {
     }
 }
 
+// Listed among the candidates of an unrelated error, it is noise.
+#[diagnostic::do_not_recommend]
 impl IntoDelayed<String> for &str {
     fn into_delayed(self) -> Delayed<String> {
         Delayed::value(self.to_owned())
