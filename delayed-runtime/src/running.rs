@@ -281,9 +281,7 @@ impl<T> Running<T> {
         self.compute.cancel();
     }
 
-    /// How many tasks are done, out of how many the compute runs. Tasks
-    /// are counted in small batches as they finish, so a compute that is
-    /// under way may show a little less than it has done.
+    /// How many tasks are done, out of how many the compute runs.
     ///
     /// ```
     /// let client = delayed::Client::builder().threads(1).build()?;
@@ -296,8 +294,8 @@ impl<T> Running<T> {
     pub fn progress(&self) -> (usize, usize) {
         let control = &self.compute.control;
         let total = control.total.load(Ordering::Acquire);
-        let done = control.done.load(Ordering::Acquire);
-        (done.min(total), total)
+        let remaining = control.remaining.load(Ordering::Acquire);
+        (total.saturating_sub(remaining), total)
     }
 }
 

@@ -60,7 +60,9 @@ pub(crate) struct Run {
 #[derive(Default)]
 pub(crate) struct Control {
     pub(crate) total: AtomicUsize,
-    pub(crate) done: AtomicUsize,
+    /// The run's count of tasks not done, kept here when there is a
+    /// control so that the handle reads it: one counter for both.
+    pub(crate) remaining: AtomicUsize,
     pub(crate) cancelled: AtomicBool,
     /// Set for a streaming compute: called with each output node's value
     /// or error as soon as it has one. A failure then fails only the tasks
@@ -148,6 +150,7 @@ impl Run {
         }
         if let Some(control) = &control {
             control.total.store(remaining, Ordering::Release);
+            control.remaining.store(remaining, Ordering::Release);
         }
         Run {
             graph,
@@ -165,6 +168,14 @@ impl Run {
 
     /// The tasks that can run at once. When there is nothing to run (every
     /// output is a plain value), the outputs are ready straight away.
+    /// Tasks not finished yet: the control's counter when a handle watches
+    /// the compute, the run's own otherwise.
+    fn remaining(&self) -> &AtomicUsize {
+        self.control
+            .as_deref()
+            .map_or(&self.remaining, |control| &control.remaining)
+    }
+
     /// Whether a handle watches this compute's progress: then each task
     /// is counted as done at once.
     pub(crate) fn is_watched(&self) -> bool {
@@ -200,7 +211,7 @@ impl Run {
     pub(crate) fn start(&self) -> Vec<u32> {
         if let Some(callbacks) = &self.callbacks {
             let start = ComputeStart {
-                tasks: self.remaining.load(Ordering::Acquire),
+                tasks: self.remaining().load(Ordering::Acquire),
                 at: self.started,
             };
             if let Err(failure) = hooks(callbacks, |c| c.start(&start)) {
@@ -218,7 +229,7 @@ impl Run {
                 }
             }
         }
-        if self.remaining.load(Ordering::Acquire) == 0 {
+        if self.remaining().load(Ordering::Acquire) == 0 {
             self.deliver_outputs();
             return Vec::new();
         }
@@ -533,10 +544,7 @@ impl Run {
     /// Counts `tasks` finished tasks as done; returns true when they were
     /// the last ones, after collecting the outputs for delivery.
     pub(crate) fn complete(&self, tasks: usize) -> bool {
-        if let Some(control) = &self.control {
-            control.done.fetch_add(tasks, Ordering::AcqRel);
-        }
-        let last = tasks > 0 && self.remaining.fetch_sub(tasks, Ordering::AcqRel) == tasks;
+        let last = tasks > 0 && self.remaining().fetch_sub(tasks, Ordering::AcqRel) == tasks;
         if last {
             self.deliver_outputs();
         }
