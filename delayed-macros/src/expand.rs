@@ -311,6 +311,76 @@ impl Requirement {
 /// `tokens` with every token (also inside groups) located at `span`, for
 /// error messages, while keeping their own hygiene: `$crate` from the
 /// facade's `compute!` still names the facade.
+/// What stands in for a function the attribute rejected: its lazy
+/// signature with no body, so that callers type-check against what the
+/// function would have been and only the real error is shown (as
+/// `serde_derive` emits a dummy impl). `None` where no such signature can
+/// be written (a method, `impl Trait`, a variadic).
+pub(crate) fn stand_in(args: &Args, function: &ItemFn) -> Option<TokenStream> {
+    let sig = &function.sig;
+    let has_impl_trait = sig.inputs.iter().any(|input| match input {
+        syn::FnArg::Typed(typed) => mentions_impl_trait(&typed.ty),
+        syn::FnArg::Receiver(_) => true,
+    }) || matches!(&sig.output, syn::ReturnType::Type(_, ty) if mentions_impl_trait(ty));
+    if has_impl_trait || sig.variadic.is_some() {
+        return None;
+    }
+    let model = Signature::of(sig);
+    let krate = args.krate();
+    let ident = &sig.ident;
+    let vis = &function.vis;
+    let docs = function
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"));
+    // Lifetimes have nothing to borrow in a stand-in: every type is owned.
+    let type_params = sig.generics.type_params().map(|param| {
+        let mut param = param.clone();
+        param.bounds = param
+            .bounds
+            .into_iter()
+            .filter(|bound| !matches!(bound, syn::TypeParamBound::Lifetime(_)))
+            .collect();
+        param
+    });
+    let stored: Vec<syn::Type> = model.params.iter().map(|p| owned(&p.stored)).collect();
+    let output = owned(model.output.value_type());
+    // A borrow left inside a type (`Vec<&str>`) has no lifetime to name.
+    if stored.iter().chain([&output]).any(|ty| {
+        let text = quote!(#ty).to_string();
+        text.contains('&') || text.contains('\'')
+    }) {
+        return None;
+    }
+    let params = stored
+        .iter()
+        .map(|stored| quote!(_: impl #krate::IntoDelayed<#stored>));
+    Some(quote! {
+        #(#docs)*
+        #[allow(dead_code, clippy::all)]
+        #vis fn #ident<#(#type_params),*>(#(#params),*) -> #krate::Delayed<#output> {
+            ::core::unimplemented!("`#[delayed]` rejected this function: see the error above")
+        }
+    })
+}
+
+/// The owned form of a type: a borrow's referent, as the task would
+/// store it (`&str` as `String`).
+fn owned(ty: &syn::Type) -> syn::Type {
+    match ty {
+        syn::Type::Reference(reference) => crate::signature::stored_type(&reference.elem),
+        other => other.clone(),
+    }
+}
+
+fn mentions_impl_trait(ty: &syn::Type) -> bool {
+    quote!(#ty).into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(ident) => ident == "impl",
+        proc_macro2::TokenTree::Group(group) => group.stream().to_string().contains("impl "),
+        _ => false,
+    })
+}
+
 pub(crate) fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
     tokens
         .clone()

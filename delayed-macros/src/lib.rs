@@ -24,6 +24,7 @@ use quote::ToTokens;
 /// See the `delayed` crate for the full documentation.
 #[proc_macro_attribute]
 pub fn delayed(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args_tokens = args.clone();
     let args = syn::parse::<args::Args>(args);
     let item = match syn::parse::<syn::Item>(item.clone()) {
         Ok(item) => item,
@@ -44,11 +45,23 @@ pub fn delayed(args: TokenStream, item: TokenStream) -> TokenStream {
     });
     match expanded {
         Ok(tokens) => tokens.into(),
-        // Keep the item as written so that one mistake here does not
-        // cascade into "cannot find function" errors at every call.
+        // One mistake here must not cascade into errors at every call: a
+        // rejected function is replaced by a stand-in with the lazy
+        // signature it would have had, or, where none can be written,
+        // kept as written.
         Err(error) => {
             let mut tokens = error.to_compile_error();
-            without_variadic(item).to_tokens(&mut tokens);
+            let stand_in = match &item {
+                syn::Item::Fn(function) => {
+                    let args = syn::parse::<args::Args>(args_tokens).unwrap_or_default();
+                    expand::stand_in(&args, function)
+                }
+                _ => None,
+            };
+            match stand_in {
+                Some(stand_in) => tokens.extend(stand_in),
+                None => without_variadic(item).to_tokens(&mut tokens),
+            }
             tokens.into()
         }
     }

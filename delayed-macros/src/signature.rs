@@ -118,7 +118,7 @@ pub(crate) fn is_static(reference: &syn::TypeReference) -> bool {
 /// What a `&ty` parameter borrows from: the unsized `str`, `[T]`, `Path`,
 /// `OsStr` and `CStr` are stored as their owned forms (`String`, `Vec<T>`,
 /// `PathBuf`, `OsString`, `CString`), which deref to them at the call.
-fn stored_type(ty: &Type) -> Type {
+pub(crate) fn stored_type(ty: &Type) -> Type {
     const OWNED: [(&str, &str); 4] = [
         ("str", "::std::string::String"),
         ("Path", "::std::path::PathBuf"),
