@@ -19,7 +19,7 @@ dask_version=$("$venv/bin/python" -c 'import dask; print(dask.__version__)')
 
 ours=$(mktemp) dask=$(mktemp)
 trap 'rm -f "$ours" "$dask"' EXIT
-cargo run --quiet --release --example overhead -- --csv "${sizes[@]}" > "$ours"
+cargo run --quiet --release -p delayed-bench --example overhead -- --csv "${sizes[@]}" > "$ours"
 "$venv/bin/python" bench/dask/workloads.py "${sizes[@]}" > "$dask"
 
 echo "delayed vs dask $dask_version (ns per task, build + compute; median of runs)"

@@ -3,7 +3,7 @@
 //! timeline of the seed program (with 100 ms sleeps instead of 1 s).
 //!
 //! ```text
-//! cargo run --release --example pictures
+//! cargo run --release --features png --example pictures
 //! ```
 
 use delayed::diagnostics::Profiler;

@@ -3,9 +3,9 @@
 //! sequential loop. Prints one table; see `docs/performance.md`.
 //!
 //! ```text
-//! cargo run --release --example overhead            # sizes 10^3 … 10^6
-//! cargo run --release --example overhead -- --quick # sizes 10^3 … 10^5, no 1 s seed
-//! cargo run --release --example overhead -- --csv 1000 10000   # for bench/compare.sh
+//! cargo run --release -p delayed-bench --example overhead            # sizes 10^3 … 10^6
+//! cargo run --release -p delayed-bench --example overhead -- --quick # sizes 10^3 … 10^5, no 1 s seed
+//! cargo run --release -p delayed-bench --example overhead -- --csv 1000 10000   # for bench/compare.sh
 //! ```
 //!
 //! Peak memory is measured in a fresh process per workload (this program

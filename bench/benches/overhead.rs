@@ -1,6 +1,7 @@
-//! `cargo bench`: per-task cost of building and computing graphs, next to
-//! the bare tokio spawn of the same closures. The one-table summary with
-//! ratios and memory is `cargo run --release --example overhead`.
+//! `cargo bench -p delayed-bench`: per-task cost of building and computing
+//! graphs, next to the bare tokio spawn of the same closures. The one-table
+//! summary with ratios and memory is
+//! `cargo run --release -p delayed-bench --example overhead`.
 
 use delayed::{Delayed, delayed};
 use divan::{Bencher, black_box};
