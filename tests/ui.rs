@@ -8,6 +8,14 @@
 
 #[test]
 fn ui() {
+    // Straight to the terminal, past the test harness's capture: trybuild
+    // first builds `delayed` and its dependencies on its own, silently.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "ui: building `delayed` once more for the compile-fail cases \
+         (a minute or so on a first run, with no output until it is done)"
+    );
     let cases = trybuild::TestCases::new();
     cases.pass("tests/ui/pass/*.rs");
     cases.compile_fail("tests/ui/fail/*.rs");

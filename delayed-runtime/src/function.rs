@@ -72,6 +72,17 @@ pub struct DelayedFn<F, Sig> {
     _signature: PhantomData<fn() -> Sig>,
 }
 
+/// `delayed(f(x))` on a `#[delayed]` function is a compile error at the
+/// `delayed(…)` (the handle is not a function); this lets the code after it
+/// that computes the result type-check, so that only that error is shown.
+/// No program that compiles has a `DelayedFn` of a handle.
+impl<T: TaskValue + Clone, Sig> DelayedFn<Delayed<T>, Sig> {
+    #[doc(hidden)]
+    pub fn compute(&self) -> Result<T, crate::Error> {
+        self.function.compute()
+    }
+}
+
 impl<F, Sig> DelayedFn<F, Sig> {
     /// Sets the name that prefixes this function's task keys; by default it
     /// is the function's own name (`closure` for closures).
