@@ -3,7 +3,8 @@
 //! summary with ratios and memory is
 //! `cargo run --release -p delayed-bench --example overhead`.
 
-use delayed::{Delayed, delayed};
+use delayed::Delayed;
+use delayed_bench::{add, inc};
 use divan::{Bencher, black_box};
 
 fn main() {
@@ -12,16 +13,6 @@ fn main() {
 }
 
 const SIZES: &[u64] = &[1_000, 10_000, 100_000];
-
-#[delayed]
-fn inc(x: u64) -> u64 {
-    x + 1
-}
-
-#[delayed]
-fn add(x: u64, y: u64) -> u64 {
-    x + y
-}
 
 /// N independent trivial tasks, built and computed together.
 #[divan::bench(args = SIZES)]

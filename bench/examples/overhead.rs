@@ -20,18 +20,9 @@
 //! `rayon::scope`.
 
 use delayed::{Client, Delayed, delayed};
+use delayed_bench::{add, inc};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-
-#[delayed]
-fn inc(x: u64) -> u64 {
-    x + 1
-}
-
-#[delayed]
-fn add(x: u64, y: u64) -> u64 {
-    x + y
-}
 
 #[delayed]
 fn take(data: Vec<u64>) -> u64 {
