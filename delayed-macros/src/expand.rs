@@ -88,7 +88,11 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
     let body = task.build(&sig.params, run);
     quote! {
         #(#attrs)*
+        // `unused_braces`: a one-line body (`{ x + 1 }`) becomes the last
+        // expression of the closure that runs it, where rustc would call
+        // its braces unnecessary, in the user's code.
         #[allow(
+            unused_braces,
             clippy::too_many_arguments,
             clippy::needless_pass_by_value,
             clippy::multiple_bound_locations,
