@@ -332,6 +332,7 @@ pub(crate) fn stand_in(args: &Args, function: &ItemFn) -> Option<TokenStream> {
     let model = Signature::of(sig);
     let krate = args.krate();
     let ident = &sig.ident;
+    let name = ident.to_string();
     let vis = &function.vis;
     let docs = function
         .attrs
@@ -363,7 +364,7 @@ pub(crate) fn stand_in(args: &Args, function: &ItemFn) -> Option<TokenStream> {
         #(#docs)*
         #[allow(dead_code, clippy::all)]
         #vis fn #ident<#(#type_params),*>(#(#params),*) -> #krate::Delayed<#output> {
-            ::core::unimplemented!("`#[delayed]` rejected this function: see the error above")
+            #krate::__private::rejected(#name)
         }
     })
 }

@@ -45,6 +45,6 @@ pub mod __private {
     pub use crate::handle::{Arg, ByValue};
     pub use crate::node::Inputs;
     pub use crate::task::{
-        IntoTaskResult, Owned, PureArg, PureKey, Shared, TaskBuilder, returning,
+        IntoTaskResult, Owned, PureArg, PureKey, Shared, TaskBuilder, rejected, returning,
     };
 }

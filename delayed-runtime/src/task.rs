@@ -177,6 +177,17 @@ impl PureKey {
     }
 }
 
+/// The task a function rejected by `#[delayed]` stands for: the crate does
+/// not compile, but the stand-in's callers type-check against it. Were it
+/// ever computed, it would fail, naming the function.
+#[doc(hidden)]
+pub fn rejected<T>(name: &'static str) -> Delayed<T> {
+    let body = Body::Sync(Box::new(move |_: &mut Inputs<'_>| {
+        Err(format!("`#[delayed]` rejected `{name}` when it was compiled").into())
+    }));
+    Delayed::from_node(Node::new(Key::unique(name), false, Vec::new(), body))
+}
+
 /// Gives an `async` body's future its declared output type, so that `?`
 /// and `return` inside it convert as in the function as written.
 #[doc(hidden)]
@@ -302,5 +313,18 @@ where
 
     fn into_task_result(self) -> Result<T, BoxError> {
         self.map_err(Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_rejected_function_fails_naming_itself_if_ever_computed() {
+        let handle = super::rejected::<String>("first_word");
+        assert_eq!(handle.key().name(), "first_word");
+        let client = crate::Client::synchronous();
+        let err = client.compute(&handle).unwrap_err();
+        let cause = std::error::Error::source(&err).unwrap().to_string();
+        assert!(cause.contains("rejected `first_word`"), "{cause}");
     }
 }
