@@ -12,11 +12,12 @@ use std::task::{Context, Poll, Waker};
 use crate::client::Client;
 use crate::computable::Roots;
 use crate::error::Error;
+use crate::executor::delivery::Waiters;
 use crate::executor::{Control, Outcome};
 use crate::graph::Graph;
 use crate::handle::{Delayed, TaskValue};
 use crate::node::Value;
-use crate::running::{Background, Waiters};
+use crate::running::Background;
 use crate::sync::{Mutex, lock};
 use crate::task::{downcast, unwrap_or_clone};
 
@@ -343,10 +344,7 @@ impl<K, T: TaskValue + Clone> Iterator for AsCompleted<K, T> {
         if let Some(next) = self.next_ready() {
             return Some(next);
         }
-        let compute = Background {
-            control: self.compute.control.clone(),
-            job: self.compute.job.clone(),
-        };
+        let compute = self.compute.clone();
         compute.wait(|| match self.poll_inbox(None) {
             Polled::Some | Polled::Ended => Some(()),
             Polled::Empty => None,

@@ -13,12 +13,13 @@ use tokio::sync::oneshot;
 use crate::computable::{Computable, Outputs, Roots};
 use crate::diagnostics::{self, Callback};
 use crate::error::Error;
+use crate::executor::delivery::{Sender, Watch};
 use crate::executor::threaded::{self, Job, Limits, Pool};
 use crate::executor::{Control, Done, sequential};
 use crate::graph::Graph;
 use crate::handle::{Delayed, TaskValue};
 use crate::node::Value;
-use crate::running::{Background, Running, Sender, Watch};
+use crate::running::{Background, Running};
 use crate::sync::{Mutex, lock};
 
 /// Where computes run: Dask's scheduler choice and `Client`.

@@ -7,14 +7,13 @@ use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
-use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
+use crate::executor::delivery::{Arrival, Watch};
 use crate::executor::threaded::{self, Job, Pool};
 use crate::executor::{Control, Outcome};
 use crate::node::Value;
-use crate::sync::{Mutex, lock};
 
 /// A compute running in the background: what
 /// [`Client::submit`](crate::Client::submit) returns at once, Dask's
@@ -47,6 +46,7 @@ pub struct Running<T> {
 
 /// A compute nobody blocks on, as its handles see it: to cancel it, read
 /// its progress and wait for it.
+#[derive(Clone)]
 pub(crate) struct Background {
     pub(crate) control: Arc<Control>,
     /// The threaded compute, to cancel it and to help with it while
@@ -78,81 +78,6 @@ impl Background {
     }
 }
 
-/// Who waits for something: an async task's waker, a parked thread.
-#[derive(Default)]
-pub(crate) struct Waiters {
-    waker: Option<Waker>,
-    thread: Option<Thread>,
-}
-
-impl Waiters {
-    /// Registers `waker`, or the calling thread if there is none.
-    pub(crate) fn register(&mut self, waker: Option<&Waker>) {
-        match waker {
-            Some(waker) => self.waker = Some(waker.clone()),
-            None => self.thread = Some(std::thread::current()),
-        }
-    }
-
-    /// Takes the waiters out, to wake them once the lock is released.
-    pub(crate) fn take(&mut self) -> Waiters {
-        std::mem::take(self)
-    }
-
-    pub(crate) fn wake(self) {
-        if let Some(waker) = self.waker {
-            waker.wake();
-        }
-        if let Some(thread) = self.thread {
-            thread.unpark();
-        }
-    }
-}
-
-/// Where the outcome arrives, and who waits for it.
-#[derive(Default)]
-pub(crate) struct Watch {
-    state: Mutex<State>,
-}
-
-#[derive(Default)]
-struct State {
-    outcome: Option<Outcome>,
-    delivered: bool,
-    waiters: Waiters,
-}
-
-impl Watch {
-    /// Stores the outcome (the first one only) and wakes the waiters.
-    pub(crate) fn deliver(&self, outcome: Outcome) {
-        let mut state = lock(&self.state);
-        if state.delivered {
-            return;
-        }
-        state.outcome = Some(outcome);
-        state.delivered = true;
-        let waiters = state.waiters.take();
-        drop(state);
-        waiters.wake();
-    }
-}
-
-/// The compute's end of a [`Watch`]: delivers [`Error::stopped`] if the
-/// compute ends without an outcome, so that no waiter waits forever.
-pub(crate) struct Sender(pub(crate) Arc<Watch>);
-
-impl Sender {
-    pub(crate) fn send(self, outcome: Outcome) {
-        self.0.deliver(outcome);
-    }
-}
-
-impl Drop for Sender {
-    fn drop(&mut self) {
-        self.0.deliver(Err(Error::stopped()));
-    }
-}
-
 impl<T> Running<T> {
     pub(crate) fn new(
         watch: Arc<Watch>,
@@ -169,17 +94,10 @@ impl<T> Running<T> {
     /// The output if the outcome has arrived; registers `waker` (or this
     /// thread) to be woken otherwise.
     fn take(&mut self, waker: Option<&Waker>) -> Option<Result<T, Error>> {
-        let mut state = lock(&self.watch.state);
-        match state.outcome.take() {
-            Some(outcome) => {
-                drop(state);
-                Some(self.finish(outcome))
-            }
-            None if state.delivered => Some(Err(Error::taken())),
-            None => {
-                state.waiters.register(waker);
-                None
-            }
+        match self.watch.take(waker) {
+            Arrival::Here(outcome) => Some(self.finish(outcome)),
+            Arrival::Taken => Some(Err(Error::taken())),
+            Arrival::NotYet => None,
         }
     }
 
@@ -204,10 +122,7 @@ impl<T> Running<T> {
     /// The compute's error, as [`Client::compute`](crate::Client::compute)
     /// returns it, or a cancellation.
     pub fn wait(mut self) -> Result<T, Error> {
-        let compute = Background {
-            control: self.compute.control.clone(),
-            job: self.compute.job.clone(),
-        };
+        let compute = self.compute.clone();
         compute.wait(|| self.take(None))
     }
 
@@ -256,7 +171,7 @@ impl<T> Running<T> {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn is_finished(&self) -> bool {
-        lock(&self.watch.state).delivered
+        self.watch.is_delivered()
     }
 
     /// Stops the compute: no task starts after this, the values waiting

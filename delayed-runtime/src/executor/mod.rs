@@ -2,6 +2,7 @@
 //!
 //! See `README.md` beside this file for the protocol and its invariants.
 
+pub(crate) mod delivery;
 pub(crate) mod sequential;
 pub(crate) mod slots;
 pub(crate) mod threaded;

@@ -8,7 +8,7 @@
 //! beside this file for the protocol and its invariants.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
 
+use super::delivery::{Arrival, Sender, Watch};
 use super::slots::{Parking, Seat, Slots};
 use super::{Control, Disarm, Done, Outcome, Run, Watchdog};
 use crate::diagnostics::Callback;
@@ -187,6 +188,23 @@ pub(crate) struct Worker {
     thread: Option<u32>,
     /// The name of the function of the task running, by address.
     function: AtomicUsize,
+    /// Consecutive samples in which the monitor saw this worker's task
+    /// asleep; the monitor alone reads and writes it.
+    asleep_samples: MonitorCount,
+}
+
+/// A count only the monitor thread uses, kept with the worker it is about.
+#[derive(Default)]
+struct MonitorCount(std::sync::atomic::AtomicU32);
+
+impl MonitorCount {
+    fn get(&self) -> u32 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, count: u32) {
+        self.0.store(count, Ordering::Relaxed);
+    }
 }
 
 /// The functions whose tasks were last seen blocked, by the address of
@@ -264,6 +282,7 @@ fn work(pool: Arc<Pool>) {
         seat: Seat::new(),
         thread: thread_id(),
         function: AtomicUsize::new(0),
+        asleep_samples: MonitorCount::default(),
     });
     {
         let mut state = pool.parking.lock();
@@ -607,27 +626,6 @@ impl<J: Deref<Target = Job>> Drop for Unfinished<J> {
     }
 }
 
-/// Delivers a blocking compute's outcome to the thread waiting for it.
-/// Dropped unused (the run ended without an outcome), it delivers
-/// [`Error::stopped`], so the caller never waits forever.
-struct Delivery {
-    outcome: Arc<Mutex<Option<Outcome>>>,
-    waiter: Thread,
-}
-
-impl Delivery {
-    fn send(self, outcome: Outcome) {
-        *lock(&self.outcome) = Some(outcome);
-    }
-}
-
-impl Drop for Delivery {
-    fn drop(&mut self) {
-        lock(&self.outcome).get_or_insert_with(|| Err(Error::stopped()));
-        self.waiter.unpark();
-    }
-}
-
 /// Computes `graph` on `pool`, blocking the calling thread until done.
 ///
 /// A worker of this pool that calls it from inside a task helps: it runs
@@ -639,14 +637,15 @@ pub(crate) fn compute(
     graph: Graph,
     callbacks: Option<Arc<[Arc<dyn Callback>]>>,
 ) -> Outcome {
-    let outcome = Arc::new(Mutex::new(None));
-    let delivery = Delivery {
-        outcome: outcome.clone(),
-        waiter: std::thread::current(),
-    };
-    let done: Done = Box::new(move |result| delivery.send(result));
+    let watch = Arc::new(Watch::default());
+    let sender = Sender(watch.clone());
+    let done: Done = Box::new(move |result| sender.send(result));
     let job = Arc::downgrade(&start(pool, graph, callbacks, done, None));
-    wait(pool, &job, || lock(&outcome).take())
+    wait(pool, &job, || match watch.take(None) {
+        Arrival::Here(outcome) => Some(outcome),
+        Arrival::Taken => Some(Err(Error::taken())),
+        Arrival::NotYet => None,
+    })
 }
 
 /// Blocks until `outcome` has it, helping with `job` if this thread is a
@@ -724,8 +723,6 @@ fn is_asleep(id: u32) -> Option<bool> {
 /// retaking a processor from a thread stuck in a system call). Sleeps
 /// while the pool has no compute; exits when the client is gone.
 fn monitor(pool: &Weak<Pool>) {
-    // Per worker: consecutive samples it was seen blocked.
-    let mut blocked: HashMap<usize, u32> = HashMap::new();
     let mut last_reclaim_sweep = Instant::now();
     loop {
         let Some(pool) = pool.upgrade() else {
@@ -751,9 +748,7 @@ fn monitor(pool: &Weak<Pool>) {
         if reclaim {
             last_reclaim_sweep = sweep;
         }
-        blocked.retain(|id, _| workers.iter().any(|w| Arc::as_ptr(w).addr() == *id));
         for worker in &workers {
-            let count = blocked.entry(Arc::as_ptr(worker).addr()).or_default();
             let lent = worker.seat.is_lent();
             if !worker.seat.is_busy() || (lent && !reclaim) {
                 continue;
@@ -766,14 +761,15 @@ fn monitor(pool: &Weak<Pool>) {
             };
             let function = worker.function.load(Ordering::Relaxed);
             if !asleep {
-                *count = 0;
+                worker.asleep_samples.set(0);
                 if worker.thread.is_some() && worker.seat.reclaim(&pool.slots) {
                     pool.blocking.remove(function);
                 }
                 continue;
             }
-            *count += 1;
-            if *count >= needed && worker.seat.lend(&pool.slots) {
+            let count = worker.asleep_samples.get() + 1;
+            worker.asleep_samples.set(count);
+            if count >= needed && worker.seat.lend(&pool.slots) {
                 pool.blocking.insert(function);
                 pool.work_queued();
             }
