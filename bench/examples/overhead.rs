@@ -328,6 +328,15 @@ fn best(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
     (0..runs).map(|_| f()).min().unwrap()
 }
 
+/// One row of the scheduler table: ours, the peer's, and their ratio.
+fn compared(label: &str, ours: f64, peer: f64, unit: &str, decimals: usize) {
+    let width = 11 - unit.len();
+    println!(
+        "{label:<44} {ours:>width$.decimals$} {unit} {peer:>width$.decimals$} {unit} {:>9.2}x",
+        ours / peer
+    );
+}
+
 /// The scheduler against its peers, each pair measured in this run.
 fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -350,30 +359,16 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
             .unwrap();
         let floor = best(7, || rayon_wide(n));
         let total = per_task(ours.build + ours.compute, n);
-        println!(
-            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
-            format!("wide {n}: build + compute vs rayon::scope"),
-            total,
-            per_task(floor, n),
-            total / per_task(floor, n)
-        );
-        println!(
-            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
-            format!("wide {n}: compute alone vs rayon::scope"),
-            per_task(ours.compute, n),
-            per_task(floor, n),
-            per_task(ours.compute, n) / per_task(floor, n)
-        );
+        let floor = per_task(floor, n);
+        let label = format!("wide {n}: build + compute vs rayon::scope");
+        compared(&label, total, floor, "ns", 0);
+        let label = format!("wide {n}: compute alone vs rayon::scope");
+        compared(&label, per_task(ours.compute, n), floor, "ns", 0);
         per_size.push(total);
     }
     if let [small, large] = per_size.as_slice() {
-        println!(
-            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
-            format!("wide cost per task growth {} -> {}", sizes[0], sizes[1]),
-            large,
-            small,
-            large / small
-        );
+        let label = format!("wide cost per task growth {} -> {}", sizes[0], sizes[1]);
+        compared(&label, *large, *small, "ns", 0);
     }
     // The synchronous client against the threaded one on a chain, where
     // threads have nothing to overlap.
@@ -390,13 +385,8 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
     for &n in sizes {
         let ours = median_duration(runs, || chain_on(&synchronous, n));
         let threaded = median_duration(runs, || chain_on(Client::global().unwrap(), n));
-        println!(
-            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
-            format!("chain {n}: synchronous vs threaded client"),
-            per_task(ours, n),
-            per_task(threaded, n),
-            ours.as_secs_f64() / threaded.as_secs_f64()
-        );
+        let label = format!("chain {n}: synchronous vs threaded client");
+        compared(&label, per_task(ours, n), per_task(threaded, n), "ns", 0);
     }
     // A running compute against a blocking one, on the same graphs.
     let n = if quick { 10_000 } else { 100_000 };
@@ -421,12 +411,13 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
             black_box(client.submit(&graph).wait().unwrap());
             start.elapsed()
         });
-        println!(
-            "{:<44} {:>9.0} ns {:>9.0} ns {:>9.2}x",
-            format!("{name} {n}: submit + wait vs compute"),
+        let label = format!("{name} {n}: submit + wait vs compute");
+        compared(
+            &label,
             per_task(submitted, n),
             per_task(blocking, n),
-            submitted.as_secs_f64() / blocking.as_secs_f64()
+            "ns",
+            0,
         );
     }
     let cpu: Vec<_> = ["default", "cores", "rayon"]
@@ -435,20 +426,10 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
         .collect();
     if let [Some(default), Some(bounded), Some(rayon)] = cpu.as_slice() {
         for (name, peer) in [("threads(cores)", bounded), ("rayon", rayon)] {
-            println!(
-                "{:<44} {:>10.3} s {:>10.3} s {:>9.2}x",
-                format!("CPU-bound 400 x 16 MiB, time vs {name}"),
-                default.0,
-                peer.0,
-                default.0 / peer.0
-            );
-            println!(
-                "{:<44} {:>8.0} MiB {:>8.0} MiB {:>9.2}x",
-                format!("CPU-bound 400 x 16 MiB, peak memory vs {name}"),
-                default.1,
-                peer.1,
-                default.1 / peer.1
-            );
+            let label = format!("CPU-bound 400 x 16 MiB, time vs {name}");
+            compared(&label, default.0, peer.0, "s", 3);
+            let label = format!("CPU-bound 400 x 16 MiB, peak memory vs {name}");
+            compared(&label, default.1, peer.1, "MiB", 0);
             println!(
                 "{:<44} {:>12} {:>12} {:>10}",
                 format!("CPU-bound 400 x 16 MiB, OS threads vs {name}"),
@@ -458,24 +439,15 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
             );
         }
     }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let ours = median_duration(runs, || computed(1_000, nap));
     let peer = median_duration(runs, || spawned(1_000, runtime, tokio_sleep));
-    println!(
-        "{:<44} {:>9.1} ms {:>9.1} ms {:>9.2}x",
-        "async waits 1,000 x 10 ms vs tokio::spawn",
-        ours.as_secs_f64() * 1e3,
-        peer.as_secs_f64() * 1e3,
-        ours.as_secs_f64() / peer.as_secs_f64()
-    );
+    let label = "async waits 1,000 x 10 ms vs tokio::spawn";
+    compared(label, ms(ours), ms(peer), "ms", 1);
     let ours = median_duration(runs, || computed(1_000, block));
     let peer = median_duration(runs, || spawned(1_000, runtime, blocking_sleep));
-    println!(
-        "{:<44} {:>9.1} ms {:>9.1} ms {:>9.2}x",
-        "blocking waits 1,000 x 10 ms vs spawn_blocking",
-        ours.as_secs_f64() * 1e3,
-        peer.as_secs_f64() * 1e3,
-        ours.as_secs_f64() / peer.as_secs_f64()
-    );
+    let label = "blocking waits 1,000 x 10 ms vs spawn_blocking";
+    compared(label, ms(ours), ms(peer), "ms", 1);
     if let Some((secs, _, threads)) = child(&["--nested"]) {
         println!(
             "{:<44} {:>10.3} s {:>12} {:>10}",

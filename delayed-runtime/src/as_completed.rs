@@ -24,6 +24,16 @@ use crate::task::{downcast, unwrap_or_clone};
 /// Collections of handles that [`as_completed`] takes: a `Vec`, slice or
 /// array (each value comes with its index) and a `HashMap` or `BTreeMap`
 /// (each value comes with its key).
+///
+/// ```
+/// use std::collections::BTreeMap;
+///
+/// let prices: BTreeMap<&str, _> = [("tea", delayed::value(3)), ("cake", delayed::value(5))].into();
+/// let mut arrived: Vec<_> = delayed::as_completed(&prices)?.map(|(k, v)| (k, v.unwrap())).collect();
+/// arrived.sort();
+/// assert_eq!(arrived, [("cake", 5), ("tea", 3)]);
+/// # Ok::<(), delayed::Error>(())
+/// ```
 pub trait Completable {
     /// What names each handle: its index, or its key.
     type Key;
@@ -133,6 +143,16 @@ where
 /// The values of a set of handles in the order they finish; see
 /// [`as_completed`]. An `Iterator` (blocking) and a `Stream` of
 /// `(index or key, Result<value, Error>)`.
+///
+/// ```
+/// let handles = vec![delayed::value(1).map(|x| x * 10), delayed::value(2).map(|x| x * 10)];
+/// let arriving = delayed::as_completed(&handles)?;
+/// assert_eq!(arriving.size_hint(), (2, Some(2)));
+/// let mut values: Vec<i32> = arriving.map(|(_, v)| v.unwrap()).collect();
+/// values.sort();
+/// assert_eq!(values, [10, 20]);
+/// # Ok::<(), delayed::Error>(())
+/// ```
 pub struct AsCompleted<K, T> {
     inbox: Arc<Inbox>,
     /// What names each position, taken when its value is yielded.

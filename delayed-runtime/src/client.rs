@@ -469,6 +469,14 @@ impl fmt::Debug for Client {
 }
 
 /// Keeps a client the default of this thread; see [`Client::enter`].
+///
+/// ```
+/// let two = delayed::Client::builder().threads(2).build()?;
+/// let guard = two.enter();
+/// assert_eq!(delayed::Client::current()?.threads(), Some(2));
+/// drop(guard); // the client before it is the default again
+/// # Ok::<(), delayed::Error>(())
+/// ```
 #[must_use = "the client is the default only until the guard is dropped"]
 pub struct DefaultGuard {
     /// This guard's place on the thread's stack of entered clients.

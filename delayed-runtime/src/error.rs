@@ -473,7 +473,9 @@ impl fmt::Display for Error {
                 None => write!(f, "task `{key}` did not run: an input failed"),
             },
             Kind::Cancelled => f.write_str("the compute was cancelled"),
-            Kind::Taken => f.write_str("the output of this compute was taken already"),
+            Kind::Taken => f.write_str(
+                "the output of this compute was taken already: a `Running` gives its output once, to the first `wait`, `wait_timeout` or await that gets it",
+            ),
             Kind::Shared(_) => unreachable!("resolved above"),
             Kind::Config { key, message } => write!(f, "task `{key}`: {message}"),
             Kind::Callback { hook, .. } => {
