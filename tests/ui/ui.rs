@@ -1,10 +1,10 @@
 //! The compile-fail suite: every misuse is a compile error that says what
-//! to write instead (`tests/ui/fail`, one case per mistake, with the
-//! expected message in its `.stderr`), and the valid forms beside them keep
-//! compiling (`tests/ui/pass`).
+//! to write instead (`fail/`, one case per mistake, with the expected
+//! message in its `.stderr`), and the valid forms beside them keep
+//! compiling (`pass/`).
 //!
 //! After changing a message, regenerate the `.stderr` files with
-//! `TRYBUILD=overwrite cargo test --test ui` and read each diff.
+//! `TRYBUILD=overwrite cargo test -p delayed-ui` and read each diff.
 
 #[test]
 fn ui() {
@@ -17,6 +17,6 @@ fn ui() {
          (a minute or so on a first run, with no output until it is done)"
     );
     let cases = trybuild::TestCases::new();
-    cases.pass("tests/ui/pass/*.rs");
-    cases.compile_fail("tests/ui/fail/*.rs");
+    cases.pass("pass/*.rs");
+    cases.compile_fail("fail/*.rs");
 }
