@@ -14,7 +14,7 @@ fn ui() {
     let _ = writeln!(
         std::io::stderr(),
         "ui: building `delayed` once more for the compile-fail cases \
-         (a minute or so on a first run, with no output until it is done)"
+         (half a minute on a first run, with no output until it is done)"
     );
     let cases = trybuild::TestCases::new();
     cases.pass("pass/*.rs");
