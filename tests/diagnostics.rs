@@ -26,7 +26,7 @@ impl Log {
 }
 
 impl Callback for Log {
-    fn start(&self, compute: &ComputeStart) {
+    fn start(&self, compute: &ComputeStart<'_>) {
         self.0
             .lock()
             .unwrap()
@@ -46,7 +46,7 @@ impl Callback for Log {
             .unwrap()
             .push(format!("task_finish {} {}", task.name, task.ok));
     }
-    fn finish(&self, compute: &ComputeFinish) {
+    fn finish(&self, compute: &ComputeFinish<'_>) {
         self.0
             .lock()
             .unwrap()

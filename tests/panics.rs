@@ -82,7 +82,7 @@ struct Panicky {
 }
 
 impl Callback for Panicky {
-    fn start(&self, _: &ComputeStart) {
+    fn start(&self, _: &ComputeStart<'_>) {
         if self.in_start {
             panic!("start hook");
         }

@@ -58,6 +58,9 @@ struct Inner {
     scheduler: Scheduler,
     /// Told about every compute of this client.
     callbacks: Vec<Arc<dyn Callback>>,
+    /// The dashboard this client serves, also among its callbacks.
+    #[cfg(feature = "dashboard")]
+    dashboard: Option<crate::diagnostics::Dashboard>,
 }
 
 enum Scheduler {
@@ -117,6 +120,8 @@ impl Client {
             max_async_tasks: None,
             synchronous: false,
             callbacks: Vec::new(),
+            #[cfg(feature = "dashboard")]
+            dashboard: None,
         }
     }
 
@@ -153,8 +158,40 @@ impl Client {
             inner: Arc::new(Inner {
                 scheduler,
                 callbacks,
+                #[cfg(feature = "dashboard")]
+                dashboard: None,
             }),
         }
+    }
+
+    #[cfg(feature = "dashboard")]
+    fn with_dashboard(
+        scheduler: Scheduler,
+        mut callbacks: Vec<Arc<dyn Callback>>,
+        dashboard: crate::diagnostics::Dashboard,
+    ) -> Client {
+        callbacks.push(Arc::new(dashboard.clone()));
+        Client {
+            inner: Arc::new(Inner {
+                scheduler,
+                callbacks,
+                dashboard: Some(dashboard),
+            }),
+        }
+    }
+
+    /// The dashboard this client serves, if it was built with
+    /// [`ClientBuilder::dashboard`].
+    ///
+    /// ```
+    /// let client = delayed::Client::builder().dashboard("127.0.0.1:0").build()?;
+    /// let url = client.dashboard().unwrap().url();
+    /// assert!(url.starts_with("http://127.0.0.1:"));
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    #[cfg(feature = "dashboard")]
+    pub fn dashboard(&self) -> Option<&crate::diagnostics::Dashboard> {
+        self.inner.dashboard.as_ref()
     }
 
     /// The default client, started on first use, that the free functions
@@ -528,6 +565,8 @@ pub struct ClientBuilder {
     max_async_tasks: Option<usize>,
     synchronous: bool,
     callbacks: Vec<Arc<dyn Callback>>,
+    #[cfg(feature = "dashboard")]
+    dashboard: Option<String>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -633,6 +672,34 @@ impl ClientBuilder {
         self
     }
 
+    /// Serves a live dashboard of this client's computes at `address`
+    /// (`"127.0.0.1:8787"`, Dask's port; port 0 picks a free one) for as
+    /// long as the client lives, and prints its URL once: see
+    /// [`Dashboard`](crate::diagnostics::Dashboard). Needs the `dashboard`
+    /// feature.
+    ///
+    /// # Errors
+    ///
+    /// [`build`](Self::build) fails, naming the address, if it cannot be
+    /// bound.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed]
+    /// fn inc(x: i64) -> i64 { x + 1 }
+    ///
+    /// let client = delayed::Client::builder().dashboard("127.0.0.1:0").build()?;
+    /// let l: Vec<_> = (0..100).map(inc).collect();
+    /// client.compute(&l)?; // watch it at client.dashboard().unwrap().url()
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    #[cfg(feature = "dashboard")]
+    pub fn dashboard(mut self, address: impl fmt::Display) -> ClientBuilder {
+        self.dashboard = Some(address.to_string());
+        self
+    }
+
     /// Starts the client's runtime.
     ///
     /// # Errors
@@ -647,6 +714,11 @@ impl ClientBuilder {
     /// ```
     pub fn build(self) -> Result<Client, Error> {
         if self.synchronous {
+            #[cfg(feature = "dashboard")]
+            if let Some(address) = &self.dashboard {
+                let dashboard = crate::diagnostics::Dashboard::serve(address)?;
+                return Ok(Client::with_dashboard(Scheduler::Synchronous, self.callbacks, dashboard));
+            }
             return Ok(Client::with(Scheduler::Synchronous, self.callbacks));
         }
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -694,10 +766,22 @@ impl ClientBuilder {
             max_async,
         };
         let pool = Pool::new(runtime.handle().clone(), &limits).map_err(Error::start)?;
+        #[cfg(feature = "dashboard")]
+        let dashboard = match &self.dashboard {
+            Some(address) => Some(crate::diagnostics::Dashboard::serve_on(
+                runtime.handle(),
+                address,
+            )?),
+            None => None,
+        };
         let scheduler = Scheduler::Threaded {
             runtime: Some(runtime),
             pool,
         };
+        #[cfg(feature = "dashboard")]
+        if let Some(dashboard) = dashboard {
+            return Ok(Client::with_dashboard(scheduler, self.callbacks, dashboard));
+        }
         Ok(Client::with(scheduler, self.callbacks))
     }
 }

@@ -72,6 +72,11 @@ enum Kind {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    /// The dashboard could not listen at its address.
+    Serve {
+        address: String,
+        source: std::io::Error,
+    },
     /// A picture was asked for in a format we do not write.
     Format {
         path: std::path::PathBuf,
@@ -108,6 +113,38 @@ impl Failure {
         Failure::Retried {
             last: Box::new(self),
             attempts,
+        }
+    }
+}
+
+/// How a task failed, as callbacks see it (`TaskFinish::error`), before
+/// the compute's [`Error`] names the task.
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Error(error) => write!(f, "{error}"),
+            Failure::Panic(message) => write!(f, "panicked: {message}"),
+            Failure::Timeout(after) => write!(f, "{}", TimedOut(*after)),
+            Failure::Retried { last, attempts } => write!(f, "{last} (attempt {attempts})"),
+            Failure::Config(message) => f.write_str(message),
+            Failure::Upstream(input) => write!(f, "{input}"),
+        }
+    }
+}
+
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Failure::Error(error) => error.source(),
+            Failure::Retried { last, .. } => last.source(),
+            Failure::Upstream(input) => Some(&**input),
+            Failure::Panic(_) | Failure::Timeout(_) | Failure::Config(_) => None,
         }
     }
 }
@@ -271,6 +308,12 @@ impl Error {
         })
     }
 
+    /// The dashboard could not listen at `address`.
+    #[allow(dead_code)] // only the `dashboard` feature serves
+    pub(crate) fn serve(address: String, source: std::io::Error) -> Error {
+        Error::new(Kind::Serve { address, source })
+    }
+
     pub(crate) fn start(source: std::io::Error) -> Error {
         Error::new(Kind::Start(source))
     }
@@ -416,7 +459,9 @@ impl Error {
         match *self.kind {
             Kind::Task { source, .. } => Some(source),
             Kind::Callback { message, .. } | Kind::Render(message) => Some(Box::new(message)),
-            Kind::Start(source) | Kind::Write { source, .. } => Some(Box::new(source)),
+            Kind::Start(source) | Kind::Write { source, .. } | Kind::Serve { source, .. } => {
+                Some(Box::new(source))
+            }
             Kind::Upstream { failed, .. } | Kind::Shared(failed) => Some(Box::new(Shared(failed))),
             Kind::Stopped
             | Kind::Format { .. }
@@ -484,6 +529,9 @@ impl fmt::Display for Error {
             Kind::Start(_) => f.write_str("could not start the delayed runtime"),
             Kind::Stopped => f.write_str("the delayed runtime stopped before the compute finished"),
             Kind::Write { path, .. } => write!(f, "could not write `{}`", path.display()),
+            Kind::Serve { address, .. } => {
+                write!(f, "could not serve the dashboard at `{address}`")
+            }
             Kind::Format { path, formats } => write!(
                 f,
                 "cannot save `{}`: name a {formats} file{}",
@@ -541,7 +589,9 @@ impl std::error::Error for Error {
         match &*self.kind {
             Kind::Task { source, .. } => Some(&**source),
             Kind::Callback { message, .. } | Kind::Render(message) => Some(message),
-            Kind::Start(source) | Kind::Write { source, .. } => Some(source),
+            Kind::Start(source) | Kind::Write { source, .. } | Kind::Serve { source, .. } => {
+                Some(source)
+            }
             Kind::Upstream { failed, .. } => Some(&**failed),
             Kind::Shared(inner) => std::error::Error::source(&**inner),
             Kind::Stopped

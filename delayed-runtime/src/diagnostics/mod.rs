@@ -32,9 +32,13 @@
 //!
 //! [`ClientBuilder::callback`]: crate::ClientBuilder::callback
 
+#[cfg(feature = "dashboard")]
+mod dashboard;
 mod profiler;
 mod progress;
 
+#[cfg(feature = "dashboard")]
+pub use dashboard::Dashboard;
 pub use profiler::{FunctionSummary, Profiler, Summary, TaskRecord};
 pub use progress::ProgressBar;
 
@@ -43,6 +47,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
+use crate::graph::Graph;
 use crate::node::Key;
 
 /// Hooks called around computes and tasks. Every method has an empty
@@ -77,7 +82,7 @@ use crate::node::Key;
 /// ```
 pub trait Callback: Send + Sync + 'static {
     /// A compute is about to start its tasks.
-    fn start(&self, compute: &ComputeStart) {
+    fn start(&self, compute: &ComputeStart<'_>) {
         let _ = compute;
     }
 
@@ -92,7 +97,7 @@ pub trait Callback: Send + Sync + 'static {
     }
 
     /// A compute has ended: every task finished, or one failed.
-    fn finish(&self, compute: &ComputeFinish) {
+    fn finish(&self, compute: &ComputeFinish<'_>) {
         let _ = compute;
     }
 }
@@ -104,19 +109,166 @@ pub trait Callback: Send + Sync + 'static {
 ///
 /// struct Print;
 /// impl Callback for Print {
-///     fn start(&self, compute: &ComputeStart) {
-///         eprintln!("computing {} tasks", compute.tasks);
+///     fn start(&self, compute: &ComputeStart<'_>) {
+///         eprintln!("compute {} runs {} tasks", compute.id, compute.tasks);
 ///     }
 /// }
 /// let _guard = delayed::diagnostics::register(std::sync::Arc::new(Print));
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct ComputeStart {
+pub struct ComputeStart<'a> {
     /// How many tasks the compute will run (plain values excluded).
     pub tasks: usize,
     /// When the compute started.
     pub at: Instant,
+    /// The compute's number, unique in this process: the tasks' hooks
+    /// name it, so that a callback can tell concurrent computes apart.
+    pub id: u64,
+    /// The graph the compute runs.
+    pub graph: TaskGraph<'a>,
+}
+
+/// The graph of a compute, as its callbacks see it: nodes numbered
+/// `0..len()` with dependencies first, each a task or a plain value.
+///
+/// [`TaskStart::index`] and [`TaskFinish::index`] are these numbers.
+///
+/// ```
+/// use delayed::diagnostics::{Callback, ComputeStart};
+/// use std::sync::Mutex;
+///
+/// /// Remembers each node's function and how many inputs it takes.
+/// #[derive(Default)]
+/// struct Shape(Mutex<Vec<(&'static str, usize)>>);
+///
+/// impl Callback for Shape {
+///     fn start(&self, compute: &ComputeStart<'_>) {
+///         let graph = &compute.graph;
+///         *self.0.lock().unwrap() =
+///             (0..graph.len()).map(|i| (graph.key(i).name(), graph.deps(i).len())).collect();
+///     }
+/// }
+///
+/// let shape = std::sync::Arc::new(Shape::default());
+/// let client = delayed::Client::builder().callback(shape.clone()).build()?;
+/// let two = delayed::value(1).map(|x| x + 1);
+/// client.compute(&two)?;
+/// assert_eq!(*shape.0.lock().unwrap(), [("value", 0), ("map", 1)]);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct TaskGraph<'a> {
+    pub(crate) graph: &'a Graph,
+}
+
+impl<'a> TaskGraph<'a> {
+    /// How many nodes the graph has: tasks and plain values.
+    ///
+    /// ```
+    /// # use delayed::diagnostics::TaskGraph;
+    /// fn nodes(graph: TaskGraph<'_>) -> usize { graph.len() }
+    /// ```
+    pub fn len(&self) -> usize {
+        self.graph.len()
+    }
+
+    /// Whether the graph has no node (it never has: a compute has at least
+    /// one output).
+    ///
+    /// ```
+    /// # use delayed::diagnostics::TaskGraph;
+    /// fn empty(graph: TaskGraph<'_>) -> bool { graph.is_empty() }
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.graph.len() == 0
+    }
+
+    /// Node `i`'s key.
+    ///
+    /// # Panics
+    ///
+    /// If `i` is not below [`len`](Self::len).
+    ///
+    /// ```
+    /// # use delayed::diagnostics::TaskGraph;
+    /// fn first_function(graph: TaskGraph<'_>) -> &'static str { graph.key(0).name() }
+    /// ```
+    pub fn key(&self, i: usize) -> &'a Key {
+        &self.graph.node(index(i)).key
+    }
+
+    /// The nodes whose values node `i` takes, in argument order.
+    ///
+    /// # Panics
+    ///
+    /// If `i` is not below [`len`](Self::len).
+    ///
+    /// ```
+    /// # use delayed::diagnostics::TaskGraph;
+    /// fn inputs_of_last(graph: TaskGraph<'_>) -> usize { graph.deps(graph.len() - 1).len() }
+    /// ```
+    pub fn deps(&self, i: usize) -> &'a [u32] {
+        self.graph.deps(index(i))
+    }
+
+    /// Whether node `i` is a plain value rather than a task: it never runs.
+    ///
+    /// # Panics
+    ///
+    /// If `i` is not below [`len`](Self::len).
+    ///
+    /// ```
+    /// # use delayed::diagnostics::TaskGraph;
+    /// fn tasks(graph: TaskGraph<'_>) -> usize {
+    ///     (0..graph.len()).filter(|&i| !graph.is_value(i)).count()
+    /// }
+    /// ```
+    pub fn is_value(&self, i: usize) -> bool {
+        self.graph.node(index(i)).is_value()
+    }
+
+    /// Whether node `i` only gathers its inputs into a collection (a
+    /// `Vec<Delayed<T>>` passed where a `Vec<T>` is expected): a task the
+    /// user never wrote, drawn as a junction in pictures.
+    ///
+    /// # Panics
+    ///
+    /// If `i` is not below [`len`](Self::len).
+    ///
+    /// ```
+    /// # use delayed::diagnostics::TaskGraph;
+    /// fn written(graph: TaskGraph<'_>) -> usize {
+    ///     (0..graph.len()).filter(|&i| !graph.is_value(i) && !graph.is_junction(i)).count()
+    /// }
+    /// ```
+    pub fn is_junction(&self, i: usize) -> bool {
+        self.graph.node(index(i)).junction
+    }
+
+    /// The nodes the compute returns, in request order.
+    ///
+    /// ```
+    /// # use delayed::diagnostics::TaskGraph;
+    /// fn outputs(graph: TaskGraph<'_>) -> usize { graph.outputs().len() }
+    /// ```
+    pub fn outputs(&self) -> &'a [u32] {
+        &self.graph.roots
+    }
+}
+
+/// A node number as the graph stores it.
+fn index(i: usize) -> u32 {
+    u32::try_from(i).expect("a graph has fewer than 2^32 nodes")
+}
+
+impl std::fmt::Debug for TaskGraph<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskGraph")
+            .field("nodes", &self.len())
+            .field("outputs", &self.outputs().len())
+            .finish()
+    }
 }
 
 /// What [`Callback::task_start`] is told.
@@ -137,6 +289,10 @@ pub struct ComputeStart {
 pub struct TaskStart<'a> {
     /// The task's key.
     pub key: &'a Key,
+    /// The number of the compute it belongs to, [`ComputeStart::id`].
+    pub compute: u64,
+    /// Its node in the compute's [`TaskGraph`].
+    pub index: usize,
     /// The task's function name, `key.name()`.
     pub name: &'static str,
     /// The thread the task runs on.
@@ -163,6 +319,10 @@ pub struct TaskStart<'a> {
 pub struct TaskFinish<'a> {
     /// The task's key.
     pub key: &'a Key,
+    /// The number of the compute it belongs to, [`ComputeStart::id`].
+    pub compute: u64,
+    /// Its node in the compute's [`TaskGraph`].
+    pub index: usize,
     /// The task's function name, `key.name()`.
     pub name: &'static str,
     /// The thread the task ran on (for an async task, the one it ended on).
@@ -173,6 +333,9 @@ pub struct TaskFinish<'a> {
     pub duration: Duration,
     /// Whether it returned a value (rather than an error or a panic).
     pub ok: bool,
+    /// Why it failed, when it did: its error, a panic's message or a
+    /// timeout, with the task's own error as `source()`.
+    pub error: Option<&'a (dyn std::error::Error + 'static)>,
 }
 
 /// What [`Callback::finish`] is told.
@@ -182,19 +345,26 @@ pub struct TaskFinish<'a> {
 ///
 /// struct Print;
 /// impl Callback for Print {
-///     fn finish(&self, compute: &ComputeFinish) {
-///         eprintln!("done in {:?} (ok: {})", compute.elapsed, compute.ok);
+///     fn finish(&self, compute: &ComputeFinish<'_>) {
+///         match compute.error {
+///             None => eprintln!("done in {:?}", compute.elapsed),
+///             Some(error) => eprintln!("failed after {:?}: {error}", compute.elapsed),
+///         }
 ///     }
 /// }
 /// let _guard = delayed::diagnostics::register(std::sync::Arc::new(Print));
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct ComputeFinish {
+pub struct ComputeFinish<'a> {
     /// Whether the compute succeeded.
     pub ok: bool,
     /// How long the compute took.
     pub elapsed: Duration,
+    /// The compute's number, [`ComputeStart::id`].
+    pub id: u64,
+    /// Why it failed, when it did.
+    pub error: Option<&'a crate::Error>,
 }
 
 /// Keeps a callback registered for every compute, on every client, until
@@ -245,7 +415,7 @@ static SCOPED_COUNT: AtomicUsize = AtomicUsize::new(0);
 /// #[derive(Default)]
 /// struct Sizes(Mutex<Vec<usize>>);
 /// impl Callback for Sizes {
-///     fn start(&self, compute: &ComputeStart) { self.0.lock().unwrap().push(compute.tasks) }
+///     fn start(&self, compute: &ComputeStart<'_>) { self.0.lock().unwrap().push(compute.tasks) }
 /// }
 ///
 /// let sizes = Arc::new(Sizes::default());

@@ -274,7 +274,7 @@ impl fmt::Debug for Profiler {
 }
 
 impl Callback for Profiler {
-    fn start(&self, compute: &ComputeStart) {
+    fn start(&self, compute: &ComputeStart<'_>) {
         self.state.origin.get_or_init(|| compute.at);
     }
 

@@ -112,7 +112,7 @@ impl Default for ProgressBar {
 }
 
 impl Callback for ProgressBar {
-    fn start(&self, compute: &ComputeStart) {
+    fn start(&self, compute: &ComputeStart<'_>) {
         self.bar.reset();
         self.bar.set_message("");
         self.bar.set_length(compute.tasks as u64);
@@ -122,7 +122,7 @@ impl Callback for ProgressBar {
         self.bar.inc(1);
     }
 
-    fn finish(&self, compute: &ComputeFinish) {
+    fn finish(&self, compute: &ComputeFinish<'_>) {
         if compute.ok {
             self.bar.finish();
         } else {

@@ -10,12 +10,12 @@ pub(crate) mod threaded;
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use crate::diagnostics::{Callback, ComputeFinish, ComputeStart, TaskFinish, TaskStart};
+use crate::diagnostics::{Callback, ComputeFinish, ComputeStart, TaskFinish, TaskGraph, TaskStart};
 
 use crate::error::{Error, Failure};
 use crate::graph::Graph;
@@ -51,6 +51,8 @@ pub(crate) struct Run {
     /// one branch.
     callbacks: Option<Callbacks>,
     started: Instant,
+    /// The compute's number, for its callbacks.
+    id: u64,
     /// Shared with a running compute's handle (`Client::submit`).
     control: Option<Arc<Control>>,
 }
@@ -163,6 +165,10 @@ impl Run {
             outputs: Mutex::new(None),
             callbacks,
             started: Instant::now(),
+            id: {
+                static NEXT: AtomicU64 = AtomicU64::new(1);
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            },
             control,
         }
     }
@@ -214,6 +220,8 @@ impl Run {
             let start = ComputeStart {
                 tasks: self.remaining().load(Ordering::Acquire),
                 at: self.started,
+                id: self.id,
+                graph: TaskGraph { graph: &self.graph },
             };
             if let Err(failure) = hooks(callbacks, |c| c.start(&start)) {
                 self.stop();
@@ -394,6 +402,8 @@ impl Run {
         let key = &self.graph.node(i).key;
         let start = TaskStart {
             key,
+            compute: self.id,
+            index: i as usize,
             name: key.name(),
             thread: std::thread::current().id(),
             at: Instant::now(),
@@ -414,11 +424,14 @@ impl Run {
         let key = &self.graph.node(i).key;
         let finish = TaskFinish {
             key,
+            compute: self.id,
+            index: i as usize,
             name: key.name(),
             thread: std::thread::current().id(),
             started,
             duration: started.elapsed(),
             ok: outcome.is_ok(),
+            error: outcome.as_ref().err().map(|failure| failure as _),
         };
         let told = hooks(callbacks, |c| c.task_finish(&finish));
         match (outcome, told) {
@@ -586,6 +599,8 @@ impl Run {
                 let finish = ComputeFinish {
                     ok: outcome.is_ok(),
                     elapsed: self.started.elapsed(),
+                    id: self.id,
+                    error: outcome.as_ref().err(),
                 };
                 if let Err(failure) = hooks(callbacks, |c| c.finish(&finish)) {
                     if outcome.is_ok() {

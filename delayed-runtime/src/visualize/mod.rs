@@ -181,6 +181,19 @@ impl Visualization {
     }
 }
 
+/// The SVG picture of a compute's graph, as [`visualize`] draws it: each
+/// task with its node number (`data-task`), or the summary above
+/// [`DEFAULT_MAX_NODES`].
+#[cfg(feature = "dashboard")]
+pub(crate) fn svg_of(graph: &Graph) -> String {
+    let drawing = if graph.len() <= DEFAULT_MAX_NODES {
+        Drawing::full(graph)
+    } else {
+        Drawing::summary(graph)
+    };
+    svg::write(&drawing)
+}
+
 /// Writes `path` in the format its extension names: `render` gives the
 /// bytes for an extension it knows (lowercase), `None` for others.
 pub(crate) fn save_as(

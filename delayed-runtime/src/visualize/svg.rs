@@ -53,10 +53,16 @@ pub(super) fn write(drawing: &Drawing) -> String {
     out.push_str("</g>\n<g class=\"nodes\">\n");
     for (i, b) in drawing.boxes.iter().enumerate() {
         let (x, y) = layout.centres[i];
+        // Each task's node number, for pages that colour it by state.
+        let task = if drawing.summary {
+            String::new()
+        } else {
+            format!(r#" data-task="{i}""#)
+        };
         if b.junction {
             let _ = writeln!(
                 out,
-                r##"<g class="junction"><title>{}</title><circle cx="{x:.1}" cy="{y:.1}" r="{}" fill="#666"/></g>"##,
+                r##"<g class="junction"{task}><title>{}</title><circle cx="{x:.1}" cy="{y:.1}" r="{}" fill="#666"/></g>"##,
                 escape(&b.tooltip),
                 b.half_height(),
             );
@@ -71,7 +77,7 @@ pub(super) fn write(drawing: &Drawing) -> String {
         let stroke = if b.output { 2.5 } else { 1.0 };
         let _ = writeln!(
             out,
-            r##"<g class="node"><title>{}</title><rect x="{:.1}" y="{:.1}" width="{width:.1}" height="{NODE_HEIGHT:.1}" rx="{radius}" fill="{fill}" stroke="#333" stroke-width="{stroke}"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"##,
+            r##"<g class="node"{task}><title>{}</title><rect x="{:.1}" y="{:.1}" width="{width:.1}" height="{NODE_HEIGHT:.1}" rx="{radius}" fill="{fill}" stroke="#333" stroke-width="{stroke}"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"##,
             escape(&b.tooltip),
             x - width / 2.0,
             y - half,

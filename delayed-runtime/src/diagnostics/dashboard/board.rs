@@ -1,0 +1,533 @@
+//! What the dashboard knows, and the frames it sends.
+//!
+//! Tasks update the board from the threads that run them: each thread
+//! counts into a shard of its own (a lock nobody else takes but the frame
+//! builder), found through a thread-local cache, so a task pays a few
+//! uncontended operations. A few times a second the server takes a frame:
+//! it sums the shards and drains the task bars recorded since the last one.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::thread::ThreadId;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::diagnostics::{ComputeFinish, ComputeStart, TaskFinish, TaskStart};
+use crate::visualize::{DEFAULT_MAX_NODES, colour, svg_of};
+
+/// Shards of counts and bars; threads are spread over them round-robin.
+const SHARDS: usize = 8;
+/// The most bars one shard records between two frames: above it, tasks
+/// are counted but not drawn, so that a million tiny tasks cost neither
+/// memory nor bandwidth.
+const BARS_PER_FRAME: usize = 1_000;
+/// How many recent bars a page that opens is sent first.
+const HISTORY: usize = 5_000;
+/// How many finished computes and failures the page lists.
+const PAST: usize = 50;
+const FAILURES: usize = 100;
+
+/// A node's state, for graphs small enough to draw task by task.
+const WAITING: u8 = 0;
+const RUNNING: u8 = 1;
+const DONE: u8 = 2;
+const FAILED: u8 = 3;
+const VALUE: u8 = 4;
+
+/// Everything one dashboard shows.
+pub(crate) struct Board {
+    /// Times on the page are seconds since this instant.
+    origin: Instant,
+    /// Computes running now, newest last.
+    live: RwLock<Vec<Arc<Live>>>,
+    /// The compute that finished last, shown until another starts.
+    last: Mutex<Option<Arc<Live>>>,
+    past: Mutex<VecDeque<PastCompute>>,
+    failures: Mutex<VecDeque<FailedTask>>,
+    /// One row of the task stream per thread that ran a task.
+    rows: Mutex<HashMap<ThreadId, usize>>,
+    /// The newest bars, for a page that opens after they were drawn.
+    history: Mutex<VecDeque<Bar>>,
+    /// Bumped when a compute starts or ends, or a task fails: a frame is
+    /// worth sending even if no compute runs now.
+    changes: AtomicU64,
+}
+
+/// One compute as it runs.
+pub(crate) struct Live {
+    id: u64,
+    started: Instant,
+    tasks: usize,
+    /// Function rows in the order their first task appears.
+    functions: Vec<&'static str>,
+    totals: Vec<u64>,
+    /// Each node's function row (`u32::MAX` for plain values and for
+    /// junctions, which gather a collection: tasks the user never wrote).
+    function_of: Box<[u32]>,
+    shards: Box<[Shard]>,
+    /// Per node, for graphs of at most [`DEFAULT_MAX_NODES`] nodes: its
+    /// state, and the nodes it waits for.
+    states: Option<Box<[AtomicU8]>>,
+    deps: Vec<Vec<u32>>,
+    /// The picture of the graph, served at `/graph/<id>.svg`.
+    pub(crate) svg: String,
+    /// Set when the compute has ended: `(seconds, error)`.
+    ended: Mutex<Option<(f64, Option<String>)>>,
+}
+
+/// What one thread counted. Aligned apart so that two threads' counters
+/// never share a cache line.
+#[repr(align(128))]
+#[derive(Default)]
+struct Shard(Mutex<Counts>);
+
+#[derive(Default)]
+struct Counts {
+    started: Vec<u64>,
+    done: Vec<u64>,
+    failed: Vec<u64>,
+    bars: Vec<Bar>,
+    /// Tasks finished but not drawn since the last frame.
+    dropped: u64,
+}
+
+/// A finished task on the task stream.
+#[derive(Serialize, Clone)]
+struct Bar(
+    /// Row (thread).
+    usize,
+    /// Start, seconds since the dashboard started.
+    f64,
+    /// Duration in seconds.
+    f64,
+    /// Function.
+    &'static str,
+    /// Whether it succeeded.
+    bool,
+);
+
+#[derive(Serialize, Clone)]
+struct PastCompute {
+    id: u64,
+    tasks: usize,
+    seconds: f64,
+    ok: bool,
+    error: Option<String>,
+}
+
+#[derive(Serialize, Clone)]
+struct FailedTask {
+    compute: u64,
+    key: String,
+    function: &'static str,
+    error: String,
+    /// The error's sources, outermost first.
+    causes: Vec<String>,
+}
+
+/// What the page receives, a few times a second.
+#[derive(Serialize)]
+pub(crate) struct Frame {
+    /// Seconds since the dashboard started.
+    now: f64,
+    /// The computes running now, then the last finished one.
+    computes: Vec<ComputeFrame>,
+    /// Rows of the task stream.
+    threads: usize,
+    bars: Vec<Bar>,
+    /// Tasks finished since the last frame and not drawn.
+    dropped: u64,
+    failures: Vec<FailedTask>,
+    past: Vec<PastCompute>,
+}
+
+#[derive(Serialize)]
+struct ComputeFrame {
+    id: u64,
+    tasks: usize,
+    /// Seconds since it started, or how long it took.
+    seconds: f64,
+    running: bool,
+    ok: Option<bool>,
+    error: Option<String>,
+    functions: Vec<FunctionFrame>,
+    /// One letter per node (`w`aiting, `q` ready, `r`unning, `d`one,
+    /// `f`ailed, `v`alue), for graphs drawn task by task.
+    states: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FunctionFrame {
+    name: &'static str,
+    colour: &'static str,
+    total: u64,
+    waiting: u64,
+    running: u64,
+    done: u64,
+    failed: u64,
+}
+
+thread_local! {
+    /// The shard and compute this thread counted into last: the board's
+    /// address, the compute's number, its state, the shard and the row.
+    static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
+}
+
+struct Cached {
+    board: usize,
+    compute: u64,
+    live: Arc<Live>,
+    shard: usize,
+    row: usize,
+}
+
+impl Board {
+    pub(crate) fn new() -> Board {
+        Board {
+            origin: Instant::now(),
+            live: RwLock::new(Vec::new()),
+            last: Mutex::new(None),
+            past: Mutex::new(VecDeque::new()),
+            failures: Mutex::new(VecDeque::new()),
+            rows: Mutex::new(HashMap::new()),
+            history: Mutex::new(VecDeque::new()),
+            changes: AtomicU64::new(0),
+        }
+    }
+
+    /// How many times a compute started or ended, or a task failed.
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    /// Whether a compute is running now.
+    pub(crate) fn is_busy(&self) -> bool {
+        !read(&self.live).is_empty()
+    }
+
+    /// The picture of compute `id`'s graph, while the board remembers it.
+    pub(crate) fn svg(&self, id: u64) -> Option<String> {
+        let found = read(&self.live).iter().find(|l| l.id == id).cloned();
+        found
+            .or_else(|| lock(&self.last).clone().filter(|l| l.id == id))
+            .map(|live| live.svg.clone())
+    }
+
+    pub(crate) fn start(&self, compute: &ComputeStart<'_>) {
+        let graph = compute.graph;
+        let mut functions: Vec<&'static str> = Vec::new();
+        let mut totals: Vec<u64> = Vec::new();
+        let mut rows: HashMap<&'static str, u32> = HashMap::new();
+        let mut function_of = Vec::with_capacity(graph.len());
+        // Neighbouring tasks mostly share a function: look that up once.
+        let mut previous: Option<(&'static str, u32)> = None;
+        for i in 0..graph.len() {
+            if graph.is_value(i) || graph.is_junction(i) {
+                function_of.push(u32::MAX);
+                continue;
+            }
+            let name = graph.key(i).name();
+            let row = match previous {
+                Some((last, row)) if std::ptr::eq(last, name) => row,
+                _ => *rows.entry(name).or_insert_with(|| {
+                    functions.push(name);
+                    totals.push(0);
+                    (functions.len() - 1) as u32
+                }),
+            };
+            previous = Some((name, row));
+            totals[row as usize] += 1;
+            function_of.push(row);
+        }
+        let small = graph.len() <= DEFAULT_MAX_NODES;
+        let states = small.then(|| {
+            (0..graph.len())
+                .map(|i| AtomicU8::new(if graph.is_value(i) { VALUE } else { WAITING }))
+                .collect()
+        });
+        let deps = if small {
+            (0..graph.len()).map(|i| graph.deps(i).to_vec()).collect()
+        } else {
+            Vec::new()
+        };
+        let live = Arc::new(Live {
+            id: compute.id,
+            started: compute.at,
+            tasks: totals.iter().sum::<u64>() as usize,
+            totals,
+            function_of: function_of.into(),
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Shard(Mutex::new(Counts {
+                        started: vec![0; functions.len()],
+                        done: vec![0; functions.len()],
+                        failed: vec![0; functions.len()],
+                        ..Counts::default()
+                    }))
+                })
+                .collect(),
+            functions,
+            states,
+            deps,
+            svg: svg_of(graph.graph),
+            ended: Mutex::new(None),
+        });
+        write(&self.live).push(live);
+        self.changes.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn task_start(&self, task: &TaskStart<'_>) {
+        self.with_shard(task.compute, |live, counts, _| {
+            if let Some(states) = &live.states {
+                states[task.index].store(RUNNING, Ordering::Relaxed);
+            }
+            if let Some(&function) = live.function_of.get(task.index).filter(|&&f| f != u32::MAX) {
+                counts.started[function as usize] += 1;
+            }
+        });
+    }
+
+    pub(crate) fn task_finish(&self, task: &TaskFinish<'_>) {
+        let origin = self.origin;
+        self.with_shard(task.compute, |live, counts, row| {
+            if let Some(states) = &live.states {
+                let state = if task.ok { DONE } else { FAILED };
+                states[task.index].store(state, Ordering::Relaxed);
+            }
+            let function = live.function_of[task.index];
+            if function == u32::MAX {
+                return;
+            }
+            let function = function as usize;
+            if task.ok {
+                counts.done[function] += 1;
+            } else {
+                counts.failed[function] += 1;
+            }
+            if counts.bars.len() < BARS_PER_FRAME {
+                counts.bars.push(Bar(
+                    row,
+                    task.started.saturating_duration_since(origin).as_secs_f64(),
+                    task.duration.as_secs_f64(),
+                    live.functions[function],
+                    task.ok,
+                ));
+            } else {
+                counts.dropped += 1;
+            }
+        });
+        if let Some(error) = task.error {
+            let causes = std::iter::successors(error.source(), |e| e.source())
+                .map(ToString::to_string)
+                .collect();
+            let mut failures = lock(&self.failures);
+            if failures.len() == FAILURES {
+                failures.pop_front();
+            }
+            failures.push_back(FailedTask {
+                compute: task.compute,
+                key: task.key.to_string(),
+                function: task.name,
+                error: error.to_string(),
+                causes,
+            });
+            self.changes.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    pub(crate) fn finish(&self, compute: &ComputeFinish<'_>) {
+        let seconds = compute.elapsed.as_secs_f64();
+        let error = compute.error.map(ToString::to_string);
+        let mut live = write(&self.live);
+        let Some(at) = live.iter().position(|l| l.id == compute.id) else {
+            return;
+        };
+        let ended = live.remove(at);
+        drop(live);
+        *lock(&ended.ended) = Some((seconds, error.clone()));
+        let mut past = lock(&self.past);
+        if past.len() == PAST {
+            past.pop_front();
+        }
+        past.push_back(PastCompute {
+            id: compute.id,
+            tasks: ended.tasks,
+            seconds,
+            ok: compute.ok,
+            error,
+        });
+        drop(past);
+        *lock(&self.last) = Some(ended);
+        self.changes.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Runs `count` on this thread's shard of compute `id`, with the
+    /// thread's task-stream row.
+    fn with_shard(&self, id: u64, count: impl FnOnce(&Live, &mut Counts, usize)) {
+        let board = self as *const Board as usize;
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let hit = cache
+                .as_ref()
+                .is_some_and(|c| c.board == board && c.compute == id);
+            if !hit {
+                let Some(live) = read(&self.live).iter().find(|l| l.id == id).cloned() else {
+                    // The compute ended (it failed while this task ran).
+                    return;
+                };
+                let row = self.row();
+                let shard = row % SHARDS;
+                *cache = Some(Cached {
+                    board,
+                    compute: id,
+                    live,
+                    shard,
+                    row,
+                });
+            }
+            let cached = cache.as_ref().expect("filled above");
+            let mut counts = lock(&cached.live.shards[cached.shard].0);
+            count(&cached.live, &mut counts, cached.row);
+        });
+    }
+
+    /// This thread's row in the task stream.
+    fn row(&self) -> usize {
+        let mut rows = lock(&self.rows);
+        let next = rows.len();
+        *rows.entry(std::thread::current().id()).or_insert(next)
+    }
+
+    /// The newest bars, oldest first: what a page that opens now missed.
+    /// Includes the bars not yet sent in a frame, without taking them.
+    pub(crate) fn history_json(&self) -> String {
+        let mut bars: Vec<Bar> = lock(&self.history).iter().cloned().collect();
+        let mut computes: Vec<Arc<Live>> = read(&self.live).clone();
+        computes.extend(lock(&self.last).clone());
+        for live in computes {
+            for shard in &live.shards {
+                bars.extend(lock(&shard.0).bars.iter().cloned());
+            }
+        }
+        serde_json::to_string(&bars).expect("bars are plain data")
+    }
+
+    /// Takes a frame: sums every shard and drains the bars since the last.
+    pub(crate) fn frame(&self) -> Frame {
+        let now = self.origin.elapsed().as_secs_f64();
+        let mut computes: Vec<Arc<Live>> = read(&self.live).clone();
+        if computes.is_empty() {
+            computes.extend(lock(&self.last).clone());
+        }
+        let mut bars = Vec::new();
+        let mut dropped = 0;
+        let computes = computes
+            .iter()
+            .map(|live| live.frame(&mut bars, &mut dropped))
+            .collect();
+        let mut history = lock(&self.history);
+        history.extend(bars.iter().cloned());
+        let excess = history.len().saturating_sub(HISTORY);
+        history.drain(..excess);
+        drop(history);
+        Frame {
+            now,
+            computes,
+            threads: lock(&self.rows).len(),
+            bars,
+            dropped,
+            failures: lock(&self.failures).iter().cloned().collect(),
+            past: lock(&self.past).iter().rev().cloned().collect(),
+        }
+    }
+}
+
+impl Live {
+    fn frame(&self, bars: &mut Vec<Bar>, dropped: &mut u64) -> ComputeFrame {
+        let n = self.functions.len();
+        let (mut started, mut done, mut failed) = (vec![0; n], vec![0; n], vec![0; n]);
+        for shard in &self.shards {
+            let mut counts = lock(&shard.0);
+            for f in 0..n {
+                started[f] += counts.started[f];
+                done[f] += counts.done[f];
+                failed[f] += counts.failed[f];
+            }
+            bars.append(&mut counts.bars);
+            *dropped += std::mem::take(&mut counts.dropped);
+        }
+        let functions = (0..n)
+            .map(|f| {
+                let finished = done[f] + failed[f];
+                let running = started[f].saturating_sub(finished);
+                FunctionFrame {
+                    name: self.functions[f],
+                    colour: colour(self.functions[f]),
+                    total: self.totals[f],
+                    waiting: self.totals[f].saturating_sub(finished + running),
+                    running,
+                    done: done[f],
+                    failed: failed[f],
+                }
+            })
+            .collect();
+        let ended = lock(&self.ended).clone();
+        ComputeFrame {
+            id: self.id,
+            tasks: self.tasks,
+            seconds: ended
+                .as_ref()
+                .map_or_else(|| self.started.elapsed().as_secs_f64(), |e| e.0),
+            running: ended.is_none(),
+            ok: ended.as_ref().map(|e| e.1.is_none()),
+            error: ended.and_then(|e| e.1),
+            functions,
+            states: self.states(),
+        }
+    }
+
+    /// One letter per node; a waiting task whose inputs are all there is
+    /// ready (`q`, queued).
+    fn states(&self) -> Option<String> {
+        let states: Vec<u8> = self
+            .states
+            .as_ref()?
+            .iter()
+            .map(|s| s.load(Ordering::Relaxed))
+            .collect();
+        let letters = states
+            .iter()
+            .enumerate()
+            .map(|(i, &state)| match state {
+                WAITING
+                    if self.deps[i]
+                        .iter()
+                        .all(|&d| matches!(states[d as usize], DONE | VALUE)) =>
+                {
+                    'q'
+                }
+                WAITING => 'w',
+                RUNNING => 'r',
+                DONE => 'd',
+                FAILED => 'f',
+                _ => 'v',
+            })
+            .collect();
+        Some(letters)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
