@@ -84,7 +84,10 @@ fn counts(frame: &Value, name: &str) -> Option<(u64, u64, u64, u64)> {
 }
 
 fn address(client: &Client) -> SocketAddr {
-    client.dashboard().expect("built with a dashboard").address()
+    client
+        .dashboard()
+        .expect("built with a dashboard")
+        .address()
 }
 
 /// Four quick tasks, two held ones and their total: what the tests watch.
@@ -100,7 +103,7 @@ fn the_event_stream_counts_tasks_while_they_run_and_at_the_end() {
         let client = Client::builder().dashboard("127.0.0.1:0").build().unwrap();
         let address = address(&client);
         let mut events = http::events(address, "/events");
-        let running = client.submit(&work(|x| held(x)));
+        let running = client.submit(&work(held));
 
         let frame = events.until("4 quick done, 2 held running, total waiting", |f| {
             counts(f, "quick") == Some((4, 0, 0, 0))
@@ -154,7 +157,9 @@ fn a_failed_task_shows_with_its_key_and_cause() {
         let client = Client::builder().dashboard("127.0.0.1:0").build().unwrap();
         let address = address(&client);
         let bad = fails(3);
-        let error = client.compute(&total(vec![bad.clone(), quick(1)])).unwrap_err();
+        let error = client
+            .compute(&total(vec![bad.clone(), quick(1)]))
+            .unwrap_err();
         assert_eq!(error.key(), Some(bad.key()));
 
         // A page that opens now gets the task stream's recent bars first:
@@ -167,7 +172,8 @@ fn a_failed_task_shows_with_its_key_and_cause() {
         assert_eq!(bar[4], false, "{bar}");
         // Then the newest frame.
         let frame = events.until("the failure", |f| {
-            !f["failures"].as_array().unwrap().is_empty() && !f["past"].as_array().unwrap().is_empty()
+            !f["failures"].as_array().unwrap().is_empty()
+                && !f["past"].as_array().unwrap().is_empty()
         });
         let failure = &frame["failures"][0];
         assert_eq!(failure["key"], bad.key().to_string());
@@ -190,7 +196,11 @@ fn the_page_is_served_whole_from_the_binary() {
     let client = Client::builder().dashboard("127.0.0.1:0").build().unwrap();
     let page = http::get(address(&client), "/");
     assert_eq!(page.status, 200);
-    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert!(page.body.contains("new EventSource(\"/events\")"));
     // Nothing from elsewhere: no CDN, no external script or style.
     assert!(!page.body.contains("http://") && !page.body.contains("https://"));
@@ -336,10 +346,11 @@ fn the_page_renders_progress_and_failures_in_headless_chromium() {
         // A compute that failed, then one that runs while the page is open.
         let bad = fails(7);
         client.compute(&bad).unwrap_err();
-        let running = client.submit(&work(|x| held_for_browser(x)));
+        let running = client.submit(&work(held_for_browser));
 
         let driver = start_driver(&chromedriver);
-        let user_data = std::env::temp_dir().join(format!("delayed-chromium-{}", std::process::id()));
+        let user_data =
+            std::env::temp_dir().join(format!("delayed-chromium-{}", std::process::id()));
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", user_data.display()));
         let capabilities = json!({ "capabilities": { "alwaysMatch": {
@@ -379,7 +390,11 @@ fn the_page_renders_progress_and_failures_in_headless_chromium() {
                    running_nodes: document.querySelectorAll('#graph .s-r').length,
                  };",
             );
-            if shown["held_running"] == "2" && shown["quick_done"] == "4" && shown["failed_key"].is_string() && shown["running_nodes"] == 2 {
+            if shown["held_running"] == "2"
+                && shown["quick_done"] == "4"
+                && shown["failed_key"].is_string()
+                && shown["running_nodes"] == 2
+            {
                 break shown;
             }
             assert!(
@@ -391,7 +406,10 @@ fn the_page_renders_progress_and_failures_in_headless_chromium() {
         assert_eq!(shown["counts"], "0 done, 2 running, 0 waiting of 2");
         assert_eq!(shown["failed_key"], bad.key().to_string());
         assert_eq!(shown["cause"], "disk full while writing part 7");
-        assert!(shown["status"].as_str().unwrap().ends_with("running"), "{shown}");
+        assert!(
+            shown["status"].as_str().unwrap().ends_with("running"),
+            "{shown}"
+        );
         assert_eq!(shown["graph_nodes"], 8); // and the list's junction
 
         let screenshot = http::get(driver.address, &format!("/session/{session}/screenshot"));

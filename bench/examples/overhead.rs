@@ -459,6 +459,62 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
     }
 }
 
+/// What the dashboard costs a wide compute of `n` tasks while a page
+/// watches it: the same compute on a client without a dashboard and on one
+/// with it, alternated, each the median of 7 runs.
+#[cfg(feature = "dashboard")]
+fn dashboard_cost(n: u64) {
+    use std::io::{Read, Write};
+
+    let plain = Client::builder().build().unwrap();
+    let watched = Client::builder().dashboard("127.0.0.1:0").build().unwrap();
+    // An open page: a reader of the event stream that takes every frame.
+    let address = watched.dashboard().unwrap().address();
+    let mut page = std::net::TcpStream::connect(address).unwrap();
+    write!(page, "GET /events HTTP/1.1\r\nHost: {address}\r\n\r\n").unwrap();
+    let frames = std::thread::spawn(move || {
+        let mut buffer = vec![0; 1 << 16];
+        let mut received = 0_usize;
+        while let Ok(read @ 1..) = page.read(&mut buffer) {
+            received += read;
+        }
+        received
+    });
+    let run = |client: &Client| {
+        let tasks: Vec<Delayed<u64>> = (0..n).map(inc).collect();
+        let start = Instant::now();
+        black_box(client.compute(&tasks).unwrap());
+        start.elapsed()
+    };
+    let (mut without, mut with) = (Vec::new(), Vec::new());
+    for _ in 0..7 {
+        without.push(run(&plain));
+        with.push(run(&watched));
+    }
+    without.sort();
+    with.sort();
+    let (without, with) = (without[3], with[3]);
+    println!(
+        "wide {n}: compute {:.0} ns/task without a dashboard, {:.0} with one open: {:.2}x",
+        per_task(without, n),
+        per_task(with, n),
+        with.as_secs_f64() / without.as_secs_f64()
+    );
+    drop(watched);
+    println!(
+        "the page received {} KB of frames",
+        frames.join().unwrap() / 1024
+    );
+}
+
+#[cfg(not(feature = "dashboard"))]
+fn dashboard_cost(_n: u64) {
+    eprintln!(
+        "the dashboard row needs the feature: \
+         cargo run --release -p delayed-bench --features dashboard --example overhead -- --dashboard"
+    );
+}
+
 /// A callback that does nothing: what the hooks themselves cost.
 struct NoOp;
 
@@ -573,6 +629,7 @@ fn main() {
     {
         ["--cpu-bound", config] => return measure_cpu_bound(config),
         ["--nested"] => return measure_nested(),
+        ["--dashboard"] => return dashboard_cost(1_000_000),
         ["--scheduler", rest @ ..] => {
             let runtime = tokio::runtime::Runtime::new().unwrap();
             Client::global().unwrap();

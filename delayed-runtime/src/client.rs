@@ -717,7 +717,11 @@ impl ClientBuilder {
             #[cfg(feature = "dashboard")]
             if let Some(address) = &self.dashboard {
                 let dashboard = crate::diagnostics::Dashboard::serve(address)?;
-                return Ok(Client::with_dashboard(Scheduler::Synchronous, self.callbacks, dashboard));
+                return Ok(Client::with_dashboard(
+                    Scheduler::Synchronous,
+                    self.callbacks,
+                    dashboard,
+                ));
             }
             return Ok(Client::with(Scheduler::Synchronous, self.callbacks));
         }

@@ -295,11 +295,20 @@ impl Drawing {
         let mut member = Vec::with_capacity(graph.len());
         let mut counts: Vec<usize> = Vec::new();
         let mut firsts: Vec<u32> = Vec::new();
+        // Neighbouring nodes mostly share a group and an arrow: each is
+        // looked up in its table only when it differs from the last one.
+        let mut last: Option<((&'static str, bool), usize)> = None;
         for i in 0..graph.len() as u32 {
             let node = graph.node(i);
             let id = (node.key.name(), node.is_value());
-            let next = group_of.len();
-            let group = *group_of.entry(id).or_insert(next);
+            let group = match last {
+                Some((seen, group)) if std::ptr::eq(seen.0, id.0) && seen.1 == id.1 => group,
+                _ => {
+                    let next = group_of.len();
+                    *group_of.entry(id).or_insert(next)
+                }
+            };
+            last = Some((id, group));
             if group == counts.len() {
                 counts.push(0);
                 firsts.push(i);
@@ -313,16 +322,28 @@ impl Drawing {
         }
         let mut inner = vec![0_usize; counts.len()];
         let mut arrows: HashMap<(usize, usize), usize> = HashMap::new();
+        let mut pending: Option<((usize, usize), usize)> = None;
         for to in 0..graph.len() as u32 {
             for &from in graph.deps(to) {
                 let (a, b) = (member[from as usize], member[to as usize]);
                 if a == b {
                     inner[a] += 1;
-                } else {
-                    // Between groups the layout needs a forward direction.
-                    *arrows.entry((a.min(b), a.max(b))).or_insert(0) += 1;
+                    continue;
+                }
+                // Between groups the layout needs a forward direction.
+                let arrow = (a.min(b), a.max(b));
+                match &mut pending {
+                    Some((last, count)) if *last == arrow => *count += 1,
+                    _ => {
+                        if let Some((last, count)) = pending.replace((arrow, 1)) {
+                            *arrows.entry(last).or_insert(0) += count;
+                        }
+                    }
                 }
             }
+        }
+        if let Some((last, count)) = pending {
+            *arrows.entry(last).or_insert(0) += count;
         }
         let boxes = (0..counts.len())
             .map(|g| {

@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::ThreadId;
 use std::time::Instant;
@@ -81,17 +81,18 @@ pub(crate) struct Live {
 /// What one thread counted. Aligned apart so that two threads' counters
 /// never share a cache line.
 #[repr(align(128))]
-#[derive(Default)]
-struct Shard(Mutex<Counts>);
-
-#[derive(Default)]
-struct Counts {
-    started: Vec<u64>,
-    done: Vec<u64>,
-    failed: Vec<u64>,
-    bars: Vec<Bar>,
+struct Shard {
+    /// Per function: tasks started, succeeded, failed. Atomic, but each
+    /// is written by one thread at a time in practice, so uncontended.
+    started: Box<[AtomicU64]>,
+    done: Box<[AtomicU64]>,
+    failed: Box<[AtomicU64]>,
+    /// How many more bars this frame may record: past it, a task costs no
+    /// lock at all.
+    budget: AtomicUsize,
+    bars: Mutex<Vec<Bar>>,
     /// Tasks finished but not drawn since the last frame.
-    dropped: u64,
+    dropped: AtomicU64,
 }
 
 /// A finished task on the task stream.
@@ -261,12 +262,15 @@ impl Board {
             function_of: function_of.into(),
             shards: (0..SHARDS)
                 .map(|_| {
-                    Shard(Mutex::new(Counts {
-                        started: vec![0; functions.len()],
-                        done: vec![0; functions.len()],
-                        failed: vec![0; functions.len()],
-                        ..Counts::default()
-                    }))
+                    let zeros = || (0..functions.len()).map(|_| AtomicU64::new(0)).collect();
+                    Shard {
+                        started: zeros(),
+                        done: zeros(),
+                        failed: zeros(),
+                        budget: AtomicUsize::new(BARS_PER_FRAME),
+                        bars: Mutex::new(Vec::new()),
+                        dropped: AtomicU64::new(0),
+                    }
                 })
                 .collect(),
             functions,
@@ -280,19 +284,20 @@ impl Board {
     }
 
     pub(crate) fn task_start(&self, task: &TaskStart<'_>) {
-        self.with_shard(task.compute, |live, counts, _| {
+        self.with_shard(task.compute, |live, shard, _| {
             if let Some(states) = &live.states {
                 states[task.index].store(RUNNING, Ordering::Relaxed);
             }
-            if let Some(&function) = live.function_of.get(task.index).filter(|&&f| f != u32::MAX) {
-                counts.started[function as usize] += 1;
+            let function = live.function_of[task.index];
+            if function != u32::MAX {
+                shard.started[function as usize].fetch_add(1, Ordering::Relaxed);
             }
         });
     }
 
     pub(crate) fn task_finish(&self, task: &TaskFinish<'_>) {
         let origin = self.origin;
-        self.with_shard(task.compute, |live, counts, row| {
+        self.with_shard(task.compute, |live, shard, row| {
             if let Some(states) = &live.states {
                 let state = if task.ok { DONE } else { FAILED };
                 states[task.index].store(state, Ordering::Relaxed);
@@ -302,22 +307,21 @@ impl Board {
                 return;
             }
             let function = function as usize;
-            if task.ok {
-                counts.done[function] += 1;
-            } else {
-                counts.failed[function] += 1;
+            let counter = if task.ok { &shard.done } else { &shard.failed };
+            // Release: a frame that sees this count sees the start's too.
+            counter[function].fetch_add(1, Ordering::Release);
+            if shard.budget.load(Ordering::Relaxed) == 0 {
+                shard.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
             }
-            if counts.bars.len() < BARS_PER_FRAME {
-                counts.bars.push(Bar(
-                    row,
-                    task.started.saturating_duration_since(origin).as_secs_f64(),
-                    task.duration.as_secs_f64(),
-                    live.functions[function],
-                    task.ok,
-                ));
-            } else {
-                counts.dropped += 1;
-            }
+            shard.budget.fetch_sub(1, Ordering::Relaxed);
+            lock(&shard.bars).push(Bar(
+                row,
+                task.started.saturating_duration_since(origin).as_secs_f64(),
+                task.duration.as_secs_f64(),
+                live.functions[function],
+                task.ok,
+            ));
         });
         if let Some(error) = task.error {
             let causes = std::iter::successors(error.source(), |e| e.source())
@@ -366,7 +370,7 @@ impl Board {
 
     /// Runs `count` on this thread's shard of compute `id`, with the
     /// thread's task-stream row.
-    fn with_shard(&self, id: u64, count: impl FnOnce(&Live, &mut Counts, usize)) {
+    fn with_shard(&self, id: u64, count: impl FnOnce(&Live, &Shard, usize)) {
         let board = self as *const Board as usize;
         CACHE.with(|cache| {
             let mut cache = cache.borrow_mut();
@@ -389,8 +393,7 @@ impl Board {
                 });
             }
             let cached = cache.as_ref().expect("filled above");
-            let mut counts = lock(&cached.live.shards[cached.shard].0);
-            count(&cached.live, &mut counts, cached.row);
+            count(&cached.live, &cached.live.shards[cached.shard], cached.row);
         });
     }
 
@@ -409,7 +412,7 @@ impl Board {
         computes.extend(lock(&self.last).clone());
         for live in computes {
             for shard in &live.shards {
-                bars.extend(lock(&shard.0).bars.iter().cloned());
+                bars.extend(lock(&shard.bars).iter().cloned());
             }
         }
         serde_json::to_string(&bars).expect("bars are plain data")
@@ -450,14 +453,16 @@ impl Live {
         let n = self.functions.len();
         let (mut started, mut done, mut failed) = (vec![0; n], vec![0; n], vec![0; n]);
         for shard in &self.shards {
-            let mut counts = lock(&shard.0);
+            // Finished before started: a task counted as finished here was
+            // counted as started already, so `running` is never too low.
             for f in 0..n {
-                started[f] += counts.started[f];
-                done[f] += counts.done[f];
-                failed[f] += counts.failed[f];
+                done[f] += shard.done[f].load(Ordering::Acquire);
+                failed[f] += shard.failed[f].load(Ordering::Acquire);
+                started[f] += shard.started[f].load(Ordering::Acquire);
             }
-            bars.append(&mut counts.bars);
-            *dropped += std::mem::take(&mut counts.dropped);
+            bars.append(&mut lock(&shard.bars));
+            shard.budget.store(BARS_PER_FRAME, Ordering::Relaxed);
+            *dropped += shard.dropped.swap(0, Ordering::Relaxed);
         }
         let functions = (0..n)
             .map(|f| {

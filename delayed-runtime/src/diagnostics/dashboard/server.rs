@@ -46,6 +46,9 @@ pub(crate) fn serve(
         let _entered = runtime.enter();
         tokio::net::TcpListener::from_std(listener)?
     };
+    // The first frame, and the changes it shows: the publisher may first
+    // run after a whole compute, which must not count as seen.
+    let seen = board.changes();
     let (frames, latest) = watch::channel(Arc::<str>::from(frame_json(&board)));
     let app = Router::new()
         .route("/", get(page))
@@ -64,7 +67,7 @@ pub(crate) fn serve(
             .with_graceful_shutdown(stopped)
             .await;
     });
-    runtime.spawn(publish(board, frames, stop));
+    runtime.spawn(publish(board, frames, stop, seen));
     Ok(bound)
 }
 
@@ -76,10 +79,14 @@ struct Server {
 
 /// Takes a frame every [`FRAME`] while a compute runs, and once after
 /// anything else changed; stops when the dashboard is dropped.
-async fn publish(board: Arc<Board>, frames: watch::Sender<Arc<str>>, stop: watch::Receiver<()>) {
+async fn publish(
+    board: Arc<Board>,
+    frames: watch::Sender<Arc<str>>,
+    stop: watch::Receiver<()>,
+    mut seen: u64,
+) {
     let mut ticks = tokio::time::interval(FRAME);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut seen = board.changes();
     loop {
         ticks.tick().await;
         if stop.has_changed().is_err() {
@@ -104,7 +111,11 @@ async fn page() -> Html<&'static str> {
 
 async fn state(State(server): State<Server>) -> Response {
     let frame = server.latest.borrow().clone();
-    ([(header::CONTENT_TYPE, "application/json")], frame.to_string()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        frame.to_string(),
+    )
+        .into_response()
 }
 
 async fn graph(State(server): State<Server>, Path(id): Path<u64>) -> Response {
@@ -129,8 +140,11 @@ async fn events(State(server): State<Server>) -> impl IntoResponse {
 /// page had no time for.
 pub(crate) struct Frames {
     first: Option<Event>,
-    next: Pin<Box<dyn Future<Output = Option<(Arc<str>, watch::Receiver<Arc<str>>)>> + Send>>,
+    next: Pin<Box<dyn Future<Output = Option<Changed>> + Send>>,
 }
+
+/// A new frame, and the receiver to wait for the one after it.
+type Changed = (Arc<str>, watch::Receiver<Arc<str>>);
 
 impl Frames {
     fn new(first: Event, latest: watch::Receiver<Arc<str>>) -> Frames {
@@ -142,9 +156,7 @@ impl Frames {
 }
 
 /// The next frame, or `None` when the dashboard is gone.
-async fn changed(
-    mut latest: watch::Receiver<Arc<str>>,
-) -> Option<(Arc<str>, watch::Receiver<Arc<str>>)> {
+async fn changed(mut latest: watch::Receiver<Arc<str>>) -> Option<Changed> {
     latest.changed().await.ok()?;
     let frame = latest.borrow_and_update().clone();
     Some((frame, latest))
