@@ -176,6 +176,74 @@ fn the_progress_bar_counts_tasks_and_clears_on_error() {
     assert!(bar.is_cleared());
 }
 
+/// A writer whose bytes the test reads back.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+#[test]
+fn without_a_terminal_the_progress_bar_prints_plain_lines_and_an_outcome() {
+    let _serial = serial();
+    #[delayed]
+    fn nap(ms: u64) -> u64 {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        ms
+    }
+    let out = Captured::default();
+    let bar = ProgressBar::lines(out.clone(), std::time::Duration::from_millis(30));
+    let client = Client::builder()
+        .threads(2)
+        .callback(std::sync::Arc::new(bar.clone()))
+        .build()
+        .unwrap();
+    client
+        .compute(&(0..20).map(|_| nap(10)).collect::<Vec<_>>())
+        .unwrap();
+    let text = out.text();
+    let lines: Vec<&str> = text.lines().collect();
+    // About 100 ms of work at a line per 30 ms: lines while it ran, each
+    // with a count, a rate and (past the first tenth) what is left; then
+    // the outcome.
+    assert!(lines.len() >= 3, "{text}");
+    for line in &lines[..lines.len() - 1] {
+        assert!(line.starts_with("[00:00:00] "), "{line}");
+        assert!(line.contains("/20 tasks  "), "{line}");
+        assert!(line.contains(" tasks/s"), "{line}");
+    }
+    let estimates = lines.iter().filter(|l| l.ends_with(" s left")).count();
+    assert!(estimates >= 1, "{text}");
+    let last = lines.last().unwrap();
+    assert!(
+        last.starts_with("[00:00:00] 20/20 tasks done in 0."),
+        "{last}"
+    );
+    assert!(last.ends_with(" tasks/s"), "{last}");
+    // Plain text: no carriage returns or terminal escapes.
+    assert!(!text.contains('\r') && !text.contains('\x1b'), "{text:?}");
+
+    let failing = add(check(5), inc(1));
+    assert!(client.compute(&failing).is_err());
+    let text = out.text();
+    let last = text.lines().last().unwrap();
+    assert!(last.contains(" tasks, failed after "), "{last}");
+}
+
 #[test]
 fn the_profiler_records_a_timeline_and_a_summary() {
     let _serial = serial();
