@@ -271,7 +271,9 @@ macro_rules! compute {
 /// The user guide, "How to parallelize Rust code with `#[delayed]`".
 ///
 /// The chapters live in `docs/src/` as an mdBook; they are included here so
-/// that every code block in them is compiled and run as a doc test.
+/// that every code block in them is compiled and run as a doc test, with
+/// their pictures embedded in the page.
+#[cfg_attr(doc, delayed_macros::__embed_images)]
 pub mod guide {
     #[doc = include_str!("../docs/src/getting-started.md")]
     pub mod getting_started {}

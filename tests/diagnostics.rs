@@ -299,3 +299,33 @@ fn the_profiler_records_a_timeline_and_a_summary() {
     let back: Vec<diagnostics::TaskRecord> = serde_json::from_str(&json).unwrap();
     assert_eq!(back, records);
 }
+
+#[test]
+fn the_timeline_legend_is_packed_beside_its_heading() {
+    let _serial = serial();
+    #[delayed]
+    fn ab(x: i64) -> i64 {
+        x
+    }
+    #[delayed]
+    fn cd(x: i64) -> i64 {
+        x
+    }
+    let profiler = Profiler::new();
+    {
+        let _recording = profiler.register();
+        Client::synchronous().compute(&vec![ab(1), cd(2)]).unwrap();
+    }
+    let svg = profiler.to_svg();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let xs: Vec<f64> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("legend"))
+        .map(|n| n.attribute("x").unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(xs.len(), 2, "{svg}");
+    // Side by side, each entry as wide as its name, not spread over the
+    // plot's width.
+    assert!(xs[1] - xs[0] < 80.0, "{xs:?}");
+    assert!(svg.contains(">functions</text>"));
+}

@@ -153,6 +153,67 @@ fn large_graphs_are_summarised_by_function() {
     );
 }
 
+#[delayed]
+fn combine(a: i64, b: i64) -> i64 {
+    a + b
+}
+
+#[delayed]
+fn total(parts: Vec<i64>) -> i64 {
+    parts.iter().sum()
+}
+
+#[test]
+fn a_summary_keeps_the_layers_of_a_reduction_apart_with_their_real_edges() {
+    // 480 leaves, combined in pairs twice, then gathered into a total.
+    let leaves: Vec<Delayed<i64>> = (0..480).map(inc).collect();
+    let pairs = |level: &[Delayed<i64>]| -> Vec<Delayed<i64>> {
+        level
+            .chunks(2)
+            .map(|p| combine(p[0].clone(), p[1].clone()))
+            .collect()
+    };
+    let first = pairs(&leaves);
+    let second = pairs(&first);
+    let sum = total(second);
+    let dot = delayed::visualize(&sum).to_dot();
+    let node = |label: &str| {
+        let line = dot
+            .lines()
+            .find(|l| l.contains(&format!("[label=\"{label}\"")))
+            .unwrap_or_else(|| panic!("no box {label}: {dot}"));
+        line.trim().split(' ').next().unwrap().to_owned()
+    };
+    let (inc, first, second, total) = (
+        node("inc × 480"),
+        node("combine × 240"),
+        node("combine × 120"),
+        node("total × 1"),
+    );
+    let junction = dot
+        .lines()
+        .find(|l| l.contains("shape=point"))
+        .map(|l| l.trim().split(' ').next().unwrap().to_owned())
+        .expect("the list is a junction");
+    // Each edge is a real one, with its own count.
+    for (from, to, count) in [
+        (&inc, &first, "480"),
+        (&first, &second, "240"),
+        (&second, &junction, "120"),
+        (&junction, &total, "1"),
+    ] {
+        let edge = format!("{from} -> {to} [label=\"{count}\"]");
+        assert!(dot.contains(&edge), "no {edge}: {dot}");
+    }
+    assert_eq!(dot.matches(" -> ").count(), 4, "{dot}");
+    // Only the total is an output.
+    assert_eq!(dot.matches("penwidth=2.5").count(), 1, "{dot}");
+    assert!(
+        dot.lines()
+            .any(|l| l.contains("total × 1") && l.contains("penwidth"))
+    );
+}
+
 #[test]
 fn a_million_link_chain_visualises_as_a_summary_on_a_small_stack() {
     let svg = common::within(300, || {

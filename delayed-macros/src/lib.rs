@@ -10,6 +10,7 @@
 mod args;
 mod attributes;
 mod compute;
+mod doc_images;
 mod expand;
 mod methods;
 mod signature;
@@ -95,6 +96,18 @@ fn without_variadic(mut item: syn::Item) -> syn::Item {
 #[proc_macro]
 pub fn compute(input: TokenStream) -> TokenStream {
     compute::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Embeds the guide's pictures in the API documentation. Not part of the
+/// public contract: the `delayed` crate applies it to its `guide` module
+/// under rustdoc.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn __embed_images(_args: TokenStream, item: TokenStream) -> TokenStream {
+    let module = syn::parse_macro_input!(item as syn::ItemMod);
+    doc_images::embed(module)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -6,7 +6,11 @@ use super::{Drawing, colour, escape, thousands};
 
 pub(super) fn write(drawing: &Drawing) -> String {
     let mut out = String::from("digraph delayed {\n");
-    out.push_str("  rankdir=TB;\n");
+    out.push_str(if drawing.left_to_right {
+        "  rankdir=LR;\n"
+    } else {
+        "  rankdir=TB;\n"
+    });
     out.push_str("  node [shape=box, style=\"rounded,filled\", fontname=\"DejaVu Sans\"];\n");
     for (i, b) in drawing.boxes.iter().enumerate() {
         if b.junction {

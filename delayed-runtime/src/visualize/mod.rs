@@ -78,6 +78,7 @@ pub fn visualize<C: Computable + ?Sized>(computable: &C) -> Visualization {
 pub struct Visualization {
     graph: Graph,
     max_nodes: usize,
+    left_to_right: bool,
 }
 
 impl Visualization {
@@ -85,6 +86,7 @@ impl Visualization {
         Visualization {
             graph: Graph::collect(&roots.0),
             max_nodes: DEFAULT_MAX_NODES,
+            left_to_right: false,
         }
     }
 
@@ -106,7 +108,27 @@ impl Visualization {
         self
     }
 
-    /// The graph as Graphviz DOT text, laid out top to bottom.
+    /// Lays the graph out left to right, inputs to the left of the tasks
+    /// that take them (Graphviz's `rankdir=LR`), instead of top to bottom:
+    /// for graphs deeper than they are wide, and for wide ones on a
+    /// screen. Either way a layer too long for a page wraps.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed]
+    /// fn inc(x: i64) -> i64 { x + 1 }
+    ///
+    /// let chain = inc(inc(inc(1)));
+    /// assert!(delayed::visualize(&chain).left_to_right().to_dot().contains("rankdir=LR"));
+    /// ```
+    pub fn left_to_right(mut self) -> Visualization {
+        self.left_to_right = true;
+        self
+    }
+
+    /// The graph as Graphviz DOT text, laid out top to bottom (or left to
+    /// right).
     ///
     /// ```
     /// let dot = delayed::visualize(&delayed::value(1)).to_dot();
@@ -173,11 +195,13 @@ impl Visualization {
 
     /// What to draw: every task, or one box per function.
     fn drawing(&self) -> Drawing {
-        if self.graph.len() <= self.max_nodes {
+        let mut drawing = if self.graph.len() <= self.max_nodes {
             Drawing::full(&self.graph)
         } else {
             Drawing::summary(&self.graph)
-        }
+        };
+        drawing.left_to_right = self.left_to_right;
+        drawing
     }
 }
 
@@ -224,6 +248,7 @@ struct Drawing {
     /// `(from, to, count)`, with `from < to`.
     arrows: Vec<(usize, usize, usize)>,
     summary: bool,
+    left_to_right: bool,
 }
 
 struct DrawnBox {
@@ -239,6 +264,15 @@ struct DrawnBox {
 }
 
 impl DrawnBox {
+    /// Half the width of the shape, where arrows meet it left to right.
+    fn half_width(&self, width: f64) -> f64 {
+        if self.junction {
+            JUNCTION_RADIUS
+        } else {
+            width / 2.0
+        }
+    }
+
     /// Half the height of the shape, where arrows meet it.
     fn half_height(&self) -> f64 {
         if self.junction {
@@ -248,6 +282,10 @@ impl DrawnBox {
         }
     }
 }
+
+/// In a summary, a function found at more depths than this is drawn as
+/// one box rather than one per depth.
+const MAX_DEPTHS: usize = 8;
 
 /// The radius of a junction's dot.
 const JUNCTION_RADIUS: f64 = 5.0;
@@ -284,31 +322,72 @@ impl Drawing {
             boxes,
             arrows,
             summary: false,
+            left_to_right: false,
         }
     }
 
-    /// One box per function (values apart from tasks), with counts.
+    /// One box per function and depth (values and junctions apart from
+    /// tasks), with counts, and the real edges between the boxes: the
+    /// layers of a reduction tree stay apart. A function found at more
+    /// than [`MAX_DEPTHS`] depths (a chain, a deep tree) is one box, with
+    /// the edges inside it counted as chained.
     fn summary(graph: &Graph) -> Drawing {
-        // Groups are numbered in the order their first task appears, which
-        // is topological, so most arrows already point forward.
-        let mut group_of: HashMap<(&'static str, bool), usize> = HashMap::new();
+        // Each node's depth: the longest path to it from a node without
+        // inputs (nodes are numbered dependencies first).
+        let mut depth = vec![0_u32; graph.len()];
+        for i in 0..graph.len() as u32 {
+            depth[i as usize] = graph
+                .deps(i)
+                .iter()
+                .map(|&d| depth[d as usize] + 1)
+                .max()
+                .unwrap_or(0);
+        }
+        type Kind = (&'static str, bool, bool);
+        let kind = |i: u32| {
+            let node = graph.node(i);
+            (node.key.name(), node.is_value(), node.junction)
+        };
+        let same = |a: &Kind, b: &Kind| std::ptr::eq(a.0, b.0) && a.1 == b.1 && a.2 == b.2;
+        // The depths each kind is found at, up to one more than shown.
+        let mut depths: HashMap<Kind, Vec<u32>> = HashMap::new();
+        let mut last: Option<(Kind, u32)> = None;
+        for i in 0..graph.len() as u32 {
+            let (k, d) = (kind(i), depth[i as usize]);
+            if matches!(last, Some((seen, at)) if same(&seen, &k) && at == d) {
+                continue;
+            }
+            last = Some((k, d));
+            let seen = depths.entry(k).or_default();
+            if seen.len() <= MAX_DEPTHS && !seen.contains(&d) {
+                seen.push(d);
+            }
+        }
+        // Groups are keyed by kind and depth (`u32::MAX` for a kind found
+        // at too many depths), numbered in the order their first node
+        // appears, which is topological.
+        let mut group_of: HashMap<(Kind, u32), usize> = HashMap::new();
         let mut member = Vec::with_capacity(graph.len());
         let mut counts: Vec<usize> = Vec::new();
         let mut firsts: Vec<u32> = Vec::new();
         // Neighbouring nodes mostly share a group and an arrow: each is
         // looked up in its table only when it differs from the last one.
-        let mut last: Option<((&'static str, bool), usize)> = None;
+        let mut last: Option<(Kind, u32, usize)> = None;
         for i in 0..graph.len() as u32 {
-            let node = graph.node(i);
-            let id = (node.key.name(), node.is_value());
+            let k = kind(i);
+            let d = if depths[&k].len() > MAX_DEPTHS {
+                u32::MAX
+            } else {
+                depth[i as usize]
+            };
             let group = match last {
-                Some((seen, group)) if std::ptr::eq(seen.0, id.0) && seen.1 == id.1 => group,
+                Some((seen, at, group)) if same(&seen, &k) && at == d => group,
                 _ => {
                     let next = group_of.len();
-                    *group_of.entry(id).or_insert(next)
+                    *group_of.entry((k, d)).or_insert(next)
                 }
             };
-            last = Some((id, group));
+            last = Some((k, d, group));
             if group == counts.len() {
                 counts.push(0);
                 firsts.push(i);
@@ -316,9 +395,9 @@ impl Drawing {
             counts[group] += 1;
             member.push(group);
         }
-        let mut outputs = vec![false; counts.len()];
+        let mut outputs = vec![0_usize; counts.len()];
         for &root in &graph.roots {
-            outputs[member[root as usize]] = true;
+            outputs[member[root as usize]] += 1;
         }
         let mut inner = vec![0_usize; counts.len()];
         let mut arrows: HashMap<(usize, usize), usize> = HashMap::new();
@@ -352,12 +431,16 @@ impl Drawing {
                 if inner[g] > 0 {
                     label.push_str(&format!(" ({} chained)", thousands(inner[g])));
                 }
+                let mut tooltip = format!("{} tasks like {}", thousands(counts[g]), node.key);
+                if outputs[g] > 0 && outputs[g] < counts[g] {
+                    tooltip.push_str(&format!(", {} of them outputs", thousands(outputs[g])));
+                }
                 DrawnBox {
-                    tooltip: format!("{} tasks like {}", thousands(counts[g]), node.key),
+                    tooltip,
                     label,
                     name: node.key.name(),
                     value: node.is_value(),
-                    output: outputs[g],
+                    output: outputs[g] > 0,
                     junction: node.junction,
                 }
             })
@@ -368,6 +451,7 @@ impl Drawing {
             boxes,
             arrows,
             summary: true,
+            left_to_right: false,
         }
     }
 
@@ -384,7 +468,7 @@ impl Drawing {
             })
             .collect();
         let edges: Vec<(usize, usize)> = self.arrows.iter().map(|&(f, t, _)| (f, t)).collect();
-        layout::layout(widths, &edges)
+        layout::layout(widths, &edges, self.left_to_right)
     }
 }
 

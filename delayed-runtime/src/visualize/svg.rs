@@ -23,29 +23,52 @@ pub(super) fn write(drawing: &Drawing) -> String {
     for &(from, to, count) in &drawing.arrows {
         let (x1, y1) = layout.centres[from];
         let (x2, y2) = layout.centres[to];
-        let (h1, h2) = (
-            drawing.boxes[from].half_height(),
-            drawing.boxes[to].half_height(),
-        );
-        // From the bottom of the input to the top of the task that takes it
-        // (or the other way, for an arrow the summary had to turn around).
-        let (start, end) = if y1 <= y2 {
-            ((x1, y1 + h1), (x2, y2 - h2))
+        // From the input's side that faces the task to the task's side
+        // that faces the input: bottom to top, or right to left (or the
+        // other way, for an arrow the summary had to turn around).
+        let (start, end, middle) = if layout.left_to_right {
+            let (h1, h2) = (
+                drawing.boxes[from].half_width(layout.widths[from]),
+                drawing.boxes[to].half_width(layout.widths[to]),
+            );
+            let (start, end) = if x1 <= x2 {
+                ((x1 + h1, y1), (x2 - h2, y2))
+            } else {
+                ((x1 - h1, y1), (x2 + h2, y2))
+            };
+            (start, end, (start.0 + end.0) / 2.0)
         } else {
-            ((x1, y1 - h1), (x2, y2 + h2))
+            let (h1, h2) = (
+                drawing.boxes[from].half_height(),
+                drawing.boxes[to].half_height(),
+            );
+            let (start, end) = if y1 <= y2 {
+                ((x1, y1 + h1), (x2, y2 - h2))
+            } else {
+                ((x1, y1 - h1), (x2, y2 + h2))
+            };
+            (start, end, (start.1 + end.1) / 2.0)
         };
-        let middle = (start.1 + end.1) / 2.0;
+        let curve = if layout.left_to_right {
+            format!(
+                "M {:.1} {:.1} C {middle:.1} {:.1}, {middle:.1} {:.1}, {:.1} {:.1}",
+                start.0, start.1, start.1, end.1, end.0, end.1
+            )
+        } else {
+            format!(
+                "M {:.1} {:.1} C {:.1} {middle:.1}, {:.1} {middle:.1}, {:.1} {:.1}",
+                start.0, start.1, start.0, end.0, end.0, end.1
+            )
+        };
         let _ = writeln!(
             out,
-            r##"<path class="edge" d="M {:.1} {:.1} C {:.1} {middle:.1}, {:.1} {middle:.1}, {:.1} {:.1}" stroke="#888" stroke-width="1.2" fill="none" marker-end="url(#arrow)"/>"##,
-            start.0, start.1, start.0, end.0, end.0, end.1,
+            r##"<path class="edge" d="{curve}" stroke="#888" stroke-width="1.2" fill="none" marker-end="url(#arrow)"/>"##,
         );
+        let (label_x, label_y) = ((start.0 + end.0) / 2.0 + 4.0, (start.1 + end.1) / 2.0);
         if drawing.summary || count > 1 {
             let _ = writeln!(
                 out,
-                r##"<text class="edge-label" x="{:.1}" y="{:.1}" font-size="11" fill="#555">{}</text>"##,
-                (start.0 + end.0) / 2.0 + 4.0,
-                middle,
+                r##"<text class="edge-label" x="{label_x:.1}" y="{label_y:.1}" font-size="11" fill="#555">{}</text>"##,
                 thousands(count),
             );
         }

@@ -19,7 +19,7 @@ pub(crate) fn write(records: &[TaskRecord]) -> String {
     functions.dedup();
     let plot_height = threads as f64 * ROW;
     let legend_top = TOP + plot_height + 40.0;
-    let height = legend_top + 22.0 * functions.len().div_ceil(4).max(1) as f64 + 10.0;
+    let height = legend_top + 22.0 * legend_lines(&functions, PLOT) as f64 + 10.0;
     let width = LEFT + PLOT + 30.0;
     let x = |t: f64| LEFT + t / span * PLOT;
 
@@ -86,9 +86,22 @@ pub(crate) fn write(records: &[TaskRecord]) -> String {
         );
         t += step;
     }
-    for (i, function) in functions.iter().enumerate() {
-        let lx = LEFT + (i % 4) as f64 * 220.0;
-        let ly = legend_top + (i / 4) as f64 * 22.0;
+    // The legend: entries packed side by side after a heading, wrapping
+    // only when a line is full.
+    let mut line = 0;
+    let _ = writeln!(
+        out,
+        r#"<text class="legend-heading" x="8" y="{:.1}">functions</text>"#,
+        legend_top + 1.0
+    );
+    let mut lx = LEFT;
+    for function in &functions {
+        let entry = 20.0 + legend_width(function) + 22.0;
+        if lx > LEFT && lx + entry > LEFT + PLOT {
+            line += 1;
+            lx = LEFT;
+        }
+        let ly = legend_top + line as f64 * 22.0;
         let _ = writeln!(
             out,
             r#"<rect class="legend" x="{lx:.1}" y="{:.1}" width="14" height="14" fill="{}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
@@ -98,9 +111,30 @@ pub(crate) fn write(records: &[TaskRecord]) -> String {
             ly + 1.0,
             escape(function),
         );
+        lx += entry;
     }
     out.push_str("</svg>\n");
     out
+}
+
+/// The width of a legend entry's name in the 12 px font.
+fn legend_width(name: &str) -> f64 {
+    name.chars().count() as f64 * 7.0
+}
+
+/// How many lines the legend takes in `plot` pixels.
+fn legend_lines(functions: &[&str], plot: f64) -> usize {
+    let mut lines = 1;
+    let mut used = 0.0;
+    for function in functions {
+        let entry = 20.0 + legend_width(function) + 22.0;
+        if used > 0.0 && used + entry > plot {
+            lines += 1;
+            used = 0.0;
+        }
+        used += entry;
+    }
+    lines
 }
 
 /// A round step (1, 2 or 5 times a power of ten) giving about 8 ticks.
