@@ -460,13 +460,18 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
 }
 
 /// What the dashboard costs a wide compute of `n` tasks while a page
-/// watches it: the same compute on a client without a dashboard and on one
-/// with it, alternated, each the median of 7 runs.
+/// watches it: the same compute on a client without a dashboard, on one
+/// with a no-op callback (what any callback costs) and on one with the
+/// dashboard, alternated, each the median of 7 runs.
 #[cfg(feature = "dashboard")]
 fn dashboard_cost(n: u64) {
     use std::io::{Read, Write};
 
     let plain = Client::builder().build().unwrap();
+    let hooked = Client::builder()
+        .callback(std::sync::Arc::new(NoOp))
+        .build()
+        .unwrap();
     let watched = Client::builder().dashboard("127.0.0.1:0").build().unwrap();
     // An open page: a reader of the event stream that takes every frame.
     let address = watched.dashboard().unwrap().address();
@@ -486,19 +491,24 @@ fn dashboard_cost(n: u64) {
         black_box(client.compute(&tasks).unwrap());
         start.elapsed()
     };
-    let (mut without, mut with) = (Vec::new(), Vec::new());
+    let (mut without, mut noop, mut with) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..7 {
         without.push(run(&plain));
+        noop.push(run(&hooked));
         with.push(run(&watched));
     }
-    without.sort();
-    with.sort();
-    let (without, with) = (without[3], with[3]);
+    for runs in [&mut without, &mut noop, &mut with] {
+        runs.sort();
+    }
+    let (without, noop, with) = (without[3], noop[3], with[3]);
     println!(
-        "wide {n}: compute {:.0} ns/task without a dashboard, {:.0} with one open: {:.2}x",
+        "wide {n}: compute {:.0} ns/task without a dashboard, {:.0} with one open: {:.2}x \
+         (a no-op callback: {:.0} ns/task, {:.2}x)",
         per_task(without, n),
         per_task(with, n),
-        with.as_secs_f64() / without.as_secs_f64()
+        with.as_secs_f64() / without.as_secs_f64(),
+        per_task(noop, n),
+        noop.as_secs_f64() / without.as_secs_f64(),
     );
     drop(watched);
     println!(

@@ -209,11 +209,11 @@ impl Visualization {
 /// task with its node number (`data-task`), or the summary above
 /// [`DEFAULT_MAX_NODES`].
 #[cfg(feature = "dashboard")]
-pub(crate) fn svg_of(graph: &Graph) -> String {
+pub(crate) fn svg_of(graph: &Graph, kinds: &Kinds) -> String {
     let drawing = if graph.len() <= DEFAULT_MAX_NODES {
         Drawing::full(graph)
     } else {
-        Drawing::summary(graph)
+        Drawing::summary_of(graph, kinds)
     };
     svg::write(&drawing)
 }
@@ -283,6 +283,44 @@ impl DrawnBox {
     }
 }
 
+/// Each node's kind, for summaries: its function, and whether it is a
+/// plain value or a junction, numbered in order of first appearance.
+pub(crate) struct Kinds {
+    /// Per node, an index into `table`.
+    pub(crate) of: Vec<u32>,
+    /// `(function, value, junction)`.
+    pub(crate) table: Vec<(&'static str, bool, bool)>,
+}
+
+impl Kinds {
+    /// One pass over the nodes; neighbours mostly share a kind, which is
+    /// then looked up once.
+    pub(crate) fn of(graph: &Graph) -> Kinds {
+        let mut index: HashMap<(&'static str, bool, bool), u32> = HashMap::new();
+        let mut table = Vec::new();
+        let mut of = Vec::with_capacity(graph.len());
+        let mut last: Option<((&'static str, bool, bool), u32)> = None;
+        for i in 0..graph.len() as u32 {
+            let node = graph.node(i);
+            let kind = (node.key.name(), node.is_value(), node.junction);
+            let k = match last {
+                Some((seen, k))
+                    if std::ptr::eq(seen.0, kind.0) && seen.1 == kind.1 && seen.2 == kind.2 =>
+                {
+                    k
+                }
+                _ => *index.entry(kind).or_insert_with(|| {
+                    table.push(kind);
+                    (table.len() - 1) as u32
+                }),
+            };
+            last = Some((kind, k));
+            of.push(k);
+        }
+        Kinds { of, table }
+    }
+}
+
 /// In a summary, a function found at more depths than this is drawn as
 /// one box rather than one per depth.
 const MAX_DEPTHS: usize = 8;
@@ -332,10 +370,17 @@ impl Drawing {
     /// than [`MAX_DEPTHS`] depths (a chain, a deep tree) is one box, with
     /// the edges inside it counted as chained.
     fn summary(graph: &Graph) -> Drawing {
+        Drawing::summary_of(graph, &Kinds::of(graph))
+    }
+
+    /// The summary, given each node's kind: the only pass over the nodes
+    /// themselves, which the dashboard shares.
+    fn summary_of(graph: &Graph, kinds: &Kinds) -> Drawing {
+        let n = graph.len();
         // Each node's depth: the longest path to it from a node without
         // inputs (nodes are numbered dependencies first).
-        let mut depth = vec![0_u32; graph.len()];
-        for i in 0..graph.len() as u32 {
+        let mut depth = vec![0_u32; n];
+        for i in 0..n as u32 {
             depth[i as usize] = graph
                 .deps(i)
                 .iter()
@@ -343,22 +388,16 @@ impl Drawing {
                 .max()
                 .unwrap_or(0);
         }
-        type Kind = (&'static str, bool, bool);
-        let kind = |i: u32| {
-            let node = graph.node(i);
-            (node.key.name(), node.is_value(), node.junction)
-        };
-        let same = |a: &Kind, b: &Kind| std::ptr::eq(a.0, b.0) && a.1 == b.1 && a.2 == b.2;
         // The depths each kind is found at, up to one more than shown.
-        let mut depths: HashMap<Kind, Vec<u32>> = HashMap::new();
-        let mut last: Option<(Kind, u32)> = None;
-        for i in 0..graph.len() as u32 {
-            let (k, d) = (kind(i), depth[i as usize]);
-            if matches!(last, Some((seen, at)) if same(&seen, &k) && at == d) {
+        let mut depths: Vec<Vec<u32>> = vec![Vec::new(); kinds.table.len()];
+        let mut last = (u32::MAX, u32::MAX);
+        for i in 0..n {
+            let (k, d) = (kinds.of[i], depth[i]);
+            if (k, d) == last {
                 continue;
             }
-            last = Some((k, d));
-            let seen = depths.entry(k).or_default();
+            last = (k, d);
+            let seen = &mut depths[k as usize];
             if seen.len() <= MAX_DEPTHS && !seen.contains(&d) {
                 seen.push(d);
             }
@@ -366,22 +405,22 @@ impl Drawing {
         // Groups are keyed by kind and depth (`u32::MAX` for a kind found
         // at too many depths), numbered in the order their first node
         // appears, which is topological.
-        let mut group_of: HashMap<(Kind, u32), usize> = HashMap::new();
-        let mut member = Vec::with_capacity(graph.len());
+        let mut group_of: HashMap<(u32, u32), usize> = HashMap::new();
+        let mut member = Vec::with_capacity(n);
         let mut counts: Vec<usize> = Vec::new();
         let mut firsts: Vec<u32> = Vec::new();
         // Neighbouring nodes mostly share a group and an arrow: each is
         // looked up in its table only when it differs from the last one.
-        let mut last: Option<(Kind, u32, usize)> = None;
-        for i in 0..graph.len() as u32 {
-            let k = kind(i);
-            let d = if depths[&k].len() > MAX_DEPTHS {
+        let mut last: Option<(u32, u32, usize)> = None;
+        for i in 0..n {
+            let k = kinds.of[i];
+            let d = if depths[k as usize].len() > MAX_DEPTHS {
                 u32::MAX
             } else {
-                depth[i as usize]
+                depth[i]
             };
             let group = match last {
-                Some((seen, at, group)) if same(&seen, &k) && at == d => group,
+                Some((seen, at, group)) if seen == k && at == d => group,
                 _ => {
                     let next = group_of.len();
                     *group_of.entry((k, d)).or_insert(next)
@@ -390,7 +429,7 @@ impl Drawing {
             last = Some((k, d, group));
             if group == counts.len() {
                 counts.push(0);
-                firsts.push(i);
+                firsts.push(i as u32);
             }
             counts[group] += 1;
             member.push(group);

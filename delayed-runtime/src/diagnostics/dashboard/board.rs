@@ -16,7 +16,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::diagnostics::{ComputeFinish, ComputeStart, TaskFinish, TaskStart};
-use crate::visualize::{DEFAULT_MAX_NODES, colour, svg_of};
+use crate::visualize::{DEFAULT_MAX_NODES, Kinds, colour, svg_of};
 
 /// Shards of counts and bars; threads are spread over them round-robin.
 const SHARDS: usize = 8;
@@ -82,17 +82,44 @@ pub(crate) struct Live {
 /// never share a cache line.
 #[repr(align(128))]
 struct Shard {
-    /// Per function: tasks started, succeeded, failed. Atomic, but each
-    /// is written by one thread at a time in practice, so uncontended.
-    started: Box<[AtomicU64]>,
-    done: Box<[AtomicU64]>,
-    failed: Box<[AtomicU64]>,
+    /// Per function: tasks started, succeeded, failed ([`Shard::STARTED`]
+    /// and so on). Atomic, but each is written by one thread at a time in
+    /// practice, so uncontended; one allocation, padded at both ends, so
+    /// that no other shard's counters share its cache lines.
+    counters: Box<[AtomicU64]>,
+    /// How many functions the counters are for.
+    functions: usize,
     /// How many more bars this frame may record: past it, a task costs no
     /// lock at all.
     budget: AtomicUsize,
     bars: Mutex<Vec<Bar>>,
     /// Tasks finished but not drawn since the last frame.
     dropped: AtomicU64,
+}
+
+impl Shard {
+    const STARTED: usize = 0;
+    const DONE: usize = 1;
+    const FAILED: usize = 2;
+    /// Counters of padding before and after: 128 bytes.
+    const PAD: usize = 16;
+
+    fn new(functions: usize) -> Shard {
+        Shard {
+            counters: (0..3 * functions + 2 * Shard::PAD)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            functions,
+            budget: AtomicUsize::new(BARS_PER_FRAME),
+            bars: Mutex::new(Vec::new()),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Counter `which` (started, done, failed) of function `f`.
+    fn counter(&self, which: usize, f: usize) -> &AtomicU64 {
+        &self.counters[Shard::PAD + which * self.functions + f]
+    }
 }
 
 /// A finished task on the task stream.
@@ -219,30 +246,38 @@ impl Board {
 
     pub(crate) fn start(&self, compute: &ComputeStart<'_>) {
         let graph = compute.graph;
+        // The only pass over the nodes themselves: the summary picture
+        // shares it.
+        let kinds = Kinds::of(graph.graph);
         let mut functions: Vec<&'static str> = Vec::new();
-        let mut totals: Vec<u64> = Vec::new();
-        let mut rows: HashMap<&'static str, u32> = HashMap::new();
-        let mut function_of = Vec::with_capacity(graph.len());
-        // Neighbouring tasks mostly share a function: look that up once.
-        let mut previous: Option<(&'static str, u32)> = None;
-        for i in 0..graph.len() {
-            if graph.is_value(i) || graph.is_junction(i) {
-                function_of.push(u32::MAX);
-                continue;
-            }
-            let name = graph.key(i).name();
-            let row = match previous {
-                Some((last, row)) if std::ptr::eq(last, name) => row,
-                _ => *rows.entry(name).or_insert_with(|| {
+        // Per kind, its row among the functions (`u32::MAX` for plain
+        // values and junctions, which the user never wrote as tasks).
+        let rows: Vec<u32> = kinds
+            .table
+            .iter()
+            .map(|&(name, value, junction)| {
+                if value || junction {
+                    return u32::MAX;
+                }
+                let row = functions.iter().position(|&f| std::ptr::eq(f, name));
+                row.unwrap_or_else(|| {
                     functions.push(name);
-                    totals.push(0);
-                    (functions.len() - 1) as u32
-                }),
-            };
-            previous = Some((name, row));
-            totals[row as usize] += 1;
-            function_of.push(row);
-        }
+                    functions.len() - 1
+                }) as u32
+            })
+            .collect();
+        let mut totals = vec![0_u64; functions.len()];
+        let function_of: Vec<u32> = kinds
+            .of
+            .iter()
+            .map(|&k| {
+                let row = rows[k as usize];
+                if row != u32::MAX {
+                    totals[row as usize] += 1;
+                }
+                row
+            })
+            .collect();
         let small = graph.len() <= DEFAULT_MAX_NODES;
         let states = small.then(|| {
             (0..graph.len())
@@ -261,22 +296,12 @@ impl Board {
             totals,
             function_of: function_of.into(),
             shards: (0..SHARDS)
-                .map(|_| {
-                    let zeros = || (0..functions.len()).map(|_| AtomicU64::new(0)).collect();
-                    Shard {
-                        started: zeros(),
-                        done: zeros(),
-                        failed: zeros(),
-                        budget: AtomicUsize::new(BARS_PER_FRAME),
-                        bars: Mutex::new(Vec::new()),
-                        dropped: AtomicU64::new(0),
-                    }
-                })
+                .map(|_| Shard::new(functions.len()))
                 .collect(),
             functions,
             states,
             deps,
-            svg: svg_of(graph.graph),
+            svg: svg_of(graph.graph, &kinds),
             ended: Mutex::new(None),
         });
         write(&self.live).push(live);
@@ -290,7 +315,9 @@ impl Board {
             }
             let function = live.function_of[task.index];
             if function != u32::MAX {
-                shard.started[function as usize].fetch_add(1, Ordering::Relaxed);
+                shard
+                    .counter(Shard::STARTED, function as usize)
+                    .fetch_add(1, Ordering::Relaxed);
             }
         });
     }
@@ -307,9 +334,9 @@ impl Board {
                 return;
             }
             let function = function as usize;
-            let counter = if task.ok { &shard.done } else { &shard.failed };
+            let which = if task.ok { Shard::DONE } else { Shard::FAILED };
             // Release: a frame that sees this count sees the start's too.
-            counter[function].fetch_add(1, Ordering::Release);
+            shard.counter(which, function).fetch_add(1, Ordering::Release);
             if shard.budget.load(Ordering::Relaxed) == 0 {
                 shard.dropped.fetch_add(1, Ordering::Relaxed);
                 return;
@@ -456,9 +483,9 @@ impl Live {
             // Finished before started: a task counted as finished here was
             // counted as started already, so `running` is never too low.
             for f in 0..n {
-                done[f] += shard.done[f].load(Ordering::Acquire);
-                failed[f] += shard.failed[f].load(Ordering::Acquire);
-                started[f] += shard.started[f].load(Ordering::Acquire);
+                done[f] += shard.counter(Shard::DONE, f).load(Ordering::Acquire);
+                failed[f] += shard.counter(Shard::FAILED, f).load(Ordering::Acquire);
+                started[f] += shard.counter(Shard::STARTED, f).load(Ordering::Acquire);
             }
             bars.append(&mut lock(&shard.bars));
             shard.budget.store(BARS_PER_FRAME, Ordering::Relaxed);
