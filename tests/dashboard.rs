@@ -280,6 +280,19 @@ impl Drop for Driver {
     }
 }
 
+/// A browser session, closed when dropped, also when the test fails:
+/// killing ChromeDriver alone would leave Chromium running.
+struct Session<'a> {
+    driver: &'a Driver,
+    id: String,
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        http::delete(self.driver.address, &format!("/session/{}", self.id));
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -358,10 +371,14 @@ fn the_page_renders_progress_and_failures_in_headless_chromium() {
         }}});
         let created = http::post_json(driver.address, "/session", &capabilities);
         let created: Value = serde_json::from_str(&created.body).unwrap();
-        let session = created["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {created}"))
-            .to_owned();
+        let session = Session {
+            driver: &driver,
+            id: created["value"]["sessionId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no session: {created}"))
+                .to_owned(),
+        };
+        let session = session.id.as_str();
         let url = client.dashboard().unwrap().url();
         let navigated = http::post_json(
             driver.address,
@@ -375,7 +392,7 @@ fn the_page_renders_progress_and_failures_in_headless_chromium() {
         let shown = loop {
             let shown = execute(
                 &driver,
-                &session,
+                session,
                 "const held = document.getElementById('fn-held_for_browser');
                  const quick = document.getElementById('fn-quick');
                  const key = document.querySelector('.failure .key');
@@ -426,7 +443,6 @@ fn the_page_renders_progress_and_failures_in_headless_chromium() {
             std::fs::write("docs/src/images/dashboard.png", &png).unwrap();
         }
 
-        http::delete(driver.address, &format!("/session/{session}"));
         BROWSER_GATE.open();
         assert_eq!(running.wait().unwrap(), 21);
         let _ = std::fs::remove_dir_all(user_data);

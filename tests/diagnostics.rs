@@ -300,6 +300,60 @@ fn the_profiler_records_a_timeline_and_a_summary() {
     assert_eq!(back, records);
 }
 
+/// Remembers each task's duration; reads the clock only when `timed`.
+struct Durations {
+    timed: bool,
+    seen: std::sync::Mutex<Vec<std::time::Duration>>,
+}
+
+impl Callback for Durations {
+    fn task_finish(&self, task: &TaskFinish<'_>) {
+        self.seen.lock().unwrap().push(task.duration);
+    }
+
+    fn times_tasks(&self) -> bool {
+        self.timed
+    }
+}
+
+#[test]
+fn tasks_are_timed_only_when_a_callback_reads_the_times() {
+    let _serial = serial();
+    #[delayed]
+    fn nap(ms: u64) -> u64 {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        ms
+    }
+    let durations = |callbacks: &[bool]| {
+        let all: Vec<std::sync::Arc<Durations>> = callbacks
+            .iter()
+            .map(|&timed| {
+                std::sync::Arc::new(Durations {
+                    timed,
+                    seen: std::sync::Mutex::new(Vec::new()),
+                })
+            })
+            .collect();
+        let mut builder = Client::builder();
+        for callback in &all {
+            builder = builder.callback(callback.clone());
+        }
+        builder.build().unwrap().compute(&nap(5)).unwrap();
+        all.iter()
+            .map(|c| c.seen.lock().unwrap()[0])
+            .collect::<Vec<_>>()
+    };
+    // No callback reads the times: none is taken.
+    assert_eq!(durations(&[false]), [std::time::Duration::ZERO]);
+    // One does: every callback sees the real duration.
+    let both = durations(&[false, true]);
+    assert!(
+        both.iter()
+            .all(|d| *d >= std::time::Duration::from_millis(5)),
+        "{both:?}"
+    );
+}
+
 #[test]
 fn the_timeline_legend_is_packed_beside_its_heading() {
     let _serial = serial();

@@ -100,6 +100,42 @@ pub trait Callback: Send + Sync + 'static {
     fn finish(&self, compute: &ComputeFinish<'_>) {
         let _ = compute;
     }
+
+    /// Whether this callback reads when tasks start and how long they run
+    /// ([`TaskStart::at`], [`TaskFinish::started`] and
+    /// [`TaskFinish::duration`]); yes unless it says otherwise.
+    ///
+    /// Timing a task reads the clock twice, which costs about as much as
+    /// scheduling a trivial task. When no callback of a compute reads the
+    /// times, tasks are not timed: `at` and `started` are the compute's
+    /// start and `duration` is zero.
+    ///
+    /// ```
+    /// use delayed::diagnostics::{Callback, TaskFinish};
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// /// Counts finished tasks, and needs no clock for it.
+    /// #[derive(Default)]
+    /// struct Count(AtomicUsize);
+    ///
+    /// impl Callback for Count {
+    ///     fn task_finish(&self, _: &TaskFinish<'_>) {
+    ///         self.0.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    ///     fn times_tasks(&self) -> bool {
+    ///         false
+    ///     }
+    /// }
+    ///
+    /// let count = std::sync::Arc::new(Count::default());
+    /// let client = delayed::Client::builder().callback(count.clone()).build()?;
+    /// client.compute(&delayed::value(1).map(|x| x + 1))?;
+    /// assert_eq!(count.0.load(Ordering::Relaxed), 1);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    fn times_tasks(&self) -> bool {
+        true
+    }
 }
 
 /// What [`Callback::start`] is told.

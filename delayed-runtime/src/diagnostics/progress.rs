@@ -295,6 +295,11 @@ impl Callback for ProgressBar {
         }
     }
 
+    /// The bar keeps its own clock: tasks need no timing.
+    fn times_tasks(&self) -> bool {
+        false
+    }
+
     fn finish(&self, compute: &ComputeFinish<'_>) {
         if let Some(lines) = &self.lines {
             lines.next.store(u64::MAX, Ordering::Release);

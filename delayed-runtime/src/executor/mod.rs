@@ -50,6 +50,9 @@ pub(crate) struct Run {
     /// The compute's callbacks; `None` (the common case) costs each task
     /// one branch.
     callbacks: Option<Callbacks>,
+    /// Whether a callback reads tasks' times: otherwise the clock is not
+    /// read for them.
+    timed: bool,
     started: Instant,
     /// The compute's number, for its callbacks.
     id: u64,
@@ -155,7 +158,11 @@ impl Run {
             control.total.store(remaining, Ordering::Release);
             control.remaining.store(remaining, Ordering::Release);
         }
+        let timed = callbacks
+            .as_deref()
+            .is_some_and(|callbacks| callbacks.iter().any(|c| c.times_tasks()));
         Run {
+            timed,
             graph,
             pending: pending.into(),
             results: results.into(),
@@ -405,8 +412,12 @@ impl Run {
             compute: self.id,
             index: i as usize,
             name: key.name(),
-            thread: std::thread::current().id(),
-            at: Instant::now(),
+            thread: current_thread(),
+            at: if self.timed {
+                Instant::now()
+            } else {
+                self.started
+            },
         };
         hooks(callbacks, |c| c.task_start(&start))?;
         Ok(start.at)
@@ -427,9 +438,13 @@ impl Run {
             compute: self.id,
             index: i as usize,
             name: key.name(),
-            thread: std::thread::current().id(),
+            thread: current_thread(),
             started,
-            duration: started.elapsed(),
+            duration: if self.timed {
+                started.elapsed()
+            } else {
+                Duration::ZERO
+            },
             ok: outcome.is_ok(),
             error: outcome.as_ref().err().map(|failure| failure as _),
         };
@@ -641,6 +656,14 @@ impl Drop for Run {
             (None, _) => {}
         }
     }
+}
+
+/// The current thread's id, without taking a reference to the thread.
+fn current_thread() -> std::thread::ThreadId {
+    thread_local! {
+        static ID: std::thread::ThreadId = std::thread::current().id();
+    }
+    ID.with(|id| *id)
 }
 
 /// Calls `hook` on every callback, catching a panic in any of them; the

@@ -391,8 +391,7 @@ impl Drawing {
         // The depths each kind is found at, up to one more than shown.
         let mut depths: Vec<Vec<u32>> = vec![Vec::new(); kinds.table.len()];
         let mut last = (u32::MAX, u32::MAX);
-        for i in 0..n {
-            let (k, d) = (kinds.of[i], depth[i]);
+        for (&k, &d) in kinds.of.iter().zip(&depth) {
             if (k, d) == last {
                 continue;
             }
@@ -412,12 +411,11 @@ impl Drawing {
         // Neighbouring nodes mostly share a group and an arrow: each is
         // looked up in its table only when it differs from the last one.
         let mut last: Option<(u32, u32, usize)> = None;
-        for i in 0..n {
-            let k = kinds.of[i];
+        for (i, (&k, &at)) in kinds.of.iter().zip(&depth).enumerate() {
             let d = if depths[k as usize].len() > MAX_DEPTHS {
                 u32::MAX
             } else {
-                depth[i]
+                at
             };
             let group = match last {
                 Some((seen, at, group)) if seen == k && at == d => group,

@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::ThreadId;
 use std::time::Instant;
@@ -72,6 +72,9 @@ pub(crate) struct Live {
     /// state, and the nodes it waits for.
     states: Option<Box<[AtomicU8]>>,
     deps: Vec<Vec<u32>>,
+    /// Per node, when it started if it is drawn on the task stream: in
+    /// microseconds since the compute started, plus one (0: not drawn).
+    starts: Box<[AtomicU32]>,
     /// The picture of the graph, served at `/graph/<id>.svg`.
     pub(crate) svg: String,
     /// Set when the compute has ended: `(seconds, error)`.
@@ -295,12 +298,11 @@ impl Board {
             tasks: totals.iter().sum::<u64>() as usize,
             totals,
             function_of: function_of.into(),
-            shards: (0..SHARDS)
-                .map(|_| Shard::new(functions.len()))
-                .collect(),
+            shards: (0..SHARDS).map(|_| Shard::new(functions.len())).collect(),
             functions,
             states,
             deps,
+            starts: (0..graph.len()).map(|_| AtomicU32::new(0)).collect(),
             svg: svg_of(graph.graph, &kinds),
             ended: Mutex::new(None),
         });
@@ -318,6 +320,11 @@ impl Board {
                 shard
                     .counter(Shard::STARTED, function as usize)
                     .fetch_add(1, Ordering::Relaxed);
+                // The clock is read only for the tasks drawn on the task
+                // stream: at most a frame's budget of them.
+                if shard.budget.load(Ordering::Relaxed) > 0 {
+                    live.starts[task.index].store(live.micros(), Ordering::Relaxed);
+                }
             }
         });
     }
@@ -336,16 +343,22 @@ impl Board {
             let function = function as usize;
             let which = if task.ok { Shard::DONE } else { Shard::FAILED };
             // Release: a frame that sees this count sees the start's too.
-            shard.counter(which, function).fetch_add(1, Ordering::Release);
-            if shard.budget.load(Ordering::Relaxed) == 0 {
+            shard
+                .counter(which, function)
+                .fetch_add(1, Ordering::Release);
+            let started = live.starts[task.index].swap(0, Ordering::Relaxed);
+            if started == 0 || shard.budget.load(Ordering::Relaxed) == 0 {
                 shard.dropped.fetch_add(1, Ordering::Relaxed);
                 return;
             }
             shard.budget.fetch_sub(1, Ordering::Relaxed);
+            let offset = live.started.saturating_duration_since(origin).as_secs_f64();
+            let start = f64::from(started - 1) / 1e6;
+            let end = f64::from(live.micros() - 1) / 1e6;
             lock(&shard.bars).push(Bar(
                 row,
-                task.started.saturating_duration_since(origin).as_secs_f64(),
-                task.duration.as_secs_f64(),
+                offset + start,
+                (end - start).max(0.0),
                 live.functions[function],
                 task.ok,
             ));
@@ -476,6 +489,13 @@ impl Board {
 }
 
 impl Live {
+    /// Now, in microseconds since the compute started, plus one; at most
+    /// about 71 minutes, after which tasks are counted but not drawn.
+    fn micros(&self) -> u32 {
+        let micros = self.started.elapsed().as_micros();
+        u32::try_from(micros + 1).unwrap_or(0)
+    }
+
     fn frame(&self, bars: &mut Vec<Bar>, dropped: &mut u64) -> ComputeFrame {
         let n = self.functions.len();
         let (mut started, mut done, mut failed) = (vec![0; n], vec![0; n], vec![0; n]);

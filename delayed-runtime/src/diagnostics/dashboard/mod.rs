@@ -167,4 +167,9 @@ impl Callback for Dashboard {
     fn finish(&self, compute: &ComputeFinish<'_>) {
         self.inner.board.finish(compute);
     }
+
+    /// The dashboard times only the tasks it draws, itself.
+    fn times_tasks(&self) -> bool {
+        false
+    }
 }
