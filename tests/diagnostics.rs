@@ -176,6 +176,13 @@ fn the_progress_bar_counts_tasks_and_clears_on_error() {
     assert!(bar.is_cleared());
 }
 
+/// Sleeps for `ms` milliseconds: a task that takes a known time.
+#[delayed]
+fn nap(ms: u64) -> u64 {
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    ms
+}
+
 /// A writer whose bytes the test reads back.
 #[derive(Clone, Default)]
 struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
@@ -200,11 +207,6 @@ impl Captured {
 #[test]
 fn without_a_terminal_the_progress_bar_prints_plain_lines_and_an_outcome() {
     let _serial = serial();
-    #[delayed]
-    fn nap(ms: u64) -> u64 {
-        std::thread::sleep(std::time::Duration::from_millis(ms));
-        ms
-    }
     let out = Captured::default();
     let bar = ProgressBar::lines(out.clone(), std::time::Duration::from_millis(30));
     let client = Client::builder()
@@ -247,20 +249,15 @@ fn without_a_terminal_the_progress_bar_prints_plain_lines_and_an_outcome() {
 #[test]
 fn the_profiler_records_a_timeline_and_a_summary() {
     let _serial = serial();
-    #[delayed]
-    fn slow(ms: u64) -> u64 {
-        std::thread::sleep(std::time::Duration::from_millis(ms));
-        ms
-    }
     let profiler = Profiler::new();
     {
         let _recording = profiler.register();
         let client = Client::builder().threads(2).build().unwrap();
-        client.compute(&vec![slow(20), slow(20), slow(5)]).unwrap();
+        client.compute(&vec![nap(20), nap(20), nap(5)]).unwrap();
     }
     let records = profiler.records();
     assert_eq!(records.len(), 3);
-    assert!(records.iter().all(|r| r.function == "slow" && r.ok));
+    assert!(records.iter().all(|r| r.function == "nap" && r.ok));
     // Two tasks ran side by side, on different threads, never three.
     let threads: std::collections::HashSet<usize> = records.iter().map(|r| r.thread).collect();
     assert!(threads.len() >= 2, "{records:?}");
@@ -280,7 +277,7 @@ fn the_profiler_records_a_timeline_and_a_summary() {
             .lines()
             .nth(1)
             .unwrap()
-            .starts_with("slow")
+            .starts_with("nap")
     );
 
     let svg = profiler.to_svg();
@@ -319,11 +316,6 @@ impl Callback for Durations {
 #[test]
 fn tasks_are_timed_only_when_a_callback_reads_the_times() {
     let _serial = serial();
-    #[delayed]
-    fn nap(ms: u64) -> u64 {
-        std::thread::sleep(std::time::Duration::from_millis(ms));
-        ms
-    }
     let durations = |callbacks: &[bool]| {
         let all: Vec<std::sync::Arc<Durations>> = callbacks
             .iter()
