@@ -193,7 +193,9 @@ fn a_failed_task_shows_with_its_key_and_cause() {
 
 #[test]
 fn the_page_is_served_whole_from_the_binary() {
-    let client = Client::builder().dashboard("127.0.0.1:0").build().unwrap();
+    // A bare port is on loopback.
+    let client = Client::builder().dashboard("0").build().unwrap();
+    assert!(address(&client).ip().is_loopback(), "{}", address(&client));
     let page = http::get(address(&client), "/");
     assert_eq!(page.status, 200);
     assert!(

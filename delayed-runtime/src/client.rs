@@ -673,7 +673,8 @@ impl ClientBuilder {
     }
 
     /// Serves a live dashboard of this client's computes at `address`
-    /// (`"127.0.0.1:8787"`, Dask's port; port 0 picks a free one) for as
+    /// (`"127.0.0.1:8787"`, Dask's port; a bare `"8787"` means that port on
+    /// loopback; port 0 picks a free one) for as
     /// long as the client lives, and prints its URL once: see
     /// [`Dashboard`](crate::diagnostics::Dashboard). Needs the `dashboard`
     /// feature.

@@ -60,7 +60,8 @@ struct Inner {
 
 impl Dashboard {
     /// Serves a dashboard at `address` (`"127.0.0.1:8787"`, Dask's port) on
-    /// a thread of its own, and prints its URL on standard error. Port 0
+    /// a thread of its own, and prints its URL on standard error. A bare
+    /// port (`"8787"` or `":8787"`) means that port on loopback. Port 0
     /// picks a free port; [`url`](Self::url) tells which.
     ///
     /// # Errors

@@ -39,7 +39,7 @@ pub(crate) fn serve(
     board: Arc<Board>,
     stop: watch::Receiver<()>,
 ) -> std::io::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind(address)?;
+    let listener = std::net::TcpListener::bind(loopback_by_default(address).as_ref())?;
     listener.set_nonblocking(true)?;
     let bound = listener.local_addr()?;
     let listener = {
@@ -69,6 +69,16 @@ pub(crate) fn serve(
     });
     runtime.spawn(publish(board, frames, stop, seen));
     Ok(bound)
+}
+
+/// A bare port (`"8787"` or `":8787"`) means that port on loopback: the
+/// dashboard is reachable from elsewhere only when an address says so.
+fn loopback_by_default(address: &str) -> std::borrow::Cow<'_, str> {
+    let port = address.strip_prefix(':').unwrap_or(address);
+    match port.parse::<u16>() {
+        Ok(port) => format!("127.0.0.1:{port}").into(),
+        Err(_) => address.into(),
+    }
 }
 
 #[derive(Clone)]
@@ -177,5 +187,19 @@ impl Stream for Frames {
                 Poll::Ready(Some(Ok(Event::default().data(&*frame))))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loopback_by_default;
+
+    #[test]
+    fn a_bare_port_is_on_loopback() {
+        assert_eq!(loopback_by_default("8787"), "127.0.0.1:8787");
+        assert_eq!(loopback_by_default(":8787"), "127.0.0.1:8787");
+        assert_eq!(loopback_by_default("0.0.0.0:8787"), "0.0.0.0:8787");
+        assert_eq!(loopback_by_default("[::1]:8787"), "[::1]:8787");
+        assert_eq!(loopback_by_default("localhost:8787"), "localhost:8787");
     }
 }
