@@ -11,36 +11,11 @@ mod http;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use common::Gate;
 use delayed::{Client, Delayed, delayed};
 use serde_json::{Value, json};
-
-/// Holds tasks until it is opened.
-struct Gate {
-    open: Mutex<bool>,
-    opened: Condvar,
-}
-
-impl Gate {
-    const fn new() -> Gate {
-        Gate {
-            open: Mutex::new(false),
-            opened: Condvar::new(),
-        }
-    }
-
-    fn wait(&self) {
-        let open = self.open.lock().unwrap();
-        let _open = self.opened.wait_while(open, |open| !*open).unwrap();
-    }
-
-    fn open(&self) {
-        *self.open.lock().unwrap() = true;
-        self.opened.notify_all();
-    }
-}
 
 static HTTP_GATE: Gate = Gate::new();
 static BROWSER_GATE: Gate = Gate::new();

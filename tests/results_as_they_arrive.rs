@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::within;
+use common::{Gate, within};
 use delayed::{Client, Delayed, delayed};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -155,26 +155,23 @@ fn as_completed_is_a_stream_too() {
 
 #[test]
 fn submit_returns_at_once_and_the_handle_waits_awaits_and_reports_progress() {
-    static GATE: Mutex<Option<mpsc::Receiver<()>>> = Mutex::new(None);
+    static GATE: Gate = Gate::new();
     #[delayed]
     fn held(x: u64) -> u64 {
-        let receiver = GATE.lock().unwrap().take().unwrap();
-        receiver.recv_timeout(Duration::from_secs(20)).unwrap();
+        GATE.wait();
         x
     }
     #[delayed]
     fn inc(x: u64) -> u64 {
         x + 1
     }
-    let (open, gate) = mpsc::channel();
-    *GATE.lock().unwrap() = Some(gate);
     let client = Client::builder().threads(2).build().unwrap();
     let mut running = client.submit(&inc(held(1)));
     // It returned while its first task is still held.
     assert!(!running.is_finished());
     assert_eq!(running.progress(), (0, 2));
     assert!(running.wait_timeout(Duration::from_millis(1)).is_none());
-    open.send(()).unwrap();
+    GATE.open();
     let value = within(30, move || running.wait_timeout(Duration::from_secs(20)));
     assert_eq!(value.unwrap().unwrap(), 2);
 
@@ -192,7 +189,7 @@ fn submit_returns_at_once_and_the_handle_waits_awaits_and_reports_progress() {
 fn cancelling_stops_waiting_tasks_and_frees_their_inputs() {
     static DROPPED: AtomicUsize = AtomicUsize::new(0);
     static STARTED: AtomicUsize = AtomicUsize::new(0);
-    static GATE: Mutex<Option<mpsc::Receiver<()>>> = Mutex::new(None);
+    static GATE: Gate = Gate::new();
     struct Big(#[allow(dead_code)] Vec<u8>);
     impl Drop for Big {
         fn drop(&mut self) {
@@ -205,8 +202,7 @@ fn cancelling_stops_waiting_tasks_and_frees_their_inputs() {
     }
     #[delayed]
     fn blocker(x: u64) -> u64 {
-        let receiver = GATE.lock().unwrap().take().unwrap();
-        receiver.recv_timeout(Duration::from_secs(20)).unwrap();
+        GATE.wait();
         x
     }
     #[delayed]
@@ -214,8 +210,6 @@ fn cancelling_stops_waiting_tasks_and_frees_their_inputs() {
         STARTED.fetch_add(1, Ordering::SeqCst);
         big.0.len() + after as usize
     }
-    let (open, gate) = mpsc::channel();
-    *GATE.lock().unwrap() = Some(gate);
     let client = Client::builder().threads(1).build().unwrap();
     let before = blocker(1);
     let big = make(1 << 20);
@@ -226,7 +220,7 @@ fn cancelling_stops_waiting_tasks_and_frees_their_inputs() {
         running.progress().0 >= 1 || DROPPED.load(Ordering::SeqCst) > 0
     });
     running.cancel();
-    open.send(()).unwrap();
+    GATE.open();
     let err = within(30, move || running.wait().unwrap_err());
     assert!(err.is_cancelled(), "{err}");
     common::wait_until("the input to be freed", || {

@@ -6,11 +6,11 @@
 
 mod common;
 
-use common::within;
+use common::{Gate, within};
 use delayed::diagnostics::{Callback, TaskStart};
 use delayed::{Client, delayed};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 fn clients() -> Vec<(&'static str, Client)> {
@@ -189,23 +189,20 @@ fn an_async_task_that_times_out_once_is_retried() {
 
 #[test]
 fn a_synchronous_task_that_runs_out_of_time_fails_the_compute_without_waiting_for_it() {
-    static RELEASE: Mutex<Option<mpsc::Receiver<()>>> = Mutex::new(None);
+    static RELEASE: Gate = Gate::new();
     #[delayed]
     fn stuck(x: u32) -> u32 {
         // Returns only once the test has seen the compute fail.
-        let receiver = RELEASE.lock().unwrap().take().unwrap();
-        receiver.recv_timeout(Duration::from_secs(20)).unwrap();
+        RELEASE.wait();
         x
     }
-    let (release, receiver) = mpsc::channel();
-    *RELEASE.lock().unwrap() = Some(receiver);
     let client = Client::builder().threads(1).build().unwrap();
     let task = stuck(3).with_timeout(Duration::from_millis(20));
     let key = task.key().clone();
     let err = within(30, move || client.compute(&task).unwrap_err());
     assert!(err.is_timeout(), "{err}");
     assert_eq!(err.key(), Some(&key));
-    release.send(()).unwrap();
+    RELEASE.open();
 }
 
 #[test]

@@ -5,7 +5,7 @@
 pub mod spans;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Condvar, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// Runs `f` on its own thread and fails the test if it does not finish in
@@ -34,6 +34,38 @@ pub fn wait_until(what: &str, condition: impl Fn() -> bool) {
     while !condition() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Holds the tasks that wait on it until the test opens it; a task still
+/// waiting after 20 s fails rather than hanging the test.
+pub struct Gate {
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Gate {
+    pub const fn new() -> Gate {
+        Gate {
+            open: Mutex::new(false),
+            opened: Condvar::new(),
+        }
+    }
+
+    /// Waits until the gate is open.
+    pub fn wait(&self) {
+        let open = self.open.lock().unwrap();
+        let (_open, waited) = self
+            .opened
+            .wait_timeout_while(open, Duration::from_secs(20), |open| !*open)
+            .unwrap();
+        assert!(!waited.timed_out(), "the gate was not opened within 20 s");
+    }
+
+    /// Lets every waiting task, and every later one, through.
+    pub fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
     }
 }
 
