@@ -16,6 +16,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::diagnostics::{ComputeFinish, ComputeStart, TaskFinish, TaskStart};
+use crate::sync::lock;
 use crate::visualize::{DEFAULT_MAX_NODES, Kinds, colour, svg_of};
 
 /// Shards of counts and bars; threads are spread over them round-robin.
@@ -60,7 +61,6 @@ pub(crate) struct Board {
 pub(crate) struct Live {
     id: u64,
     started: Instant,
-    tasks: usize,
     /// Function rows in the order their first task appears.
     functions: Vec<&'static str>,
     totals: Vec<u64>,
@@ -77,8 +77,8 @@ pub(crate) struct Live {
     starts: Box<[AtomicU32]>,
     /// The picture of the graph, served at `/graph/<id>.svg`.
     pub(crate) svg: String,
-    /// Set when the compute has ended: `(seconds, error)`.
-    ended: Mutex<Option<(f64, Option<String>)>>,
+    /// Set when the compute has ended.
+    ended: Mutex<Option<PastCompute>>,
 }
 
 /// What one thread counted. Aligned apart so that two threads' counters
@@ -252,9 +252,10 @@ impl Board {
         // The only pass over the nodes themselves: the summary picture
         // shares it.
         let kinds = Kinds::of(graph.graph);
+        // A row per function the user wrote: plain values and junctions
+        // (`u32::MAX`) are no tasks of theirs. Kinds are distinct, so each
+        // function is one kind.
         let mut functions: Vec<&'static str> = Vec::new();
-        // Per kind, its row among the functions (`u32::MAX` for plain
-        // values and junctions, which the user never wrote as tasks).
         let rows: Vec<u32> = kinds
             .table
             .iter()
@@ -262,11 +263,8 @@ impl Board {
                 if value || junction {
                     return u32::MAX;
                 }
-                let row = functions.iter().position(|&f| std::ptr::eq(f, name));
-                row.unwrap_or_else(|| {
-                    functions.push(name);
-                    functions.len() - 1
-                }) as u32
+                functions.push(name);
+                (functions.len() - 1) as u32
             })
             .collect();
         let mut totals = vec![0_u64; functions.len()];
@@ -283,8 +281,16 @@ impl Board {
             .collect();
         let small = graph.len() <= DEFAULT_MAX_NODES;
         let states = small.then(|| {
-            (0..graph.len())
-                .map(|i| AtomicU8::new(if graph.is_value(i) { VALUE } else { WAITING }))
+            kinds
+                .of
+                .iter()
+                .map(|&k| {
+                    AtomicU8::new(if kinds.table[k as usize].1 {
+                        VALUE
+                    } else {
+                        WAITING
+                    })
+                })
                 .collect()
         });
         let deps = if small {
@@ -295,7 +301,6 @@ impl Board {
         let live = Arc::new(Live {
             id: compute.id,
             started: compute.at,
-            tasks: totals.iter().sum::<u64>() as usize,
             totals,
             function_of: function_of.into(),
             shards: (0..SHARDS).map(|_| Shard::new(functions.len())).collect(),
@@ -383,26 +388,25 @@ impl Board {
     }
 
     pub(crate) fn finish(&self, compute: &ComputeFinish<'_>) {
-        let seconds = compute.elapsed.as_secs_f64();
-        let error = compute.error.map(ToString::to_string);
         let mut live = write(&self.live);
         let Some(at) = live.iter().position(|l| l.id == compute.id) else {
             return;
         };
         let ended = live.remove(at);
         drop(live);
-        *lock(&ended.ended) = Some((seconds, error.clone()));
+        let outcome = PastCompute {
+            id: compute.id,
+            tasks: ended.tasks(),
+            seconds: compute.elapsed.as_secs_f64(),
+            ok: compute.ok,
+            error: compute.error.map(ToString::to_string),
+        };
+        *lock(&ended.ended) = Some(outcome.clone());
         let mut past = lock(&self.past);
         if past.len() == PAST {
             past.pop_front();
         }
-        past.push_back(PastCompute {
-            id: compute.id,
-            tasks: ended.tasks,
-            seconds,
-            ok: compute.ok,
-            error,
-        });
+        past.push_back(outcome);
         drop(past);
         *lock(&self.last) = Some(ended);
         self.changes.fetch_add(1, Ordering::AcqRel);
@@ -489,6 +493,11 @@ impl Board {
 }
 
 impl Live {
+    /// The tasks the user wrote: every function's.
+    fn tasks(&self) -> usize {
+        self.totals.iter().sum::<u64>() as usize
+    }
+
     /// Now, in microseconds since the compute started, plus one; at most
     /// about 71 minutes, after which tasks are counted but not drawn.
     fn micros(&self) -> u32 {
@@ -529,13 +538,13 @@ impl Live {
         let ended = lock(&self.ended).clone();
         ComputeFrame {
             id: self.id,
-            tasks: self.tasks,
+            tasks: self.tasks(),
             seconds: ended
                 .as_ref()
-                .map_or_else(|| self.started.elapsed().as_secs_f64(), |e| e.0),
+                .map_or_else(|| self.started.elapsed().as_secs_f64(), |e| e.seconds),
             running: ended.is_none(),
-            ok: ended.as_ref().map(|e| e.1.is_none()),
-            error: ended.and_then(|e| e.1),
+            ok: ended.as_ref().map(|e| e.ok),
+            error: ended.and_then(|e| e.error),
             functions,
             states: self.states(),
         }
@@ -570,10 +579,6 @@ impl Live {
             .collect();
         Some(letters)
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

@@ -55,7 +55,7 @@ struct Inner {
     board: Arc<Board>,
     address: SocketAddr,
     /// Dropped with the last handle: the server and its publisher stop.
-    _stop: watch::Sender<()>,
+    stop: watch::Sender<()>,
 }
 
 impl Dashboard {
@@ -81,12 +81,10 @@ impl Dashboard {
             .build()
             .map_err(Error::start)?;
         let dashboard = Dashboard::serve_on(runtime.handle(), &address)?;
-        let mut stopped = dashboard.inner._stop.subscribe();
+        let stop = dashboard.inner.stop.subscribe();
         std::thread::Builder::new()
             .name("delayed-dashboard".into())
-            .spawn(move || {
-                runtime.block_on(async move { while stopped.changed().await.is_ok() {} });
-            })
+            .spawn(move || runtime.block_on(server::stopped(stop)))
             .map_err(|source| Error::serve(address, source))?;
         Ok(dashboard)
     }
@@ -101,7 +99,7 @@ impl Dashboard {
             inner: Arc::new(Inner {
                 board,
                 address: bound,
-                _stop: stop,
+                stop,
             }),
         };
         eprintln!("delayed: dashboard at {}", dashboard.url());

@@ -29,7 +29,7 @@ use super::board::Board;
 const PAGE: &str = include_str!("page.html");
 
 /// How often a frame is taken while a compute runs.
-pub(crate) const FRAME: Duration = Duration::from_millis(100);
+const FRAME: Duration = Duration::from_millis(100);
 
 /// Binds `address` and serves the board on `runtime` until `stop`'s sender
 /// is dropped. Returns the address bound (with the port chosen, for `:0`).
@@ -59,16 +59,20 @@ pub(crate) fn serve(
             board: board.clone(),
             latest,
         });
-    let mut shutdown = stop.clone();
+    let shutdown = stopped(stop.clone());
     runtime.spawn(async move {
-        let stopped = async move { while shutdown.changed().await.is_ok() {} };
         // An I/O error of the listener ends the dashboard, never the compute.
         let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(stopped)
+            .with_graceful_shutdown(shutdown)
             .await;
     });
     runtime.spawn(publish(board, frames, stop, seen));
     Ok(bound)
+}
+
+/// Completes when the dashboard is dropped: `stop`'s sender is gone.
+pub(super) async fn stopped(mut stop: watch::Receiver<()>) {
+    while stop.changed().await.is_ok() {}
 }
 
 /// A bare port (`"8787"` or `":8787"`) means that port on loopback: the
@@ -148,7 +152,7 @@ async fn events(State(server): State<Server>) -> impl IntoResponse {
 
 /// The frames as a stream of events, newest first, skipping those a slow
 /// page had no time for.
-pub(crate) struct Frames {
+struct Frames {
     first: Option<Event>,
     next: Pin<Box<dyn Future<Output = Option<Changed>> + Send>>,
 }
