@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressDrawTarget, ProgressState, ProgressStyle};
 
@@ -49,9 +49,20 @@ pub struct ProgressBar {
 struct Lines {
     out: Mutex<Box<dyn Write + Send>>,
     every: Duration,
-    /// When the next line is due, in nanoseconds since the compute started:
-    /// read by every task, written by the one that prints.
+    /// Times below are nanoseconds since this instant: a task reads the
+    /// clock, never a lock, to learn whether a line is due.
+    origin: Instant,
+    /// When the next line is due: read by every task, written by the one
+    /// that prints.
     next: AtomicU64,
+}
+
+impl Lines {
+    /// The time `after` from now, in nanoseconds since `origin`.
+    fn now(&self, after: Duration) -> u64 {
+        let nanos = (self.origin.elapsed() + after).as_nanos();
+        u64::try_from(nanos).unwrap_or(u64::MAX)
+    }
 }
 
 /// How often [`ProgressBar::new`] prints a line when standard error is not
@@ -79,7 +90,7 @@ impl ProgressBar {
     ///
     /// ```
     /// use delayed::diagnostics::ProgressBar;
-    /// use std::time::Duration;
+    /// use std::time::{Duration, Instant};
     ///
     /// let log = std::fs::File::create(std::env::temp_dir().join("progress.log"))?;
     /// let bar = ProgressBar::lines(log, Duration::from_secs(10));
@@ -95,6 +106,7 @@ impl ProgressBar {
         let lines = Lines {
             out: Mutex::new(Box::new(out)),
             every,
+            origin: Instant::now(),
             next: AtomicU64::new(u64::MAX),
         };
         ProgressBar::with_target(ProgressDrawTarget::hidden(), Some(Arc::new(lines)))
@@ -273,22 +285,24 @@ impl Callback for ProgressBar {
         self.bar.set_message("");
         self.bar.reset();
         if let Some(lines) = &self.lines {
-            let first = lines.every.as_nanos().min(u128::from(u64::MAX)) as u64;
-            lines.next.store(first, Ordering::Release);
+            lines.next.store(lines.now(lines.every), Ordering::Release);
         }
     }
 
     fn task_finish(&self, _task: &TaskFinish<'_>) {
         self.bar.inc(1);
         let Some(lines) = &self.lines else { return };
-        let now = self.bar.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
         let due = lines.next.load(Ordering::Acquire);
-        let next = now.saturating_add(lines.every.as_nanos() as u64);
         // One task prints each line: the one that moves the deadline.
-        if now >= due
+        if lines.now(Duration::ZERO) >= due
             && lines
                 .next
-                .compare_exchange(due, next, Ordering::AcqRel, Ordering::Relaxed)
+                .compare_exchange(
+                    due,
+                    lines.now(lines.every),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                )
                 .is_ok()
         {
             ProgressBar::print(lines, &self.line(None));
