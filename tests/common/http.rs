@@ -15,11 +15,21 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        header(&self.headers, name)
     }
+}
+
+/// The value of header `name` (lowercase).
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Whether the body comes in chunks.
+fn is_chunked(headers: &[(String, String)]) -> bool {
+    header(headers, "transfer-encoding").is_some_and(|v| v.contains("chunked"))
 }
 
 /// `GET path`.
@@ -49,15 +59,12 @@ fn request(address: SocketAddr, method: &str, path: &str, body: Option<&str>) ->
     .unwrap();
     let mut reader = BufReader::new(stream);
     let (status, headers) = head(&mut reader);
-    let chunked = headers
-        .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
     let mut body = Vec::new();
-    if chunked {
+    if is_chunked(&headers) {
         while let Some(chunk) = next_chunk(&mut reader) {
             body.extend(chunk);
         }
-    } else if let Some((_, length)) = headers.iter().find(|(n, _)| n == "content-length") {
+    } else if let Some(length) = header(&headers, "content-length") {
         body.resize(length.parse().unwrap(), 0);
         reader.read_exact(&mut body).unwrap();
     } else {
@@ -132,17 +139,10 @@ pub fn events(address: SocketAddr, path: &str) -> Events {
     let mut reader = BufReader::new(stream);
     let (status, headers) = head(&mut reader);
     assert_eq!(status, 200, "the event stream answered {status}");
-    let content_type = headers.iter().find(|(n, _)| n == "content-type");
-    assert_eq!(
-        content_type.map(|(_, v)| v.as_str()),
-        Some("text/event-stream")
-    );
-    let chunked = headers
-        .iter()
-        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
+    assert_eq!(header(&headers, "content-type"), Some("text/event-stream"));
     Events {
         reader,
-        chunked,
+        chunked: is_chunked(&headers),
         pending: String::new(),
     }
 }
