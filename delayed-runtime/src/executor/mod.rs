@@ -180,8 +180,6 @@ impl Run {
         }
     }
 
-    /// The tasks that can run at once. When there is nothing to run (every
-    /// output is a plain value), the outputs are ready straight away.
     /// Tasks not finished yet: the control's counter when a handle watches
     /// the compute, the run's own otherwise.
     fn remaining(&self) -> &AtomicUsize {
@@ -218,10 +216,12 @@ impl Run {
     /// Fails task `i` without running it, because `input` failed: gives up
     /// its inputs.
     fn skipped(&self, i: u32, input: Arc<Error>) -> Result<Value, Failure> {
-        Inputs::new(&self.results, self.graph.deps(i)).release();
+        self.inputs(i).release();
         Err(Failure::Upstream(input))
     }
 
+    /// The tasks that can run at once. When there is nothing to run (every
+    /// output is a plain value), the outputs are ready straight away.
     pub(crate) fn start(&self) -> Vec<u32> {
         if let Some(callbacks) = &self.callbacks {
             let start = ComputeStart {
@@ -277,9 +277,9 @@ impl Run {
             return self.skipped(i, input);
         }
         let Some(policy) = self.graph.node(i).policy.as_deref() else {
-            return self.attempt_sync(i, Inputs::new(&self.results, self.graph.deps(i)), None);
+            return self.attempt_sync(i, self.inputs(i), None);
         };
-        let inputs = || Inputs::kept(&self.results, self.graph.deps(i));
+        let inputs = || self.kept_inputs(i);
         let outcome = match &policy.invalid {
             Some(message) => Err(Failure::Config(message.clone())),
             None => {
@@ -315,15 +315,14 @@ impl Run {
                 return self.skipped(i, input);
             }
             let Some(policy) = self.graph.node(i).policy.as_deref() else {
-                let inputs = Inputs::new(&self.results, self.graph.deps(i));
-                return self.attempt_async(i, inputs, None).await;
+                return self.attempt_async(i, self.inputs(i), None).await;
             };
             let outcome = match &policy.invalid {
                 Some(message) => Err(Failure::Config(message.clone())),
                 None => {
                     let mut attempt = 1;
                     loop {
-                        let inputs = Inputs::kept(&self.results, self.graph.deps(i));
+                        let inputs = self.kept_inputs(i);
                         match self.attempt_async(i, inputs, policy.timeout).await {
                             Err(_) if attempt <= policy.retries => {
                                 tokio::time::sleep(policy.delay(attempt)).await;
@@ -341,10 +340,23 @@ impl Run {
         run.await
     }
 
+    /// Task `i`'s inputs, one per dependency edge, read from the result
+    /// slots as the call asks for them: the last consumer of a value that
+    /// is not an output takes it, so memory follows the frontier.
+    fn inputs(&self, i: u32) -> Inputs<'_> {
+        Inputs::new(&self.results, self.graph.deps(i))
+    }
+
+    /// Task `i`'s inputs for one attempt of several: read, never taken,
+    /// until [`release`](Self::release) gives them up.
+    fn kept_inputs(&self, i: u32) -> Inputs<'_> {
+        Inputs::kept(&self.results, self.graph.deps(i))
+    }
+
     /// Gives up the inputs a task with a policy kept for its attempts; a
     /// value whose `Drop` panics fails the task.
     fn release(&self, i: u32, outcome: Result<Value, Failure>) -> Result<Value, Failure> {
-        let inputs = Inputs::new(&self.results, self.graph.deps(i));
+        let inputs = self.inputs(i);
         match catch_unwind(AssertUnwindSafe(|| inputs.release())) {
             Ok(()) => outcome,
             Err(payload) => outcome.and(Err(Failure::from_panic(payload))),
@@ -361,15 +373,18 @@ impl Run {
         inputs: Inputs<'_>,
         timed: Option<(Duration, Option<Disarm>)>,
     ) -> Result<Value, Failure> {
-        let attempt = || {
-            let started = Instant::now();
-            let outcome = self.call_sync(i, inputs);
-            match timed {
-                Some((timeout, None)) if started.elapsed() > timeout => {
+        let attempt = || match timed {
+            // Only a timeout no watchdog enforces needs the clock here.
+            Some((timeout, None)) => {
+                let started = Instant::now();
+                let outcome = self.call_sync(i, inputs);
+                if started.elapsed() > timeout {
                     Err(Failure::Timeout(timeout))
+                } else {
+                    outcome
                 }
-                _ => outcome,
             }
+            _ => self.call_sync(i, inputs),
         };
         let Some(callbacks) = &self.callbacks else {
             return attempt();
