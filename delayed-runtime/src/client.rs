@@ -164,22 +164,6 @@ impl Client {
         }
     }
 
-    #[cfg(feature = "dashboard")]
-    fn with_dashboard(
-        scheduler: Scheduler,
-        mut callbacks: Vec<Arc<dyn Callback>>,
-        dashboard: crate::diagnostics::Dashboard,
-    ) -> Client {
-        callbacks.push(Arc::new(dashboard.clone()));
-        Client {
-            inner: Arc::new(Inner {
-                scheduler,
-                callbacks,
-                dashboard: Some(dashboard),
-            }),
-        }
-    }
-
     /// The dashboard this client serves, if it was built with
     /// [`ClientBuilder::dashboard`].
     ///
@@ -714,17 +698,40 @@ impl ClientBuilder {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn build(self) -> Result<Client, Error> {
-        if self.synchronous {
-            #[cfg(feature = "dashboard")]
-            if let Some(address) = &self.dashboard {
-                let dashboard = crate::diagnostics::Dashboard::serve(address)?;
-                return Ok(Client::with_dashboard(
-                    Scheduler::Synchronous,
-                    self.callbacks,
-                    dashboard,
-                ));
+        let scheduler = self.scheduler()?;
+        #[allow(unused_mut)] // the dashboard, with its feature, is one more
+        let mut callbacks = self.callbacks;
+        #[cfg(feature = "dashboard")]
+        let dashboard = match self.dashboard.as_deref().map(|a| serve(a, &scheduler)) {
+            None => None,
+            Some(Ok(dashboard)) => Some(dashboard),
+            Some(Err(error)) => {
+                // Stopped as a client's are: its threads, then its runtime.
+                drop(Client::with(scheduler, Vec::new()));
+                return Err(error);
             }
-            return Ok(Client::with(Scheduler::Synchronous, self.callbacks));
+        };
+        #[cfg(feature = "dashboard")]
+        callbacks.extend(
+            dashboard
+                .iter()
+                .map(|d| Arc::new(d.clone()) as Arc<dyn Callback>),
+        );
+        Ok(Client {
+            inner: Arc::new(Inner {
+                scheduler,
+                callbacks,
+                #[cfg(feature = "dashboard")]
+                dashboard,
+            }),
+        })
+    }
+
+    /// The threads and runtime of a threaded client, checked against the
+    /// bounds; or the synchronous scheduler.
+    fn scheduler(&self) -> Result<Scheduler, Error> {
+        if self.synchronous {
+            return Ok(Scheduler::Synchronous);
         }
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let max_threads = self.max_threads.unwrap_or(DEFAULT_MAX_THREADS);
@@ -771,23 +778,23 @@ impl ClientBuilder {
             max_async,
         };
         let pool = Pool::new(runtime.handle().clone(), &limits).map_err(Error::start)?;
-        #[cfg(feature = "dashboard")]
-        let dashboard = match &self.dashboard {
-            Some(address) => Some(crate::diagnostics::Dashboard::serve_on(
-                runtime.handle(),
-                address,
-            )?),
-            None => None,
-        };
-        let scheduler = Scheduler::Threaded {
+        Ok(Scheduler::Threaded {
             runtime: Some(runtime),
             pool,
-        };
-        #[cfg(feature = "dashboard")]
-        if let Some(dashboard) = dashboard {
-            return Ok(Client::with_dashboard(scheduler, self.callbacks, dashboard));
-        }
-        Ok(Client::with(scheduler, self.callbacks))
+        })
+    }
+}
+
+/// A dashboard at `address` on the client's runtime, or on a thread of its
+/// own beside a synchronous client.
+#[cfg(feature = "dashboard")]
+fn serve(address: &str, scheduler: &Scheduler) -> Result<crate::diagnostics::Dashboard, Error> {
+    match scheduler {
+        Scheduler::Threaded {
+            runtime: Some(runtime),
+            ..
+        } => crate::diagnostics::Dashboard::serve_on(runtime.handle(), address),
+        _ => crate::diagnostics::Dashboard::serve(address),
     }
 }
 
