@@ -199,7 +199,10 @@ fn an_address_in_use_is_an_error_that_names_it() {
     let error = Client::builder().dashboard(&taken).build().unwrap_err();
     assert_eq!(
         error.to_string(),
-        format!("could not serve the dashboard at `{taken}`")
+        format!(
+            "could not serve the dashboard at `{taken}`: give another address, \
+             or port 0 for any free one"
+        )
     );
     let source = std::error::Error::source(&error).unwrap();
     let io = source.downcast_ref::<std::io::Error>().unwrap();

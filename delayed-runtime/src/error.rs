@@ -530,7 +530,11 @@ impl fmt::Display for Error {
             Kind::Stopped => f.write_str("the delayed runtime stopped before the compute finished"),
             Kind::Write { path, .. } => write!(f, "could not write `{}`", path.display()),
             Kind::Serve { address, .. } => {
-                write!(f, "could not serve the dashboard at `{address}`")
+                write!(
+                    f,
+                    "could not serve the dashboard at `{address}`: give another address, \
+                     or port 0 for any free one"
+                )
             }
             Kind::Format { path, formats } => write!(
                 f,
