@@ -12,9 +12,6 @@ pub(crate) struct Layout {
     pub(crate) widths: Vec<f64>,
     pub(crate) width: f64,
     pub(crate) height: f64,
-    /// Whether layers run left to right (Graphviz's `rankdir=LR`) rather
-    /// than top to bottom.
-    pub(crate) left_to_right: bool,
 }
 
 pub(crate) const NODE_HEIGHT: f64 = 34.0;
@@ -211,7 +208,6 @@ pub(crate) fn layout(widths: Vec<f64>, edges: &[(usize, usize)], left_to_right: 
         widths,
         width,
         height,
-        left_to_right,
     }
 }
 

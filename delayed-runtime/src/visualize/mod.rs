@@ -195,11 +195,7 @@ impl Visualization {
 
     /// What to draw: every task, or one box per function.
     fn drawing(&self) -> Drawing {
-        let mut drawing = if self.graph.len() <= self.max_nodes {
-            Drawing::full(&self.graph)
-        } else {
-            Drawing::summary(&self.graph)
-        };
+        let mut drawing = Drawing::of(&self.graph, self.max_nodes, None);
         drawing.left_to_right = self.left_to_right;
         drawing
     }
@@ -210,12 +206,7 @@ impl Visualization {
 /// [`DEFAULT_MAX_NODES`].
 #[cfg(feature = "dashboard")]
 pub(crate) fn svg_of(graph: &Graph, kinds: &Kinds) -> String {
-    let drawing = if graph.len() <= DEFAULT_MAX_NODES {
-        Drawing::full(graph)
-    } else {
-        Drawing::summary_of(graph, kinds)
-    };
-    svg::write(&drawing)
+    svg::write(&Drawing::of(graph, DEFAULT_MAX_NODES, Some(kinds)))
 }
 
 /// Writes `path` in the format its extension names: `render` gives the
@@ -248,6 +239,8 @@ struct Drawing {
     /// `(from, to, count)`, with `from < to`.
     arrows: Vec<(usize, usize, usize)>,
     summary: bool,
+    /// Layers run left to right (Graphviz's `rankdir=LR`) rather than top
+    /// to bottom.
     left_to_right: bool,
 }
 
@@ -369,8 +362,14 @@ impl Drawing {
     /// layers of a reduction tree stay apart. A function found at more
     /// than [`MAX_DEPTHS`] depths (a chain, a deep tree) is one box, with
     /// the edges inside it counted as chained.
-    fn summary(graph: &Graph) -> Drawing {
-        Drawing::summary_of(graph, &Kinds::of(graph))
+    /// Every task of a graph of at most `max_nodes`, a summary of a
+    /// larger one (from `kinds`, when the caller has them already).
+    fn of(graph: &Graph, max_nodes: usize, kinds: Option<&Kinds>) -> Drawing {
+        match kinds {
+            _ if graph.len() <= max_nodes => Drawing::full(graph),
+            Some(kinds) => Drawing::summary_of(graph, kinds),
+            None => Drawing::summary_of(graph, &Kinds::of(graph)),
+        }
     }
 
     /// The summary, given each node's kind: the only pass over the nodes

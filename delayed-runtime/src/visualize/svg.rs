@@ -26,7 +26,7 @@ pub(super) fn write(drawing: &Drawing) -> String {
         // From the input's side that faces the task to the task's side
         // that faces the input: bottom to top, or right to left (or the
         // other way, for an arrow the summary had to turn around).
-        let (start, end, middle) = if layout.left_to_right {
+        let (start, end, middle) = if drawing.left_to_right {
             let (h1, h2) = (
                 drawing.boxes[from].half_width(layout.widths[from]),
                 drawing.boxes[to].half_width(layout.widths[to]),
@@ -49,7 +49,7 @@ pub(super) fn write(drawing: &Drawing) -> String {
             };
             (start, end, (start.1 + end.1) / 2.0)
         };
-        let curve = if layout.left_to_right {
+        let curve = if drawing.left_to_right {
             format!(
                 "M {:.1} {:.1} C {middle:.1} {:.1}, {middle:.1} {:.1}, {:.1} {:.1}",
                 start.0, start.1, start.1, end.1, end.0, end.1
