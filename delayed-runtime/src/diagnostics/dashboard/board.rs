@@ -79,6 +79,9 @@ pub(crate) struct Live {
     pub(crate) svg: String,
     /// Set when the compute has ended.
     ended: Mutex<Option<PastCompute>>,
+    /// Tasks finished as of the last frame: those finished since and not
+    /// drawn are what the frame says it left out.
+    reported: AtomicU64,
 }
 
 /// What one thread counted. Aligned apart so that two threads' counters
@@ -96,8 +99,6 @@ struct Shard {
     /// lock at all.
     budget: AtomicUsize,
     bars: Mutex<Vec<Bar>>,
-    /// Tasks finished but not drawn since the last frame.
-    dropped: AtomicU64,
 }
 
 impl Shard {
@@ -115,7 +116,6 @@ impl Shard {
             functions,
             budget: AtomicUsize::new(BARS_PER_FRAME),
             bars: Mutex::new(Vec::new()),
-            dropped: AtomicU64::new(0),
         }
     }
 
@@ -310,6 +310,7 @@ impl Board {
             starts: (0..graph.len()).map(|_| AtomicU32::new(0)).collect(),
             svg: svg_of(graph.graph, &kinds),
             ended: Mutex::new(None),
+            reported: AtomicU64::new(0),
         });
         write(&self.live).push(live);
         self.changes.fetch_add(1, Ordering::AcqRel);
@@ -351,9 +352,13 @@ impl Board {
             shard
                 .counter(which, function)
                 .fetch_add(1, Ordering::Release);
+            // Most tasks of a big compute are not drawn: a load tells, and
+            // only a drawn one pays for taking its start.
+            if live.starts[task.index].load(Ordering::Relaxed) == 0 {
+                return;
+            }
             let started = live.starts[task.index].swap(0, Ordering::Relaxed);
             if started == 0 || shard.budget.load(Ordering::Relaxed) == 0 {
-                shard.dropped.fetch_add(1, Ordering::Relaxed);
                 return;
             }
             shard.budget.fetch_sub(1, Ordering::Relaxed);
@@ -508,6 +513,7 @@ impl Live {
     fn frame(&self, bars: &mut Vec<Bar>, dropped: &mut u64) -> ComputeFrame {
         let n = self.functions.len();
         let (mut started, mut done, mut failed) = (vec![0; n], vec![0; n], vec![0; n]);
+        let mut drawn = 0;
         for shard in &self.shards {
             // Finished before started: a task counted as finished here was
             // counted as started already, so `running` is never too low.
@@ -516,10 +522,14 @@ impl Live {
                 failed[f] += shard.counter(Shard::FAILED, f).load(Ordering::Acquire);
                 started[f] += shard.counter(Shard::STARTED, f).load(Ordering::Acquire);
             }
-            bars.append(&mut lock(&shard.bars));
+            let mut drained = lock(&shard.bars);
+            drawn += drained.len() as u64;
+            bars.append(&mut drained);
             shard.budget.store(BARS_PER_FRAME, Ordering::Relaxed);
-            *dropped += shard.dropped.swap(0, Ordering::Relaxed);
         }
+        let finished: u64 = done.iter().chain(&failed).sum();
+        let since = finished.saturating_sub(self.reported.swap(finished, Ordering::Relaxed));
+        *dropped += since.saturating_sub(drawn);
         let functions = (0..n)
             .map(|f| {
                 let finished = done[f] + failed[f];
