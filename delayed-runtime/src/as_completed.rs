@@ -242,9 +242,9 @@ impl Client {
         for (_, handle) in &entries {
             roots.push(handle);
         }
-        let keys: Vec<Option<C::Key>> = entries.into_iter().map(|(key, _)| Some(key)).collect();
         let graph = Graph::collect(&roots.0);
         drop(roots);
+        let keys: Vec<Option<C::Key>> = entries.into_iter().map(|(key, _)| Some(key)).collect();
         let mut positions: HashMap<u32, Vec<usize>> = HashMap::new();
         for (position, &node) in graph.roots.iter().enumerate() {
             positions.entry(node).or_default().push(position);

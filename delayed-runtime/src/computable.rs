@@ -39,7 +39,7 @@ pub trait Computable {
 
     /// Lists the handles to compute, in order.
     #[doc(hidden)]
-    fn add_roots(&self, roots: &mut Roots);
+    fn add_roots<'a>(&'a self, roots: &mut Roots<'a>);
 
     /// Rebuilds the output from the handles' values, in the same order.
     #[doc(hidden)]
@@ -47,13 +47,17 @@ pub trait Computable {
 }
 
 /// The handles a compute was asked for, in order.
+///
+/// They are borrowed, not cloned: a handle's node then has no reference
+/// besides the caller's own, and collecting the graph knows that only a
+/// node with more than one reference can be met twice.
 #[doc(hidden)]
 #[derive(Default)]
-pub struct Roots(pub(crate) Vec<Arc<Node>>);
+pub struct Roots<'a>(pub(crate) Vec<&'a Arc<Node>>);
 
-impl Roots {
-    pub fn push<T>(&mut self, handle: &Delayed<T>) {
-        self.0.push(handle.node.clone());
+impl<'a> Roots<'a> {
+    pub fn push<T>(&mut self, handle: &'a Delayed<T>) {
+        self.0.push(&handle.node);
     }
 }
 
@@ -75,7 +79,7 @@ impl Outputs {
 impl<T: TaskValue + Clone> Computable for Delayed<T> {
     type Output = T;
 
-    fn add_roots(&self, roots: &mut Roots) {
+    fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
         roots.push(self);
     }
 
@@ -88,7 +92,7 @@ impl<T: TaskValue + Clone> Computable for Delayed<T> {
 impl<C: Computable + ?Sized> Computable for &C {
     type Output = C::Output;
 
-    fn add_roots(&self, roots: &mut Roots) {
+    fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
         (**self).add_roots(roots);
     }
 
@@ -98,7 +102,7 @@ impl<C: Computable + ?Sized> Computable for &C {
 }
 
 /// The roots of each item, in iteration order.
-fn add_all<'a, C: Computable + 'a>(items: impl Iterator<Item = &'a C>, roots: &mut Roots) {
+fn add_all<'a, C: Computable + 'a>(items: impl Iterator<Item = &'a C>, roots: &mut Roots<'a>) {
     items.for_each(|c| c.add_roots(roots));
 }
 
@@ -121,7 +125,7 @@ where
 impl<C: Computable> Computable for [C] {
     type Output = Vec<C::Output>;
 
-    fn add_roots(&self, roots: &mut Roots) {
+    fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
         add_all(self.iter(), roots);
     }
 
@@ -133,7 +137,7 @@ impl<C: Computable> Computable for [C] {
 impl<C: Computable> Computable for Vec<C> {
     type Output = Vec<C::Output>;
 
-    fn add_roots(&self, roots: &mut Roots) {
+    fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
         self.as_slice().add_roots(roots);
     }
 
@@ -145,7 +149,7 @@ impl<C: Computable> Computable for Vec<C> {
 impl<C: Computable, const N: usize> Computable for [C; N] {
     type Output = [C::Output; N];
 
-    fn add_roots(&self, roots: &mut Roots) {
+    fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
         self.as_slice().add_roots(roots);
     }
 
@@ -169,7 +173,7 @@ where
 {
     type Output = std::collections::HashMap<K, C::Output, S>;
 
-    fn add_roots(&self, roots: &mut Roots) {
+    fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
         add_all(self.values(), roots);
     }
 
@@ -181,7 +185,7 @@ where
 impl<K: Clone + Ord, C: Computable> Computable for std::collections::BTreeMap<K, C> {
     type Output = std::collections::BTreeMap<K, C::Output>;
 
-    fn add_roots(&self, roots: &mut Roots) {
+    fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
         add_all(self.values(), roots);
     }
 
@@ -196,7 +200,7 @@ macro_rules! tuples {
         impl<$($c: Computable),+> Computable for ($($c,)+) {
             type Output = ($($c::Output,)+);
 
-            fn add_roots(&self, roots: &mut Roots) {
+            fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
                 $(self.$i.add_roots(roots);)+
             }
 

@@ -4,11 +4,11 @@
 //! The walk is iterative (an explicit stack), so a chain of a million tasks
 //! needs no more thread stack than a single task.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use crate::node::{Key, Node};
+use crate::node::{Body, Key, Node};
 
 /// The nodes of one compute, numbered `0..len` in topological order, with
 /// their edges both ways in compressed (CSR) form.
@@ -24,6 +24,28 @@ pub(crate) struct Graph {
     dependents: Vec<u32>,
     /// The index of each requested handle, in request order.
     pub(crate) roots: Vec<u32>,
+    /// What each node is, read once here: scheduling asks it of every
+    /// node, and reading it from the node itself would touch a node's
+    /// memory again each time (a cache miss apiece in a large graph).
+    kinds: Vec<Kind>,
+}
+
+/// What running a node takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Value,
+    Sync,
+    Async,
+}
+
+impl Kind {
+    fn of(node: &Node) -> Kind {
+        match node.body() {
+            Body::Ready(_) => Kind::Value,
+            Body::Sync(_) => Kind::Sync,
+            _ => Kind::Async,
+        }
+    }
 }
 
 impl Graph {
@@ -32,18 +54,19 @@ impl Graph {
     /// Only a node with more than one reference can be reached twice, so
     /// only those are remembered by address; a node held by its one
     /// dependent alone (most of a wide fan or a chain) costs no lookup.
+    /// The roots are the caller's own handles, borrowed: a root no other
+    /// handle or node refers to is remembered only if it is listed twice.
     /// Children's indices wait on a stack of their own until their parent
     /// is numbered, so no edge is looked up either.
-    pub(crate) fn collect(roots: &[Arc<Node>]) -> Graph {
-        // Every root has a second reference (the one `Roots` holds): sized
-        // for them up front, so that the table never holds two copies of
-        // itself while it grows.
+    pub(crate) fn collect(roots: &[&Arc<Node>]) -> Graph {
+        let listed_twice = listed_twice(roots);
         let mut shared: HashMap<*const Node, u32, BuildHasherDefault<PtrHasher>> =
-            HashMap::with_capacity_and_hasher(roots.len(), BuildHasherDefault::default());
+            HashMap::default();
         // Pure nodes by key: another node with the same key is the same
         // call, so it gets the index of the first one met.
         let mut pure: HashMap<&Key, u32> = HashMap::new();
         let mut nodes: Vec<Arc<Node>> = Vec::new();
+        let mut kinds = Vec::new();
         let mut dep_start = vec![0];
         let mut deps = Vec::new();
         let mut root_indices = Vec::with_capacity(roots.len());
@@ -81,13 +104,14 @@ impl Graph {
                 let i = u32::try_from(nodes.len()).expect("a compute holds fewer than 2^32 tasks");
                 deps.extend(numbered.drain(numbered.len() - node.deps.len()..));
                 dep_start.push(deps.len() as u32);
-                if Arc::strong_count(node) > 1 {
+                if Arc::strong_count(node) > 1 || listed_twice.contains(&Arc::as_ptr(node)) {
                     shared.insert(Arc::as_ptr(node), i);
                 }
                 if node.pure {
                     pure.entry(&node.key).or_insert(i);
                 }
                 nodes.push(node.clone());
+                kinds.push(Kind::of(node));
                 numbered.push(i);
             }
             root_indices.push(numbered.pop().expect("the root was numbered"));
@@ -101,7 +125,18 @@ impl Graph {
             dependent_start,
             dependents,
             roots: root_indices,
+            kinds,
         }
+    }
+
+    /// Whether node `i`'s value is known before any task runs.
+    pub(crate) fn is_value(&self, i: u32) -> bool {
+        self.kinds[i as usize] == Kind::Value
+    }
+
+    /// Whether node `i` is a synchronous task.
+    pub(crate) fn is_sync(&self, i: u32) -> bool {
+        self.kinds[i as usize] == Kind::Sync
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -121,6 +156,35 @@ impl Graph {
         let i = i as usize;
         &self.dependents[self.dependent_start[i] as usize..self.dependent_start[i + 1] as usize]
     }
+}
+
+/// The roots with no reference but the caller's that the caller lists
+/// more than once: nothing else leads to them, so only this tells the walk
+/// that it meets them again. Usually none, found without allocating when
+/// the roots lie at increasing addresses (as handles built one after the
+/// other do).
+fn listed_twice(roots: &[&Arc<Node>]) -> HashSet<*const Node> {
+    let mut alone = roots
+        .iter()
+        .filter(|root| Arc::strong_count(root) == 1)
+        .map(|root| Arc::as_ptr(root));
+    let mut last = std::ptr::null();
+    if alone.all(|at| std::mem::replace(&mut last, at) < at) {
+        return HashSet::new();
+    }
+    let mut alone: Vec<*const Node> = roots
+        .iter()
+        .filter(|root| Arc::strong_count(root) == 1)
+        .map(|root| Arc::as_ptr(root))
+        .collect();
+    // A stable sort: it merges the long increasing runs that handles built
+    // one after the other mostly are, in about linear time.
+    alone.sort();
+    alone
+        .windows(2)
+        .filter(|pair| pair[0] == pair[1])
+        .map(|pair| pair[0])
+        .collect()
 }
 
 /// Builds the reverse adjacency of a CSR edge list by counting sort.
@@ -168,7 +232,6 @@ impl Hasher for PtrHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::Body;
 
     fn node(deps: Vec<Arc<Node>>) -> Arc<Node> {
         Node::new(Key::unique("t"), false, deps, Body::Ready(Arc::new(())))
@@ -190,7 +253,7 @@ mod tests {
         let b = pure(7, vec![shared.clone()]); // the same call, built twice
         let c = pure(8, vec![shared.clone()]);
         let top = node(vec![a.clone(), b.clone(), c.clone()]);
-        let g = Graph::collect(&[top, b.clone()]);
+        let g = Graph::collect(&[&top, &b]);
         assert_eq!(g.len(), 4); // shared, a (standing for b too), c, top
         let top_deps = g.deps(3);
         assert_eq!(top_deps[0], top_deps[1]);
@@ -204,7 +267,7 @@ mod tests {
         let b = node(vec![a.clone()]);
         let c = node(vec![a.clone()]);
         let d = node(vec![b.clone(), c.clone(), b.clone()]);
-        let g = Graph::collect(&[d.clone(), b.clone()]);
+        let g = Graph::collect(&[&d, &b]);
         assert_eq!(g.len(), 4);
         let pos = |n: &Arc<Node>| g.nodes.iter().position(|m| Arc::ptr_eq(m, n)).unwrap() as u32;
         assert!(pos(&a) < pos(&b) && pos(&b) < pos(&d) && pos(&c) < pos(&d));
@@ -219,6 +282,24 @@ mod tests {
     }
 
     #[test]
+    fn a_root_listed_again_by_the_same_handle_is_collected_once() {
+        let shared = node(vec![]);
+        let a = node(vec![shared.clone()]);
+        let b = node(vec![shared]);
+        let c = node(vec![]);
+        // `a` and `c` have no reference but these; the order of the list
+        // does not follow their addresses either way round.
+        for roots in [[&a, &b, &c, &a, &c], [&c, &b, &a, &c, &a]] {
+            let g = Graph::collect(&roots);
+            assert_eq!(g.len(), 4); // shared, a, b, c
+            assert_eq!(g.roots[0], g.roots[3]);
+            assert_eq!(g.roots[2], g.roots[4]);
+            assert_ne!(g.roots[0], g.roots[2]);
+        }
+        assert_eq!(Arc::strong_count(&a), 1);
+    }
+
+    #[test]
     fn walking_a_million_link_chain_needs_no_deep_stack() {
         std::thread::Builder::new()
             .stack_size(2 << 20)
@@ -227,7 +308,7 @@ mod tests {
                 for _ in 0..1_000_000 {
                     tip = node(vec![tip]);
                 }
-                let g = Graph::collect(std::slice::from_ref(&tip));
+                let g = Graph::collect(&[&tip]);
                 assert_eq!(g.len(), 1_000_001);
                 assert_eq!(g.roots, [1_000_000]);
                 assert_eq!(g.deps(1_000_000), [999_999]);

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::node::{Body, Inputs, Key, Node, Policy, Value};
+use crate::node::{Body, Configured, Inputs, Key, Node, Policy, Value};
 
 /// What a task can take and return: values cross threads between tasks, so
 /// they must be `Send + Sync + 'static`.
@@ -301,18 +301,20 @@ impl<T: TaskValue> Delayed<T> {
     /// body, so that other handles keep the task as it was.
     fn configured(mut self, change: impl FnOnce(&mut Policy)) -> Delayed<T> {
         if let Some(node) = Arc::get_mut(&mut self.node) {
-            change(node.policy.get_or_insert_with(Box::default));
+            change(node.policy_mut());
             return self;
         }
-        let mut policy = self.node.policy.as_deref().cloned().unwrap_or_default();
+        let mut policy = self.node.policy().cloned().unwrap_or_default();
         change(&mut policy);
         Delayed::from_node(Arc::new(Node {
             key: self.node.key.clone(),
             pure: false,
             junction: self.node.junction,
             deps: self.node.deps.clone(),
-            body: Body::Same(self.node.clone()),
-            policy: Some(Box::new(policy)),
+            body: Body::Configured(Box::new(Configured {
+                policy,
+                body: Body::Same(self.node.clone()),
+            })),
         }))
     }
 

@@ -41,6 +41,71 @@ pub(crate) enum Body {
     /// The body of another node: a task configured anew (retries, a
     /// timeout) while other handles still refer to it as it was.
     Same(Arc<Node>),
+    /// A body that runs under a policy (retries, a timeout). Kept behind
+    /// a pointer in the body rather than beside it in every node: most
+    /// tasks have none, and a smaller node is a smaller allocation.
+    Configured(Box<Configured>),
+}
+
+/// A body and the policy it runs under.
+pub(crate) struct Configured {
+    pub(crate) policy: Policy,
+    pub(crate) body: Body,
+}
+
+/// The nodes a node takes, in argument order: one inline (a chain costs
+/// no allocation per link), or any number in a slice.
+pub(crate) enum Deps {
+    One(Arc<Node>),
+    Many(Box<[Arc<Node>]>),
+}
+
+impl Deps {
+    fn into_vec(self) -> Vec<Arc<Node>> {
+        match self {
+            Deps::One(node) => vec![node],
+            Deps::Many(nodes) => nodes.into_vec(),
+        }
+    }
+}
+
+impl From<Vec<Arc<Node>>> for Deps {
+    fn from(mut nodes: Vec<Arc<Node>>) -> Deps {
+        match nodes.pop() {
+            Some(node) if nodes.is_empty() => Deps::One(node),
+            Some(node) => {
+                nodes.push(node);
+                Deps::Many(nodes.into_boxed_slice())
+            }
+            None => Deps::default(),
+        }
+    }
+}
+
+impl Default for Deps {
+    fn default() -> Deps {
+        Deps::Many(Box::default())
+    }
+}
+
+impl Clone for Deps {
+    fn clone(&self) -> Deps {
+        match self {
+            Deps::One(node) => Deps::One(node.clone()),
+            Deps::Many(nodes) => Deps::Many(nodes.clone()),
+        }
+    }
+}
+
+impl std::ops::Deref for Deps {
+    type Target = [Arc<Node>];
+
+    fn deref(&self) -> &[Arc<Node>] {
+        match self {
+            Deps::One(node) => std::slice::from_ref(node),
+            Deps::Many(nodes) => nodes,
+        }
+    }
 }
 
 /// How a task runs beyond its call: retries, their backoff, a timeout.
@@ -72,6 +137,12 @@ impl Policy {
     }
 }
 
+/// A node's allocation with its two reference counts is 88 bytes, which
+/// the allocator serves from its 96-byte class; a wider node would take
+/// the 112-byte class, for every task of every graph.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Node>() <= 72);
+
 pub(crate) struct Node {
     pub(crate) key: Key,
     /// The key is a hash of the call: nodes with equal keys compute the
@@ -82,10 +153,8 @@ pub(crate) struct Node {
     /// task the user wrote.
     pub(crate) junction: bool,
     /// The nodes whose values this node's call takes, in argument order.
-    pub(crate) deps: Box<[Arc<Node>]>,
+    pub(crate) deps: Deps,
     pub(crate) body: Body,
-    /// Retries and timeout; `None` (the common case) costs one pointer.
-    pub(crate) policy: Option<Box<Policy>>,
 }
 
 impl Node {
@@ -95,29 +164,50 @@ impl Node {
             key,
             pure,
             junction: false,
-            deps: deps.into_boxed_slice(),
+            deps: deps.into(),
             body,
-            policy: None,
         })
     }
 
-    /// What running this node means, through any `Body::Same`.
+    /// What running this node means, through any `Body::Same` and
+    /// `Body::Configured`.
     pub(crate) fn body(&self) -> &Body {
         let mut body = &self.body;
-        while let Body::Same(node) = body {
-            body = &node.body;
+        loop {
+            body = match body {
+                Body::Same(node) => &node.body,
+                Body::Configured(configured) => &configured.body,
+                _ => return body,
+            };
         }
-        body
+    }
+
+    /// Retries and timeout, if this task has any.
+    pub(crate) fn policy(&self) -> Option<&Policy> {
+        match &self.body {
+            Body::Configured(configured) => Some(&configured.policy),
+            _ => None,
+        }
+    }
+
+    /// This task's policy to change, given one (the default) if it had none.
+    pub(crate) fn policy_mut(&mut self) -> &mut Policy {
+        if !matches!(self.body, Body::Configured(_)) {
+            let body = std::mem::replace(&mut self.body, Body::Ready(Arc::new(())));
+            self.body = Body::Configured(Box::new(Configured {
+                policy: Policy::default(),
+                body,
+            }));
+        }
+        match &mut self.body {
+            Body::Configured(configured) => &mut configured.policy,
+            _ => unreachable!("the body was configured above"),
+        }
     }
 
     /// Whether this node's value is known before any task runs.
     pub(crate) fn is_value(&self) -> bool {
         matches!(self.body(), Body::Ready(_))
-    }
-
-    /// Whether this node is a synchronous task.
-    pub(crate) fn is_sync(&self) -> bool {
-        matches!(self.body(), Body::Sync(_))
     }
 }
 
@@ -129,7 +219,7 @@ impl Drop for Node {
         let mut orphans = std::mem::take(&mut self.deps).into_vec();
         while let Some(dep) = orphans.pop() {
             if let Some(mut node) = Arc::into_inner(dep) {
-                orphans.extend(std::mem::take(&mut node.deps));
+                orphans.extend(std::mem::take(&mut node.deps).into_vec());
                 // `node` drops here with no dependencies left: no recursion.
             }
         }
@@ -156,19 +246,22 @@ impl Drop for Node {
 /// assert!(a.key().to_string().starts_with("inc-"));
 /// assert_ne!(a.key(), inc(1).key()); // every call is its own task
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Key {
-    /// The function's name, for grouping in pictures and summaries.
-    name: &'static str,
-    id: Id,
+#[derive(Clone)]
+pub struct Key(Repr);
+
+/// A key in 24 bytes, so that a node fits a smaller allocation: the
+/// common numbered key inline, a key given as text behind one pointer.
+#[derive(Clone)]
+enum Repr {
+    /// Unique per call, or a hash of a pure call.
+    Number { name: &'static str, id: u64 },
+    /// Given by the user: shown as is.
+    Text(Arc<Text>),
 }
 
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum Id {
-    /// Unique per call, or a hash of a pure call.
-    Number(u64),
-    /// Given by the user: shown as is.
-    Text(Arc<str>),
+struct Text {
+    name: &'static str,
+    text: Box<str>,
 }
 
 impl Key {
@@ -182,26 +275,23 @@ impl Key {
 
     /// The key of a pure call, from a hash of the function and arguments.
     pub(crate) fn hashed(name: &'static str, hash: u64) -> Key {
-        Key {
-            name,
-            id: Id::Number(hash),
-        }
+        Key(Repr::Number { name, id: hash })
     }
 
     /// The same key under another function name.
     pub(crate) fn renamed(&self, name: &'static str) -> Key {
-        Key {
-            name,
-            id: self.id.clone(),
+        match &self.0 {
+            Repr::Number { id, .. } => Key::hashed(name, *id),
+            Repr::Text(text) => Key::text(name, &text.text),
         }
     }
 
     /// A key with exactly the given text.
     pub(crate) fn text(name: &'static str, text: &str) -> Key {
-        Key {
+        Key(Repr::Text(Arc::new(Text {
             name,
-            id: Id::Text(text.into()),
-        }
+            text: text.into(),
+        })))
     }
 
     /// The function name part of the key: `"inc"` for `inc-5d2c…`. For a
@@ -212,15 +302,53 @@ impl Key {
     /// assert_eq!(v.key().name(), "value");
     /// ```
     pub fn name(&self) -> &'static str {
-        self.name
+        match &self.0 {
+            Repr::Number { name, .. } => name,
+            Repr::Text(text) => text.name,
+        }
+    }
+
+    /// What tells keys apart, in the order keys sort: the name, then the
+    /// number or the text (numbered keys first).
+    fn parts(&self) -> (&'static str, Result<u64, &str>) {
+        match &self.0 {
+            Repr::Number { name, id } => (name, Ok(*id)),
+            Repr::Text(text) => (text.name, Err(&text.text)),
+        }
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for Key {}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.parts().hash(state);
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> std::cmp::Ordering {
+        self.parts().cmp(&other.parts())
     }
 }
 
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.id {
-            Id::Number(id) => write!(f, "{}-{id:016x}", self.name),
-            Id::Text(text) => f.write_str(text),
+        match &self.0 {
+            Repr::Number { name, id } => write!(f, "{name}-{id:016x}"),
+            Repr::Text(text) => f.write_str(&text.text),
         }
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::handle::{Arg, ByValue, Delayed, TaskValue};
-use crate::node::{Body, BoxError, Inputs, Key, Node, Policy, Value};
+use crate::node::{Body, BoxError, Configured, Inputs, Key, Node, Policy, Value};
 
 /// Collects a task's arguments, then builds its node.
 #[doc(hidden)]
@@ -126,13 +126,19 @@ impl TaskBuilder {
     fn finish<T>(self, body: Body) -> Delayed<T> {
         let pure = self.pure_key.is_some();
         let key = self.pure_key.unwrap_or_else(|| Key::unique(self.name));
+        let body = match self.policy {
+            Some(policy) => Body::Configured(Box::new(Configured {
+                policy: *policy,
+                body,
+            })),
+            None => body,
+        };
         Delayed::from_node(Arc::new(Node {
             key,
             pure,
             junction: self.junction,
-            deps: self.deps.into_boxed_slice(),
+            deps: self.deps.into(),
             body,
-            policy: self.policy,
         }))
     }
 }

@@ -261,7 +261,7 @@ impl<'a> TaskGraph<'a> {
     /// }
     /// ```
     pub fn is_value(&self, i: usize) -> bool {
-        self.graph.node(index(i)).is_value()
+        self.graph.is_value(index(i))
     }
 
     /// Whether node `i` only gathers its inputs into a collection (a

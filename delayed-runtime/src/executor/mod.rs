@@ -129,7 +129,7 @@ impl Run {
         control: Option<Arc<Control>>,
     ) -> Run {
         let len = graph.len();
-        let is_ready = |i: u32| graph.node(i).is_value();
+        let is_ready = |i: u32| graph.is_value(i);
         let mut pending = Vec::with_capacity(len);
         let mut results = Vec::with_capacity(len);
         let mut remaining = 0;
@@ -137,9 +137,9 @@ impl Run {
             let unmet = graph.deps(i).iter().filter(|&&d| !is_ready(d)).count();
             pending.push(AtomicU32::new(unmet as u32));
             // Values known at build time are results from the start.
-            let value = match graph.node(i).body() {
-                Body::Ready(value) => Some(value.clone()),
-                Body::Sync(_) | Body::Async(_) | Body::Same(_) => {
+            let value = match graph.is_value(i).then(|| graph.node(i).body()) {
+                Some(Body::Ready(value)) => Some(value.clone()),
+                _ => {
                     remaining += 1;
                     None
                 }
@@ -240,7 +240,7 @@ impl Run {
         if let Some(on_output) = self.streaming().and_then(|c| c.on_output.as_ref()) {
             for &root in &self.graph.roots {
                 let slot = lock(&self.results[root as usize]);
-                if let (true, Some(value)) = (self.graph.node(root).is_value(), &slot.value) {
+                if let (true, Some(value)) = (self.graph.is_value(root), &slot.value) {
                     on_output(root, Ok(value.clone()));
                 }
             }
@@ -251,8 +251,7 @@ impl Run {
         }
         (0..self.graph.len() as u32)
             .filter(|&i| {
-                !self.graph.node(i).is_value()
-                    && self.pending[i as usize].load(Ordering::Relaxed) == 0
+                !self.graph.is_value(i) && self.pending[i as usize].load(Ordering::Relaxed) == 0
             })
             .collect()
     }
@@ -276,7 +275,7 @@ impl Run {
         if let Some(input) = self.failed_input(i) {
             return self.skipped(i, input);
         }
-        let Some(policy) = self.graph.node(i).policy.as_deref() else {
+        let Some(policy) = self.graph.node(i).policy() else {
             return self.attempt_sync(i, self.inputs(i), None);
         };
         let inputs = || self.kept_inputs(i);
@@ -314,7 +313,7 @@ impl Run {
             if let Some(input) = self.failed_input(i) {
                 return self.skipped(i, input);
             }
-            let Some(policy) = self.graph.node(i).policy.as_deref() else {
+            let Some(policy) = self.graph.node(i).policy() else {
                 return self.attempt_async(i, self.inputs(i), None).await;
             };
             let outcome = match &policy.invalid {

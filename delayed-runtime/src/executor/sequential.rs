@@ -45,7 +45,9 @@ pub(crate) async fn run(
             Body::Ready(_) => continue,
             Body::Sync(_) => run.run_sync(task, &Unwatched),
             Body::Async(_) => run.run_async(task).await,
-            Body::Same(_) => unreachable!("`body()` looks through `Same`"),
+            Body::Same(_) | Body::Configured(_) => {
+                unreachable!("`body()` looks through `Same` and `Configured`")
+            }
         };
         if run.finish(task, result, &mut ready) {
             run.complete(1);

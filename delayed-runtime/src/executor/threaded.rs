@@ -438,7 +438,7 @@ impl Job {
             return None;
         }
         // The common case of a chain: one synchronous successor, run next.
-        if keep && ready.len() == 1 && self.run.graph.node(ready[0]).is_sync() {
+        if keep && ready.len() == 1 && self.run.graph.is_sync(ready[0]) {
             return ready.pop().filter(|_| !self.run.is_stopped());
         }
         if self.run.is_stopped() {
@@ -446,7 +446,7 @@ impl Job {
             return None;
         }
         ready.retain(|&task| {
-            let sync = self.run.graph.node(task).is_sync();
+            let sync = self.run.graph.is_sync(task);
             if !sync {
                 self.spawn_async(task);
             }

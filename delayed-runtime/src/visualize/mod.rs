@@ -82,7 +82,7 @@ pub struct Visualization {
 }
 
 impl Visualization {
-    pub(crate) fn of(roots: Roots) -> Visualization {
+    pub(crate) fn of(roots: Roots<'_>) -> Visualization {
         Visualization {
             graph: Graph::collect(&roots.0),
             max_nodes: DEFAULT_MAX_NODES,
