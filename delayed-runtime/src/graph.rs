@@ -139,6 +139,24 @@ impl Graph {
         self.kinds[i as usize] == Kind::Sync
     }
 
+    /// Gives up the graph: its nodes and its roots' indices, the rest freed.
+    pub(crate) fn release(&mut self) -> (Vec<Arc<Node>>, Vec<u32>) {
+        let released = (
+            std::mem::take(&mut self.nodes),
+            std::mem::take(&mut self.roots),
+        );
+        *self = Graph {
+            nodes: Vec::new(),
+            dep_start: Vec::new(),
+            deps: Vec::new(),
+            dependent_start: Vec::new(),
+            dependents: Vec::new(),
+            roots: Vec::new(),
+            kinds: Vec::new(),
+        };
+        released
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.nodes.len()
     }
@@ -160,35 +178,69 @@ impl Graph {
 
 /// The roots with no reference but the caller's that the caller lists
 /// more than once: nothing else leads to them, so only this tells the walk
-/// that it meets them again. Usually none, found without allocating when
-/// the roots lie at increasing addresses (as handles built one after the
-/// other do).
+/// that it meets them again. Usually none.
+///
+/// Handles built one after the other mostly lie at increasing addresses:
+/// the list is cut into its increasing runs, where no address repeats, and
+/// a few runs are compared pairwise by merging, without allocating (a
+/// large buffer allocated and freed here would also make the allocator
+/// keep the compute's big arrays in its heap rather than return them).
+/// Only a list in many pieces is sorted.
 fn listed_twice(roots: &[&Arc<Node>]) -> HashSet<*const Node> {
-    let mut alone = roots
-        .iter()
-        .filter(|root| Arc::strong_count(root) == 1)
-        .map(|root| Arc::as_ptr(root));
+    const MAX_RUNS: usize = 16;
+    let alone = |range: std::ops::Range<usize>| {
+        roots[range]
+            .iter()
+            .filter(|root| Arc::strong_count(root) == 1)
+            .map(|root| Arc::as_ptr(root))
+    };
+    // Where each increasing run of lone roots starts, in `roots`.
+    let mut runs = vec![0];
     let mut last = std::ptr::null();
-    if alone.all(|at| std::mem::replace(&mut last, at) < at) {
-        return HashSet::new();
+    for (i, root) in roots.iter().enumerate() {
+        if Arc::strong_count(root) == 1 {
+            let at = Arc::as_ptr(root);
+            if at <= last {
+                runs.push(i);
+                if runs.len() > MAX_RUNS {
+                    break;
+                }
+            }
+            last = at;
+        }
     }
-    let mut alone: Vec<*const Node> = roots
-        .iter()
-        .filter(|root| Arc::strong_count(root) == 1)
-        .map(|root| Arc::as_ptr(root))
-        .collect();
-    // A stable sort: it merges the long increasing runs that handles built
-    // one after the other mostly are, in about linear time.
-    alone.sort();
-    alone
-        .windows(2)
-        .filter(|pair| pair[0] == pair[1])
-        .map(|pair| pair[0])
-        .collect()
+    let mut twice = HashSet::new();
+    if runs.len() > MAX_RUNS {
+        let mut all: Vec<*const Node> = alone(0..roots.len()).collect();
+        all.sort_unstable();
+        twice.extend(all.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]));
+        return twice;
+    }
+    runs.push(roots.len());
+    let ranges: Vec<_> = runs.windows(2).map(|w| w[0]..w[1]).collect();
+    for (i, a) in ranges.iter().enumerate() {
+        for b in &ranges[i + 1..] {
+            let (mut a, mut b) = (alone(a.clone()).peekable(), alone(b.clone()).peekable());
+            while let (Some(&x), Some(&y)) = (a.peek(), b.peek()) {
+                match x.cmp(&y) {
+                    std::cmp::Ordering::Less => drop(a.next()),
+                    std::cmp::Ordering::Greater => drop(b.next()),
+                    std::cmp::Ordering::Equal => {
+                        twice.insert(x);
+                        a.next();
+                        b.next();
+                    }
+                }
+            }
+        }
+    }
+    twice
 }
 
 /// Builds the reverse adjacency of a CSR edge list by counting sort.
 fn invert(len: usize, dep_start: &[u32], deps: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    // `start[d + 1]` counts, then ends, then (filled from the back) starts
+    // `d`'s dependents: no second array of cursors to allocate and free.
     let mut start = vec![0u32; len + 1];
     for &dep in deps {
         start[dep as usize + 1] += 1;
@@ -196,14 +248,18 @@ fn invert(len: usize, dep_start: &[u32], deps: &[u32]) -> (Vec<u32>, Vec<u32>) {
     for i in 0..len {
         start[i + 1] += start[i];
     }
-    let mut fill = start.clone();
     let mut dependents = vec![0u32; deps.len()];
-    for node in 0..len {
-        for &dep in &deps[dep_start[node] as usize..dep_start[node + 1] as usize] {
-            dependents[fill[dep as usize] as usize] = node as u32;
-            fill[dep as usize] += 1;
+    for node in (0..len).rev() {
+        for &dep in deps[dep_start[node] as usize..dep_start[node + 1] as usize]
+            .iter()
+            .rev()
+        {
+            start[dep as usize + 1] -= 1;
+            dependents[start[dep as usize + 1] as usize] = node as u32;
         }
     }
+    start.copy_within(1.., 0);
+    start[len] = deps.len() as u32;
     (start, dependents)
 }
 
@@ -297,6 +353,23 @@ mod tests {
             assert_ne!(g.roots[0], g.roots[2]);
         }
         assert_eq!(Arc::strong_count(&a), 1);
+    }
+
+    #[test]
+    fn roots_listed_again_in_many_pieces_are_collected_once() {
+        let lone: Vec<Arc<Node>> = (0..40).map(|_| node(vec![])).collect();
+        // Listed at decreasing addresses, a new run at each step: more runs
+        // than are merged pairwise, so the list is sorted; then every other
+        // one again.
+        let mut roots: Vec<&Arc<Node>> = lone.iter().collect();
+        roots.sort_by_key(|root| std::cmp::Reverse(Arc::as_ptr(root)));
+        let again: Vec<&Arc<Node>> = roots.iter().copied().step_by(2).collect();
+        roots.extend(again);
+        let g = Graph::collect(&roots);
+        assert_eq!(g.len(), 40);
+        for k in 0..20 {
+            assert_eq!(g.roots[40 + k], g.roots[2 * k]);
+        }
     }
 
     #[test]

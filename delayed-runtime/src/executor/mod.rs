@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -43,10 +43,10 @@ pub(crate) struct Run {
     /// Set by the first failure or by cancellation: start no more tasks.
     stopped: AtomicBool,
     done: Mutex<Option<Done>>,
-    /// The outputs once every task has finished, delivered when the run is
-    /// dropped: so that when a compute returns, nothing of its graph is
-    /// held any more.
-    outputs: Mutex<Option<Vec<Value>>>,
+    /// Set once every task has finished: the outputs are delivered when
+    /// the run is dropped, straight from their result slots, so that when
+    /// a compute returns nothing of its graph is held any more.
+    outputs_ready: AtomicBool,
     /// The compute's callbacks; `None` (the common case) costs each task
     /// one branch.
     callbacks: Option<Callbacks>,
@@ -169,7 +169,7 @@ impl Run {
             remaining: AtomicUsize::new(remaining),
             stopped: AtomicBool::new(false),
             done: Mutex::new(Some(done)),
-            outputs: Mutex::new(None),
+            outputs_ready: AtomicBool::new(false),
             callbacks,
             started: Instant::now(),
             id: {
@@ -595,28 +595,7 @@ impl Run {
     }
 
     fn deliver_outputs(&self) {
-        if self.streaming().is_some() {
-            // Each output went out as it was computed.
-            *lock(&self.outputs) = Some(Vec::new());
-            return;
-        }
-        let values = self
-            .graph
-            .roots
-            .iter()
-            .map(|&root| {
-                lock(&self.results[root as usize])
-                    .value
-                    .clone()
-                    .expect("every task has finished, so every output has its value")
-            })
-            .collect();
-        // Drop the stored references so that each output is held once and
-        // can be moved to the caller instead of cloned.
-        for &root in &self.graph.roots {
-            lock(&self.results[root as usize]).value = None;
-        }
-        *lock(&self.outputs) = Some(values);
+        self.outputs_ready.store(true, Ordering::Release);
     }
 
     /// Delivers the outcome; only the first call has any effect. A
@@ -651,23 +630,48 @@ impl Drop for Run {
         // A value or captured argument whose `Drop` panics here fails the
         // compute in the name of the task that held it.
         let mut panicked = None;
-        let nodes = std::mem::take(&mut self.graph.nodes);
+        // Output values stay in their slots until the graph is released,
+        // then move out: they are never held twice, and the graph's
+        // bookkeeping is gone before the list of outputs is made.
+        let deliver = *self.outputs_ready.get_mut() && self.streaming().is_none();
+        let (nodes, roots) = self.graph.release();
+        self.pending = Box::default();
         let results = std::mem::take(&mut self.results);
-        for (node, slot) in nodes.into_iter().zip(results) {
+        for (node, slot) in nodes.into_iter().zip(&results) {
             let key = node.key.clone();
-            let value = slot
-                .into_inner()
-                .unwrap_or_else(PoisonError::into_inner)
-                .value;
+            let mut slot = lock(slot);
+            let value = if deliver && slot.output {
+                None
+            } else {
+                slot.value.take()
+            };
+            drop(slot);
             if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop((value, node)))) {
                 panicked.get_or_insert_with(|| Error::task(key, Failure::from_panic(payload)));
             }
         }
-        let outputs = lock(&self.outputs).take();
-        match (outputs, panicked) {
-            (Some(_), Some(error)) => self.deliver(Err(error)),
-            (Some(values), None) => self.deliver(Ok(values)),
-            (None, _) => {}
+        if !*self.outputs_ready.get_mut() {
+            return;
+        }
+        let values = match deliver {
+            true => roots
+                .iter()
+                .map(|&root| {
+                    lock(&results[root as usize])
+                        .value
+                        .clone()
+                        .expect("every task has finished, so every output has its value")
+                })
+                .collect(),
+            // Each output went out as it was computed.
+            false => Vec::new(),
+        };
+        // The slots' references go, so that each output is held once and
+        // can be moved to the caller instead of cloned.
+        drop(results);
+        match panicked {
+            Some(error) => self.deliver(Err(error)),
+            None => self.deliver(Ok(values)),
         }
     }
 }
