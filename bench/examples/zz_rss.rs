@@ -1,10 +1,20 @@
 use delayed::delayed;
 use std::sync::atomic::{AtomicBool, Ordering};
 #[delayed]
-fn inc(x: u64) -> u64 { x + 1 }
+fn inc(x: u64) -> u64 {
+    x + 1
+}
 fn rss() -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap();
-    s.lines().find(|l| l.starts_with("VmRSS")).unwrap().split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+    s.lines()
+        .find(|l| l.starts_with("VmRSS"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        * 1024
 }
 fn main() {
     let n: u64 = std::env::args().nth(1).unwrap().parse().unwrap();

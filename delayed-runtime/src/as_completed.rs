@@ -16,10 +16,9 @@ use crate::executor::delivery::Waiters;
 use crate::executor::{Control, Outcome};
 use crate::graph::Graph;
 use crate::handle::{Delayed, TaskValue};
-use crate::node::Value;
 use crate::running::Background;
 use crate::sync::{Mutex, lock};
-use crate::task::{downcast, unwrap_or_clone};
+use crate::value::Value;
 
 /// Collections of handles that [`as_completed`] takes: a `Vec`, slice or
 /// array (each value comes with its index) and a `HashMap` or `BTreeMap`
@@ -340,7 +339,7 @@ impl<K, T: TaskValue + Clone> AsCompleted<K, T> {
             .expect("each position is yielded once");
         self.left -= 1;
         let result = match result {
-            Ok(value) => Ok(unwrap_or_clone(downcast::<T>(value))),
+            Ok(value) => Ok(value.owned(T::clone)),
             Err(error) => {
                 if self.stop_on_error {
                     self.compute.cancel();

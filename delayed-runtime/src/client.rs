@@ -18,9 +18,9 @@ use crate::executor::threaded::{self, Job, Limits, Pool};
 use crate::executor::{Control, Done, sequential};
 use crate::graph::Graph;
 use crate::handle::{Delayed, TaskValue};
-use crate::node::Value;
 use crate::running::{Background, Running};
 use crate::sync::{Mutex, lock};
+use crate::value::Value;
 
 /// Where computes run: Dask's scheduler choice and `Client`.
 ///

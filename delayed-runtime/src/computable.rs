@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use crate::handle::{Delayed, TaskValue};
-use crate::node::{Node, Value};
-use crate::task::{downcast, unwrap_or_clone};
+use crate::node::Node;
+use crate::value::Value;
 
 /// Something that can be computed: a handle, or a collection of handles.
 ///
@@ -72,7 +72,7 @@ impl Outputs {
 
     pub fn take<T: TaskValue + Clone>(&mut self) -> T {
         let value = self.0.next().expect("one value per listed handle");
-        unwrap_or_clone(downcast(value))
+        value.owned(T::clone)
     }
 }
 

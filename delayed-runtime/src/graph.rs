@@ -288,9 +288,10 @@ impl Hasher for PtrHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Value;
 
     fn node(deps: Vec<Arc<Node>>) -> Arc<Node> {
-        Node::new(Key::unique("t"), false, deps, Body::Ready(Arc::new(())))
+        Node::new(Key::unique("t"), false, deps, Body::Ready(Value::new(())))
     }
 
     fn pure(hash: u64, deps: Vec<Arc<Node>>) -> Arc<Node> {
@@ -298,7 +299,7 @@ mod tests {
             Key::hashed("p", hash),
             true,
             deps,
-            Body::Ready(Arc::new(())),
+            Body::Ready(Value::new(())),
         )
     }
 

@@ -6,7 +6,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::node::{Body, Configured, Inputs, Key, Node, Policy, Value};
+use crate::node::{Body, Configured, Inputs, Key, Node, Policy};
+use crate::value::Value;
 
 /// What a task can take and return: values cross threads between tasks, so
 /// they must be `Send + Sync + 'static`.
@@ -134,7 +135,7 @@ impl<T: TaskValue> Delayed<T> {
             Key::unique("value"),
             false,
             Vec::new(),
-            Body::Ready(Arc::new(value)),
+            Body::Ready(Value::new(value)),
         ))
     }
 }

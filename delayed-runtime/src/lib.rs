@@ -23,6 +23,7 @@ mod ops;
 mod running;
 mod sync;
 mod task;
+mod value;
 mod visualize;
 
 pub use as_completed::{AsCompleted, Completable, as_completed};

@@ -4,7 +4,6 @@
 //! boxed call that turns their values into its own. Because a node can only
 //! name nodes that already exist, the graph is acyclic by construction.
 
-use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -13,13 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::sync::{Mutex, MutexGuard, lock, yield_now};
-
-/// A computed value, erased to be stored beside values of other types.
-///
-/// Values are shared behind an `Arc` so that a task taking `&T` can read a
-/// result while another task holds it too; the last consumer of a value
-/// that is not an output gets the only reference and can move it out.
-pub(crate) type Value = Arc<dyn Any + Send + Sync>;
+use crate::value::Value;
 
 /// The error a task body returns: the user's own error, boxed.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -193,7 +186,7 @@ impl Node {
     /// This task's policy to change, given one (the default) if it had none.
     pub(crate) fn policy_mut(&mut self) -> &mut Policy {
         if !matches!(self.body, Body::Configured(_)) {
-            let body = std::mem::replace(&mut self.body, Body::Ready(Arc::new(())));
+            let body = std::mem::replace(&mut self.body, Body::Ready(Value::Word(0)));
             self.body = Body::Configured(Box::new(Configured {
                 policy: Policy::default(),
                 body,
@@ -369,8 +362,13 @@ pub(crate) fn splitmix64(n: u64) -> u64 {
 /// A node's result in one compute: its value, from when it is computed
 /// until its last consumer takes it (or, for outputs, until the compute
 /// delivers it).
+///
+/// Whether it holds a value is a flag of its own rather than an `Option`
+/// around the value, which would not fit the same 32 bytes (with the lock).
 pub(crate) struct ResultSlot {
-    pub(crate) value: Option<Value>,
+    /// Meaningful only while `stored` is set; a word of zero otherwise.
+    value: Value,
+    stored: bool,
     /// Dependency edges that have not read this value yet.
     pub(crate) consumers: u32,
     /// By-value readers cloning the value right now, each holding a
@@ -380,7 +378,38 @@ pub(crate) struct ResultSlot {
     pub(crate) output: bool,
 }
 
+#[cfg(all(target_pointer_width = "64", not(delayed_loom)))]
+const _: () = assert!(std::mem::size_of::<Mutex<ResultSlot>>() <= 32);
+
 impl ResultSlot {
+    /// A slot read by `consumers` dependency edges, holding `value` if it
+    /// is known already.
+    pub(crate) fn new(value: Option<Value>, consumers: u32) -> ResultSlot {
+        ResultSlot {
+            stored: value.is_some(),
+            value: value.unwrap_or(Value::Word(0)),
+            consumers,
+            cloning: 0,
+            output: false,
+        }
+    }
+
+    /// The stored value, if any.
+    pub(crate) fn value(&self) -> Option<&Value> {
+        self.stored.then_some(&self.value)
+    }
+
+    /// Takes the stored value out, if any.
+    pub(crate) fn take(&mut self) -> Option<Value> {
+        std::mem::take(&mut self.stored).then(|| std::mem::replace(&mut self.value, Value::Word(0)))
+    }
+
+    /// Stores the node's value.
+    pub(crate) fn put(&mut self, value: Value) {
+        self.value = value;
+        self.stored = true;
+    }
+
     /// Counts one consumer's read; true when it was the last one of a
     /// value that is not an output, which may then take the value.
     fn read(&mut self) -> bool {
@@ -434,7 +463,7 @@ impl<'a> Inputs<'a> {
     pub(crate) fn release(&self) {
         for i in 0..self.deps.len() {
             let mut slot = self.slot(i);
-            let value = if slot.read() { slot.value.take() } else { None };
+            let value = if slot.read() { slot.take() } else { None };
             drop(slot);
             drop(value);
         }
@@ -449,9 +478,9 @@ impl<'a> Inputs<'a> {
     pub(crate) fn share(&mut self, i: usize) -> Value {
         let mut slot = self.slot(i);
         let value = if !self.keep && slot.read() {
-            slot.value.take()
+            slot.take()
         } else {
-            slot.value.clone()
+            slot.value().cloned()
         };
         value.expect("a dependency's value is stored until its last consumer reads it")
     }
@@ -466,7 +495,7 @@ impl<'a> Inputs<'a> {
     ) -> Result<Value, C> {
         let mut slot = self.slot(i);
         if !self.keep && slot.read() {
-            let value = slot.value.take();
+            let value = slot.take();
             // Other readers' clones finish in a moment; after them this is
             // the only reference (unless a `&T` reader still runs).
             while slot.cloning > 0 {
@@ -481,8 +510,8 @@ impl<'a> Inputs<'a> {
         slot.cloning += 1;
         let cloning = Cloning(&self.results[self.deps[i] as usize]);
         let shared = slot
-            .value
-            .clone()
+            .value()
+            .cloned()
             .expect("a dependency's value is stored until its last consumer reads it");
         drop(slot);
         let cloned = clone(&shared);
@@ -524,14 +553,14 @@ mod tests {
                 Key::unique("value"),
                 false,
                 Vec::new(),
-                Body::Ready(Arc::new(0)),
+                Body::Ready(Value::new(0)),
             );
             for _ in 0..1_000_000 {
                 node = Node::new(
                     Key::unique("link"),
                     false,
                     vec![node],
-                    Body::Ready(Arc::new(0)),
+                    Body::Ready(Value::new(0)),
                 );
             }
             drop(node);

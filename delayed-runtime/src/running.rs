@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::executor::delivery::{Arrival, Watch};
 use crate::executor::threaded::{self, Job, Pool};
 use crate::executor::{Control, Outcome};
-use crate::node::Value;
+use crate::value::Value;
 
 /// A compute running in the background: what
 /// [`Client::submit`](crate::Client::submit) returns at once, Dask's

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::handle::{Arg, ByValue, Delayed, TaskValue};
-use crate::node::{Body, BoxError, Configured, Inputs, Key, Node, Policy, Value};
+use crate::node::{Body, BoxError, Configured, Inputs, Key, Node, Policy};
+use crate::value::Value;
 
 /// Collects a task's arguments, then builds its node.
 #[doc(hidden)]
@@ -79,7 +80,7 @@ impl TaskBuilder {
         };
         Shared {
             source,
-            downcast: downcast::<T>,
+            downcast: Value::shared::<T>,
         }
     }
 
@@ -215,14 +216,14 @@ pub trait PureArg: Hash {}
 impl<T: Hash + ?Sized> PureArg for T {}
 
 fn erase<T: TaskValue>(value: T) -> Value {
-    Arc::new(value)
+    Value::new(value)
 }
 
 /// Where the argument for a `&T` parameter comes from when the task runs.
 #[doc(hidden)]
 pub struct Shared<T> {
     source: Source<T>,
-    /// `downcast::<T>`, captured where `T`'s bounds were checked.
+    /// `Value::shared::<T>`, captured where `T`'s bounds were checked.
     downcast: fn(Value) -> Arc<T>,
 }
 
@@ -236,13 +237,14 @@ pub struct Owned<T: 'static> {
 }
 
 struct OwnedFns<T> {
-    downcast: fn(Value) -> Arc<T>,
+    /// The value moved out of its only reference, or cloned.
+    owned: fn(Value) -> T,
     clone: fn(&T) -> T,
 }
 
 impl<T: TaskValue + ByValue> OwnedFns<T> {
     const FNS: OwnedFns<T> = OwnedFns {
-        downcast: downcast::<T>,
+        owned: |value| value.owned(T::clone),
         clone: T::clone,
     };
 }
@@ -276,31 +278,14 @@ impl<T: Any> Owned<T> {
         match &self.source {
             OwnedSource::Const(value) => (self.fns.clone)(value),
             OwnedSource::Input(i) => {
-                let clone = |value: &Value| {
-                    let value = value.downcast_ref().unwrap_or_else(|| {
-                        unreachable!("graphs are typed: an input always has its handle's type")
-                    });
-                    (self.fns.clone)(value)
-                };
-                match inputs.take_or_clone(*i, clone) {
+                match inputs.take_or_clone(*i, |value| value.cloned(self.fns.clone)) {
                     // Still shared only while a `&T` consumer runs.
-                    Ok(value) => Arc::try_unwrap((self.fns.downcast)(value))
-                        .unwrap_or_else(|shared| (self.fns.clone)(&shared)),
+                    Ok(value) => (self.fns.owned)(value),
                     Err(cloned) => cloned,
                 }
             }
         }
     }
-}
-
-pub(crate) fn downcast<T: Any + Send + Sync>(value: Value) -> Arc<T> {
-    value
-        .downcast()
-        .unwrap_or_else(|_| unreachable!("graphs are typed: an input always has its handle's type"))
-}
-
-pub(crate) fn unwrap_or_clone<T: Clone>(value: Arc<T>) -> T {
-    Arc::try_unwrap(value).unwrap_or_else(|shared| T::clone(&shared))
 }
 
 /// The return types a task may have: `Result<T, E>` fails the compute on

@@ -10,8 +10,8 @@ pub(crate) mod threaded;
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -19,9 +19,10 @@ use crate::diagnostics::{Callback, ComputeFinish, ComputeStart, TaskFinish, Task
 
 use crate::error::{Error, Failure};
 use crate::graph::Graph;
-use crate::node::{Body, Inputs, ResultSlot, Value};
+use crate::node::{Body, Inputs, ResultSlot};
 use crate::sync::Mutex;
 pub(crate) use crate::sync::lock;
+use crate::value::Value;
 
 /// What a compute delivers: the outputs' values in request order, or the
 /// first failure.
@@ -144,12 +145,10 @@ impl Run {
                     None
                 }
             };
-            results.push(Mutex::new(ResultSlot {
+            results.push(Mutex::new(ResultSlot::new(
                 value,
-                consumers: graph.dependents(i).len() as u32,
-                cloning: 0,
-                output: false,
-            }));
+                graph.dependents(i).len() as u32,
+            )));
         }
         for &root in &graph.roots {
             lock(&results[root as usize]).output = true;
@@ -240,7 +239,7 @@ impl Run {
         if let Some(on_output) = self.streaming().and_then(|c| c.on_output.as_ref()) {
             for &root in &self.graph.roots {
                 let slot = lock(&self.results[root as usize]);
-                if let (true, Some(value)) = (self.graph.is_value(root), &slot.value) {
+                if let (true, Some(value)) = (self.graph.is_value(root), slot.value()) {
                     on_output(root, Ok(value.clone()));
                 }
             }
@@ -566,7 +565,7 @@ impl Run {
                 on_output(i, Ok(value.clone()));
             }
         }
-        slot.value = Some(value);
+        slot.put(value);
         drop(slot);
         self.ready_dependents(i, ready);
         true
@@ -643,7 +642,7 @@ impl Drop for Run {
             let value = if deliver && slot.output {
                 None
             } else {
-                slot.value.take()
+                slot.take()
             };
             drop(slot);
             if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop((value, node)))) {
@@ -658,8 +657,8 @@ impl Drop for Run {
                 .iter()
                 .map(|&root| {
                     lock(&results[root as usize])
-                        .value
-                        .clone()
+                        .value()
+                        .cloned()
                         .expect("every task has finished, so every output has its value")
                 })
                 .collect(),

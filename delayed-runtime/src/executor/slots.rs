@@ -251,6 +251,7 @@ mod model {
 
     use super::*;
     use crate::node::{Inputs, ResultSlot};
+    use crate::value::Value;
     use loom::sync::Arc;
     use loom::sync::atomic::AtomicBool;
     use loom::thread;
@@ -333,22 +334,14 @@ mod model {
     #[test]
     fn the_last_consumer_takes_the_only_reference() {
         model(|| {
-            let results: std::sync::Arc<[Mutex<ResultSlot>]> =
-                std::sync::Arc::new([Mutex::new(ResultSlot {
-                    value: Some(std::sync::Arc::new(vec![1_u8, 2, 3])),
-                    consumers: 2,
-                    cloning: 0,
-                    output: false,
-                })]);
+            let results: std::sync::Arc<[Mutex<ResultSlot>]> = std::sync::Arc::new([Mutex::new(
+                ResultSlot::new(Some(Value::new(vec![1_u8, 2, 3])), 2),
+            )]);
             let read = |results: &[Mutex<ResultSlot>]| {
                 let mut inputs = Inputs::new(results, &[0]);
-                let read = inputs
-                    .take_or_clone(0, |value| value.downcast_ref::<Vec<u8>>().unwrap().clone());
+                let read = inputs.take_or_clone(0, |value| value.cloned::<Vec<u8>>(Vec::clone));
                 match read {
-                    Ok(value) => {
-                        let value = value.downcast::<Vec<u8>>().unwrap();
-                        std::sync::Arc::try_unwrap(value).expect("the only reference")
-                    }
+                    Ok(value) => value.owned::<Vec<u8>>(|_| panic!("the only reference")),
                     Err(cloned) => cloned,
                 }
             };
@@ -358,7 +351,10 @@ mod model {
             };
             assert_eq!(read(&results), [1, 2, 3]);
             assert_eq!(other.join().unwrap(), [1, 2, 3]);
-            assert!(lock(&results[0]).value.is_none(), "nothing is left behind");
+            assert!(
+                lock(&results[0]).value().is_none(),
+                "nothing is left behind"
+            );
         });
     }
 }

@@ -454,7 +454,15 @@ impl Job {
         });
         let next = if keep { ready.pop() } else { None };
         if !ready.is_empty() {
-            lock(&self.queue).extend(ready.drain(..));
+            let mut queue = lock(&self.queue);
+            if queue.is_empty() && ready.len() > queue.capacity() {
+                // The first tasks of a wide graph: the list becomes the
+                // queue, rather than a copy of it.
+                *queue = VecDeque::from(std::mem::take(ready));
+            } else {
+                queue.extend(ready.drain(..));
+            }
+            drop(queue);
             self.queued();
         }
         next
