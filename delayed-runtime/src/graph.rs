@@ -176,42 +176,37 @@ impl Graph {
     }
 }
 
-/// The roots with no reference but the caller's that the caller lists
-/// more than once: nothing else leads to them, so only this tells the walk
-/// that it meets them again. Usually none.
+/// The roots the caller lists more than once. A root that nothing else
+/// refers to has a single reference, the caller's, so only this tells the
+/// walk that it meets it again. Usually there are none.
 ///
-/// Handles built one after the other mostly lie at increasing addresses:
-/// the list is cut into its increasing runs, where no address repeats, and
-/// a few runs are compared pairwise by merging, without allocating (a
-/// large buffer allocated and freed here would also make the allocator
-/// keep the compute's big arrays in its heap rather than return them).
-/// Only a list in many pieces is sorted.
+/// Only the roots' addresses are read, not their nodes' memory, which the
+/// walk reads next (in a large graph, a second pass over the nodes would
+/// cost a cache miss apiece). Handles built one after the other mostly
+/// lie at increasing addresses: the list is cut into its increasing runs,
+/// where no address repeats, and a few runs are compared pairwise by
+/// merging, without allocating (a large buffer allocated and freed here
+/// would also make the allocator keep the compute's big arrays in its heap
+/// rather than return them). Only a list in many pieces is sorted.
 fn listed_twice(roots: &[&Arc<Node>]) -> HashSet<*const Node> {
     const MAX_RUNS: usize = 16;
-    let alone = |range: std::ops::Range<usize>| {
-        roots[range]
-            .iter()
-            .filter(|root| Arc::strong_count(root) == 1)
-            .map(|root| Arc::as_ptr(root))
-    };
-    // Where each increasing run of lone roots starts, in `roots`.
+    let addresses =
+        |range: std::ops::Range<usize>| roots[range].iter().map(|root| Arc::as_ptr(root));
+    // Where each increasing run starts.
     let mut runs = vec![0];
     let mut last = std::ptr::null();
-    for (i, root) in roots.iter().enumerate() {
-        if Arc::strong_count(root) == 1 {
-            let at = Arc::as_ptr(root);
-            if at <= last {
-                runs.push(i);
-                if runs.len() > MAX_RUNS {
-                    break;
-                }
+    for (i, at) in addresses(0..roots.len()).enumerate() {
+        if at <= last {
+            runs.push(i);
+            if runs.len() > MAX_RUNS {
+                break;
             }
-            last = at;
         }
+        last = at;
     }
     let mut twice = HashSet::new();
     if runs.len() > MAX_RUNS {
-        let mut all: Vec<*const Node> = alone(0..roots.len()).collect();
+        let mut all: Vec<*const Node> = addresses(0..roots.len()).collect();
         all.sort_unstable();
         twice.extend(all.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]));
         return twice;
@@ -220,7 +215,10 @@ fn listed_twice(roots: &[&Arc<Node>]) -> HashSet<*const Node> {
     let ranges: Vec<_> = runs.windows(2).map(|w| w[0]..w[1]).collect();
     for (i, a) in ranges.iter().enumerate() {
         for b in &ranges[i + 1..] {
-            let (mut a, mut b) = (alone(a.clone()).peekable(), alone(b.clone()).peekable());
+            let (mut a, mut b) = (
+                addresses(a.clone()).peekable(),
+                addresses(b.clone()).peekable(),
+            );
             while let (Some(&x), Some(&y)) = (a.peek(), b.peek()) {
                 match x.cmp(&y) {
                     std::cmp::Ordering::Less => drop(a.next()),
