@@ -84,6 +84,12 @@ enum Kind {
     },
     /// A picture could not be rendered.
     Render(Message),
+    /// A task function could not be run by name, or a value could not
+    /// cross a process boundary (`distributed`).
+    Remote {
+        message: String,
+        source: Option<BoxError>,
+    },
 }
 
 /// How a task failed, before it is tied to its key.
@@ -322,6 +328,13 @@ impl Error {
         Error::new(Kind::Stopped)
     }
 
+    /// A task function that cannot be run by name, or a value that cannot
+    /// cross a process boundary, with what caused it.
+    #[allow(dead_code)] // only the `distributed` feature runs functions by name
+    pub(crate) fn remote(message: String, source: Option<BoxError>) -> Error {
+        Error::new(Kind::Remote { message, source })
+    }
+
     /// The key of the task that failed, if a task failed (rather than the
     /// runtime itself).
     ///
@@ -463,6 +476,7 @@ impl Error {
                 Some(Box::new(source))
             }
             Kind::Upstream { failed, .. } | Kind::Shared(failed) => Some(Box::new(Shared(failed))),
+            Kind::Remote { source, .. } => source,
             Kind::Stopped
             | Kind::Format { .. }
             | Kind::Cancelled
@@ -547,6 +561,7 @@ impl fmt::Display for Error {
                 }
             ),
             Kind::Render(_) => f.write_str("could not render the picture"),
+            Kind::Remote { message, .. } => f.write_str(message),
         }
     }
 }
@@ -598,6 +613,9 @@ impl std::error::Error for Error {
             }
             Kind::Upstream { failed, .. } => Some(&**failed),
             Kind::Shared(inner) => std::error::Error::source(&**inner),
+            Kind::Remote { source, .. } => source
+                .as_deref()
+                .map(|source| source as &(dyn std::error::Error + 'static)),
             Kind::Stopped
             | Kind::Format { .. }
             | Kind::Cancelled

@@ -13,6 +13,8 @@ mod collection;
 mod computable;
 mod compute;
 pub mod diagnostics;
+#[cfg(feature = "distributed")]
+pub mod distributed;
 mod error;
 mod executor;
 mod function;
@@ -43,6 +45,8 @@ pub use visualize::{DEFAULT_MAX_NODES, Visualization, visualize};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::computable::{Outputs, Roots, computable};
+    #[cfg(feature = "distributed")]
+    pub use crate::distributed::__private::*;
     pub use crate::handle::{Arg, ByValue};
     pub use crate::node::Inputs;
     pub use crate::task::{

@@ -1,0 +1,59 @@
+//! Task functions found by name (feature `distributed`).
+//!
+//! `#[delayed]` registers each non-generic function under its path (the
+//! module path and the function's name, as in `my_app::io::load`),
+//! together with its signature. A process that knows the path can run the
+//! function on arguments that arrived as bytes, and send its result back
+//! as bytes: what a worker of another process needs to run a task. Code
+//! never travels, only data; a process runs only the functions compiled
+//! into it.
+//!
+//! Arguments and results travel as MessagePack. A function can run from
+//! bytes when each of its parameters is `DeserializeOwned` and its result
+//! `Serialize`, decided at compile time with no annotation beyond
+//! `#[delayed]`; any other function, and one marked `#[delayed(local)]`,
+//! is registered too but [runs only where it is
+//! called](Function::runs_from_bytes). So is a function whose types hold
+//! a borrow (`Vec<&'static str>`), which never decodes into an owned value.
+//!
+//! What is registered, and under which path:
+//!
+//! - A free function, under its module's path and its name.
+//! - An associated function annotated on its own inside an `impl`, under
+//!   its module's path and its name too (the attribute cannot see the
+//!   type): two of one name in one module are both kept to run only where
+//!   they are called, and [`Function::call`] says why.
+//! - Not a generic function (it has no single type to register), nor one
+//!   whose signature or body says `Self`, nor the methods of a
+//!   `#[delayed]` impl block.
+//! - An associated function of a generic impl that uses the impl's type
+//!   parameters must be marked `#[delayed(local)]` when this feature is on:
+//!   the registration is a copy of the function nested in its body, where
+//!   the impl's parameters are not in scope.
+//!
+//! ```
+//! use delayed::delayed;
+//! use delayed::distributed::{self, function};
+//!
+//! #[delayed]
+//! fn add(x: i64, y: i64) -> i64 { x + y }
+//!
+//! let path = concat!(module_path!(), "::add");
+//! let add = function(path).expect("registered by `#[delayed]`");
+//! assert_eq!(add.signature(), "fn(i64, i64) -> i64");
+//!
+//! let args = distributed::encode(&(2_i64, 40_i64))?;
+//! let result: i64 = distributed::decode(&add.call(&args)?)?;
+//! assert_eq!(result, 42);
+//! # Ok::<(), delayed::Error>(())
+//! ```
+
+mod registry;
+
+pub use registry::{Function, decode, encode, function, functions};
+
+#[doc(hidden)]
+pub mod __private {
+    pub use super::registry::{Fallback, Probe, Registration, ViaSerde};
+    pub use inventory;
+}

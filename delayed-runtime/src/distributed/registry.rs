@@ -1,0 +1,355 @@
+//! The registry of task functions: what `#[delayed]` submits for each
+//! non-generic function, collected once, looked up by path.
+//!
+//! Whether a function can run from bytes is decided where it is
+//! registered, at compile time, by method resolution ("autoref
+//! specialization"): [`ViaSerde`] is implemented for a [`Probe`] whose
+//! argument and result types are serde types, [`Fallback`] for a reference
+//! to any probe. The call `(&probe).runner()` finds `ViaSerde` first when
+//! its bounds hold, and `Fallback` otherwise. The types are concrete at
+//! that point (the function is not generic), so no bound is ever left for
+//! the caller to prove.
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+use crate::handle::{Delayed, TaskValue};
+
+/// Runs a registered function on MessagePack arguments.
+#[doc(hidden)]
+pub trait Runner: Send + Sync {
+    fn run(&self, path: &str, args: &[u8]) -> Result<Vec<u8>, Error>;
+}
+
+/// What `#[delayed]` submits for a function: its path, its signature as
+/// written, and how to make its runner (none when its types are not
+/// serde types, or it is marked `#[delayed(local)]`).
+#[doc(hidden)]
+pub struct Registration {
+    path: &'static str,
+    signature: &'static str,
+    runner: fn() -> Option<Box<dyn Runner>>,
+}
+
+impl Registration {
+    pub const fn new(
+        path: &'static str,
+        signature: &'static str,
+        runner: fn() -> Option<Box<dyn Runner>>,
+    ) -> Registration {
+        Registration {
+            path,
+            signature,
+            runner,
+        }
+    }
+
+    /// A function that runs only where it is called.
+    pub const fn local(path: &'static str, signature: &'static str) -> Registration {
+        Registration::new(path, signature, || None)
+    }
+}
+
+inventory::collect!(Registration);
+
+/// A function's argument and result types, and the function itself taking
+/// its arguments as one tuple.
+#[doc(hidden)]
+pub struct Probe<A, O, F> {
+    call: F,
+    types: PhantomData<fn(A) -> O>,
+}
+
+impl<A, O, F> Probe<A, O, F> {
+    pub fn new(call: F) -> Probe<A, O, F> {
+        Probe {
+            call,
+            types: PhantomData,
+        }
+    }
+}
+
+/// Found first when the arguments decode and the result encodes.
+#[doc(hidden)]
+pub trait ViaSerde {
+    fn runner(&self) -> Option<Box<dyn Runner>>;
+}
+
+impl<A, O, F> ViaSerde for Probe<A, O, F>
+where
+    A: DeserializeOwned + 'static,
+    O: Serialize + TaskValue + Clone,
+    F: Fn(A) -> Delayed<O> + Copy + Send + Sync + 'static,
+{
+    fn runner(&self) -> Option<Box<dyn Runner>> {
+        Some(Box::new(FromBytes {
+            call: self.call,
+            types: PhantomData::<fn(A) -> O>,
+        }))
+    }
+}
+
+/// Found otherwise: the function runs only where it is called.
+#[doc(hidden)]
+pub trait Fallback {
+    fn runner(&self) -> Option<Box<dyn Runner>>;
+}
+
+impl<A, O, F> Fallback for &Probe<A, O, F> {
+    fn runner(&self) -> Option<Box<dyn Runner>> {
+        None
+    }
+}
+
+struct FromBytes<A, O, F> {
+    call: F,
+    types: PhantomData<fn(A) -> O>,
+}
+
+impl<A, O, F> Runner for FromBytes<A, O, F>
+where
+    A: DeserializeOwned + 'static,
+    O: Serialize + TaskValue + Clone,
+    F: Fn(A) -> Delayed<O> + Send + Sync + 'static,
+{
+    fn run(&self, path: &str, args: &[u8]) -> Result<Vec<u8>, Error> {
+        let args: A = rmp_serde::from_slice(args).map_err(|source| {
+            Error::remote(
+                format!("could not decode the arguments of task function `{path}`"),
+                Some(source.into()),
+            )
+        })?;
+        // The task runs here, on this thread (or a helper thread, inside a
+        // runtime), as a synchronous client runs it: a failure or panic is
+        // the task's error, with its key, as anywhere else.
+        let output = crate::Client::synchronous().compute(&(self.call)(args))?;
+        rmp_serde::to_vec(&output).map_err(|source| {
+            Error::remote(
+                format!("could not encode the result of task function `{path}`"),
+                Some(source.into()),
+            )
+        })
+    }
+}
+
+/// A registered task function.
+pub struct Function {
+    path: &'static str,
+    signature: &'static str,
+    runner: Runnable,
+}
+
+enum Runnable {
+    FromBytes(Box<dyn Runner>),
+    Local,
+    /// More than one function has this path: local functions of the same
+    /// name inside several functions of one module.
+    Ambiguous,
+}
+
+impl Function {
+    /// The function's path: its module path and name, as in
+    /// `my_app::io::load`.
+    ///
+    /// ```
+    /// #[delayed::delayed]
+    /// fn load(n: u32) -> Vec<u32> { (0..n).collect() }
+    ///
+    /// let path = concat!(module_path!(), "::load");
+    /// assert_eq!(delayed::distributed::function(path).unwrap().path(), path);
+    /// ```
+    pub fn path(&self) -> &'static str {
+        self.path
+    }
+
+    /// The function's signature as the task stores its arguments, with a
+    /// borrowed parameter as its owned type: `fn(String, u32) -> usize` for
+    /// `fn count(text: &str, min: u32) -> usize`.
+    ///
+    /// ```
+    /// #[delayed::delayed]
+    /// fn count(text: &str, min: u32) -> usize { text.split(' ').filter(|w| w.len() >= min as usize).count() }
+    ///
+    /// let count = delayed::distributed::function(concat!(module_path!(), "::count")).unwrap();
+    /// assert_eq!(count.signature(), "fn(String, u32) -> usize");
+    /// ```
+    pub fn signature(&self) -> &'static str {
+        self.signature
+    }
+
+    /// Whether the function can run from bytes: its parameters are all
+    /// `DeserializeOwned` and its result `Serialize`, it is not marked
+    /// `#[delayed(local)]`, and no other function has its path. Otherwise
+    /// it runs only where it is called.
+    ///
+    /// ```
+    /// use delayed::distributed::function;
+    ///
+    /// #[delayed::delayed]
+    /// fn total(v: Vec<u64>) -> u64 { v.iter().sum() }
+    /// #[delayed::delayed(local)]
+    /// fn here(v: Vec<u64>) -> usize { v.len() }
+    /// struct Table(Vec<u64>); // not a serde type
+    /// #[delayed::delayed]
+    /// fn rows(t: Table) -> usize { t.0.len() }
+    /// # impl Clone for Table { fn clone(&self) -> Table { Table(self.0.clone()) } }
+    ///
+    /// assert!(function(concat!(module_path!(), "::total")).unwrap().runs_from_bytes());
+    /// assert!(!function(concat!(module_path!(), "::here")).unwrap().runs_from_bytes());
+    /// assert!(!function(concat!(module_path!(), "::rows")).unwrap().runs_from_bytes());
+    /// ```
+    pub fn runs_from_bytes(&self) -> bool {
+        matches!(self.runner, Runnable::FromBytes(_))
+    }
+
+    /// Runs the function on `args`, its arguments as one MessagePack
+    /// tuple ([`encode`]`(&(x, y))`), and returns its result as MessagePack.
+    /// The task runs on the calling thread, as on a synchronous client.
+    ///
+    /// A task that fails or panics gives its error, naming its key; a
+    /// function that does not [run from bytes](Function::runs_from_bytes),
+    /// or arguments that do not decode, give an error naming the function.
+    ///
+    /// ```
+    /// use delayed::distributed::{decode, encode, function};
+    ///
+    /// #[delayed::delayed]
+    /// fn scale(v: Vec<f64>, by: f64) -> Vec<f64> { v.iter().map(|x| x * by).collect() }
+    ///
+    /// let scale = function(concat!(module_path!(), "::scale")).unwrap();
+    /// let out: Vec<f64> = decode(&scale.call(&encode(&(vec![1.0, 2.0], 0.5))?)?)?;
+    /// assert_eq!(out, [0.5, 1.0]);
+    ///
+    /// let err = scale.call(&encode(&("not a vector", 0.5))?).unwrap_err();
+    /// assert!(err.to_string().contains("could not decode the arguments"), "{err}");
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn call(&self, args: &[u8]) -> Result<Vec<u8>, Error> {
+        match &self.runner {
+            Runnable::FromBytes(runner) => runner.run(self.path, args),
+            Runnable::Local => Err(Error::remote(
+                format!(
+                    "task function `{}` runs only where it is called: its parameters are not all \
+                     `DeserializeOwned` or its result is not `Serialize`, or it is marked \
+                     `#[delayed(local)]`",
+                    self.path
+                ),
+                None,
+            )),
+            Runnable::Ambiguous => Err(Error::remote(
+                format!(
+                    "task function `{}` is registered more than once (functions of that name \
+                     declared inside several functions of one module): give them distinct \
+                     names to run them by name",
+                    self.path
+                ),
+                None,
+            )),
+        }
+    }
+}
+
+impl std::fmt::Debug for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Function")
+            .field("path", &self.path)
+            .field("signature", &self.signature)
+            .field("runs_from_bytes", &self.runs_from_bytes())
+            .finish()
+    }
+}
+
+/// Every registration, by path, made once.
+fn registry() -> &'static BTreeMap<&'static str, Function> {
+    static REGISTRY: OnceLock<BTreeMap<&'static str, Function>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut functions = BTreeMap::new();
+        for registration in inventory::iter::<Registration> {
+            let runner = match (registration.runner)() {
+                Some(runner) => Runnable::FromBytes(runner),
+                None => Runnable::Local,
+            };
+            let function = Function {
+                path: registration.path,
+                signature: registration.signature,
+                runner,
+            };
+            if let Some(earlier) = functions.insert(registration.path, function) {
+                let again = functions.get_mut(registration.path).expect("just inserted");
+                again.runner = Runnable::Ambiguous;
+                drop(earlier);
+            }
+        }
+        functions
+    })
+}
+
+/// The registered function at `path` (its module path and name, as in
+/// `my_app::io::load`), if this build has one.
+///
+/// ```
+/// #[delayed::delayed]
+/// fn inc(x: i64) -> i64 { x + 1 }
+///
+/// assert!(delayed::distributed::function(concat!(module_path!(), "::inc")).is_some());
+/// assert!(delayed::distributed::function("nowhere::inc").is_none());
+/// ```
+pub fn function(path: &str) -> Option<&'static Function> {
+    registry().get(path)
+}
+
+/// Every registered function of this build, by path.
+///
+/// ```
+/// #[delayed::delayed]
+/// fn inc(x: i64) -> i64 { x + 1 }
+///
+/// let here = concat!(module_path!(), "::inc");
+/// assert!(delayed::distributed::functions().any(|f| f.path() == here));
+/// ```
+pub fn functions() -> impl Iterator<Item = &'static Function> {
+    registry().values()
+}
+
+/// A value as MessagePack, as arguments and results travel: several
+/// arguments as one tuple.
+///
+/// ```
+/// let bytes = delayed::distributed::encode(&(1_u8, "two"))?;
+/// assert_eq!(delayed::distributed::decode::<(u8, String)>(&bytes)?, (1, "two".to_string()));
+/// # Ok::<(), delayed::Error>(())
+/// ```
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
+    rmp_serde::to_vec(value).map_err(|source| {
+        Error::remote(
+            format!(
+                "could not encode a `{}` as MessagePack",
+                std::any::type_name::<T>()
+            ),
+            Some(source.into()),
+        )
+    })
+}
+
+/// A value from MessagePack, as [`encode`] wrote it.
+///
+/// ```
+/// let err = delayed::distributed::decode::<u32>(b"\xc0").unwrap_err(); // nil
+/// assert!(err.to_string().contains("could not decode a `u32`"), "{err}");
+/// ```
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    rmp_serde::from_slice(bytes).map_err(|source| {
+        Error::remote(
+            format!(
+                "could not decode a `{}` from MessagePack",
+                std::any::type_name::<T>()
+            ),
+            Some(source.into()),
+        )
+    })
+}
