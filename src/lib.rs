@@ -163,6 +163,12 @@ extern crate self as delayed;
 /// (handles by their keys), so different functions or types never share a
 /// key.
 ///
+/// `#[delayed(local)]` keeps a function out of what other processes may
+/// run by name (feature `distributed`, module `delayed::distributed`): it runs only
+/// where it is called, even when its types are serde types. With that
+/// feature on, an associated function of a generic impl that uses the
+/// impl's type parameters needs it.
+///
 /// `#[delayed(crate = "dl")]` is for a renamed dependency
 /// (`dl = { package = "delayed", … }` in `Cargo.toml`): the generated code
 /// then names `dl` instead of `delayed`. `dl::compute!` needs nothing.
@@ -226,6 +232,8 @@ extern crate self as delayed;
 pub use delayed_macros::delayed;
 
 pub use delayed_runtime::diagnostics;
+#[cfg(feature = "distributed")]
+pub use delayed_runtime::distributed;
 pub use delayed_runtime::{
     AsCompleted, Client, ClientBuilder, Completable, Computable, DEFAULT_MAX_ASYNC_TASKS,
     DEFAULT_MAX_NODES, DEFAULT_MAX_THREADS, DefaultGuard, Delayed, DelayedFn, Error, IntoDelayed,
@@ -299,6 +307,48 @@ pub mod guide {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// Registers a `#[delayed]` function in the registry of task functions
+/// (feature `distributed`); without the feature, nothing. `#[delayed]`
+/// emits it in the body of each non-generic function: `$copy` is the
+/// function again, nested, and `$call` takes the arguments as one tuple of
+/// type `$args` and returns the copy's handle.
+#[cfg(feature = "distributed")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __register_task {
+    (path: $path:expr, signature: $signature:expr, local) => {
+        $crate::__private::inventory::submit! {
+            $crate::__private::Registration::local($path, $signature)
+        }
+    };
+    (
+        path: $path:expr,
+        signature: $signature:expr,
+        args: $args:ty,
+        output: $output:ty,
+        copy: { $copy:item },
+        call: $call:expr
+    ) => {
+        $copy
+        $crate::__private::inventory::submit! {
+            $crate::__private::Registration::new($path, $signature, || {
+                #[allow(unused_imports)]
+                use $crate::__private::{Fallback as _, ViaSerde as _};
+                (&$crate::__private::Probe::<$args, $output, _>::new($call)).runner()
+            })
+        }
+    };
+}
+
+/// Registers a `#[delayed]` function in the registry of task functions
+/// (feature `distributed`); without the feature, nothing.
+#[cfg(not(feature = "distributed"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __register_task {
+    ($($registration:tt)*) => {};
+}
 
 /// What the `#[delayed]` expansion calls. Not part of the public contract:
 /// it may change in any release.

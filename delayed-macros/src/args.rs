@@ -1,4 +1,4 @@
-//! Parsing `#[delayed(pure, name = "…", retries = 3, backoff = "…",
+//! Parsing `#[delayed(pure, local, name = "…", retries = 3, backoff = "…",
 //! timeout = "…", crate = "…", trait_name = "…")]`.
 
 use proc_macro2::TokenStream;
@@ -14,6 +14,9 @@ pub(crate) struct Args {
     pub(crate) name: Option<LitStr>,
     /// Identical calls share a key (a hash of the call) and run once.
     pub(crate) pure: Option<Path>,
+    /// Never run from bytes in another process (feature `distributed`),
+    /// even when the function's types are serde types.
+    pub(crate) local: Option<Path>,
     /// The path of the `delayed` crate, for a renamed dependency:
     /// `#[dl::delayed(crate = "dl")]`.
     pub(crate) krate: Option<Path>,
@@ -44,6 +47,9 @@ impl Args {
         let mut args = Vec::new();
         if self.pure.is_some() {
             args.push(quote!(pure));
+        }
+        if self.local.is_some() {
+            args.push(quote!(local));
         }
         if let Some(name) = &self.name {
             args.push(quote!(name = #name));
@@ -87,7 +93,7 @@ impl Args {
     }
 }
 
-const EXPECTED: &str = "`#[delayed]` takes `pure`, `name = \"…\"`, `retries = 3`, `backoff = \"100ms\"`, `timeout = \"30s\"`, `crate = \"…\"` and, on an impl block, `trait_name = \"…\"`, e.g. `#[delayed(pure, name = \"load\")]`";
+const EXPECTED: &str = "`#[delayed]` takes `pure`, `local`, `name = \"…\"`, `retries = 3`, `backoff = \"100ms\"`, `timeout = \"30s\"`, `crate = \"…\"` and, on an impl block, `trait_name = \"…\"`, e.g. `#[delayed(pure, name = \"load\")]`";
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Args> {
@@ -224,6 +230,21 @@ impl Parse for Args {
                     fail(syn::Error::new_spanned(
                         &pair.value,
                         "`pure` takes no value\nhelp: write `#[delayed(pure)]`",
+                    ))
+                }
+                Meta::Path(path) if path.is_ident("local") => {
+                    if args.local.is_some() {
+                        fail(syn::Error::new_spanned(
+                            &path,
+                            "`local` is given twice\nhelp: keep one `local`",
+                        ));
+                    }
+                    args.local = Some(path);
+                }
+                Meta::NameValue(pair) if pair.path.is_ident("local") => {
+                    fail(syn::Error::new_spanned(
+                        &pair.value,
+                        "`local` takes no value\nhelp: write `#[delayed(local)]`",
                     ))
                 }
                 Meta::List(list) if list.path.is_ident("pure") => fail(syn::Error::new(

@@ -83,9 +83,27 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
     let value_type = sig.output.value_type();
     let generics = &original.generics;
     let (impl_generics, _, _) = generics.split_for_impl();
-    let params = task.wrapper_params(&sig.params);
+    let params: Vec<TokenStream> = task.wrapper_params(&sig.params).collect();
     let where_clause = task.where_clause(generics, &sig.params, None);
     let body = task.build(&sig.params, run);
+    // The same function again, nested in its body, for the registry: a
+    // static there can name it, where it could not name an associated
+    // function (`Self::f`) of the impl around it.
+    let copy = quote! {
+        #[allow(
+            unused_braces,
+            clippy::too_many_arguments,
+            clippy::needless_pass_by_value,
+            clippy::multiple_bound_locations,
+            clippy::redundant_closure_call
+        )]
+        fn __delayed_task #impl_generics (#(#params),*) -> #krate::Delayed<#value_type>
+        #where_clause
+        {
+            #body
+        }
+    };
+    let registration = registration(args, item, sig, copy);
     quote! {
         #(#attrs)*
         // `unused_braces`: a one-line body (`{ x + 1 }`) becomes the last
@@ -101,9 +119,115 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
         #vis fn #ident #impl_generics (#(#params),*) -> #krate::Delayed<#value_type>
         #where_clause
         {
+            #registration
             #body
         }
     }
+}
+
+/// The function's entry in the registry of task functions (feature
+/// `distributed`, through the facade's `__register_task!`, which expands to
+/// nothing without it), placed in the function's own body: its path, its
+/// signature as the task stores its arguments, and a call taking the
+/// arguments as one tuple, through `copy`, the function again under a
+/// name of its own.
+///
+/// Only a function without type or const parameters has one type to
+/// register. A nested function cannot use the `Self` of an impl around
+/// it, so a function whose signature or body says `Self` is not
+/// registered. (Neither can it use the impl's generic parameters, which an
+/// attribute on the function cannot see: such a function needs
+/// `#[delayed(local)]` with the feature on.)
+fn registration(args: &Args, item: &ItemFn, sig: &Signature, copy: TokenStream) -> TokenStream {
+    let original = &item.sig;
+    let stored: Vec<&syn::Type> = sig.params.iter().map(|param| &param.stored).collect();
+    let output = sig.output.value_type();
+    let says = |word: &str| {
+        let signature = stored.iter().copied().chain([output]);
+        let block = &item.block;
+        signature
+            .map(|ty| quote!(#ty))
+            .chain([quote!(#block)])
+            .any(|tokens| mentions_word(tokens, word))
+    };
+    if original.generics.type_params().next().is_some()
+        || original.generics.const_params().next().is_some()
+        || says("Self")
+    {
+        return quote!();
+    }
+    let krate = args.krate();
+    let name = syn::ext::IdentExt::unraw(&original.ident).to_string();
+    let path = quote!(::core::concat!(::core::module_path!(), "::", #name));
+    let signature = signature_text(&stored, output);
+    // A borrow inside a type (`Vec<&'static str>`) never decodes into an
+    // owned value; left to the bounds, its lifetime would make the
+    // compile-time choice an error instead of a `false`.
+    let borrows = stored
+        .iter()
+        .copied()
+        .chain([output])
+        .any(|ty| quote!(#ty).to_string().contains(['&', '\'']));
+    if args.local.is_some() || borrows {
+        return quote! {
+            #krate::__register_task! { path: #path, signature: #signature, local }
+        };
+    }
+    let bindings: Vec<Ident> = (0..stored.len())
+        .map(|i| format_ident!("__delayed_arg{}", i))
+        .collect();
+    quote! {
+        #krate::__register_task! {
+            path: #path,
+            signature: #signature,
+            args: (#(#stored,)*),
+            output: #output,
+            copy: { #copy },
+            call: |(#(#bindings,)*): (#(#stored,)*)| __delayed_task(#(#bindings),*)
+        }
+    }
+}
+
+/// Whether `tokens` contain the identifier `word`, also inside groups.
+fn mentions_word(tokens: TokenStream, word: &str) -> bool {
+    tokens.into_iter().any(|token| match token {
+        proc_macro2::TokenTree::Ident(ident) => ident == word,
+        proc_macro2::TokenTree::Group(group) => mentions_word(group.stream(), word),
+        _ => false,
+    })
+}
+
+/// `fn(String, u32) -> usize`: the types as written (a borrowed one as the
+/// owned type the task stores, by its short name), spaced as rustfmt would.
+fn signature_text(params: &[&syn::Type], output: &syn::Type) -> String {
+    let tidy = |ty: &syn::Type| {
+        let mut text = quote!(#ty).to_string();
+        for (from, to) in [
+            (":: std :: string :: String", "String"),
+            (":: std :: path :: PathBuf", "PathBuf"),
+            (":: std :: ffi :: OsString", "OsString"),
+            (":: std :: ffi :: CString", "CString"),
+            (":: std :: vec :: Vec", "Vec"),
+            (" < ", "<"),
+            ("< ", "<"),
+            (" <", "<"),
+            (" >", ">"),
+            (" :: ", "::"),
+            (":: ", "::"),
+            (" ,", ","),
+            ("& ", "&"),
+            ("( ", "("),
+            (" )", ")"),
+            ("[ ", "["),
+            (" ]", "]"),
+            (" ;", ";"),
+        ] {
+            text = text.replace(from, to);
+        }
+        text
+    };
+    let params: Vec<String> = params.iter().map(|ty| tidy(ty)).collect();
+    format!("fn({}) -> {}", params.join(", "), tidy(output))
 }
 
 /// What every task-building function shares: the facade's path, the task's

@@ -1,0 +1,291 @@
+//! The registry of task functions (feature `distributed`): every
+//! non-generic `#[delayed]` function is found by its path and runs from
+//! MessagePack arguments when its types are serde types.
+
+use delayed::distributed::{Function, decode, encode, function, functions};
+use delayed::{Delayed, delayed};
+use serde::{Deserialize, Serialize};
+
+fn here(name: &str) -> &'static Function {
+    let path = format!("{}::{name}", module_path!());
+    function(&path).unwrap_or_else(|| panic!("`{path}` is registered"))
+}
+
+#[delayed]
+fn add(x: i64, y: i64) -> i64 {
+    x + y
+}
+
+#[delayed]
+fn nothing() -> u8 {
+    7
+}
+
+#[delayed]
+fn words(text: &str, min: usize) -> Vec<String> {
+    text.split(' ')
+        .filter(|w| w.len() >= min)
+        .map(String::from)
+        .collect()
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Point {
+    x: f64,
+    y: f64,
+}
+
+#[delayed]
+fn norm(p: Point) -> f64 {
+    (p.x * p.x + p.y * p.y).sqrt()
+}
+
+#[delayed]
+async fn later(x: u32) -> u32 {
+    tokio::task::yield_now().await;
+    x * 2
+}
+
+#[delayed]
+fn parse(text: String) -> Result<i32, std::num::ParseIntError> {
+    text.trim().parse()
+}
+
+#[delayed]
+fn boom(x: u8) -> u8 {
+    panic!("boom at {x}")
+}
+
+/// Not a serde type: the function is registered, and runs only where it is
+/// called.
+#[derive(Clone)]
+struct Table(Vec<u64>);
+
+#[delayed]
+fn rows(t: Table) -> usize {
+    t.0.len()
+}
+
+#[delayed]
+fn table(n: u64) -> Table {
+    Table((0..n).collect())
+}
+
+#[delayed(local)]
+fn kept_here(x: u64) -> u64 {
+    x
+}
+
+#[delayed]
+fn generic<T: Clone + Send + Sync + 'static>(x: T) -> T {
+    x
+}
+
+#[derive(Clone)]
+struct Shape {
+    side: f64,
+}
+
+impl Shape {
+    /// An associated function: registered under the module's path and its
+    /// own name.
+    #[delayed]
+    fn square(side: f64) -> f64 {
+        side * side
+    }
+
+    /// One that says `Self`, which a registration cannot name: not
+    /// registered.
+    #[delayed]
+    fn of(side: f64) -> Self {
+        Self { side }
+    }
+}
+
+#[test]
+fn associated_functions_are_registered_unless_they_say_self() {
+    let square = here("square");
+    assert!(square.runs_from_bytes());
+    assert_eq!(
+        decode::<f64>(&square.call(&encode(&(3.0_f64,)).unwrap()).unwrap()).unwrap(),
+        9.0
+    );
+    assert!(function(&format!("{}::of", module_path!())).is_none());
+    assert_eq!(Shape::of(2.0).compute().unwrap().side, 2.0);
+}
+
+mod first {
+    #[delayed::delayed]
+    pub fn twin(x: u8) -> u8 {
+        x
+    }
+}
+
+mod second {
+    pub struct A;
+    pub struct B;
+    impl A {
+        #[delayed::delayed]
+        pub fn twin(x: u8) -> u8 {
+            x + 1
+        }
+    }
+    impl B {
+        #[delayed::delayed]
+        pub fn twin(x: u8) -> u8 {
+            x + 2
+        }
+    }
+}
+
+#[test]
+fn two_functions_with_one_path_run_only_where_they_are_called() {
+    let first = function(&format!("{}::first::twin", module_path!())).unwrap();
+    assert!(first.runs_from_bytes(), "a path of its own");
+    let twin = function(&format!("{}::second::twin", module_path!())).unwrap();
+    assert!(!twin.runs_from_bytes());
+    let err = twin.call(&encode(&(1_u8,)).unwrap()).unwrap_err();
+    assert!(
+        err.to_string().contains("registered more than once"),
+        "{err}"
+    );
+    assert_eq!(second::A::twin(1).compute().unwrap(), 2);
+    assert_eq!(second::B::twin(1).compute().unwrap(), 3);
+}
+
+#[test]
+fn a_function_runs_from_its_path_and_messagepack_arguments() {
+    let add = here("add");
+    assert_eq!(add.signature(), "fn(i64, i64) -> i64");
+    assert!(add.runs_from_bytes());
+    let result: i64 = decode(&add.call(&encode(&(2_i64, 40_i64)).unwrap()).unwrap()).unwrap();
+    assert_eq!(result, 42);
+
+    let nothing = here("nothing");
+    assert_eq!(nothing.signature(), "fn() -> u8");
+    assert_eq!(
+        decode::<u8>(&nothing.call(&encode(&()).unwrap()).unwrap()).unwrap(),
+        7
+    );
+}
+
+#[test]
+fn borrowed_user_and_async_types_travel_as_their_owned_forms() {
+    let words = here("words");
+    assert_eq!(words.signature(), "fn(String, usize) -> Vec<String>");
+    let out: Vec<String> = decode(
+        &words
+            .call(&encode(&("a bb ccc", 2_usize)).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(out, ["bb", "ccc"]);
+
+    let norm = here("norm");
+    let out: f64 = decode(
+        &norm
+            .call(&encode(&(Point { x: 3.0, y: 4.0 },)).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(out, 5.0);
+
+    let later = here("later");
+    assert!(later.runs_from_bytes());
+    let out: u32 = decode(&later.call(&encode(&(21_u32,)).unwrap()).unwrap()).unwrap();
+    assert_eq!(out, 42);
+}
+
+#[test]
+fn a_failing_task_fails_with_its_key_and_cause() {
+    let parse = here("parse");
+    assert_eq!(parse.signature(), "fn(String) -> i32"); // the value of the task
+    let ok: i32 = decode(&parse.call(&encode(&(" 12 ",)).unwrap()).unwrap()).unwrap();
+    assert_eq!(ok, 12);
+    let err = parse.call(&encode(&("twelve",)).unwrap()).unwrap_err();
+    assert_eq!(err.key().map(|k| k.name()), Some("parse"));
+    let cause = std::error::Error::source(&err).expect("the parse error");
+    assert!(cause.downcast_ref::<std::num::ParseIntError>().is_some());
+
+    let err = here("boom").call(&encode(&(3_u8,)).unwrap()).unwrap_err();
+    assert!(err.is_panic());
+    assert_eq!(err.key().map(|k| k.name()), Some("boom"));
+}
+
+#[test]
+fn arguments_that_do_not_decode_are_refused_naming_the_function() {
+    let add = here("add");
+    for bad in [
+        encode(&("two", 40_i64)).unwrap(),
+        encode(&(1_i64,)).unwrap(),
+        b"\xff\x00garbage".to_vec(),
+        Vec::new(),
+    ] {
+        let err = add.call(&bad).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.contains("could not decode the arguments"), "{shown}");
+        assert!(shown.contains(add.path()), "{shown}");
+        assert!(
+            std::error::Error::source(&err).is_some(),
+            "the decoder's error is kept"
+        );
+        assert_eq!(err.key(), None);
+    }
+}
+
+#[test]
+fn other_functions_are_registered_to_run_only_where_they_are_called() {
+    for name in ["rows", "table", "kept_here"] {
+        let f = here(name);
+        assert!(!f.runs_from_bytes(), "{name}");
+        let err = f.call(&encode(&(1_u64,)).unwrap()).unwrap_err();
+        assert!(
+            err.to_string().contains("runs only where it is called"),
+            "{err}"
+        );
+    }
+    // They still run where they are called.
+    let t: Delayed<Table> = table(3);
+    assert_eq!(rows(t).compute().unwrap(), 3);
+    assert_eq!(kept_here(5).compute().unwrap(), 5);
+    // A generic function has no single type to register.
+    assert!(function(&format!("{}::generic", module_path!())).is_none());
+    assert_eq!(generic(1).compute().unwrap(), 1);
+}
+
+#[test]
+fn functions_lists_every_registration_once_by_path() {
+    let paths: Vec<&str> = functions().map(Function::path).collect();
+    let mut sorted = paths.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(paths, sorted, "by path, each once");
+    for name in ["add", "words", "rows", "kept_here"] {
+        let path = format!("{}::{name}", module_path!());
+        assert!(paths.contains(&path.as_str()), "{path}");
+    }
+}
+
+#[test]
+fn values_that_do_not_encode_or_decode_give_clear_errors() {
+    let err = decode::<(u8, String)>(&encode(&(1_u8,)).unwrap()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("could not decode a `(u8, alloc::string::String)`"),
+        "{err}"
+    );
+    // A `Serialize` impl that fails stands for a value that cannot be
+    // written.
+    struct Refuses;
+    impl Serialize for Refuses {
+        fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+            Err(serde::ser::Error::custom("refused"))
+        }
+    }
+    let err = encode(&Refuses).unwrap_err();
+    assert!(err.to_string().contains("could not encode"), "{err}");
+    assert_eq!(
+        std::error::Error::source(&err).unwrap().to_string(),
+        "refused"
+    );
+}
