@@ -217,39 +217,28 @@ impl Parse for Args {
                         Err(error) => fail(error),
                     }
                 }
-                Meta::Path(path) if path.is_ident("pure") => {
-                    if args.pure.is_some() {
+                Meta::Path(path) if is_flag(&path) => {
+                    let word = flag_word(&path);
+                    let slot = if word == "pure" {
+                        &mut args.pure
+                    } else {
+                        &mut args.local
+                    };
+                    if slot.is_some() {
                         fail(syn::Error::new_spanned(
                             &path,
-                            "`pure` is given twice\nhelp: keep one `pure`",
+                            format!("`{word}` is given twice\nhelp: keep one `{word}`"),
                         ));
                     }
-                    args.pure = Some(path);
+                    *slot = Some(path);
                 }
-                Meta::NameValue(pair) if pair.path.is_ident("pure") => {
-                    fail(syn::Error::new_spanned(
-                        &pair.value,
-                        "`pure` takes no value\nhelp: write `#[delayed(pure)]`",
-                    ))
-                }
-                Meta::Path(path) if path.is_ident("local") => {
-                    if args.local.is_some() {
-                        fail(syn::Error::new_spanned(
-                            &path,
-                            "`local` is given twice\nhelp: keep one `local`",
-                        ));
-                    }
-                    args.local = Some(path);
-                }
-                Meta::NameValue(pair) if pair.path.is_ident("local") => {
-                    fail(syn::Error::new_spanned(
-                        &pair.value,
-                        "`local` takes no value\nhelp: write `#[delayed(local)]`",
-                    ))
-                }
-                Meta::List(list) if list.path.is_ident("pure") => fail(syn::Error::new(
+                Meta::NameValue(pair) if is_flag(&pair.path) => fail(syn::Error::new_spanned(
+                    &pair.value,
+                    flag_takes_no_value(&pair.path),
+                )),
+                Meta::List(list) if is_flag(&list.path) => fail(syn::Error::new(
                     list.delimiter.span().join(),
-                    "`pure` takes no value\nhelp: write `#[delayed(pure)]`",
+                    flag_takes_no_value(&list.path),
                 )),
                 Meta::Path(path) if path.is_ident("name") => fail(syn::Error::new_spanned(
                     path,
@@ -272,6 +261,24 @@ impl Parse for Args {
             None => Ok(args),
         }
     }
+}
+
+/// Whether `path` is an argument without a value: `pure` or `local`.
+fn is_flag(path: &Path) -> bool {
+    path.is_ident("pure") || path.is_ident("local")
+}
+
+fn flag_word(path: &Path) -> &'static str {
+    if path.is_ident("pure") {
+        "pure"
+    } else {
+        "local"
+    }
+}
+
+fn flag_takes_no_value(path: &Path) -> String {
+    let word = flag_word(path);
+    format!("`{word}` takes no value\nhelp: write `#[delayed({word})]`")
 }
 
 /// The string literal of `key = "…"`, or an error that shows `example`.

@@ -86,42 +86,35 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
     let params: Vec<TokenStream> = task.wrapper_params(&sig.params).collect();
     let where_clause = task.where_clause(generics, &sig.params, None);
     let body = task.build(&sig.params, run);
+    // `unused_braces`: a one-line body (`{ x + 1 }`) becomes the last
+    // expression of the closure that runs it, where rustc would call its
+    // braces unnecessary, in the user's code.
+    let define = |vis: TokenStream, name: &Ident, registration: TokenStream| {
+        quote! {
+            #[allow(
+                unused_braces,
+                clippy::too_many_arguments,
+                clippy::needless_pass_by_value,
+                clippy::multiple_bound_locations,
+                clippy::redundant_closure_call
+            )]
+            #vis fn #name #impl_generics (#(#params),*) -> #krate::Delayed<#value_type>
+            #where_clause
+            {
+                #registration
+                #body
+            }
+        }
+    };
     // The same function again, nested in its body, for the registry: a
     // static there can name it, where it could not name an associated
     // function (`Self::f`) of the impl around it.
-    let copy = quote! {
-        #[allow(
-            unused_braces,
-            clippy::too_many_arguments,
-            clippy::needless_pass_by_value,
-            clippy::multiple_bound_locations,
-            clippy::redundant_closure_call
-        )]
-        fn __delayed_task #impl_generics (#(#params),*) -> #krate::Delayed<#value_type>
-        #where_clause
-        {
-            #body
-        }
-    };
+    let copy = define(quote!(), &format_ident!("__delayed_task"), quote!());
     let registration = registration(args, item, sig, copy);
+    let lazy = define(quote!(#vis), ident, registration);
     quote! {
         #(#attrs)*
-        // `unused_braces`: a one-line body (`{ x + 1 }`) becomes the last
-        // expression of the closure that runs it, where rustc would call
-        // its braces unnecessary, in the user's code.
-        #[allow(
-            unused_braces,
-            clippy::too_many_arguments,
-            clippy::needless_pass_by_value,
-            clippy::multiple_bound_locations,
-            clippy::redundant_closure_call
-        )]
-        #vis fn #ident #impl_generics (#(#params),*) -> #krate::Delayed<#value_type>
-        #where_clause
-        {
-            #registration
-            #body
-        }
+        #lazy
     }
 }
 
