@@ -48,12 +48,57 @@
 //! # Ok::<(), delayed::Error>(())
 //! ```
 
+mod broker;
 mod registry;
 
 pub use registry::{Function, decode, encode, function, functions};
 
+use crate::error::Error;
+
+/// The environment variable that makes a process a worker: the address of
+/// its broker, as in `DELAYED_WORKER=redis://127.0.0.1:6379 ./app`.
+pub const WORKER_VARIABLE: &str = "DELAYED_WORKER";
+
+/// In a worker process, one started with [`DELAYED_WORKER`](WORKER_VARIABLE)
+/// set to a broker's address, serves tasks from that broker; elsewhere
+/// returns `Ok(())` at once. Call it first thing in `main`, so that the
+/// same binary is the client when run normally and a worker when started
+/// with the variable.
+///
+/// A worker takes tasks from the broker's task stream one at a time, runs
+/// each registered function it is sent ([`function`]) and writes the
+/// result back for the client. It serves until it is stopped (a signal
+/// ends the process) and returns only if the broker stays unreachable for
+/// 10 seconds, with that error. `DELAYED_LEASE_MS` (default 30,000),
+/// `DELAYED_RETRIES` (3) and `DELAYED_MAX_PAYLOAD` (bytes, 64 MiB) tune
+/// how long a task is a worker's own before another reclaims it, how many
+/// times a lost task is tried again, and the largest result written.
+///
+/// ```
+/// fn main() -> Result<(), delayed::Error> {
+///     delayed::distributed::serve_if_worker()?; // a worker serves here
+///     // … the program as a client …
+///     Ok(())
+/// }
+/// # main().unwrap();
+/// ```
+pub fn serve_if_worker() -> Result<(), Error> {
+    match std::env::var(WORKER_VARIABLE) {
+        Ok(url) => {
+            let settings = broker::Settings::from_env()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(Error::start)?;
+            runtime.block_on(broker::serve(&url, settings))
+        }
+        Err(_) => Ok(()),
+    }
+}
+
 #[doc(hidden)]
 pub mod __private {
+    pub use super::broker::{Broker, Outcome, REJECTED, Settings, TASKS, TaskMessage};
     pub use super::registry::{Fallback, Probe, Registration, ViaSerde};
     pub use inventory;
 }

@@ -1,0 +1,497 @@
+//! Worker processes serving tasks from Redis Streams (feature
+//! `distributed`), against a real `redis-server` this test starts on a
+//! free port, with workers started from this test binary itself: run with
+//! `DELAYED_WORKER` set, it serves tasks instead of testing.
+//!
+//! Without `redis-server` on the PATH the tests print a notice and pass;
+//! with `DELAYED_REQUIRE_REDIS=1` (as `.ci/run` sets) they fail instead.
+//! Every wait has a deadline, so a hang fails the test rather than
+//! stalling the run.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use delayed::__private::{Broker, Outcome, REJECTED, TASKS, TaskMessage};
+use delayed::delayed;
+use delayed::distributed::{decode, encode};
+
+#[delayed]
+fn add(x: i64, y: i64) -> i64 {
+    x + y
+}
+
+/// Appends a line to `log` (so that a test counts the runs), then waits.
+#[delayed]
+fn logged(log: String, ms: u64, x: i64) -> i64 {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .expect("the run log opens");
+    writeln!(file, "run").expect("the run log is written");
+    std::thread::sleep(Duration::from_millis(ms));
+    x
+}
+
+#[delayed]
+fn fails(x: i64) -> Result<i64, String> {
+    Err(format!("no {x}"))
+}
+
+#[delayed]
+fn big(n: usize) -> Vec<u8> {
+    vec![7; n]
+}
+
+fn main() {
+    // In a worker process: serve until killed.
+    if let Err(error) = delayed::distributed::serve_if_worker() {
+        eprintln!("worker stopped: {error:?}");
+        std::process::exit(1);
+    }
+    let Some(redis) = Redis::start() else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime for the client side");
+    let tests: Vec<(&str, Test)> = vec![
+        (
+            "results_come_back_from_two_worker_processes",
+            results_come_back_from_two_worker_processes,
+        ),
+        (
+            "a_task_of_a_killed_worker_is_run_by_another",
+            a_task_of_a_killed_worker_is_run_by_another,
+        ),
+        (
+            "a_paused_worker_runs_its_task_twice_and_it_is_recorded_once",
+            a_paused_worker_runs_its_task_twice_and_it_is_recorded_once,
+        ),
+        (
+            "a_task_that_loses_its_workers_too_often_fails_saying_so",
+            a_task_that_loses_its_workers_too_often_fails_saying_so,
+        ),
+        (
+            "bad_messages_are_rejected_and_the_other_tasks_go_on",
+            bad_messages_are_rejected_and_the_other_tasks_go_on,
+        ),
+        (
+            "a_failing_task_reports_its_key_and_cause",
+            a_failing_task_reports_its_key_and_cause,
+        ),
+        (
+            "a_result_over_the_payload_limit_fails_naming_the_task",
+            a_result_over_the_payload_limit_fails_naming_the_task,
+        ),
+        (
+            "an_unreachable_broker_is_a_clear_error_in_bounded_time",
+            an_unreachable_broker_is_a_clear_error_in_bounded_time,
+        ),
+    ];
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let mut ran = 0;
+    for (name, test) in tests {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        eprintln!("test {name} ...");
+        test(&redis, &runtime);
+        eprintln!("test {name} ... ok");
+        ran += 1;
+    }
+    println!("test result: ok. {ran} passed; 0 failed");
+}
+
+/// One test: the Redis it shares with the others, and a runtime for the
+/// client side.
+type Test = fn(&Redis, &tokio::runtime::Runtime);
+
+/// A `redis-server` of our own, on a free port, stopped when dropped.
+struct Redis {
+    server: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Redis {
+    fn start() -> Option<Redis> {
+        if Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            let install = "install it with `apt-get install redis-server` (Redis 6.2 or newer)";
+            if std::env::var_os("DELAYED_REQUIRE_REDIS").is_some_and(|v| v == "1") {
+                panic!("DELAYED_REQUIRE_REDIS=1 but redis-server is not on the PATH: {install}");
+            }
+            eprintln!("skipped the distributed tests: redis-server is not on the PATH; {install}");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!("delayed-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory for Redis");
+        let server = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let redis = Redis { server, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while redis.cli(&["PING"]) != "PONG" {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server answers within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(redis)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// A command through `redis-cli`, its output trimmed.
+    fn cli(&self, args: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+
+    /// A worker process: this binary with `DELAYED_WORKER` set.
+    fn worker(&self, settings: &[(&str, &str)]) -> Worker {
+        let child = Command::new(std::env::current_exe().expect("this test binary"))
+            .env("DELAYED_WORKER", self.url())
+            .envs(settings.iter().copied())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("a worker starts");
+        Worker(child)
+    }
+
+    fn broker(&self, runtime: &tokio::runtime::Runtime) -> Broker {
+        runtime
+            .block_on(Broker::connect(&self.url(), Duration::from_secs(5)))
+            .expect("the client connects")
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A worker process, killed when dropped.
+struct Worker(Child);
+
+impl Worker {
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.0.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} worked");
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn task(test: &str, key: &str, function: &str, args: Vec<u8>) -> TaskMessage {
+    TaskMessage {
+        key: key.to_string(),
+        function: format!("distributed::{function}"),
+        args,
+        reply: format!("delayed:reply:{test}"),
+        result: format!("delayed:result:{test}:{key}"),
+    }
+}
+
+/// Every completion on `test`'s reply stream until `count` have come, by
+/// key; fails after `within`.
+fn completions(
+    broker: &Broker,
+    runtime: &tokio::runtime::Runtime,
+    test: &str,
+    count: usize,
+    within: Duration,
+) -> BTreeMap<String, Outcome> {
+    let reply = format!("delayed:reply:{test}");
+    let deadline = Instant::now() + within;
+    let mut after = "0".to_string();
+    let mut done = BTreeMap::new();
+    while done.len() < count {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "{count} completions within {within:?}; got {done:?}"
+        );
+        let next = runtime
+            .block_on(broker.next_done(&reply, &after, left.min(Duration::from_millis(500))))
+            .expect("the reply stream reads");
+        if let Some((id, key, outcome)) = next {
+            after = id;
+            assert!(
+                done.insert(key.clone(), outcome).is_none(),
+                "`{key}` completed once"
+            );
+        }
+    }
+    done
+}
+
+fn value<T: serde::de::DeserializeOwned>(outcome: &Outcome) -> T {
+    match outcome {
+        Outcome::Done(bytes) => decode(bytes).expect("the result decodes"),
+        Outcome::Failed(report) => panic!("the task failed: {report}"),
+    }
+}
+
+fn failure(outcome: &Outcome) -> &str {
+    match outcome {
+        Outcome::Failed(report) => report,
+        Outcome::Done(_) => panic!("the task was expected to fail"),
+    }
+}
+
+fn results_come_back_from_two_worker_processes(redis: &Redis, runtime: &tokio::runtime::Runtime) {
+    let test = "many";
+    let _workers = [redis.worker(&[]), redis.worker(&[])];
+    let broker = redis.broker(runtime);
+    for i in 0..50_i64 {
+        let message = task(
+            test,
+            &format!("add-{i}"),
+            "add",
+            encode(&(i, 1_i64)).unwrap(),
+        );
+        runtime.block_on(broker.submit(&message)).unwrap();
+    }
+    let done = completions(&broker, runtime, test, 50, Duration::from_secs(30));
+    for i in 0..50_i64 {
+        assert_eq!(value::<i64>(&done[&format!("add-{i}")]), i + 1);
+    }
+    assert_eq!(
+        redis.cli(&["XPENDING", TASKS, "workers"]).lines().next(),
+        Some("0")
+    );
+}
+
+fn a_task_of_a_killed_worker_is_run_by_another(redis: &Redis, runtime: &tokio::runtime::Runtime) {
+    let test = "killed";
+    let lease = [("DELAYED_LEASE_MS", "600")];
+    let log = redis.dir.join("killed.log");
+    let broker = redis.broker(runtime);
+    let first = redis.worker(&lease);
+    let args = encode(&(log.to_str().unwrap(), 1500_u64, 7_i64)).unwrap();
+    runtime
+        .block_on(broker.submit(&task(test, "slow", "logged", args)))
+        .unwrap();
+    wait_for_runs(&log, 1);
+    first.signal("-KILL");
+    drop(first);
+    let _second = redis.worker(&lease);
+    let done = completions(&broker, runtime, test, 1, Duration::from_secs(20));
+    assert_eq!(value::<i64>(&done["slow"]), 7);
+    assert_eq!(runs(&log), 2, "run again after its worker was killed");
+}
+
+fn a_paused_worker_runs_its_task_twice_and_it_is_recorded_once(
+    redis: &Redis,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let test = "paused";
+    let lease = [("DELAYED_LEASE_MS", "500")];
+    let log = redis.dir.join("paused.log");
+    let broker = redis.broker(runtime);
+    let first = redis.worker(&lease);
+    let args = encode(&(log.to_str().unwrap(), 1000_u64, 5_i64)).unwrap();
+    runtime
+        .block_on(broker.submit(&task(test, "twice", "logged", args)))
+        .unwrap();
+    wait_for_runs(&log, 1);
+    first.signal("-STOP");
+    let _second = redis.worker(&lease);
+    let done = completions(&broker, runtime, test, 1, Duration::from_secs(20));
+    assert_eq!(value::<i64>(&done["twice"]), 5);
+    first.signal("-CONT");
+    // The first run finishes too: its result is not recorded again, and
+    // the client hears of the task once.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(runs(&log), 2);
+    let reply = format!("delayed:reply:{test}");
+    assert_eq!(redis.cli(&["XLEN", &reply]), "1");
+    assert_eq!(
+        redis.cli(&["XPENDING", TASKS, "workers"]).lines().next(),
+        Some("0")
+    );
+}
+
+fn a_task_that_loses_its_workers_too_often_fails_saying_so(
+    redis: &Redis,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let test = "lost";
+    let settings = [("DELAYED_LEASE_MS", "300"), ("DELAYED_RETRIES", "1")];
+    let log = redis.dir.join("lost.log");
+    let broker = redis.broker(runtime);
+    let args = encode(&(log.to_str().unwrap(), 60_000_u64, 1_i64)).unwrap();
+    runtime
+        .block_on(broker.submit(&task(test, "doomed", "logged", args)))
+        .unwrap();
+    // Delivered, and lost with its worker, twice: one retry allowed.
+    for run in 1..=2 {
+        let worker = redis.worker(&settings);
+        wait_for_runs(&log, run);
+        worker.signal("-KILL");
+    }
+    let _third = redis.worker(&settings);
+    let done = completions(&broker, runtime, test, 1, Duration::from_secs(20));
+    let report = failure(&done["doomed"]);
+    assert!(
+        report.contains("task `doomed` was delivered 3 times"),
+        "{report}"
+    );
+    assert!(report.contains("workers were lost"), "{report}");
+    assert_eq!(runs(&log), 2, "not run a third time");
+}
+
+fn bad_messages_are_rejected_and_the_other_tasks_go_on(
+    redis: &Redis,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let test = "bad";
+    let _worker = redis.worker(&[]);
+    let broker = redis.broker(runtime);
+    let rejected_before: usize = redis.cli(&["XLEN", REJECTED]).parse().unwrap_or(0);
+    redis.cli(&["XADD", TASKS, "*", "task", "not MessagePack at all"]);
+    redis.cli(&["XADD", TASKS, "*", "other", "field"]);
+    let unknown = task(test, "unknown", "nowhere", encode(&(1_i64,)).unwrap());
+    let undecodable = task(test, "undecodable", "add", encode(&("one", "two")).unwrap());
+    let good = task(test, "good", "add", encode(&(40_i64, 2_i64)).unwrap());
+    for message in [&unknown, &undecodable, &good] {
+        runtime.block_on(broker.submit(message)).unwrap();
+    }
+    let done = completions(&broker, runtime, test, 3, Duration::from_secs(20));
+    assert_eq!(value::<i64>(&done["good"]), 42);
+    let unknown = failure(&done["unknown"]);
+    assert!(
+        unknown.contains("no task function `distributed::nowhere`"),
+        "{unknown}"
+    );
+    let undecodable = failure(&done["undecodable"]);
+    assert!(
+        undecodable.contains("could not decode the arguments"),
+        "{undecodable}"
+    );
+    let rejected: usize = redis.cli(&["XLEN", REJECTED]).parse().unwrap();
+    assert_eq!(
+        rejected,
+        rejected_before + 2,
+        "both entries that are not tasks are reported"
+    );
+    let last = redis.cli(&["XREVRANGE", REJECTED, "+", "-", "COUNT", "1"]);
+    assert!(last.contains("no `task` field"), "{last}");
+}
+
+fn a_failing_task_reports_its_key_and_cause(redis: &Redis, runtime: &tokio::runtime::Runtime) {
+    let test = "failing";
+    let _worker = redis.worker(&[]);
+    let broker = redis.broker(runtime);
+    runtime
+        .block_on(broker.submit(&task(test, "fails-3", "fails", encode(&(3_i64,)).unwrap())))
+        .unwrap();
+    let done = completions(&broker, runtime, test, 1, Duration::from_secs(20));
+    let report = failure(&done["fails-3"]);
+    assert!(report.contains("task `fails-"), "the task's key: {report}");
+    assert!(report.contains("no 3"), "its cause: {report}");
+}
+
+fn a_result_over_the_payload_limit_fails_naming_the_task(
+    redis: &Redis,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let test = "payload";
+    let _worker = redis.worker(&[("DELAYED_MAX_PAYLOAD", "1000")]);
+    let broker = redis.broker(runtime);
+    for (key, n) in [("small", 10_usize), ("large", 5000)] {
+        runtime
+            .block_on(broker.submit(&task(test, key, "big", encode(&(n,)).unwrap())))
+            .unwrap();
+    }
+    let done = completions(&broker, runtime, test, 2, Duration::from_secs(20));
+    assert_eq!(value::<Vec<u8>>(&done["small"]), vec![7; 10]);
+    let report = failure(&done["large"]);
+    assert!(
+        report.contains("task `large`") && report.contains("over the limit of 1000"),
+        "{report}"
+    );
+}
+
+fn an_unreachable_broker_is_a_clear_error_in_bounded_time(
+    _redis: &Redis,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let start = Instant::now();
+    let url = format!("redis://app:secret@127.0.0.1:{port}");
+    let error = runtime
+        .block_on(Broker::connect(&url, Duration::from_secs(2)))
+        .err()
+        .expect("nothing listens there");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    let shown = error.to_string();
+    assert!(shown.contains("could not reach the broker"), "{shown}");
+    assert!(
+        shown.contains(&format!("redis://app:***@127.0.0.1:{port}")),
+        "{shown}"
+    );
+    assert!(!shown.contains("secret"), "{shown}");
+}
+
+fn runs(log: &std::path::Path) -> usize {
+    std::fs::read_to_string(log).map_or(0, |text| text.lines().count())
+}
+
+/// Waits until the task has started `count` times.
+fn wait_for_runs(log: &std::path::Path, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while runs(log) < count {
+        assert!(Instant::now() < deadline, "{count} runs within 20 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
