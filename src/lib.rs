@@ -341,6 +341,35 @@ macro_rules! __register_task {
     };
 }
 
+/// Records in a task being built how it runs on a worker (feature
+/// `distributed`): each argument, encoded now or as an input to encode,
+/// and how to decode its result, when their types are serde types;
+/// without the feature, nothing.
+#[cfg(feature = "distributed")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __remote_task {
+    (builder: $builder:ident, path: $path:expr, slots: [$(($slot:ident, $ty:ty)),*], output: $output:ty) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::{DecodeFallback as _, DecodeVia as _, EncodeFallback as _, EncodeVia as _};
+        $crate::__private::TaskBuilder::remote(
+            &mut $builder,
+            $path,
+            ::std::vec![$($slot.remote_part((&$crate::__private::Codec::<$ty>::new()).encoder())),*],
+            (&$crate::__private::Codec::<$output>::new()).decoder(),
+        );
+    }};
+}
+
+/// Records how a task runs on a worker (feature `distributed`); without
+/// the feature, nothing.
+#[cfg(not(feature = "distributed"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __remote_task {
+    ($($task:tt)*) => {};
+}
+
 /// Registers a `#[delayed]` function in the registry of task functions
 /// (feature `distributed`); without the feature, nothing.
 #[cfg(not(feature = "distributed"))]

@@ -14,8 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use delayed::__private::{Broker, Outcome, REJECTED, TASKS, TaskMessage};
-use delayed::delayed;
 use delayed::distributed::{decode, encode};
+use delayed::{Client, Delayed, delayed};
 
 #[delayed]
 fn add(x: i64, y: i64) -> i64 {
@@ -46,6 +46,17 @@ fn big(n: usize) -> Vec<u8> {
     vec![7; n]
 }
 
+#[delayed]
+fn inc(x: i64) -> i64 {
+    x + 1
+}
+
+/// The process a task ran in.
+#[delayed]
+fn process() -> u32 {
+    std::process::id()
+}
+
 fn main() {
     // In a worker process: serve until killed.
     if let Err(error) = delayed::distributed::serve_if_worker() {
@@ -60,6 +71,10 @@ fn main() {
         .build()
         .expect("a runtime for the client side");
     let tests: Vec<(&str, Test)> = vec![
+        (
+            "a_client_computes_a_graph_on_worker_processes",
+            a_client_computes_a_graph_on_worker_processes,
+        ),
         (
             "results_come_back_from_two_worker_processes",
             results_come_back_from_two_worker_processes,
@@ -261,10 +276,11 @@ fn completions(
         let next = runtime
             .block_on(broker.next_done(&reply, &after, left.min(Duration::from_millis(500))))
             .expect("the reply stream reads");
-        if let Some((id, key, outcome)) = next {
-            after = id;
+        if let Some(next) = next {
+            after = next.id;
+            let key = next.key;
             assert!(
-                done.insert(key.clone(), outcome).is_none(),
+                done.insert(key.clone(), next.outcome).is_none(),
                 "`{key}` completed once"
             );
         }
@@ -284,6 +300,42 @@ fn failure(outcome: &Outcome) -> &str {
         Outcome::Failed(report) => report,
         Outcome::Done(_) => panic!("the task was expected to fail"),
     }
+}
+
+fn a_client_computes_a_graph_on_worker_processes(
+    redis: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    let _workers = [redis.worker(&[]), redis.worker(&[])];
+    let client = Client::builder()
+        .redis(redis.url())
+        .build()
+        .expect("the client connects");
+    // Registered functions run on the workers, their inputs sent from here;
+    // a closure (`map`) runs here; plain values travel inside the tasks.
+    let l: Vec<Delayed<i64>> = (0..200).map(|i| add(inc(i), 1)).collect();
+    let total = l[199].map(|x| x * 10);
+    let (values, total) = client.compute(&(l, total)).expect("the graph computes");
+    assert_eq!(values, (0..200).map(|i| i + 2).collect::<Vec<_>>());
+    assert_eq!(total, 2010);
+    let processes: Vec<u32> = client
+        .compute(&(0..20).map(|_| process()).collect::<Vec<_>>())
+        .expect("the tasks run");
+    assert!(
+        processes.iter().all(|&p| p != std::process::id()),
+        "every task ran in a worker: {processes:?}"
+    );
+    // A task that fails on a worker fails the compute with its key here.
+    let failing = fails(3);
+    let error = client.compute(&failing).unwrap_err();
+    assert_eq!(error.key(), Some(failing.key()));
+    let cause = std::error::Error::source(&error)
+        .expect("the worker's report")
+        .to_string();
+    assert!(
+        cause.contains("on a worker") && cause.contains("no 3"),
+        "{cause}"
+    );
 }
 
 fn results_come_back_from_two_worker_processes(redis: &Redis, runtime: &tokio::runtime::Runtime) {

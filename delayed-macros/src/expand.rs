@@ -54,7 +54,11 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
         sig: original,
         block,
     } = item;
-    let task = Task::new(args, &original.ident, sig, original.asyncness.is_some());
+    let plan = Registration::of(args, item, sig);
+    let mut task = Task::new(args, &original.ident, sig, original.asyncness.is_some());
+    if let Registration::Remote(path) = &plan {
+        task.remote = Some(path.clone());
+    }
     let krate = &task.krate;
     let bindings = sig.params.iter().map(|param| {
         let (pat, ty, binding) = (&param.pat, &param.ty, &param.binding);
@@ -110,7 +114,7 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
     // static there can name it, where it could not name an associated
     // function (`Self::f`) of the impl around it.
     let copy = define(quote!(), &format_ident!("__delayed_task"), quote!());
-    let registration = registration(args, item, sig, copy);
+    let registration = registration(args, sig, &plan, copy);
     let lazy = define(quote!(#vis), ident, registration);
     quote! {
         #(#attrs)*
@@ -131,37 +135,22 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
 /// registered. (Neither can it use the impl's generic parameters, which an
 /// attribute on the function cannot see: such a function needs
 /// `#[delayed(local)]` with the feature on.)
-fn registration(args: &Args, item: &ItemFn, sig: &Signature, copy: TokenStream) -> TokenStream {
-    let original = &item.sig;
+fn registration(
+    args: &Args,
+    sig: &Signature,
+    plan: &Registration,
+    copy: TokenStream,
+) -> TokenStream {
+    let (path, remote) = match plan {
+        Registration::None => return quote!(),
+        Registration::Local(path) => (path, false),
+        Registration::Remote(path) => (path, true),
+    };
+    let krate = args.krate();
     let stored: Vec<&syn::Type> = sig.params.iter().map(|param| &param.stored).collect();
     let output = sig.output.value_type();
-    let says = |word: &str| {
-        let signature = stored.iter().copied().chain([output]);
-        let block = &item.block;
-        signature
-            .map(|ty| quote!(#ty))
-            .chain([quote!(#block)])
-            .any(|tokens| mentions_word(tokens, word))
-    };
-    if original.generics.type_params().next().is_some()
-        || original.generics.const_params().next().is_some()
-        || says("Self")
-    {
-        return quote!();
-    }
-    let krate = args.krate();
-    let name = syn::ext::IdentExt::unraw(&original.ident).to_string();
-    let path = quote!(::core::concat!(::core::module_path!(), "::", #name));
     let signature = signature_text(&stored, output);
-    // A borrow inside a type (`Vec<&'static str>`) never decodes into an
-    // owned value; left to the bounds, its lifetime would make the
-    // compile-time choice an error instead of a `false`.
-    let borrows = stored
-        .iter()
-        .copied()
-        .chain([output])
-        .any(|ty| quote!(#ty).to_string().contains(['&', '\'']));
-    if args.local.is_some() || borrows {
+    if !remote {
         return quote! {
             #krate::__register_task! { path: #path, signature: #signature, local }
         };
@@ -177,6 +166,54 @@ fn registration(args: &Args, item: &ItemFn, sig: &Signature, copy: TokenStream) 
             output: #output,
             copy: { #copy },
             call: |(#(#bindings,)*): (#(#stored,)*)| __delayed_task(#(#bindings),*)
+        }
+    }
+}
+
+/// Whether and how a function is registered; the path is the expression
+/// of its path.
+pub(crate) enum Registration {
+    None,
+    /// Registered to run only where it is called.
+    Local(TokenStream),
+    /// Registered to run from bytes when its types allow, and its tasks
+    /// record how to run on a worker.
+    Remote(TokenStream),
+}
+
+impl Registration {
+    fn of(args: &Args, item: &ItemFn, sig: &Signature) -> Registration {
+        let original = &item.sig;
+        let stored: Vec<&syn::Type> = sig.params.iter().map(|param| &param.stored).collect();
+        let output = sig.output.value_type();
+        let says = |word: &str| {
+            let signature = stored.iter().copied().chain([output]);
+            let block = &item.block;
+            signature
+                .map(|ty| quote!(#ty))
+                .chain([quote!(#block)])
+                .any(|tokens| mentions_word(tokens, word))
+        };
+        if original.generics.type_params().next().is_some()
+            || original.generics.const_params().next().is_some()
+            || says("Self")
+        {
+            return Registration::None;
+        }
+        let name = syn::ext::IdentExt::unraw(&original.ident).to_string();
+        let path = quote!(::core::concat!(::core::module_path!(), "::", #name));
+        // A borrow inside a type (`Vec<&'static str>`) never decodes into
+        // an owned value; left to the bounds, its lifetime would make the
+        // compile-time choice an error instead of a `false`.
+        let borrows = stored
+            .iter()
+            .copied()
+            .chain([output])
+            .any(|ty| quote!(#ty).to_string().contains(['&', '\'']));
+        if args.local.is_some() || borrows {
+            Registration::Local(path)
+        } else {
+            Registration::Remote(path)
         }
     }
 }
@@ -233,6 +270,9 @@ pub(crate) struct Task<'a> {
     policy: TokenStream,
     output: &'a Output,
     is_async: bool,
+    /// The path of a registered function whose tasks record how to run on
+    /// a worker (feature `distributed`).
+    pub(crate) remote: Option<TokenStream>,
 }
 
 impl<'a> Task<'a> {
@@ -248,6 +288,7 @@ impl<'a> Task<'a> {
             pure: args.pure.as_ref(),
             output: &sig.output,
             is_async,
+            remote: None,
         }
     }
 
@@ -388,19 +429,37 @@ impl<'a> Task<'a> {
                 })
             }
         };
-        let mutable = if params.is_empty() && self.pure.is_none() && self.policy.is_empty() {
-            quote!()
-        } else {
-            quote!(mut)
+        let remote = self.remote.as_ref().map(|path| {
+            let pairs = params.iter().zip(&slots).map(|(param, slot)| {
+                let stored = &param.stored;
+                quote!((#slot, #stored))
+            });
+            quote! {
+                #krate::__remote_task! {
+                    builder: __delayed_builder,
+                    path: #path,
+                    slots: [#(#pairs),*],
+                    output: #value_type
+                }
+            }
+        });
+        let immutable = params.is_empty() && self.pure.is_none() && self.policy.is_empty();
+        let binding = match (immutable, remote.is_some()) {
+            (false, _) => quote!(let mut),
+            (true, false) => quote!(let),
+            // Only `__remote_task!` changes it, and without the
+            // `distributed` feature that expands to nothing.
+            (true, true) => quote!(#[allow(unused_mut)] let mut),
         };
         let name = &self.name;
         let policy = &self.policy;
         quote! {
-            let #mutable __delayed_builder = #krate::__private::TaskBuilder::new(#name);
+            #binding __delayed_builder = #krate::__private::TaskBuilder::new(#name);
             #start_pure
             #(#records)*
             #finish_pure
             #policy
+            #remote
             #build
         }
     }

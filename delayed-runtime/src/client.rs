@@ -122,6 +122,8 @@ impl Client {
             callbacks: Vec::new(),
             #[cfg(feature = "dashboard")]
             dashboard: None,
+            #[cfg(feature = "distributed")]
+            redis: None,
         }
     }
 
@@ -551,6 +553,8 @@ pub struct ClientBuilder {
     callbacks: Vec<Arc<dyn Callback>>,
     #[cfg(feature = "dashboard")]
     dashboard: Option<String>,
+    #[cfg(feature = "distributed")]
+    redis: Option<String>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -685,6 +689,35 @@ impl ClientBuilder {
         self
     }
 
+    /// Runs the tasks that can run on workers on the workers of the broker
+    /// at `url` (`redis://host:6379`, `redis://user:password@host`), Dask's
+    /// `Client("scheduler-address")`; the others, and every task whose
+    /// function or types do not allow it, in this process. Needs the
+    /// `distributed` feature; workers are this program started with
+    /// `DELAYED_WORKER` set (see
+    /// [`serve_if_worker`](crate::distributed::serve_if_worker)).
+    ///
+    /// A task runs on a worker when its function is registered
+    /// ([`distributed::function`](crate::distributed::function)) and runs
+    /// from bytes, and each of its plain arguments encodes. Its inputs are
+    /// sent from this process and its result comes back to it.
+    ///
+    /// # Errors
+    ///
+    /// [`build`](Self::build) fails, naming the address, if the broker
+    /// cannot be reached within 5 seconds; a client built with
+    /// [`synchronous`](Self::synchronous) cannot have workers.
+    ///
+    /// ```
+    /// let client = delayed::Client::builder().redis("redis://127.0.0.1:1").build();
+    /// assert!(client.unwrap_err().to_string().contains("could not reach the broker"));
+    /// ```
+    #[cfg(feature = "distributed")]
+    pub fn redis(mut self, url: impl fmt::Display) -> ClientBuilder {
+        self.redis = Some(url.to_string());
+        self
+    }
+
     /// Starts the client's runtime.
     ///
     /// # Errors
@@ -699,6 +732,31 @@ impl ClientBuilder {
     /// ```
     pub fn build(self) -> Result<Client, Error> {
         let scheduler = self.scheduler()?;
+        #[cfg(feature = "distributed")]
+        if let Some(url) = &self.redis {
+            let Scheduler::Threaded {
+                runtime: Some(runtime),
+                pool,
+            } = &scheduler
+            else {
+                drop(Client::with(scheduler, Vec::new()));
+                return Err(Error::remote(
+                    "a synchronous client runs every task on the calling thread, so it has no \
+                     workers: leave out `.synchronous()` to compute on workers"
+                        .into(),
+                    None,
+                ));
+            };
+            match crate::distributed::remote::RemoteClient::connect(url, runtime.handle()) {
+                Ok(remote) => {
+                    let _ = pool.remote.set(remote);
+                }
+                Err(error) => {
+                    drop(Client::with(scheduler, Vec::new()));
+                    return Err(error);
+                }
+            }
+        }
         #[allow(unused_mut)] // the dashboard, with its feature, is one more
         let mut callbacks = self.callbacks;
         #[cfg(feature = "dashboard")]

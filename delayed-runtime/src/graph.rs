@@ -36,6 +36,9 @@ enum Kind {
     Value,
     Sync,
     Async,
+    /// Runs on a worker: an async task of the client, waiting for it.
+    #[cfg(feature = "distributed")]
+    Remote,
 }
 
 impl Kind {
@@ -137,6 +140,23 @@ impl Graph {
     /// Whether node `i` is a synchronous task.
     pub(crate) fn is_sync(&self, i: u32) -> bool {
         self.kinds[i as usize] == Kind::Sync
+    }
+
+    /// Whether node `i` runs on a worker.
+    #[cfg(feature = "distributed")]
+    pub(crate) fn is_remote(&self, i: u32) -> bool {
+        self.kinds[i as usize] == Kind::Remote
+    }
+
+    /// Marks the tasks that can run on a worker as such, for a client with
+    /// workers.
+    #[cfg(feature = "distributed")]
+    pub(crate) fn run_on_workers(&mut self) {
+        for (node, kind) in self.nodes.iter().zip(&mut self.kinds) {
+            if *kind != Kind::Value && node.remote().is_some() {
+                *kind = Kind::Remote;
+            }
+        }
     }
 
     /// Gives up the graph: its nodes and its roots' indices, the rest freed.

@@ -38,6 +38,16 @@ pub(crate) enum Body {
     /// a pointer in the body rather than beside it in every node: most
     /// tasks have none, and a smaller node is a smaller allocation.
     Configured(Box<Configured>),
+    /// A body that may also run on a worker, with what to send it.
+    #[cfg(feature = "distributed")]
+    Remote(Box<Remote>),
+}
+
+/// A body, and what a worker needs to run it instead.
+#[cfg(feature = "distributed")]
+pub(crate) struct Remote {
+    pub(crate) spec: crate::distributed::remote::RemoteSpec,
+    pub(crate) body: Body,
 }
 
 /// A body and the policy it runs under.
@@ -170,7 +180,23 @@ impl Node {
             body = match body {
                 Body::Same(node) => &node.body,
                 Body::Configured(configured) => &configured.body,
+                #[cfg(feature = "distributed")]
+                Body::Remote(remote) => &remote.body,
                 _ => return body,
+            };
+        }
+    }
+
+    /// What a worker needs to run this task, if it can run on one.
+    #[cfg(feature = "distributed")]
+    pub(crate) fn remote(&self) -> Option<&crate::distributed::remote::RemoteSpec> {
+        let mut body = &self.body;
+        loop {
+            body = match body {
+                Body::Same(node) => &node.body,
+                Body::Configured(configured) => &configured.body,
+                Body::Remote(remote) => return Some(&remote.spec),
+                _ => return None,
             };
         }
     }

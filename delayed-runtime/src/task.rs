@@ -24,6 +24,9 @@ pub struct TaskBuilder {
     pure_key: Option<Key>,
     junction: bool,
     policy: Option<Box<Policy>>,
+    /// What a worker needs to run the task, when it can run on one.
+    #[cfg(feature = "distributed")]
+    remote: Option<crate::distributed::remote::RemoteSpec>,
 }
 
 impl TaskBuilder {
@@ -34,7 +37,32 @@ impl TaskBuilder {
             pure_key: None,
             junction: false,
             policy: None,
+            #[cfg(feature = "distributed")]
+            remote: None,
         }
+    }
+
+    /// Records how the task runs on a worker (feature `distributed`): the
+    /// registered function at `path`, each argument as bytes or as an input
+    /// to encode, and how to decode the result. A `None` (a type that is
+    /// not a serde type, a value that did not encode) keeps the task in the
+    /// client.
+    #[cfg(feature = "distributed")]
+    pub fn remote(
+        &mut self,
+        path: &'static str,
+        parts: Vec<Option<crate::distributed::remote::Part>>,
+        decode: Option<crate::distributed::remote::Decode>,
+    ) {
+        let parts: Option<Vec<_>> = parts.into_iter().collect();
+        self.remote =
+            parts
+                .zip(decode)
+                .map(|(parts, decode)| crate::distributed::remote::RemoteSpec {
+                    path,
+                    parts,
+                    decode,
+                });
     }
 
     /// `#[delayed(retries = n)]`: runs the task up to `n` more times after
@@ -127,6 +155,11 @@ impl TaskBuilder {
     fn finish<T>(self, body: Body) -> Delayed<T> {
         let pure = self.pure_key.is_some();
         let key = self.pure_key.unwrap_or_else(|| Key::unique(self.name));
+        #[cfg(feature = "distributed")]
+        let body = match self.remote {
+            Some(spec) => Body::Remote(Box::new(crate::node::Remote { spec, body })),
+            None => body,
+        };
         let body = match self.policy {
             Some(policy) => Body::Configured(Box::new(Configured {
                 policy: *policy,
@@ -267,6 +300,44 @@ impl<T> Shared<T> {
         match &self.source {
             Source::Const(value) => value.clone(),
             Source::Input(i) => (self.downcast)(inputs.share(*i)),
+        }
+    }
+}
+
+#[cfg(feature = "distributed")]
+impl<T: TaskValue> Shared<T> {
+    /// This argument for a worker: its value encoded now, or its input.
+    pub fn remote_part(
+        &self,
+        encoder: Option<crate::distributed::remote::Encode>,
+    ) -> Option<crate::distributed::remote::Part> {
+        use crate::distributed::remote::Part;
+        let encoder = encoder?;
+        match &self.source {
+            Source::Const(value) => encoder
+                .encode(&Value::Shared(value.clone()))
+                .ok()
+                .map(Part::Bytes),
+            Source::Input(i) => Some(Part::Input(*i, encoder)),
+        }
+    }
+}
+
+#[cfg(feature = "distributed")]
+impl<T: Any + Send + Sync> Owned<T> {
+    /// This argument for a worker: its value encoded now, or its input.
+    pub fn remote_part(
+        &self,
+        encoder: Option<crate::distributed::remote::Encode>,
+    ) -> Option<crate::distributed::remote::Part> {
+        use crate::distributed::remote::Part;
+        let encoder = encoder?;
+        match &self.source {
+            OwnedSource::Const(value) => encoder
+                .encode(&Value::new((self.fns.clone)(value)))
+                .ok()
+                .map(Part::Bytes),
+            OwnedSource::Input(i) => Some(Part::Input(*i, encoder)),
         }
     }
 }

@@ -46,6 +46,15 @@ impl Value {
         }
     }
 
+    /// What `f` makes of the value, borrowed.
+    #[allow(dead_code)] // only the `distributed` feature encodes values
+    pub(crate) fn with<T: Any, R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        match self {
+            Value::Shared(value) => f(value.downcast_ref().unwrap_or_else(|| mistyped())),
+            Value::Word(word) => f(&from_word::<T>(*word)),
+        }
+    }
+
     /// A copy of the value, made with `clone`.
     pub(crate) fn cloned<T: Any>(&self, clone: fn(&T) -> T) -> T {
         match self {

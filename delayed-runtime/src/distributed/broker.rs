@@ -61,6 +61,19 @@ pub enum Outcome {
     Failed(String),
 }
 
+/// A completion read from a reply stream.
+#[derive(Debug)]
+pub struct Done {
+    /// Its id in the reply stream: read after it for the next one.
+    pub id: String,
+    /// The task's key.
+    pub key: String,
+    /// The key its result was written under.
+    pub result: String,
+    /// What running it gave.
+    pub outcome: Outcome,
+}
+
 /// How workers treat their tasks.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -202,14 +215,13 @@ impl Broker {
     }
 
     /// The next completion on the reply stream `reply` after `after`
-    /// (`"0"` for the first), waiting up to `wait`: its stream id, the
-    /// task's key and its outcome.
+    /// (`"0"` for the first), waiting up to `wait`.
     pub async fn next_done(
         &self,
         reply: &str,
         after: &str,
         wait: Duration,
-    ) -> Result<Option<(String, String, Outcome)>, Error> {
+    ) -> Result<Option<Done>, Error> {
         let options = StreamReadOptions::default()
             .count(1)
             .block(wait.as_millis().max(1) as usize);
@@ -244,7 +256,12 @@ impl Broker {
                 "the result of task `{key}` expired before it was read"
             )),
         };
-        Ok(Some((entry.id, key, outcome)))
+        Ok(Some(Done {
+            id: entry.id,
+            key,
+            result,
+            outcome,
+        }))
     }
 }
 

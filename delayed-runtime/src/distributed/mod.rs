@@ -50,6 +50,7 @@
 
 mod broker;
 mod registry;
+pub(crate) mod remote;
 
 pub use registry::{Function, decode, encode, function, functions};
 
@@ -98,7 +99,10 @@ pub fn serve_if_worker() -> Result<(), Error> {
 
 #[doc(hidden)]
 pub mod __private {
-    pub use super::broker::{Broker, Outcome, REJECTED, Settings, TASKS, TaskMessage};
+    pub use super::broker::{Broker, Done, Outcome, REJECTED, Settings, TASKS, TaskMessage};
     pub use super::registry::{Fallback, Probe, Registration, ViaSerde};
+    pub use super::remote::{
+        Codec, Decode, DecodeFallback, DecodeVia, Encode, EncodeFallback, EncodeVia, Part,
+    };
     pub use inventory;
 }

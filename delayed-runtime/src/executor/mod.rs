@@ -59,6 +59,9 @@ pub(crate) struct Run {
     id: u64,
     /// Shared with a running compute's handle (`Client::submit`).
     control: Option<Arc<Control>>,
+    /// The client's workers, for the tasks that run on them.
+    #[cfg(feature = "distributed")]
+    pub(crate) remote: Option<Arc<crate::distributed::remote::RemoteClient>>,
 }
 
 /// What the handle of a running compute sees of it: how many tasks are
@@ -176,6 +179,8 @@ impl Run {
                 NEXT.fetch_add(1, Ordering::Relaxed)
             },
             control,
+            #[cfg(feature = "distributed")]
+            remote: None,
         }
     }
 
@@ -483,6 +488,27 @@ impl Run {
         }
     }
 
+    /// The future of async task `i`: its body's, or that of its run on a
+    /// worker.
+    fn future(&self, i: u32, inputs: &mut Inputs<'_>) -> crate::node::BoxFuture {
+        #[cfg(feature = "distributed")]
+        if let (true, Some(remote)) = (self.graph.is_remote(i), &self.remote) {
+            let node = self.graph.node(i);
+            let spec = node
+                .remote()
+                .expect("a task marked remote has what a worker needs");
+            let args = crate::distributed::remote::arguments(&spec.parts, |k| inputs.share(k));
+            return match args {
+                Ok(args) => remote.call(node.key.to_string(), spec, args),
+                Err(error) => Box::pin(std::future::ready(Err(error.into()))),
+            };
+        }
+        let Body::Async(call) = self.graph.node(i).body() else {
+            unreachable!("run_async is only called for async tasks")
+        };
+        call(inputs)
+    }
+
     /// Calls an `async` task's body and polls it to completion, catching a
     /// panic in any poll.
     fn call_async(
@@ -490,12 +516,9 @@ impl Run {
         i: u32,
         mut inputs: Inputs<'_>,
     ) -> impl Future<Output = Result<Value, Failure>> + '_ {
-        let Body::Async(call) = self.graph.node(i).body() else {
-            unreachable!("run_async is only called for async tasks")
-        };
         // Inputs the call did not keep, and the future once it is done,
         // are dropped inside the guard: a panicking `Drop` fails this task.
-        let mut future = catch_unwind(AssertUnwindSafe(move || Some(call(&mut inputs))));
+        let mut future = catch_unwind(AssertUnwindSafe(move || Some(self.future(i, &mut inputs))));
         poll_fn(move |cx| {
             let running = match &mut future {
                 Ok(Some(running)) => running,

@@ -45,9 +45,7 @@ pub(crate) async fn run(
             Body::Ready(_) => continue,
             Body::Sync(_) => run.run_sync(task, &Unwatched),
             Body::Async(_) => run.run_async(task).await,
-            Body::Same(_) | Body::Configured(_) => {
-                unreachable!("`body()` looks through `Same` and `Configured`")
-            }
+            _ => unreachable!("`body()` looks through `Same`, `Configured` and `Remote`"),
         };
         if run.finish(task, result, &mut ready) {
             run.complete(1);

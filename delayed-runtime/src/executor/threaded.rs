@@ -63,6 +63,9 @@ pub(crate) struct Pool {
     parking: Parking<PoolState>,
     /// Wakes the monitor when a compute starts or the pool closes.
     monitor_wake: Condvar,
+    /// The workers of a client built with `redis(url)`.
+    #[cfg(feature = "distributed")]
+    pub(crate) remote: std::sync::OnceLock<Arc<crate::distributed::remote::RemoteClient>>,
 }
 
 struct PoolState {
@@ -104,6 +107,8 @@ impl Pool {
                 closed: false,
             }),
             monitor_wake: Condvar::new(),
+            #[cfg(feature = "distributed")]
+            remote: std::sync::OnceLock::new(),
         });
         if pool.lending {
             let watched = Arc::downgrade(&pool);
@@ -376,8 +381,22 @@ pub(crate) fn start(
     done: Done,
     control: Option<Arc<Control>>,
 ) -> Arc<Job> {
+    #[cfg(feature = "distributed")]
+    let mut graph = graph;
+    #[cfg(feature = "distributed")]
+    let remote = pool.remote.get().cloned();
+    #[cfg(feature = "distributed")]
+    if remote.is_some() {
+        graph.run_on_workers();
+    }
+    #[allow(unused_mut)] // the workers of a distributed client are one more
+    let mut run = Run::new(graph, done, callbacks, control);
+    #[cfg(feature = "distributed")]
+    {
+        run.remote = remote;
+    }
     let job = Arc::new(Job {
-        run: Run::new(graph, done, callbacks, control),
+        run,
         pool: pool.clone(),
         queue: Mutex::new(VecDeque::new()),
         asyncs: Mutex::new(AsyncTasks::default()),
