@@ -297,6 +297,10 @@ pub mod guide {
     pub mod seeing_the_work {}
     #[doc = include_str!("../docs/src/results-as-they-arrive.md")]
     pub mod results_as_they_arrive {}
+    /// With the `distributed` feature.
+    #[cfg(feature = "distributed")]
+    #[doc = include_str!("../docs/src/beyond-one-machine.md")]
+    pub mod beyond_one_machine {}
     #[doc = include_str!("../docs/performance.md")]
     pub mod performance {}
     #[doc = include_str!("../docs/src/coming-from-dask.md")]

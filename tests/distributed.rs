@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use delayed::__private::{Broker, Outcome, REJECTED, TASKS, TaskMessage};
-use delayed::distributed::{decode, encode};
+use delayed::distributed::{LocalCluster, decode, encode};
 use delayed::{Client, Delayed, delayed};
 
 #[delayed]
@@ -74,6 +74,10 @@ fn main() {
         (
             "a_client_computes_a_graph_on_worker_processes",
             a_client_computes_a_graph_on_worker_processes,
+        ),
+        (
+            "a_local_cluster_starts_its_processes_and_stops_them_when_dropped",
+            a_local_cluster_starts_its_processes_and_stops_them_when_dropped,
         ),
         (
             "results_come_back_from_two_worker_processes",
@@ -336,6 +340,24 @@ fn a_client_computes_a_graph_on_worker_processes(
         cause.contains("on a worker") && cause.contains("no 3"),
         "{cause}"
     );
+}
+
+fn a_local_cluster_starts_its_processes_and_stops_them_when_dropped(
+    _redis: &Redis,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let cluster = LocalCluster::new(2).expect("redis-server and two workers start");
+    assert_eq!(cluster.workers(), 2);
+    let client = cluster.client().expect("a client of the cluster");
+    let processes: Vec<u32> = client
+        .compute(&(0..10).map(|_| process()).collect::<Vec<_>>())
+        .expect("the tasks run");
+    assert!(processes.iter().all(|&p| p != std::process::id()));
+    let url = cluster.url().to_string();
+    drop(client);
+    drop(cluster);
+    let gone = runtime.block_on(Broker::connect(&url, Duration::from_secs(1)));
+    assert!(gone.is_err(), "the cluster's redis-server stopped with it");
 }
 
 fn results_come_back_from_two_worker_processes(redis: &Redis, runtime: &tokio::runtime::Runtime) {

@@ -1,4 +1,10 @@
-//! Task functions found by name (feature `distributed`).
+//! The same graphs on worker processes on many machines, through Redis
+//! Streams (feature `distributed`): a client built with
+//! [`ClientBuilder::redis`](crate::ClientBuilder::redis) runs the tasks
+//! that can run on workers there; a program becomes a worker when started
+//! with [`DELAYED_WORKER`](WORKER_VARIABLE) set ([`serve_if_worker`]); a
+//! [`LocalCluster`] starts workers and a broker on this machine. The
+//! guide's chapter "Beyond one machine" tells the whole story.
 //!
 //! `#[delayed]` registers each non-generic function under its path (the
 //! module path and the function's name, as in `my_app::io::load`),
@@ -49,9 +55,11 @@
 //! ```
 
 mod broker;
+mod cluster;
 mod registry;
 pub(crate) mod remote;
 
+pub use cluster::LocalCluster;
 pub use registry::{Function, decode, encode, function, functions};
 
 use crate::error::Error;
