@@ -222,8 +222,21 @@ impl Broker {
         after: &str,
         wait: Duration,
     ) -> Result<Option<Done>, Error> {
+        Ok(self.completions(reply, after, wait, 1).await?.pop())
+    }
+
+    /// Up to `count` completions on the reply stream `reply` after `after`,
+    /// waiting up to `wait` for the first, with their results taken in
+    /// one round trip.
+    pub async fn completions(
+        &self,
+        reply: &str,
+        after: &str,
+        wait: Duration,
+        count: usize,
+    ) -> Result<Vec<Done>, Error> {
         let options = StreamReadOptions::default()
-            .count(1)
+            .count(count.max(1))
             .block(wait.as_millis().max(1) as usize);
         let read: Option<StreamReadReply> = self
             .connection
@@ -231,37 +244,59 @@ impl Broker {
             .xread_options(&[reply], &[after], &options)
             .await
             .map_err(self.failed("could not read completions from"))?;
-        let Some(entry) = read.and_then(|r| r.keys.into_iter().next()?.ids.into_iter().next())
-        else {
-            return Ok(None);
-        };
-        let key: String = field(&entry, "key").unwrap_or_default();
-        let result: String = field(&entry, "result").unwrap_or_default();
-        // Taken, and replaced by an empty marker until it expires: the
-        // value's memory is freed at once, while the key still keeps a
-        // second run of the task from writing its result again.
-        let bytes: Option<Vec<u8>> = redis::cmd("SET")
-            .arg(&result)
-            .arg("")
-            .arg("XX")
-            .arg("GET")
-            .arg("KEEPTTL")
+        let entries: Vec<StreamId> = read
+            .and_then(|r| r.keys.into_iter().next())
+            .map(|key| key.ids)
+            .unwrap_or_default();
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<(String, String)> = entries
+            .iter()
+            .map(|entry| {
+                let key: String = field(entry, "key").unwrap_or_default();
+                let result: String = field(entry, "result").unwrap_or_default();
+                (key, result)
+            })
+            .collect();
+        // Each value taken, and replaced by an empty marker until it
+        // expires: its memory is freed at once, while the key still keeps
+        // a second run of the task from writing its result again.
+        let mut take = redis::pipe();
+        for (_, result) in &keys {
+            take.cmd("SET")
+                .arg(result)
+                .arg("")
+                .arg("XX")
+                .arg("GET")
+                .arg("KEEPTTL");
+        }
+        let values: Vec<Option<Vec<u8>>> = take
             .query_async(&mut self.connection.clone())
             .await
-            .map_err(self.failed("could not read a result from"))?;
-        let outcome = match bytes {
-            Some(bytes) if !bytes.is_empty() => super::decode(&bytes)?,
-            Some(_) => Outcome::Failed(format!("the result of task `{key}` was taken already")),
-            None => Outcome::Failed(format!(
-                "the result of task `{key}` expired before it was read"
-            )),
-        };
-        Ok(Some(Done {
-            id: entry.id,
-            key,
-            result,
-            outcome,
-        }))
+            .map_err(self.failed("could not read results from"))?;
+        entries
+            .into_iter()
+            .zip(keys)
+            .zip(values)
+            .map(|((entry, (key, result)), bytes)| {
+                let outcome = match bytes {
+                    Some(bytes) if !bytes.is_empty() => super::decode(&bytes)?,
+                    Some(_) => {
+                        Outcome::Failed(format!("the result of task `{key}` was taken already"))
+                    }
+                    None => Outcome::Failed(format!(
+                        "the result of task `{key}` expired before it was read"
+                    )),
+                };
+                Ok(Done {
+                    id: entry.id,
+                    key,
+                    result,
+                    outcome,
+                })
+            })
+            .collect()
     }
 }
 
@@ -283,8 +318,9 @@ pub(crate) async fn serve(url: &str, settings: Settings) -> Result<(), Error> {
         ) & 0xffff_ffff
     );
     let mut unreachable_since: Option<std::time::Instant> = None;
+    let mut reclaimed_at = std::time::Instant::now();
     loop {
-        match serve_one(&broker, &me, &settings).await {
+        match serve_one(&broker, &me, &settings, &mut reclaimed_at).await {
             Ok(()) => unreachable_since = None,
             Err(error) => {
                 let since = *unreachable_since.get_or_insert_with(std::time::Instant::now);
@@ -298,34 +334,46 @@ pub(crate) async fn serve(url: &str, settings: Settings) -> Result<(), Error> {
     }
 }
 
-/// Takes one task (a lost one first, else a new one, waiting a moment)
-/// and runs it.
-async fn serve_one(broker: &Broker, me: &str, settings: &Settings) -> Result<(), Error> {
+/// Takes one task and runs it: a lost one, looked for every quarter of a
+/// lease while there are none (so that a new task costs no extra round
+/// trip), else a new one, waiting a moment.
+async fn serve_one(
+    broker: &Broker,
+    me: &str,
+    settings: &Settings,
+    reclaimed_at: &mut std::time::Instant,
+) -> Result<(), Error> {
     let mut connection = broker.connection.clone();
-    let lease_ms = settings.lease.as_millis().max(1) as usize;
-    let reclaimed: StreamAutoClaimReply = connection
-        .xautoclaim_options(
-            TASKS,
-            GROUP,
-            me,
-            lease_ms,
-            "0-0",
-            StreamAutoClaimOptions::default().count(1),
-        )
-        .await
-        .map_err(broker.failed("could not reclaim tasks from"))?;
-    if let Some(entry) = reclaimed.claimed.into_iter().next() {
-        let pending: StreamPendingCountReply = connection
-            .xpending_consumer_count(TASKS, GROUP, &entry.id, &entry.id, 1, me)
+    let every = (settings.lease / 4).max(Duration::from_millis(10));
+    if reclaimed_at.elapsed() >= every {
+        let lease_ms = settings.lease.as_millis().max(1) as usize;
+        let reclaimed: StreamAutoClaimReply = connection
+            .xautoclaim_options(
+                TASKS,
+                GROUP,
+                me,
+                lease_ms,
+                "0-0",
+                StreamAutoClaimOptions::default().count(1),
+            )
             .await
-            .map_err(broker.failed("could not read a task's deliveries from"))?;
-        let deliveries = pending.ids.first().map_or(1, |p| p.times_delivered);
-        return run(broker, me, settings, entry, deliveries).await;
+            .map_err(broker.failed("could not reclaim tasks from"))?;
+        match reclaimed.claimed.into_iter().next() {
+            Some(entry) => {
+                let pending: StreamPendingCountReply = connection
+                    .xpending_consumer_count(TASKS, GROUP, &entry.id, &entry.id, 1, me)
+                    .await
+                    .map_err(broker.failed("could not read a task's deliveries from"))?;
+                let deliveries = pending.ids.first().map_or(1, |p| p.times_delivered);
+                return run(broker, me, settings, entry, deliveries).await;
+            }
+            None => *reclaimed_at = std::time::Instant::now(),
+        }
     }
     let options = StreamReadOptions::default()
         .group(GROUP, me)
         .count(1)
-        .block(500);
+        .block(every.min(Duration::from_millis(500)).as_millis() as usize);
     let read: Option<StreamReadReply> = connection
         .xread_options(&[TASKS], &[">"], &options)
         .await
@@ -381,21 +429,25 @@ async fn run(
         .query_async(&mut connection)
         .await
         .map_err(broker.failed("could not write a result to"))?;
+    // Told and acknowledged in one round trip.
+    let mut finish = redis::pipe();
     if first.is_some() {
-        let _: String = connection
+        finish
             .xadd(
                 &task.reply,
                 "*",
                 &[("key", task.key.as_str()), ("result", task.result.as_str())],
             )
-            .await
-            .map_err(broker.failed("could not report a completion to"))?;
-        let _: bool = connection
+            .ignore()
             .pexpire(&task.reply, ttl_ms as i64)
-            .await
-            .map_err(broker.failed("could not set the reply stream's expiry on"))?;
+            .ignore();
     }
-    ack(broker, &id).await
+    finish.xack(TASKS, GROUP, &[&id]).ignore();
+    let () = finish
+        .query_async(&mut connection)
+        .await
+        .map_err(broker.failed("could not report a completion to"))?;
+    Ok(())
 }
 
 /// Runs the task's function on a blocking thread, renewing the lease

@@ -124,10 +124,10 @@ where
                 Some(source.into()),
             )
         })?;
-        // The task runs here, on this thread (or a helper thread, inside a
-        // runtime), as a synchronous client runs it: a failure or panic is
+        // The task runs on this process's default client (its runtime and
+        // threads are made once, not for each task): a failure or panic is
         // the task's error, with its key, as anywhere else.
-        let output = crate::Client::synchronous().compute(&(self.call)(args))?;
+        let output = crate::Client::current()?.compute(&(self.call)(args))?;
         rmp_serde::to_vec(&output).map_err(|source| {
             Error::remote(
                 format!("could not encode the result of task function `{path}`"),
@@ -209,7 +209,7 @@ impl Function {
 
     /// Runs the function on `args`, its arguments as one MessagePack
     /// tuple ([`encode`]`(&(x, y))`), and returns its result as MessagePack.
-    /// The task runs on the calling thread, as on a synchronous client.
+    /// The task runs on the default client ([`Client::current`](crate::Client::current)).
     ///
     /// A task that fails or panics gives its error, naming its key; a
     /// function that does not [run from bytes](Function::runs_from_bytes),

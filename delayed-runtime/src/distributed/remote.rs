@@ -173,8 +173,14 @@ impl RemoteClient {
         let connecting = handle.clone();
         // On a thread of its own: `build` may be called from anywhere,
         // also inside a runtime, where blocking on one is not allowed.
-        let broker = std::thread::spawn(move || {
-            connecting.block_on(Broker::connect(&url, Duration::from_secs(5)))
+        // Two connections: the reader's blocking reads would hold up the
+        // tasks sent on the same one.
+        let (broker, reader) = std::thread::spawn(move || {
+            connecting.block_on(async {
+                let broker = Broker::connect(&url, Duration::from_secs(5)).await?;
+                let reader = Broker::connect(&url, Duration::from_secs(5)).await?;
+                Ok::<_, Error>((broker, reader))
+            })
         })
         .join()
         .map_err(|_| Error::remote("connecting to the broker panicked".into(), None))??;
@@ -185,7 +191,7 @@ impl RemoteClient {
             next: AtomicU64::new(0),
             waiting: Mutex::new(HashMap::new()),
         });
-        handle.spawn(read_completions(Arc::downgrade(&client)));
+        handle.spawn(read_completions(Arc::downgrade(&client), reader));
         Ok(client)
     }
 
@@ -249,26 +255,30 @@ impl std::fmt::Display for RemoteFailure {
 
 impl std::error::Error for RemoteFailure {}
 
-/// Reads the client's reply stream for as long as the client lives.
-async fn read_completions(client: Weak<RemoteClient>) {
+/// Reads the client's reply stream, on a connection of its own, for as
+/// long as the client lives.
+async fn read_completions(client: Weak<RemoteClient>, reader: Broker) {
     let mut after = "0".to_string();
     loop {
+        let Some(reply) = client.upgrade().map(|client| client.reply()) else {
+            return;
+        };
+        let read = reader
+            .completions(&reply, &after, Duration::from_millis(500), 256)
+            .await;
         let Some(client) = client.upgrade() else {
             return;
         };
-        let reply = client.reply();
-        match client
-            .broker
-            .next_done(&reply, &after, Duration::from_millis(500))
-            .await
-        {
-            Ok(Some(done)) => {
-                after = done.id;
-                if let Some(waiting) = lock(&client.waiting).remove(&done.result) {
-                    let _ = waiting.send(Ok(done.outcome));
+        match read {
+            Ok(done) => {
+                let mut waiting = lock(&client.waiting);
+                for done in done {
+                    after = done.id;
+                    if let Some(waiting) = waiting.remove(&done.result) {
+                        let _ = waiting.send(Ok(done.outcome));
+                    }
                 }
             }
-            Ok(None) => {}
             Err(error) => {
                 // Tasks in flight fail at once; later ones try again.
                 client.fail_all(error);

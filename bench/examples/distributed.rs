@@ -1,0 +1,134 @@
+//! `delayed` on a `LocalCluster` of 1, 2 and 4 workers, on the graphs of
+//! `bench/distributed.sh`, which runs Dask distributed on the same ones.
+//! Prints `workload,tasks,workers,seconds` lines (median of 3 runs).
+//!
+//! ```text
+//! cargo run --release -p delayed-bench --features distributed --example distributed -- [WORKERS…]
+//! ```
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use delayed::distributed::LocalCluster;
+use delayed::{Client, Delayed, delayed};
+
+#[delayed]
+fn inc(x: u64) -> u64 {
+    x + 1
+}
+
+#[delayed]
+fn add(x: u64, y: u64) -> u64 {
+    x + y
+}
+
+/// Busy for `ms` milliseconds of CPU.
+#[delayed]
+fn spin(ms: u64, seed: u64) -> u64 {
+    let start = Instant::now();
+    let mut x = seed;
+    while start.elapsed() < Duration::from_millis(ms) {
+        for _ in 0..1000 {
+            x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+    }
+    x
+}
+
+/// A value of `bytes` bytes.
+#[delayed]
+fn make(bytes: usize, seed: u8) -> Vec<u8> {
+    vec![seed; bytes]
+}
+
+#[delayed]
+fn size(v: Vec<u8>) -> usize {
+    v.len()
+}
+
+fn chain(n: u64) -> Vec<Delayed<u64>> {
+    let mut tip = inc(0);
+    for _ in 1..n {
+        tip = inc(tip);
+    }
+    vec![tip]
+}
+
+fn wide(n: u64) -> Vec<Delayed<u64>> {
+    (0..n).map(inc).collect()
+}
+
+fn tree(leaves: u64) -> Vec<Delayed<u64>> {
+    let mut level: Vec<Delayed<u64>> = (0..leaves).map(inc).collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [a, b] => add(a, b),
+                [a] => a.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+    }
+    level
+}
+
+fn cpu(n: u64) -> Vec<Delayed<u64>> {
+    (0..n).map(|i| spin(10, i)).collect()
+}
+
+/// `n` values of 1 MB, each made by one task and measured by another.
+fn megabytes(n: u64) -> Vec<Delayed<usize>> {
+    (0..n).map(|i| size(make(1 << 20, i as u8))).collect()
+}
+
+fn time<T: delayed::TaskValue + Clone>(
+    client: &Client,
+    build: impl Fn() -> Vec<Delayed<T>>,
+) -> f64 {
+    let mut runs: Vec<f64> = (0..3)
+        .map(|_| {
+            let graph = build();
+            let start = Instant::now();
+            black_box(client.compute(&graph).expect("the graph computes"));
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    runs.sort_by(f64::total_cmp);
+    runs[1]
+}
+
+fn main() -> Result<(), delayed::Error> {
+    delayed::distributed::serve_if_worker()?;
+    let workers: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("a number of workers"))
+        .collect();
+    let workers = if workers.is_empty() {
+        vec![1, 2, 4]
+    } else {
+        workers
+    };
+    for w in workers {
+        let cluster = LocalCluster::new(w)?;
+        let client = cluster.client()?;
+        // Warm up the workers' connections.
+        client.compute(&wide(100))?;
+        println!("chain,2000,{w},{:.4}", time(&client, || chain(2000)));
+        println!(
+            "independent,20000,{w},{:.4}",
+            time(&client, || wide(20_000))
+        );
+        println!(
+            "tree,{},{w},{:.4}",
+            (1 << 15) - 1,
+            time(&client, || tree(1 << 14))
+        );
+        println!("cpu-10ms,200,{w},{:.4}", time(&client, || cpu(200)));
+        println!(
+            "1mb-values,1000,{w},{:.4}",
+            time(&client, || megabytes(1000))
+        );
+    }
+    Ok(())
+}
