@@ -108,6 +108,10 @@ fn main() {
             a_result_over_the_payload_limit_fails_naming_the_task,
         ),
         (
+            "a_broker_lost_mid_compute_fails_it_in_bounded_time",
+            a_broker_lost_mid_compute_fails_it_in_bounded_time,
+        ),
+        (
             "an_unreachable_broker_is_a_clear_error_in_bounded_time",
             an_unreachable_broker_is_a_clear_error_in_bounded_time,
         ),
@@ -531,6 +535,35 @@ fn a_result_over_the_payload_limit_fails_naming_the_task(
     assert!(
         report.contains("task `large`") && report.contains("over the limit of 1000"),
         "{report}"
+    );
+}
+
+fn a_broker_lost_mid_compute_fails_it_in_bounded_time(
+    _shared: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    // A Redis of its own, to stop in the middle.
+    let mut redis = Redis::start().expect("a second redis-server starts");
+    let log = redis.dir.join("lost-broker.log");
+    let _worker = redis.worker(&[]);
+    let client = Client::builder()
+        .redis(redis.url())
+        .build()
+        .expect("the client connects");
+    let mut running = client.submit(&vec![logged(log.to_str().unwrap().to_string(), 5_000, 1)]);
+    wait_for_runs(&log, 1);
+    let stopped = Instant::now();
+    let _ = redis.server.kill();
+    let _ = redis.server.wait();
+    let error = running
+        .wait_timeout(Duration::from_secs(15))
+        .expect("the compute ends within 15 s")
+        .unwrap_err();
+    assert!(stopped.elapsed() < Duration::from_secs(15));
+    let shown = format!("{error:?}");
+    assert!(
+        shown.contains("the broker at `redis://127.0.0.1:"),
+        "{shown}"
     );
 }
 
