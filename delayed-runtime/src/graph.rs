@@ -12,6 +12,7 @@ use crate::node::{Body, Key, Node};
 
 /// The nodes of one compute, numbered `0..len` in topological order, with
 /// their edges both ways in compressed (CSR) form.
+#[derive(Default)]
 pub(crate) struct Graph {
     /// Dependencies come before their dependents.
     pub(crate) nodes: Vec<Arc<Node>>,
@@ -161,20 +162,8 @@ impl Graph {
 
     /// Gives up the graph: its nodes and its roots' indices, the rest freed.
     pub(crate) fn release(&mut self) -> (Vec<Arc<Node>>, Vec<u32>) {
-        let released = (
-            std::mem::take(&mut self.nodes),
-            std::mem::take(&mut self.roots),
-        );
-        *self = Graph {
-            nodes: Vec::new(),
-            dep_start: Vec::new(),
-            deps: Vec::new(),
-            dependent_start: Vec::new(),
-            dependents: Vec::new(),
-            roots: Vec::new(),
-            kinds: Vec::new(),
-        };
-        released
+        let graph = std::mem::take(self);
+        (graph.nodes, graph.roots)
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -58,6 +58,7 @@ pub(crate) struct Configured {
 
 /// The nodes a node takes, in argument order: one inline (a chain costs
 /// no allocation per link), or any number in a slice.
+#[derive(Clone)]
 pub(crate) enum Deps {
     One(Arc<Node>),
     Many(Box<[Arc<Node>]>),
@@ -73,14 +74,10 @@ impl Deps {
 }
 
 impl From<Vec<Arc<Node>>> for Deps {
-    fn from(mut nodes: Vec<Arc<Node>>) -> Deps {
-        match nodes.pop() {
-            Some(node) if nodes.is_empty() => Deps::One(node),
-            Some(node) => {
-                nodes.push(node);
-                Deps::Many(nodes.into_boxed_slice())
-            }
-            None => Deps::default(),
+    fn from(nodes: Vec<Arc<Node>>) -> Deps {
+        match <[Arc<Node>; 1]>::try_from(nodes) {
+            Ok([node]) => Deps::One(node),
+            Err(nodes) => Deps::Many(nodes.into_boxed_slice()),
         }
     }
 }
@@ -88,15 +85,6 @@ impl From<Vec<Arc<Node>>> for Deps {
 impl Default for Deps {
     fn default() -> Deps {
         Deps::Many(Box::default())
-    }
-}
-
-impl Clone for Deps {
-    fn clone(&self) -> Deps {
-        match self {
-            Deps::One(node) => Deps::One(node.clone()),
-            Deps::Many(nodes) => Deps::Many(nodes.clone()),
-        }
     }
 }
 
@@ -172,33 +160,31 @@ impl Node {
         })
     }
 
-    /// What running this node means, through any `Body::Same` and
-    /// `Body::Configured`.
+    /// The layers of this node's body, outermost first: through another
+    /// node's body (`Same`), a policy (`Configured`) and what a worker
+    /// needs (`Remote`), down to the call or value itself.
+    fn layers(&self) -> impl Iterator<Item = &Body> {
+        std::iter::successors(Some(&self.body), |body| match body {
+            Body::Same(node) => Some(&node.body),
+            Body::Configured(configured) => Some(&configured.body),
+            #[cfg(feature = "distributed")]
+            Body::Remote(remote) => Some(&remote.body),
+            _ => None,
+        })
+    }
+
+    /// What running this node means, under every layer around it.
     pub(crate) fn body(&self) -> &Body {
-        let mut body = &self.body;
-        loop {
-            body = match body {
-                Body::Same(node) => &node.body,
-                Body::Configured(configured) => &configured.body,
-                #[cfg(feature = "distributed")]
-                Body::Remote(remote) => &remote.body,
-                _ => return body,
-            };
-        }
+        self.layers().last().expect("a body is at least itself")
     }
 
     /// What a worker needs to run this task, if it can run on one.
     #[cfg(feature = "distributed")]
     pub(crate) fn remote(&self) -> Option<&crate::distributed::remote::RemoteSpec> {
-        let mut body = &self.body;
-        loop {
-            body = match body {
-                Body::Same(node) => &node.body,
-                Body::Configured(configured) => &configured.body,
-                Body::Remote(remote) => return Some(&remote.spec),
-                _ => return None,
-            };
-        }
+        self.layers().find_map(|body| match body {
+            Body::Remote(remote) => Some(&remote.spec),
+            _ => None,
+        })
     }
 
     /// Retries and timeout, if this task has any.

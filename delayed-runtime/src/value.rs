@@ -47,7 +47,6 @@ impl Value {
     }
 
     /// What `f` makes of the value, borrowed.
-    #[allow(dead_code)] // only the `distributed` feature encodes values
     pub(crate) fn with<T: Any, R>(&self, f: impl FnOnce(&T) -> R) -> R {
         match self {
             Value::Shared(value) => f(value.downcast_ref().unwrap_or_else(|| mistyped())),
@@ -57,10 +56,7 @@ impl Value {
 
     /// A copy of the value, made with `clone`.
     pub(crate) fn cloned<T: Any>(&self, clone: fn(&T) -> T) -> T {
-        match self {
-            Value::Shared(value) => clone(value.downcast_ref().unwrap_or_else(|| mistyped())),
-            Value::Word(word) => from_word(*word),
-        }
+        self.with(clone)
     }
 }
 
