@@ -54,7 +54,11 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
         sig: original,
         block,
     } = item;
-    let plan = Registration::of(args, item, sig);
+    let plan = if cfg!(feature = "distributed") {
+        Registration::of(args, item, sig)
+    } else {
+        Registration::None
+    };
     let mut task = Task::new(args, &original.ident, sig, original.asyncness.is_some());
     if let Registration::Remote(path) = &plan {
         task.remote = Some(path.clone());
@@ -113,8 +117,9 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
     // The same function again, nested in its body, for the registry: a
     // static there can name it, where it could not name an associated
     // function (`Self::f`) of the impl around it.
-    let copy = define(quote!(), &format_ident!("__delayed_task"), quote!());
-    let registration = registration(args, sig, &plan, copy);
+    let registration = registration(args, sig, &plan, || {
+        define(quote!(), &format_ident!("__delayed_task"), quote!())
+    });
     let lazy = define(quote!(#vis), ident, registration);
     quote! {
         #(#attrs)*
@@ -123,8 +128,7 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
 }
 
 /// The function's entry in the registry of task functions (feature
-/// `distributed`, through the facade's `__register_task!`, which expands to
-/// nothing without it), placed in the function's own body: its path, its
+/// `distributed`), placed in the function's own body: its path, its
 /// signature as the task stores its arguments, and a call taking the
 /// arguments as one tuple, through `copy`, the function again under a
 /// name of its own.
@@ -135,11 +139,16 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
 /// registered. (Neither can it use the impl's generic parameters, which an
 /// attribute on the function cannot see: such a function needs
 /// `#[delayed(local)]` with the feature on.)
+///
+/// Whether the function runs from bytes is decided where it is
+/// registered, by method resolution: `(&probe).runner()` finds `ViaSerde`
+/// when the argument and result types are serde types, `Fallback`
+/// otherwise.
 fn registration(
     args: &Args,
     sig: &Signature,
     plan: &Registration,
-    copy: TokenStream,
+    copy: impl FnOnce() -> TokenStream,
 ) -> TokenStream {
     let (path, remote) = match plan {
         Registration::None => return quote!(),
@@ -150,22 +159,27 @@ fn registration(
     let stored: Vec<&syn::Type> = sig.params.iter().map(|param| &param.stored).collect();
     let output = sig.output.value_type();
     let signature = signature_text(&stored, output);
+    let private = quote!(#krate::__private);
     if !remote {
         return quote! {
-            #krate::__register_task! { path: #path, signature: #signature, local }
+            #private::inventory::submit! {
+                #private::Registration::local(#path, #signature)
+            }
         };
     }
     let bindings: Vec<Ident> = (0..stored.len())
         .map(|i| format_ident!("__delayed_arg{}", i))
         .collect();
+    let copy = copy();
     quote! {
-        #krate::__register_task! {
-            path: #path,
-            signature: #signature,
-            args: (#(#stored,)*),
-            output: #output,
-            copy: { #copy },
-            call: |(#(#bindings,)*): (#(#stored,)*)| __delayed_task(#(#bindings),*)
+        #copy
+        #private::inventory::submit! {
+            #private::Registration::new(#path, #signature, || {
+                #[allow(unused_imports)]
+                use #private::{Fallback as _, ViaSerde as _};
+                let call = |(#(#bindings,)*): (#(#stored,)*)| __delayed_task(#(#bindings),*);
+                (&#private::Probe::<(#(#stored,)*), #output, _>::new(call)).runner()
+            })
         }
     }
 }
@@ -429,27 +443,35 @@ impl<'a> Task<'a> {
                 })
             }
         };
+        // How the task runs on a worker: each argument's encoder and the
+        // result's decoder, found by method resolution as the registry's
+        // runner is (`EncodeVia` for serde types, `EncodeFallback` else).
         let remote = self.remote.as_ref().map(|path| {
-            let pairs = params.iter().zip(&slots).map(|(param, slot)| {
+            let parts = params.iter().zip(&slots).map(|(param, slot)| {
                 let stored = &param.stored;
-                quote!((#slot, #stored))
+                quote!(#slot.remote_part((&#krate::__private::Codec::<#stored>::new()).encoder()))
             });
             quote! {
-                #krate::__remote_task! {
-                    builder: __delayed_builder,
-                    path: #path,
-                    slots: [#(#pairs),*],
-                    output: #value_type
+                {
+                    #[allow(unused_imports)]
+                    use #krate::__private::{
+                        DecodeFallback as _, DecodeVia as _, EncodeFallback as _, EncodeVia as _,
+                    };
+                    #krate::__private::TaskBuilder::remote(
+                        &mut __delayed_builder,
+                        #path,
+                        ::std::vec![#(#parts),*],
+                        (&#krate::__private::Codec::<#value_type>::new()).decoder(),
+                    );
                 }
             }
         });
-        let immutable = params.is_empty() && self.pure.is_none() && self.policy.is_empty();
-        let binding = match (immutable, remote.is_some()) {
-            (false, _) => quote!(let mut),
-            (true, false) => quote!(let),
-            // Only `__remote_task!` changes it, and without the
-            // `distributed` feature that expands to nothing.
-            (true, true) => quote!(#[allow(unused_mut)] let mut),
+        let immutable =
+            params.is_empty() && self.pure.is_none() && self.policy.is_empty() && remote.is_none();
+        let binding = if immutable {
+            quote!(let)
+        } else {
+            quote!(let mut)
         };
         let name = &self.name;
         let policy = &self.policy;
