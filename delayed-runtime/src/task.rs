@@ -43,9 +43,9 @@ impl TaskBuilder {
     }
 
     /// Records how the task runs on a worker (feature `distributed`): the
-    /// registered function at `path`, each argument as bytes or as an input
-    /// to encode, and how to decode the result. A `None` (a type that is
-    /// not a serde type, a value that did not encode) keeps the task in the
+    /// registered function at `path`, each argument as a value or an input
+    /// to encode when the task is sent, and how to decode the result. A
+    /// `None` (a type that is not a serde type) keeps the task in the
     /// client.
     #[cfg(feature = "distributed")]
     pub fn remote(
@@ -313,13 +313,10 @@ impl<T: TaskValue> Shared<T> {
     ) -> Option<crate::distributed::remote::Part> {
         use crate::distributed::remote::Part;
         let encoder = encoder?;
-        match &self.source {
-            Source::Const(value) => encoder
-                .encode(&Value::Shared(value.clone()))
-                .ok()
-                .map(Part::Bytes),
-            Source::Input(i) => Some(Part::Input(*i, encoder)),
-        }
+        Some(match &self.source {
+            Source::Const(value) => Part::constant(Value::Shared(value.clone()), encoder),
+            Source::Input(i) => Part::input(*i, encoder),
+        })
     }
 }
 
@@ -332,13 +329,12 @@ impl<T: Any + Send + Sync> Owned<T> {
     ) -> Option<crate::distributed::remote::Part> {
         use crate::distributed::remote::Part;
         let encoder = encoder?;
-        match &self.source {
-            OwnedSource::Const(value) => encoder
-                .encode(&Value::new((self.fns.clone)(value)))
-                .ok()
-                .map(Part::Bytes),
-            OwnedSource::Input(i) => Some(Part::Input(*i, encoder)),
-        }
+        Some(match &self.source {
+            OwnedSource::Const(value) => {
+                Part::constant(Value::new((self.fns.clone)(value)), encoder)
+            }
+            OwnedSource::Input(i) => Part::input(*i, encoder),
+        })
     }
 }
 

@@ -159,20 +159,22 @@ impl Broker {
     /// Connects to the broker at `url` (`redis://host:port`,
     /// `redis://user:password@host`), giving up after `timeout`.
     pub async fn connect(url: &str, timeout: Duration) -> Result<Broker, Error> {
-        let client =
-            redis::Client::open(url).map_err(|e| broker_error("could not reach", url, e))?;
+        // One message for every way of not getting there, saying what to do.
+        let unreachable = |source: Option<redis::RedisError>| {
+            Error::remote(
+                format!(
+                    "could not reach the broker at `{}` within {timeout:?}: start Redis 6.2 or \
+                     newer there (`redis-server`), or give the address of one that runs",
+                    redact(url)
+                ),
+                source.map(Into::into),
+            )
+        };
+        let client = redis::Client::open(url).map_err(|e| unreachable(Some(e)))?;
         let connecting = client.get_multiplexed_async_connection();
         let connection = match tokio::time::timeout(timeout, connecting).await {
-            Ok(connected) => connected.map_err(|e| broker_error("could not reach", url, e))?,
-            Err(_) => {
-                return Err(Error::remote(
-                    format!(
-                        "could not reach the broker at `{}` within {timeout:?}: is Redis running there?",
-                        redact(url)
-                    ),
-                    None,
-                ));
-            }
+            Ok(connected) => connected.map_err(|e| unreachable(Some(e)))?,
+            Err(_) => return Err(unreachable(None)),
         };
         let mut broker = Broker {
             url: url.to_string(),
@@ -254,8 +256,8 @@ impl Broker {
         let keys: Vec<(String, String)> = entries
             .iter()
             .map(|entry| {
-                let key: String = field(entry, "key").unwrap_or_default();
-                let result: String = field(entry, "result").unwrap_or_default();
+                let key: String = entry.get("key").unwrap_or_default();
+                let result: String = entry.get("result").unwrap_or_default();
                 (key, result)
             })
             .collect();
@@ -300,23 +302,11 @@ impl Broker {
     }
 }
 
-fn field<T: redis::FromRedisValue>(entry: &StreamId, name: &str) -> Option<T> {
-    entry.get(name)
-}
-
 /// Serves tasks from the broker at `url` with `settings`, until the broker
 /// stays unreachable; see [`serve_if_worker`](super::serve_if_worker).
 pub(crate) async fn serve(url: &str, settings: Settings) -> Result<(), Error> {
     let broker = Broker::connect(url, Duration::from_secs(10)).await?;
-    let me = format!(
-        "{}-{}",
-        std::process::id(),
-        crate::node::splitmix64(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64)
-        ) & 0xffff_ffff
-    );
+    let me = format!("worker-{}", super::unique_name());
     let mut unreachable_since: Option<std::time::Instant> = None;
     let mut reclaimed_at = std::time::Instant::now();
     loop {
@@ -393,10 +383,11 @@ async fn run(
 ) -> Result<(), Error> {
     let mut connection = broker.connection.clone();
     let id = entry.id.clone();
-    let task = field::<Vec<u8>>(&entry, "task")
+    let task = entry
+        .get::<Vec<u8>>("task")
         .ok_or_else(|| "it has no `task` field".to_string())
         .and_then(|bytes| super::decode::<TaskMessage>(&bytes).map_err(|e| format!("{e:?}")));
-    let task = match task {
+    let mut task = match task {
         Ok(task) => task,
         Err(reason) => {
             eprintln!("delayed worker {me}: rejected entry {id} of {TASKS}: {reason}");
@@ -414,7 +405,8 @@ async fn run(
             task.key, settings.lease, settings.retries
         ))
     } else {
-        execute(broker, me, settings, &id, &task).await
+        let args = std::mem::take(&mut task.args);
+        execute(broker, me, settings, &id, &task, args).await
     };
     let bytes = super::encode(&outcome)?;
     let ttl_ms = settings.ttl.as_millis().max(1) as u64;
@@ -458,6 +450,7 @@ async fn execute(
     settings: &Settings,
     id: &str,
     task: &TaskMessage,
+    args: Vec<u8>,
 ) -> Outcome {
     let Some(function) = super::function(&task.function) else {
         return Outcome::Failed(format!(
@@ -466,7 +459,6 @@ async fn execute(
             task.function
         ));
     };
-    let args = task.args.clone();
     let mut running = tokio::task::spawn_blocking(move || function.call(&args));
     let renew_every = (settings.lease / 3).max(Duration::from_millis(1));
     let result = loop {

@@ -105,6 +105,16 @@ pub fn serve_if_worker() -> Result<(), Error> {
     }
 }
 
+/// A name no other client or worker has: from this process's id and the
+/// time, mixed, as hex.
+fn unique_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let seed = nanos ^ (u64::from(std::process::id()) << 32);
+    format!("{:016x}", crate::node::splitmix64(seed))
+}
+
 #[doc(hidden)]
 pub mod __private {
     pub use super::broker::{Broker, Done, Outcome, REJECTED, Settings, TASKS, TaskMessage};

@@ -11,6 +11,7 @@
 //! the caller to prove.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
@@ -236,7 +237,8 @@ impl Function {
                 format!(
                     "task function `{}` runs only where it is called: its parameters are not all \
                      `DeserializeOwned` or its result is not `Serialize`, or it is marked \
-                     `#[delayed(local)]`",
+                     `#[delayed(local)]`; derive `Serialize` and `Deserialize` for its types \
+                     (and remove `local`) to run it by name",
                     self.path
                 ),
                 None,
@@ -279,10 +281,11 @@ fn registry() -> &'static BTreeMap<&'static str, Function> {
                 signature: registration.signature,
                 runner,
             };
-            if let Some(earlier) = functions.insert(registration.path, function) {
-                let again = functions.get_mut(registration.path).expect("just inserted");
-                again.runner = Runnable::Ambiguous;
-                drop(earlier);
+            match functions.entry(registration.path) {
+                Entry::Vacant(vacant) => {
+                    vacant.insert(function);
+                }
+                Entry::Occupied(mut occupied) => occupied.get_mut().runner = Runnable::Ambiguous,
             }
         }
         functions

@@ -42,13 +42,26 @@ impl Encode {
 #[derive(Clone, Copy)]
 pub struct Decode(fn(&[u8]) -> Result<Value, Error>);
 
-/// One argument of a task sent to a worker.
+/// One argument of a task sent to a worker, encoded when the task is
+/// sent: a client without workers never encodes anything.
 #[doc(hidden)]
-pub enum Part {
-    /// A plain value, encoded when the task was built.
-    Bytes(Vec<u8>),
-    /// The value of the task's input `i`, encoded when the task runs.
+pub struct Part(Argument);
+
+enum Argument {
+    /// A plain value given when the task was built.
+    Constant(Value, Encode),
+    /// The value of the task's input `i`.
     Input(usize, Encode),
+}
+
+impl Part {
+    pub(crate) fn constant(value: Value, encode: Encode) -> Part {
+        Part(Argument::Constant(value, encode))
+    }
+
+    pub(crate) fn input(i: usize, encode: Encode) -> Part {
+        Part(Argument::Input(i, encode))
+    }
 }
 
 /// What a task needs to run on a worker.
@@ -144,10 +157,11 @@ pub(crate) fn arguments(
         bytes.extend_from_slice(&(count as u32).to_be_bytes());
     }
     for part in parts {
-        match part {
-            Part::Bytes(encoded) => bytes.extend_from_slice(encoded),
-            Part::Input(i, encode) => bytes.extend_from_slice(&encode.encode(&input(*i))?),
-        }
+        let encoded = match part {
+            Part(Argument::Constant(value, encode)) => encode.encode(value)?,
+            Part(Argument::Input(i, encode)) => encode.encode(&input(*i))?,
+        };
+        bytes.extend_from_slice(&encoded);
     }
     Ok(bytes)
 }
@@ -158,6 +172,8 @@ pub(crate) struct RemoteClient {
     broker: Broker,
     /// This client's name in keys: its reply stream and result keys.
     name: String,
+    /// The stream its completions come back on.
+    reply: String,
     next: AtomicU64,
     /// The task waiting for each result key.
     waiting: Mutex<HashMap<String, Waiting>>,
@@ -184,19 +200,20 @@ impl RemoteClient {
         })
         .join()
         .map_err(|_| Error::remote("connecting to the broker panicked".into(), None))??;
-        let name = format!("{:016x}", crate::node::splitmix64(unique_seed()));
+        let name = super::unique_name();
         let client = Arc::new(RemoteClient {
             broker,
+            reply: format!("delayed:reply:{name}"),
             name,
             next: AtomicU64::new(0),
             waiting: Mutex::new(HashMap::new()),
         });
-        handle.spawn(read_completions(Arc::downgrade(&client), reader));
+        handle.spawn(read_completions(
+            Arc::downgrade(&client),
+            reader,
+            client.reply.clone(),
+        ));
         Ok(client)
-    }
-
-    fn reply(&self) -> String {
-        format!("delayed:reply:{}", self.name)
     }
 
     /// Sends task `key` to the workers and returns the future of its value.
@@ -208,10 +225,10 @@ impl RemoteClient {
     ) -> BoxFuture {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let message = TaskMessage {
-            key: key.clone(),
+            key,
             function: spec.path.to_string(),
             args,
-            reply: self.reply(),
+            reply: self.reply.clone(),
             result: format!("delayed:result:{}:{n}", self.name),
         };
         let (sender, receiver) = oneshot::channel();
@@ -257,12 +274,9 @@ impl std::error::Error for RemoteFailure {}
 
 /// Reads the client's reply stream, on a connection of its own, for as
 /// long as the client lives.
-async fn read_completions(client: Weak<RemoteClient>, reader: Broker) {
+async fn read_completions(client: Weak<RemoteClient>, reader: Broker, reply: String) {
     let mut after = "0".to_string();
-    loop {
-        let Some(reply) = client.upgrade().map(|client| client.reply()) else {
-            return;
-        };
+    while client.strong_count() > 0 {
         let read = reader
             .completions(&reply, &after, Duration::from_millis(500), 256)
             .await;
@@ -289,13 +303,6 @@ async fn read_completions(client: Weak<RemoteClient>, reader: Broker) {
     }
 }
 
-fn unique_seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    nanos ^ (u64::from(std::process::id()) << 32)
-}
-
 #[cfg(test)]
 // `(&Codec::<T>::new())`: the borrow is what lets a type that is not a
 // serde type find the fallback, as in generated code.
@@ -313,13 +320,21 @@ mod tests {
         let none: Vec<Part> = Vec::new();
         assert_eq!(arguments(&none, input).unwrap(), encoded(&()));
         let encode = (&Codec::<u16>::new()).encoder().unwrap();
-        let two = vec![Part::Bytes(encoded(&"a")), Part::Input(0, encode)];
+        let text = (&Codec::<String>::new()).encoder().unwrap();
+        let two = vec![
+            Part::constant(Value::new("a".to_string()), text),
+            Part::input(0, encode),
+        ];
         assert_eq!(arguments(&two, input).unwrap(), encoded(&("a", 5_u16)));
-        let many: Vec<Part> = (0..20_u8).map(|i| Part::Bytes(encoded(&i))).collect();
+        let byte = (&Codec::<u8>::new()).encoder().unwrap();
+        let many: Vec<Part> = (0..20_u8)
+            .map(|i| Part::constant(Value::new(i), byte))
+            .collect();
         let tuple: Vec<u8> = (0..20).collect();
         assert_eq!(arguments(&many, input).unwrap(), encoded(&tuple));
+        let flag = (&Codec::<bool>::new()).encoder().unwrap();
         let lots: Vec<Part> = (0..70_000_u32)
-            .map(|_| Part::Bytes(encoded(&true)))
+            .map(|_| Part::constant(Value::new(true), flag))
             .collect();
         assert_eq!(
             arguments(&lots, input).unwrap(),
