@@ -61,7 +61,7 @@ pub(crate) struct Run {
     control: Option<Arc<Control>>,
     /// The client's workers, for the tasks that run on them.
     #[cfg(feature = "distributed")]
-    pub(crate) remote: Option<Arc<crate::distributed::remote::RemoteClient>>,
+    remote: Option<Arc<crate::distributed::remote::RemoteClient>>,
 }
 
 /// What the handle of a running compute sees of it: how many tasks are
@@ -182,6 +182,20 @@ impl Run {
             #[cfg(feature = "distributed")]
             remote: None,
         }
+    }
+
+    /// This run with the tasks that can run on workers sent to `remote`'s,
+    /// for a client built with `redis(url)`.
+    #[cfg(feature = "distributed")]
+    pub(crate) fn on_workers(
+        mut self,
+        remote: Option<Arc<crate::distributed::remote::RemoteClient>>,
+    ) -> Run {
+        if remote.is_some() {
+            self.graph.run_on_workers();
+        }
+        self.remote = remote;
+        self
     }
 
     /// Tasks not finished yet: the control's counter when a handle watches

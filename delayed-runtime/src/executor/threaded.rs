@@ -381,20 +381,9 @@ pub(crate) fn start(
     done: Done,
     control: Option<Arc<Control>>,
 ) -> Arc<Job> {
+    let run = Run::new(graph, done, callbacks, control);
     #[cfg(feature = "distributed")]
-    let mut graph = graph;
-    #[cfg(feature = "distributed")]
-    let remote = pool.remote.get().cloned();
-    #[cfg(feature = "distributed")]
-    if remote.is_some() {
-        graph.run_on_workers();
-    }
-    #[allow(unused_mut)] // the workers of a distributed client are one more
-    let mut run = Run::new(graph, done, callbacks, control);
-    #[cfg(feature = "distributed")]
-    {
-        run.remote = remote;
-    }
+    let run = run.on_workers(pool.remote.get().cloned());
     let job = Arc::new(Job {
         run,
         pool: pool.clone(),
