@@ -4,7 +4,7 @@
 //! `cargo run --release -p delayed-bench --example overhead`.
 
 use delayed::Delayed;
-use delayed_bench::{add, inc};
+use delayed_bench::{chain_of, inc, tree_of};
 use divan::{Bencher, black_box};
 
 fn main() {
@@ -45,34 +45,17 @@ fn wide_tokio_spawn(bencher: Bencher, n: u64) {
 /// N tasks each taking the previous one's value.
 #[divan::bench(args = SIZES)]
 fn chain(bencher: Bencher, n: u64) {
-    bencher.counter(n).bench(|| {
-        let mut tip = inc(0);
-        for _ in 1..n {
-            tip = inc(tip);
-        }
-        black_box(tip.compute().unwrap())
-    });
+    bencher
+        .counter(n)
+        .bench(|| black_box(chain_of(n).compute().unwrap()));
 }
 
 /// N leaves reduced pairwise to one root.
 #[divan::bench(args = SIZES)]
 fn tree(bencher: Bencher, n: u64) {
-    bencher.counter(n).bench(|| {
-        let mut level: Vec<Delayed<u64>> = (0..n).map(inc).collect();
-        while level.len() > 1 {
-            level = level
-                .chunks(2)
-                .map(|pair| {
-                    if let [a, b] = pair {
-                        add(a, b)
-                    } else {
-                        pair[0].clone()
-                    }
-                })
-                .collect();
-        }
-        black_box(level[0].compute().unwrap())
-    });
+    bencher
+        .counter(n)
+        .bench(|| black_box(tree_of(n).compute().unwrap()));
 }
 
 /// Building alone: what a call of a `#[delayed]` function costs.

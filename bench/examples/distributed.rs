@@ -11,16 +11,7 @@ use std::time::{Duration, Instant};
 
 use delayed::distributed::LocalCluster;
 use delayed::{Client, Delayed, delayed};
-
-#[delayed]
-fn inc(x: u64) -> u64 {
-    x + 1
-}
-
-#[delayed]
-fn add(x: u64, y: u64) -> u64 {
-    x + y
-}
+use delayed_bench::{chain_of, inc, tree_of};
 
 /// Busy for `ms` milliseconds of CPU.
 #[delayed]
@@ -47,11 +38,7 @@ fn size(v: Vec<u8>) -> usize {
 }
 
 fn chain(n: u64) -> Vec<Delayed<u64>> {
-    let mut tip = inc(0);
-    for _ in 1..n {
-        tip = inc(tip);
-    }
-    vec![tip]
+    vec![chain_of(n)]
 }
 
 fn wide(n: u64) -> Vec<Delayed<u64>> {
@@ -59,18 +46,7 @@ fn wide(n: u64) -> Vec<Delayed<u64>> {
 }
 
 fn tree(leaves: u64) -> Vec<Delayed<u64>> {
-    let mut level: Vec<Delayed<u64>> = (0..leaves).map(inc).collect();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| match pair {
-                [a, b] => add(a, b),
-                [a] => a.clone(),
-                _ => unreachable!(),
-            })
-            .collect();
-    }
-    level
+    vec![tree_of(leaves)]
 }
 
 fn cpu(n: u64) -> Vec<Delayed<u64>> {

@@ -20,7 +20,7 @@
 //! `rayon::scope`.
 
 use delayed::{Client, Delayed, delayed};
-use delayed_bench::{add, inc};
+use delayed_bench::{chain_of, inc, tree_of};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -77,10 +77,7 @@ fn wide(n: u64) -> Timing {
 
 fn chain(n: u64) -> Timing {
     let start = Instant::now();
-    let mut tip = inc(0);
-    for _ in 1..n {
-        tip = inc(tip);
-    }
+    let tip = chain_of(n);
     let build = start.elapsed();
     let start = Instant::now();
     assert_eq!(tip.compute().unwrap(), n);
@@ -90,20 +87,10 @@ fn chain(n: u64) -> Timing {
 
 fn tree(leaves: u64) -> Timing {
     let start = Instant::now();
-    let mut level: Vec<Delayed<u64>> = (0..leaves).map(inc).collect();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| match pair {
-                [a, b] => add(a, b),
-                [a] => a.clone(),
-                _ => unreachable!(),
-            })
-            .collect();
-    }
+    let root = tree_of(leaves);
     let build = start.elapsed();
     let start = Instant::now();
-    assert_eq!(level[0].compute().unwrap(), leaves * (leaves + 1) / 2);
+    assert_eq!(root.compute().unwrap(), leaves * (leaves + 1) / 2);
     let compute = start.elapsed();
     Timing { build, compute }
 }
@@ -374,10 +361,7 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
     // threads have nothing to overlap.
     let synchronous = Client::synchronous();
     let chain_on = |client: &Client, n: u64| {
-        let mut tip = inc(0);
-        for _ in 1..n {
-            tip = inc(tip);
-        }
+        let tip = chain_of(n);
         let start = Instant::now();
         assert_eq!(client.compute(&tip).unwrap(), n);
         start.elapsed()
@@ -392,13 +376,7 @@ fn scheduler_table(quick: bool, runtime: &tokio::runtime::Runtime) {
     let n = if quick { 10_000 } else { 100_000 };
     for (name, graph) in [
         ("wide", (0..n).map(inc).collect::<Vec<_>>()),
-        ("chain", {
-            let mut tip = inc(0);
-            for _ in 1..n {
-                tip = inc(tip);
-            }
-            vec![tip]
-        }),
+        ("chain", vec![chain_of(n)]),
     ] {
         let client = Client::global().unwrap();
         let blocking = median_duration(runs, || {

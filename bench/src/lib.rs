@@ -8,7 +8,7 @@
 //!
 //! See `docs/performance.md` for the figures and how to read them.
 
-use delayed::delayed;
+use delayed::{Delayed, delayed};
 
 /// The trivial task of the `wide` and `chain` workloads: as little work as
 /// a task can have, so that what is measured is the library.
@@ -31,4 +31,42 @@ pub fn inc(x: u64) -> u64 {
 #[delayed]
 pub fn add(x: u64, y: u64) -> u64 {
     x + y
+}
+
+/// The `chain` workload's graph: `n` `inc` tasks, each taking the one
+/// before it, computing to `n`.
+///
+/// ```
+/// assert_eq!(delayed_bench::chain_of(5).compute()?, 5);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+pub fn chain_of(n: u64) -> Delayed<u64> {
+    let mut tip = inc(0);
+    for _ in 1..n {
+        tip = inc(tip);
+    }
+    tip
+}
+
+/// The `tree` workload's graph: `leaves` `inc` tasks reduced pairwise by
+/// `add` to one root (about `2 * leaves` tasks), computing to
+/// `leaves * (leaves + 1) / 2`.
+///
+/// ```
+/// assert_eq!(delayed_bench::tree_of(5).compute()?, 15);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+pub fn tree_of(leaves: u64) -> Delayed<u64> {
+    let mut level: Vec<Delayed<u64>> = (0..leaves).map(inc).collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [a, b] => add(a, b),
+                [a] => a.clone(),
+                _ => unreachable!("chunks of two are not empty"),
+            })
+            .collect();
+    }
+    level.pop().expect("at least one leaf")
 }
