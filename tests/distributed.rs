@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use delayed::__private::{Broker, Outcome, REJECTED, TASKS, TaskMessage};
+use delayed::__private::{Argument, Broker, Outcome, REJECTED, TASKS, TaskMessage};
 use delayed::distributed::{LocalCluster, decode, encode};
 use delayed::{Client, Delayed, delayed};
 
@@ -252,11 +252,19 @@ impl Drop for Worker {
     }
 }
 
-fn task(test: &str, key: &str, function: &str, args: Vec<u8>) -> TaskMessage {
+/// A task's arguments as they travel, each encoded.
+macro_rules! args {
+    ($($arg:expr),*) => {
+        vec![$(Argument::Value(encode(&$arg).expect("the argument encodes"))),*]
+    };
+}
+
+fn task(test: &str, key: &str, function: &str, args: Vec<Argument>) -> TaskMessage {
     TaskMessage {
         key: key.to_string(),
         function: format!("distributed::{function}"),
         args,
+        uses: 0,
         reply: format!("delayed:reply:{test}"),
         result: format!("delayed:result:{test}:{key}"),
     }
@@ -300,13 +308,14 @@ fn value<T: serde::de::DeserializeOwned>(outcome: &Outcome) -> T {
     match outcome {
         Outcome::Done(bytes) => decode(bytes).expect("the result decodes"),
         Outcome::Failed(report) => panic!("the task failed: {report}"),
+        Outcome::Stored => panic!("`next_done` takes a result left on the broker"),
     }
 }
 
 fn failure(outcome: &Outcome) -> &str {
     match outcome {
         Outcome::Failed(report) => report,
-        Outcome::Done(_) => panic!("the task was expected to fail"),
+        other => panic!("the task was expected to fail: {other:?}"),
     }
 }
 
@@ -373,7 +382,7 @@ fn results_come_back_from_two_worker_processes(redis: &Redis, runtime: &tokio::r
             test,
             &format!("add-{i}"),
             "add",
-            encode(&(i, 1_i64)).unwrap(),
+            args![i, 1_i64],
         );
         runtime.block_on(broker.submit(&message)).unwrap();
     }
@@ -393,7 +402,7 @@ fn a_task_of_a_killed_worker_is_run_by_another(redis: &Redis, runtime: &tokio::r
     let log = redis.dir.join("killed.log");
     let broker = redis.broker(runtime);
     let first = redis.worker(&lease);
-    let args = encode(&(log.to_str().unwrap(), 1500_u64, 7_i64)).unwrap();
+    let args = args![log.to_str().unwrap(), 1500_u64, 7_i64];
     runtime
         .block_on(broker.submit(&task(test, "slow", "logged", args)))
         .unwrap();
@@ -415,7 +424,7 @@ fn a_paused_worker_runs_its_task_twice_and_it_is_recorded_once(
     let log = redis.dir.join("paused.log");
     let broker = redis.broker(runtime);
     let first = redis.worker(&lease);
-    let args = encode(&(log.to_str().unwrap(), 1000_u64, 5_i64)).unwrap();
+    let args = args![log.to_str().unwrap(), 1000_u64, 5_i64];
     runtime
         .block_on(broker.submit(&task(test, "twice", "logged", args)))
         .unwrap();
@@ -445,7 +454,7 @@ fn a_task_that_loses_its_workers_too_often_fails_saying_so(
     let settings = [("DELAYED_LEASE_MS", "300"), ("DELAYED_RETRIES", "1")];
     let log = redis.dir.join("lost.log");
     let broker = redis.broker(runtime);
-    let args = encode(&(log.to_str().unwrap(), 60_000_u64, 1_i64)).unwrap();
+    let args = args![log.to_str().unwrap(), 60_000_u64, 1_i64];
     runtime
         .block_on(broker.submit(&task(test, "doomed", "logged", args)))
         .unwrap();
@@ -476,9 +485,9 @@ fn bad_messages_are_rejected_and_the_other_tasks_go_on(
     let rejected_before: usize = redis.cli(&["XLEN", REJECTED]).parse().unwrap_or(0);
     redis.cli(&["XADD", TASKS, "*", "task", "not MessagePack at all"]);
     redis.cli(&["XADD", TASKS, "*", "other", "field"]);
-    let unknown = task(test, "unknown", "nowhere", encode(&(1_i64,)).unwrap());
-    let undecodable = task(test, "undecodable", "add", encode(&("one", "two")).unwrap());
-    let good = task(test, "good", "add", encode(&(40_i64, 2_i64)).unwrap());
+    let unknown = task(test, "unknown", "nowhere", args![1_i64]);
+    let undecodable = task(test, "undecodable", "add", args!["one", "two"]);
+    let good = task(test, "good", "add", args![40_i64, 2_i64]);
     for message in [&unknown, &undecodable, &good] {
         runtime.block_on(broker.submit(message)).unwrap();
     }
@@ -509,7 +518,7 @@ fn a_failing_task_reports_its_key_and_cause(redis: &Redis, runtime: &tokio::runt
     let _worker = redis.worker(&[]);
     let broker = redis.broker(runtime);
     runtime
-        .block_on(broker.submit(&task(test, "fails-3", "fails", encode(&(3_i64,)).unwrap())))
+        .block_on(broker.submit(&task(test, "fails-3", "fails", args![3_i64])))
         .unwrap();
     let done = completions(&broker, runtime, test, 1, Duration::from_secs(20));
     let report = failure(&done["fails-3"]);
@@ -526,7 +535,7 @@ fn a_result_over_the_payload_limit_fails_naming_the_task(
     let broker = redis.broker(runtime);
     for (key, n) in [("small", 10_usize), ("large", 5000)] {
         runtime
-            .block_on(broker.submit(&task(test, key, "big", encode(&(n,)).unwrap())))
+            .block_on(broker.submit(&task(test, key, "big", args![n])))
             .unwrap();
     }
     let done = completions(&broker, runtime, test, 2, Duration::from_secs(20));

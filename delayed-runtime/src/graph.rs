@@ -40,6 +40,11 @@ enum Kind {
     /// Runs on a worker: an async task of the client, waiting for it.
     #[cfg(feature = "distributed")]
     Remote,
+    /// Runs on a worker, and its result stays on the broker for the
+    /// workers that run its consumers: none runs here, and it is not
+    /// requested, so this process never needs its value.
+    #[cfg(feature = "distributed")]
+    Kept,
 }
 
 impl Kind {
@@ -146,16 +151,38 @@ impl Graph {
     /// Whether node `i` runs on a worker.
     #[cfg(feature = "distributed")]
     pub(crate) fn is_remote(&self, i: u32) -> bool {
-        self.kinds[i as usize] == Kind::Remote
+        matches!(self.kinds[i as usize], Kind::Remote | Kind::Kept)
+    }
+
+    /// For a task whose result stays on the broker, how many times its
+    /// consumers read it there.
+    #[cfg(feature = "distributed")]
+    pub(crate) fn kept_for(&self, i: u32) -> Option<u32> {
+        (self.kinds[i as usize] == Kind::Kept).then(|| self.dependents(i).len() as u32)
     }
 
     /// Marks the tasks that can run on a worker as such, for a client with
-    /// workers.
+    /// workers; and of those, the ones whose results can stay on the
+    /// broker: not requested, and read only by tasks on workers.
     #[cfg(feature = "distributed")]
     pub(crate) fn run_on_workers(&mut self) {
         for (node, kind) in self.nodes.iter().zip(&mut self.kinds) {
             if *kind != Kind::Value && node.remote().is_some() {
                 *kind = Kind::Remote;
+            }
+        }
+        let mut requested = vec![false; self.nodes.len()];
+        for &root in &self.roots {
+            requested[root as usize] = true;
+        }
+        for i in 0..self.nodes.len() as u32 {
+            let dependents = self.dependents(i);
+            if self.kinds[i as usize] == Kind::Remote
+                && !requested[i as usize]
+                && !dependents.is_empty()
+                && dependents.iter().all(|&j| self.is_remote(j))
+            {
+                self.kinds[i as usize] = Kind::Kept;
             }
         }
     }

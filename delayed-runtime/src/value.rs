@@ -54,6 +54,15 @@ impl Value {
         }
     }
 
+    /// The shared value, if it is a `T`.
+    #[cfg(feature = "distributed")]
+    pub(crate) fn downcast<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        match self {
+            Value::Shared(value) => value.clone().downcast().ok(),
+            Value::Word(_) => None,
+        }
+    }
+
     /// A copy of the value, made with `clone`.
     pub(crate) fn cloned<T: Any>(&self, clone: fn(&T) -> T) -> T {
         self.with(clone)

@@ -117,7 +117,9 @@ fn unique_name() -> String {
 
 #[doc(hidden)]
 pub mod __private {
-    pub use super::broker::{Broker, Done, Outcome, REJECTED, Settings, TASKS, TaskMessage};
+    pub use super::broker::{
+        Argument, Broker, Done, Outcome, REJECTED, Settings, TASKS, TaskMessage,
+    };
     pub use super::registry::{Fallback, Probe, Registration, ViaSerde};
     pub use super::remote::{
         Codec, Decode, DecodeFallback, DecodeVia, Encode, EncodeFallback, EncodeVia, Part,

@@ -17,9 +17,9 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::runtime::Handle;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
-use super::broker::{Broker, Outcome, TaskMessage};
+use super::broker::{Argument, Broker, Outcome, TaskMessage};
 use crate::error::Error;
 use crate::handle::TaskValue;
 use crate::node::{BoxError, BoxFuture};
@@ -45,9 +45,9 @@ pub struct Decode(fn(&[u8]) -> Result<Value, Error>);
 /// One argument of a task sent to a worker, encoded when the task is
 /// sent: a client without workers never encodes anything.
 #[doc(hidden)]
-pub struct Part(Argument);
+pub struct Part(Source);
 
-enum Argument {
+enum Source {
     /// A plain value given when the task was built.
     Constant(Value, Encode),
     /// The value of the task's input `i`.
@@ -56,11 +56,11 @@ enum Argument {
 
 impl Part {
     pub(crate) fn constant(value: Value, encode: Encode) -> Part {
-        Part(Argument::Constant(value, encode))
+        Part(Source::Constant(value, encode))
     }
 
     pub(crate) fn input(i: usize, encode: Encode) -> Part {
-        Part(Argument::Input(i, encode))
+        Part(Source::Input(i, encode))
     }
 }
 
@@ -135,35 +135,51 @@ impl<T> DecodeFallback for &Codec<T> {
     }
 }
 
-/// The arguments of a task as one MessagePack array, from its parts, as
-/// [`encode`](super::encode) writes a tuple of them.
+/// A task's result kept on the broker for the workers that read it, as
+/// the client holds it in place of the value: the result's key, or the
+/// value's bytes when it is small enough to travel inside messages. When
+/// the last task that reads it is done, a result on the broker is released.
+pub(crate) struct OnBroker {
+    result: String,
+    inline: Option<Vec<u8>>,
+    release: Option<mpsc::UnboundedSender<String>>,
+}
+
+impl Drop for OnBroker {
+    fn drop(&mut self) {
+        if let Some(release) = &self.release {
+            // A client gone leaves the key to expire.
+            let _ = release.send(std::mem::take(&mut self.result));
+        }
+    }
+}
+
+/// A task's arguments as they travel, from its parts; with the results on
+/// the broker among them, to be held until the task is done.
 pub(crate) fn arguments(
     parts: &[Part],
     mut input: impl FnMut(usize) -> Value,
-) -> Result<Vec<u8>, Error> {
-    let mut bytes = Vec::new();
-    let count = parts.len();
-    // The array's header, then its elements as they are encoded alone; no
-    // arguments at all are `()`, which MessagePack writes as nil.
-    if count == 0 {
-        bytes.push(0xc0);
-    } else if count < 16 {
-        bytes.push(0x90 | count as u8);
-    } else if let Ok(count) = u16::try_from(count) {
-        bytes.push(0xdc);
-        bytes.extend_from_slice(&count.to_be_bytes());
-    } else {
-        bytes.push(0xdd);
-        bytes.extend_from_slice(&(count as u32).to_be_bytes());
-    }
-    for part in parts {
-        let encoded = match part {
-            Part(Argument::Constant(value, encode)) => encode.encode(value)?,
-            Part(Argument::Input(i, encode)) => encode.encode(&input(*i))?,
-        };
-        bytes.extend_from_slice(&encoded);
-    }
-    Ok(bytes)
+) -> Result<(Vec<Argument>, Vec<Arc<OnBroker>>), Error> {
+    let mut held = Vec::new();
+    let arguments = parts
+        .iter()
+        .map(|part| match part {
+            Part(Source::Constant(value, encode)) => Ok(Argument::Value(encode.encode(value)?)),
+            Part(Source::Input(i, encode)) => {
+                let value = input(*i);
+                let Some(stored) = value.downcast::<OnBroker>() else {
+                    return Ok(Argument::Value(encode.encode(&value)?));
+                };
+                let argument = match &stored.inline {
+                    Some(bytes) => Argument::Value(bytes.clone()),
+                    None => Argument::Stored(stored.result.clone()),
+                };
+                held.push(stored);
+                Ok(argument)
+            }
+        })
+        .collect::<Result<_, Error>>()?;
+    Ok((arguments, held))
 }
 
 /// A client's side of the broker: sends tasks, and hands each completion
@@ -177,10 +193,17 @@ pub(crate) struct RemoteClient {
     next: AtomicU64,
     /// The task waiting for each result key.
     waiting: Mutex<HashMap<String, Waiting>>,
+    /// Where results on the broker go when all their readers are done.
+    release: mpsc::UnboundedSender<String>,
 }
 
-/// Where a task's completion goes: its outcome, or the broker's error.
-type Waiting = oneshot::Sender<Result<Outcome, Arc<Error>>>;
+/// A task waiting for its completion.
+struct Waiting {
+    /// Where its outcome goes, or the broker's error.
+    sender: oneshot::Sender<Result<Outcome, Arc<Error>>>,
+    /// Whether its result stays on the broker.
+    kept: bool,
+}
 
 impl RemoteClient {
     /// Connects to the broker at `url` from the client's runtime.
@@ -201,12 +224,15 @@ impl RemoteClient {
         .join()
         .map_err(|_| Error::remote("connecting to the broker panicked".into(), None))??;
         let name = super::unique_name();
+        let (release, released) = mpsc::unbounded_channel();
+        handle.spawn(release_results(broker.clone(), released));
         let client = Arc::new(RemoteClient {
             broker,
             reply: format!("delayed:reply:{name}"),
             name,
             next: AtomicU64::new(0),
             waiting: Mutex::new(HashMap::new()),
+            release,
         });
         handle.spawn(read_completions(
             Arc::downgrade(&client),
@@ -216,12 +242,17 @@ impl RemoteClient {
         Ok(client)
     }
 
-    /// Sends task `key` to the workers and returns the future of its value.
+    /// Sends task `key` to the workers and returns the future of its value,
+    /// holding the results on the broker it reads until it is done. With
+    /// `kept_for`, its result stays on the broker for that many reads, and
+    /// its value here is an [`OnBroker`].
     pub(crate) fn call(
         self: &Arc<Self>,
         key: String,
         spec: &RemoteSpec,
-        args: Vec<u8>,
+        args: Vec<Argument>,
+        held: Vec<Arc<OnBroker>>,
+        kept_for: Option<u32>,
     ) -> BoxFuture {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let message = TaskMessage {
@@ -230,9 +261,11 @@ impl RemoteClient {
             args,
             reply: self.reply.clone(),
             result: format!("delayed:result:{}:{n}", self.name),
+            uses: kept_for.unwrap_or(0),
         };
         let (sender, receiver) = oneshot::channel();
-        lock(&self.waiting).insert(message.result.clone(), sender);
+        let kept = kept_for.is_some();
+        lock(&self.waiting).insert(message.result.clone(), Waiting { sender, kept });
         let client = self.clone();
         let decode = spec.decode;
         Box::pin(async move {
@@ -244,8 +277,20 @@ impl RemoteClient {
                 .await
                 .map_err(|_| BoxError::from("the client stopped before the task's result came"))?
                 .map_err(|error| BoxError::from(Error::shared(error)))?;
+            drop(held);
             match outcome {
+                Outcome::Done(bytes) if kept => Ok(Value::new(OnBroker {
+                    result: message.result,
+                    inline: Some(bytes),
+                    release: None,
+                })),
+                Outcome::Stored if kept => Ok(Value::new(OnBroker {
+                    result: message.result,
+                    inline: None,
+                    release: Some(client.release.clone()),
+                })),
                 Outcome::Done(bytes) => (decode.0)(&bytes).map_err(BoxError::from),
+                Outcome::Stored => unreachable!("the reader takes a result the client needs"),
                 Outcome::Failed(report) => Err(BoxError::from(RemoteFailure(report))),
             }
         })
@@ -255,7 +300,7 @@ impl RemoteClient {
     fn fail_all(&self, error: Error) {
         let error = Arc::new(error);
         for (_, waiting) in lock(&self.waiting).drain() {
-            let _ = waiting.send(Err(error.clone()));
+            let _ = waiting.sender.send(Err(error.clone()));
         }
     }
 }
@@ -273,7 +318,8 @@ impl std::fmt::Display for RemoteFailure {
 impl std::error::Error for RemoteFailure {}
 
 /// Reads the client's reply stream, on a connection of its own, for as
-/// long as the client lives.
+/// long as the client lives: hands each completion to its task, after
+/// taking the results left on the broker that the client needs.
 async fn read_completions(client: Weak<RemoteClient>, reader: Broker, reply: String) {
     let mut after = "0".to_string();
     while client.strong_count() > 0 {
@@ -283,23 +329,59 @@ async fn read_completions(client: Weak<RemoteClient>, reader: Broker, reply: Str
         let Some(client) = client.upgrade() else {
             return;
         };
-        match read {
-            Ok(done) => {
-                let mut waiting = lock(&client.waiting);
-                for done in done {
-                    after = done.id;
-                    if let Some(waiting) = waiting.remove(&done.result) {
-                        let _ = waiting.send(Ok(done.outcome));
-                    }
-                }
-            }
+        let done = match read {
+            Ok(done) => done,
             Err(error) => {
                 // Tasks in flight fail at once; later ones try again.
                 client.fail_all(error);
                 drop(client);
                 tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        let mut to_take = Vec::new();
+        {
+            let mut waiting = lock(&client.waiting);
+            for done in done {
+                after.clone_from(&done.id);
+                let Some(task) = waiting.remove(&done.result) else {
+                    continue;
+                };
+                if done.outcome == Outcome::Stored && !task.kept {
+                    to_take.push((task.sender, done));
+                } else {
+                    let _ = task.sender.send(Ok(done.outcome));
+                }
             }
         }
+        if to_take.is_empty() {
+            continue;
+        }
+        let (senders, done): (Vec<_>, Vec<_>) = to_take.into_iter().unzip();
+        match reader.take(&done).await {
+            Ok(outcomes) => {
+                for (sender, outcome) in senders.into_iter().zip(outcomes) {
+                    let _ = sender.send(Ok(outcome));
+                }
+            }
+            Err(error) => {
+                let error = Arc::new(error);
+                for sender in senders {
+                    let _ = sender.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Releases the results on the broker whose readers are all done, many
+/// in one round trip, for as long as the client lives.
+async fn release_results(broker: Broker, mut released: mpsc::UnboundedReceiver<String>) {
+    let mut results = Vec::new();
+    while released.recv_many(&mut results, 256).await > 0 {
+        // Not released, a result still expires with its key's time to live.
+        let _ = broker.release(&results).await;
+        results.clear();
     }
 }
 
@@ -315,31 +397,52 @@ mod tests {
     }
 
     #[test]
-    fn arguments_are_written_as_the_tuple_of_them_is() {
-        let input = |_: usize| Value::new(5_u16);
-        let none: Vec<Part> = Vec::new();
-        assert_eq!(arguments(&none, input).unwrap(), encoded(&()));
-        let encode = (&Codec::<u16>::new()).encoder().unwrap();
+    fn arguments_travel_encoded_or_as_the_key_of_a_result_on_the_broker() {
+        let (release, mut released) = mpsc::unbounded_channel();
+        let small = Value::new(OnBroker {
+            result: "r:1".into(),
+            inline: Some(encoded(&9_u16)),
+            release: None,
+        });
+        let large = Value::new(OnBroker {
+            result: "r:2".into(),
+            inline: None,
+            release: Some(release),
+        });
+        let inputs = [Value::new(5_u16), small, large];
+        let number = (&Codec::<u16>::new()).encoder().unwrap();
         let text = (&Codec::<String>::new()).encoder().unwrap();
-        let two = vec![
+        let parts = vec![
             Part::constant(Value::new("a".to_string()), text),
-            Part::input(0, encode),
+            Part::input(0, number),
+            Part::input(1, number),
+            Part::input(2, number),
         ];
-        assert_eq!(arguments(&two, input).unwrap(), encoded(&("a", 5_u16)));
-        let byte = (&Codec::<u8>::new()).encoder().unwrap();
-        let many: Vec<Part> = (0..20_u8)
-            .map(|i| Part::constant(Value::new(i), byte))
-            .collect();
-        let tuple: Vec<u8> = (0..20).collect();
-        assert_eq!(arguments(&many, input).unwrap(), encoded(&tuple));
-        let flag = (&Codec::<bool>::new()).encoder().unwrap();
-        let lots: Vec<Part> = (0..70_000_u32)
-            .map(|_| Part::constant(Value::new(true), flag))
+        let (args, held) = arguments(&parts, |i| inputs[i].clone()).unwrap();
+        let args: Vec<String> = args
+            .iter()
+            .map(|argument| match argument {
+                Argument::Value(bytes) => format!("value {bytes:?}"),
+                Argument::Stored(key) => format!("stored {key}"),
+            })
             .collect();
         assert_eq!(
-            arguments(&lots, input).unwrap(),
-            encoded(&vec![true; 70_000])
+            args,
+            [
+                format!("value {:?}", encoded(&"a")),
+                format!("value {:?}", encoded(&5_u16)),
+                format!("value {:?}", encoded(&9_u16)),
+                "stored r:2".to_string(),
+            ]
         );
+        // The result on the broker is released when the task reading it
+        // and the client's own value are both gone.
+        assert_eq!(held.len(), 2);
+        drop(inputs);
+        assert!(released.try_recv().is_err(), "the task still holds it");
+        drop(held);
+        assert_eq!(released.try_recv().unwrap(), "r:2");
+        assert!(released.try_recv().is_err(), "released once");
     }
 
     #[test]
