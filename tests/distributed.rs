@@ -378,12 +378,7 @@ fn results_come_back_from_two_worker_processes(redis: &Redis, runtime: &tokio::r
     let _workers = [redis.worker(&[]), redis.worker(&[])];
     let broker = redis.broker(runtime);
     for i in 0..50_i64 {
-        let message = task(
-            test,
-            &format!("add-{i}"),
-            "add",
-            args![i, 1_i64],
-        );
+        let message = task(test, &format!("add-{i}"), "add", args![i, 1_i64]);
         runtime.block_on(broker.submit(&message)).unwrap();
     }
     let done = completions(&broker, runtime, test, 50, Duration::from_secs(30));

@@ -862,6 +862,18 @@ fn collect<C: Computable + ?Sized>(computable: &C) -> Graph {
     Graph::collect(&roots.0)
 }
 
+/// Computes `computable` in this thread on `runtime`, as the synchronous
+/// client does but without a runtime of its own for each compute: how a
+/// worker runs the tasks it is sent, one after another on one runtime.
+#[cfg(feature = "distributed")]
+pub(crate) fn compute_on<C: Computable + ?Sized>(
+    runtime: &tokio::runtime::Runtime,
+    computable: &C,
+) -> Result<C::Output, Error> {
+    let values = runtime.block_on(sequential::run(collect(computable), None, None))?;
+    Ok(computable.take_output(&mut Outputs::new(values)))
+}
+
 /// The synchronous scheduler's blocking form: drive the sequential run on a
 /// current-thread runtime (so async tasks have timers and I/O), on this
 /// thread, or on a helper thread where this one is already inside a runtime.

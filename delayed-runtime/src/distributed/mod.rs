@@ -58,6 +58,7 @@ mod broker;
 mod cluster;
 mod registry;
 pub(crate) mod remote;
+mod worker;
 
 pub use cluster::LocalCluster;
 pub use registry::{Function, decode, encode, function, functions};
@@ -95,11 +96,7 @@ pub fn serve_if_worker() -> Result<(), Error> {
     match std::env::var(WORKER_VARIABLE) {
         Ok(url) => {
             let settings = broker::Settings::from_env()?;
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(Error::start)?;
-            runtime.block_on(broker::serve(&url, settings))
+            worker::serve(&url, settings)
         }
         Err(_) => Ok(()),
     }

@@ -17,6 +17,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::runtime::Runtime;
 
 use crate::error::Error;
 use crate::handle::{Delayed, TaskValue};
@@ -24,7 +25,7 @@ use crate::handle::{Delayed, TaskValue};
 /// Runs a registered function on MessagePack arguments.
 #[doc(hidden)]
 pub trait Runner: Send + Sync {
-    fn run(&self, path: &str, args: &[u8]) -> Result<Vec<u8>, Error>;
+    fn run(&self, path: &str, args: &[u8], on: Option<&Runtime>) -> Result<Vec<u8>, Error>;
 }
 
 /// What `#[delayed]` submits for a function: its path, its signature as
@@ -118,17 +119,22 @@ where
     O: Serialize + TaskValue + Clone,
     F: Fn(A) -> Delayed<O> + Send + Sync + 'static,
 {
-    fn run(&self, path: &str, args: &[u8]) -> Result<Vec<u8>, Error> {
+    fn run(&self, path: &str, args: &[u8], on: Option<&Runtime>) -> Result<Vec<u8>, Error> {
         let args: A = rmp_serde::from_slice(args).map_err(|source| {
             Error::remote(
                 format!("could not decode the arguments of task function `{path}`"),
                 Some(source.into()),
             )
         })?;
-        // The task runs on this process's default client (its runtime and
-        // threads are made once, not for each task): a failure or panic is
-        // the task's error, with its key, as anywhere else.
-        let output = crate::Client::current()?.compute(&(self.call)(args))?;
+        // A failure or panic is the task's error, with its key, as
+        // anywhere else. A worker runs the task in place on its runner's
+        // runtime; a caller, on its default client (its runtime and threads
+        // made once, not for each task).
+        let task = (self.call)(args);
+        let output = match on {
+            Some(runtime) => crate::client::compute_on(runtime, &task)?,
+            None => crate::Client::current()?.compute(&task)?,
+        };
         msgpack(&output).map_err(|source| {
             Error::remote(
                 format!("could not encode the result of task function `{path}`"),
@@ -231,8 +237,14 @@ impl Function {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn call(&self, args: &[u8]) -> Result<Vec<u8>, Error> {
+        self.call_on(args, None)
+    }
+
+    /// [`call`](Self::call), with the task run in this thread on `on` when
+    /// given: a worker's runner.
+    pub(crate) fn call_on(&self, args: &[u8], on: Option<&Runtime>) -> Result<Vec<u8>, Error> {
         match &self.runner {
-            Runnable::FromBytes(runner) => runner.run(self.path, args),
+            Runnable::FromBytes(runner) => runner.run(self.path, args, on),
             Runnable::Local => Err(Error::remote(
                 format!(
                     "task function `{}` runs only where it is called: its parameters are not all \

@@ -513,9 +513,13 @@ impl Run {
                 .expect("a task marked remote has what a worker needs");
             let args = crate::distributed::remote::arguments(&spec.parts, |k| inputs.share(k));
             return match args {
-                Ok((args, held)) => {
-                    remote.call(node.key.to_string(), spec, args, held, self.graph.kept_for(i))
-                }
+                Ok((args, held)) => remote.call(
+                    node.key.to_string(),
+                    spec,
+                    args,
+                    held,
+                    self.graph.kept_for(i),
+                ),
                 Err(error) => Box::pin(std::future::ready(Err(error.into()))),
             };
         }
