@@ -74,6 +74,85 @@ fn time<T: delayed::TaskValue + Clone>(
     runs[1]
 }
 
+/// The time a message takes to go through Redis and back between the
+/// blocking stream reads of two threads, each with a runtime and a
+/// connection of its own as a client and a worker have: a chain's link
+/// does that (task to the worker, completion to the client), so this is
+/// the floor of a link on this machine. Median of 2,000 rounds, in
+/// microseconds.
+fn floor(url: &str) -> f64 {
+    use redis::AsyncCommands;
+    use redis::streams::{StreamReadOptions, StreamReadReply};
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let client = redis::Client::open(url).expect("the broker's address");
+    let connect = || {
+        runtime
+            .block_on(client.get_multiplexed_async_connection())
+            .expect("the broker answers")
+    };
+    let (mut ping, mut pong) = (connect(), connect());
+    let (there, back) = ("bench:floor:there", "bench:floor:back");
+    let _: () = runtime
+        .block_on(ping.del(&[there, back]))
+        .expect("the streams are new");
+    // Each side writes and then waits on the other stream in one round
+    // trip, as a worker records a task and reads the next.
+    fn pass(to: &str, wait_on: &str, after: &str) -> redis::Pipeline {
+        let mut pipe = redis::pipe();
+        pipe.xadd(to, "*", &[("m", "x")]).ignore().xread_options(
+            &[wait_on],
+            &[after],
+            &StreamReadOptions::default().block(0),
+        );
+        pipe
+    }
+    let echo = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let first: StreamReadReply = pong
+                .xread_options(&[there], &["0"], &StreamReadOptions::default().block(0))
+                .await
+                .expect("a read");
+            let mut after = first.keys[0].ids[0].id.clone();
+            for _ in 1..2000 {
+                let (read,): (StreamReadReply,) = pass(back, there, &after)
+                    .query_async(&mut pong)
+                    .await
+                    .expect("a round");
+                after = read.keys[0].ids[0].id.clone();
+            }
+            let _: String = pong.xadd(back, "*", &[("m", "x")]).await.expect("a write");
+        });
+    });
+    let mut rounds: Vec<f64> = runtime.block_on(async {
+        let mut after = "0".to_string();
+        let mut rounds = Vec::with_capacity(2000);
+        for _ in 0..2000 {
+            let start = Instant::now();
+            let (read,): (StreamReadReply,) = pass(there, back, &after)
+                .query_async(&mut ping)
+                .await
+                .expect("a round");
+            after = read.keys[0].ids[0].id.clone();
+            rounds.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+        rounds
+    });
+    echo.join().expect("the echo ran");
+    let _: () = runtime
+        .block_on(ping.del(&[there, back]))
+        .expect("the streams are deleted");
+    rounds.sort_by(f64::total_cmp);
+    rounds[rounds.len() / 2]
+}
+
 fn main() -> Result<(), delayed::Error> {
     delayed::distributed::serve_if_worker()?;
     let workers: Vec<usize> = std::env::args()
@@ -85,11 +164,14 @@ fn main() -> Result<(), delayed::Error> {
     } else {
         workers
     };
-    for w in workers {
+    for (i, w) in workers.into_iter().enumerate() {
         let cluster = LocalCluster::new(w)?;
         let client = cluster.client()?;
         // Warm up the workers' connections.
         client.compute(&wide(100))?;
+        if i == 0 {
+            println!("floor,1,{w},{:.6}", floor(cluster.url()) / 1e6);
+        }
         println!("chain,2000,{w},{:.4}", time(&client, || chain(2000)));
         println!(
             "independent,20000,{w},{:.4}",
