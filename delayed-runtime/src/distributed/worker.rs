@@ -37,16 +37,31 @@ use crate::sync::lock;
 /// task, in one round trip. Sent with `EVAL`: Redis keeps the compiled
 /// script by its hash, and the text finds it again after a restart.
 ///
-/// KEYS: the result, the reply stream, the task stream. ARGV: what the
-/// result key holds (the value, or an empty marker), the time to live in
+/// A result that travels in the reply leaves an empty marker under the
+/// result key. A large one was written beforehand under a key of this run
+/// of the task alone (a plain `SET`: a megabyte through Lua costs three
+/// times as much), and is renamed to the result key if that is free.
+/// Either way the first run to finish wins, and only it tells the client.
+///
+/// KEYS: the result, the reply stream, the task stream, and the key the
+/// value was written under, if it was. ARGV: the time to live in
 /// milliseconds, the group, the entry's id, the task's key, and the reply's
 /// field (`value`, `stored` or `failed`) with its text.
 const FINISH: &str = r"
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-    redis.call('XADD', KEYS[2], '*', 'key', ARGV[5], 'result', KEYS[1], ARGV[6], ARGV[7])
-    redis.call('PEXPIRE', KEYS[2], ARGV[2])
+local first
+if KEYS[4] then
+    first = redis.call('RENAMENX', KEYS[4], KEYS[1]) == 1
+    if not first then
+        redis.call('DEL', KEYS[4])
+    end
+else
+    first = redis.call('SET', KEYS[1], '', 'NX', 'PX', ARGV[1])
 end
-return redis.call('XACK', KEYS[3], ARGV[3], ARGV[4])
+if first then
+    redis.call('XADD', KEYS[2], '*', 'key', ARGV[4], 'result', KEYS[1], ARGV[5], ARGV[6])
+    redis.call('PEXPIRE', KEYS[2], ARGV[1])
+end
+return redis.call('XACK', KEYS[3], ARGV[2], ARGV[3])
 ";
 
 /// How long the tasks of one read should take together, at the worker's
@@ -75,6 +90,7 @@ pub(crate) fn serve(url: &str, settings: Settings) -> Result<(), Error> {
         finished: Vec::new(),
         reclaimed_at: Instant::now(),
         pace: Duration::from_millis(1),
+        runs: 0,
         me,
     };
     let mut unreachable_since: Option<Instant> = None;
@@ -161,6 +177,8 @@ struct Worker {
     reclaimed_at: Instant,
     /// How long a task took, on average of the last few.
     pace: Duration,
+    /// How many large results it wrote, to name each run's own key.
+    runs: u64,
 }
 
 impl Worker {
@@ -270,27 +288,33 @@ impl Worker {
         } else {
             self.execute(&task)?
         };
-        // The key holds the value only when it does not travel in the reply.
-        let (kept, field, told) = match outcome {
-            Ok(bytes) if bytes.len() <= INLINE => (Vec::new(), "value", bytes),
+        let ttl_ms = self.settings.ttl.as_millis().max(1) as u64;
+        let (staged, field, told) = match outcome {
+            Ok(bytes) if bytes.len() <= INLINE => (None, "value", bytes),
             Ok(bytes) => {
-                let bytes = Arc::new(bytes);
+                self.runs += 1;
+                let staged = format!("{}:{}:{}", task.result, self.me, self.runs);
+                self.unsent
+                    .cmd("SET")
+                    .arg(&staged)
+                    .arg(bytes.as_slice())
+                    .arg("PX")
+                    .arg(ttl_ms)
+                    .ignore();
                 if task.uses > 0 {
-                    self.cache.insert(&task.result, bytes.clone(), task.uses);
+                    self.cache.insert(&task.result, Arc::new(bytes), task.uses);
                 }
-                (Arc::unwrap_or_clone(bytes), "stored", Vec::new())
+                (Some(staged), "stored", Vec::new())
             }
-            Err(report) => (Vec::new(), "failed", report.into_bytes()),
+            Err(report) => (None, "failed", report.into_bytes()),
         };
-        self.unsent
-            .cmd("EVAL")
-            .arg(FINISH)
-            .arg(3)
-            .arg(&task.result)
-            .arg(&task.reply)
-            .arg(TASKS)
-            .arg(kept)
-            .arg(self.settings.ttl.as_millis().max(1) as u64)
+        let finish = self.unsent.cmd("EVAL").arg(FINISH);
+        match &staged {
+            Some(staged) => finish.arg(4).arg(&task.result).arg(&task.reply).arg(TASKS).arg(staged),
+            None => finish.arg(3).arg(&task.result).arg(&task.reply).arg(TASKS),
+        };
+        finish
+            .arg(ttl_ms)
             .arg(GROUP)
             .arg(&id)
             .arg(&task.key)
