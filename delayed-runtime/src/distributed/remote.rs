@@ -195,6 +195,63 @@ pub(crate) struct RemoteClient {
     waiting: Mutex<HashMap<String, Waiting>>,
     /// Where results on the broker go when all their readers are done.
     release: mpsc::UnboundedSender<String>,
+    /// The tasks sent and not done, and those waiting to be sent.
+    window: Mutex<Window>,
+}
+
+/// How many tasks a client has on the broker at once. A task ready
+/// beyond them waits its turn, newest first: the consumer of a result
+/// just written goes ahead of tasks that were ready long before, so that
+/// results are read and released soon after they are written (memory on
+/// the broker follows the frontier of the graph, as it does locally), and
+/// the worker that wrote one often still has it in its cache.
+const WINDOW: usize = 256;
+
+/// The tasks a client has on the broker, and those waiting to be sent.
+#[derive(Default)]
+struct Window {
+    sent: usize,
+    /// Newest last: each is told when a place is free.
+    waiting: Vec<oneshot::Sender<()>>,
+}
+
+/// A task's place in the window, given to the next waiting task when it
+/// is done or dropped.
+struct Place(Arc<RemoteClient>);
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        let mut window = lock(&self.0.window);
+        while let Some(next) = window.waiting.pop() {
+            // A task dropped while waiting has no use for the place.
+            if next.send(()).is_ok() {
+                return;
+            }
+        }
+        window.sent -= 1;
+    }
+}
+
+impl RemoteClient {
+    /// A place in the window, waiting for one if it is full.
+    async fn place(self: &Arc<Self>) -> Place {
+        let turn = {
+            let mut window = lock(&self.window);
+            if window.sent < WINDOW {
+                window.sent += 1;
+                None
+            } else {
+                let (sender, turn) = oneshot::channel();
+                window.waiting.push(sender);
+                Some(turn)
+            }
+        };
+        if let Some(turn) = turn {
+            // The place comes with the message; the client outlives this.
+            let _ = turn.await;
+        }
+        Place(self.clone())
+    }
 }
 
 /// A task waiting for its completion.
@@ -233,6 +290,7 @@ impl RemoteClient {
             next: AtomicU64::new(0),
             waiting: Mutex::new(HashMap::new()),
             release,
+            window: Mutex::default(),
         });
         handle.spawn(read_completions(
             Arc::downgrade(&client),
@@ -269,6 +327,7 @@ impl RemoteClient {
         let client = self.clone();
         let decode = spec.decode;
         Box::pin(async move {
+            let place = client.place().await;
             if let Err(error) = client.broker.submit(&message).await {
                 lock(&client.waiting).remove(&message.result);
                 return Err(BoxError::from(error));
@@ -277,7 +336,7 @@ impl RemoteClient {
                 .await
                 .map_err(|_| BoxError::from("the client stopped before the task's result came"))?
                 .map_err(|error| BoxError::from(Error::shared(error)))?;
-            drop(held);
+            drop((place, held));
             match outcome {
                 Outcome::Done(bytes) if kept => Ok(Value::new(OnBroker {
                     result: message.result,

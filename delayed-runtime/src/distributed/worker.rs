@@ -310,7 +310,12 @@ impl Worker {
         };
         let finish = self.unsent.cmd("EVAL").arg(FINISH);
         match &staged {
-            Some(staged) => finish.arg(4).arg(&task.result).arg(&task.reply).arg(TASKS).arg(staged),
+            Some(staged) => finish
+                .arg(4)
+                .arg(&task.result)
+                .arg(&task.reply)
+                .arg(TASKS)
+                .arg(staged),
             None => finish.arg(3).arg(&task.result).arg(&task.reply).arg(TASKS),
         };
         finish
