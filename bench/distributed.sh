@@ -28,13 +28,23 @@ cargo run --quiet --release -p delayed-bench --features distributed --example di
 "$venv/bin/python" bench/dask/distributed_workloads.py "${workers[@]}" > "$dask"
 
 echo "delayed on Redis Streams vs Dask distributed $dask_version (median of 3 runs)"
+awk -F, '$1=="floor" {printf "floor of a chain link here: %.0f us (a message through Redis and back between two blocking readers)\n", $4*1e6}' "$ours"
 printf '%-12s %7s %8s %10s %12s %9s %10s %12s %9s\n' \
   workload tasks workers 'delayed s' 'us per task' speed-up 'dask s' 'us per task' 'dask/us'
-while IFS=, read -r workload n w seconds; do
-  theirs=$(awk -F, -v l="$workload" -v w="$w" '$1==l && $3==w {print $4}' "$dask")
-  one=$(awk -F, -v l="$workload" '$1==l && $3==1 {print $4}' "$ours")
-  printf '%-12s %7s %8s %10.3f %12.0f %8.2fx %10s %12s %8.1fx\n' "$workload" "$n" "$w" "$seconds" \
-    "$(echo "$seconds * 1000000 * $w / $n" | bc -l)" "$(echo "${one:-$seconds} / $seconds" | bc -l)" \
-    "${theirs:-?}" "$(echo "${theirs:-0} * 1000000 * $w / $n" | bc -l | xargs printf '%.0f')" \
-    "$(echo "${theirs:-0} / $seconds" | bc -l)"
-done < "$ours"
+# us per task: wall time x workers / tasks, the cost of one task to one
+# worker (10,000 of it is the work itself on the 10 ms tasks).
+awk -F, -v dask="$dask" '
+  BEGIN { while ((getline line < dask) > 0) { split(line, f, ","); theirs[f[1] "," f[3]] = f[4] } }
+  $1 == "floor" { next }
+  { ours[$1 "," $3] = $4; rows[++n] = $0 }
+  END {
+    for (i = 1; i <= n; i++) {
+      split(rows[i], f, ",")
+      one = ours[f[1] ",1"]; t = theirs[f[1] "," f[3]]
+      printf "%-12s %7s %8s %10.3f %12.0f %8.2fx %10s %12s %8s\n", f[1], f[2], f[3], f[4],
+        f[4] * 1e6 * f[3] / f[2], (one ? one / f[4] : 1),
+        (t ? sprintf("%.3f", t) : "?"), (t ? sprintf("%.0f", t * 1e6 * f[3] / f[2]) : "?"),
+        (t ? sprintf("%.1fx", t / f[4]) : "?")
+    }
+  }' "$ours"
+awk -F, '$1=="1mb-values" {printf "1 MB values on %s worker(s): %.0f MB/s\n", $3, $2 / $4}' "$ours"

@@ -51,6 +51,12 @@ fn inc(x: i64) -> i64 {
     x + 1
 }
 
+/// The length of a value.
+#[delayed]
+fn length(v: Vec<u8>) -> usize {
+    v.len()
+}
+
 /// The process a task ran in.
 #[delayed]
 fn process() -> u32 {
@@ -62,6 +68,17 @@ fn main() {
     if let Err(error) = delayed::distributed::serve_if_worker() {
         eprintln!("worker stopped: {error:?}");
         std::process::exit(1);
+    }
+    // A client process, for the test that kills one mid-compute.
+    if let Ok(url) = std::env::var("DELAYED_TEST_CLIENT") {
+        let log = std::env::var("DELAYED_TEST_LOG").expect("a run log");
+        let client = Client::builder()
+            .redis(url)
+            .build()
+            .expect("the client connects");
+        let tasks: Vec<Delayed<i64>> = (0..20).map(|i| logged(log.clone(), 200, i)).collect();
+        let _ = client.compute(&tasks);
+        return;
     }
     let Some(redis) = Redis::start() else {
         return;
@@ -115,6 +132,22 @@ fn main() {
             "an_unreachable_broker_is_a_clear_error_in_bounded_time",
             an_unreachable_broker_is_a_clear_error_in_bounded_time,
         ),
+        (
+            "results_read_only_by_workers_stay_on_the_broker_and_are_released",
+            results_read_only_by_workers_stay_on_the_broker_and_are_released,
+        ),
+        (
+            "a_redis_restarted_mid_compute_with_append_only_persistence_loses_nothing",
+            a_redis_restarted_mid_compute_with_append_only_persistence_loses_nothing,
+        ),
+        (
+            "a_broker_with_a_password_takes_its_user_and_refuses_others",
+            a_broker_with_a_password_takes_its_user_and_refuses_others,
+        ),
+        (
+            "a_killed_client_leaves_the_workers_serving_and_its_keys_expire",
+            a_killed_client_leaves_the_workers_serving_and_its_keys_expire,
+        ),
     ];
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -142,10 +175,18 @@ struct Redis {
     server: Child,
     port: u16,
     dir: PathBuf,
+    /// Its settings beyond the port, its directory and no persistence.
+    settings: Vec<String>,
 }
 
 impl Redis {
     fn start() -> Option<Redis> {
+        Redis::start_with(&[])
+    }
+
+    /// A `redis-server` with `settings` (as in `["--appendonly", "yes"]`)
+    /// after ours.
+    fn start_with(settings: &[&str]) -> Option<Redis> {
         if Command::new("redis-server")
             .arg("--version")
             .output()
@@ -164,7 +205,20 @@ impl Redis {
             .port();
         let dir = std::env::temp_dir().join(format!("delayed-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a directory for Redis");
-        let server = Command::new("redis-server")
+        let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
+        let server = Redis::spawn(port, &dir, &settings);
+        let redis = Redis {
+            server,
+            port,
+            dir,
+            settings,
+        };
+        redis.wait_until_it_answers();
+        Some(redis)
+    }
+
+    fn spawn(port: u16, dir: &std::path::Path, settings: &[String]) -> Child {
+        Command::new("redis-server")
             .args([
                 "--port",
                 &port.to_string(),
@@ -176,20 +230,40 @@ impl Redis {
                 "no",
             ])
             .arg("--dir")
-            .arg(&dir)
+            .arg(dir)
+            .args(settings)
             .stdout(Stdio::null())
             .spawn()
-            .expect("redis-server starts");
-        let redis = Redis { server, port, dir };
+            .expect("redis-server starts")
+    }
+
+    fn wait_until_it_answers(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while redis.cli(&["PING"]) != "PONG" {
+        while !matches!(
+            self.cli(&["PING"]).as_str(),
+            "PONG" | "NOAUTH Authentication required."
+        ) {
             assert!(
                 Instant::now() < deadline,
                 "redis-server answers within 10 s"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Some(redis)
+    }
+
+    /// Kills the server (SIGKILL: no shutdown of its own) and starts it
+    /// again, on the same port, directory and settings.
+    fn restart(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        self.server = Redis::spawn(self.port, &self.dir, &self.settings);
+        self.wait_until_it_answers();
+    }
+
+    /// The keys matching `pattern`.
+    fn keys(&self, pattern: &str) -> Vec<String> {
+        let keys = self.cli(&["--scan", "--pattern", pattern]);
+        keys.lines().map(str::to_string).collect()
     }
 
     fn url(&self) -> String {
@@ -208,13 +282,7 @@ impl Redis {
 
     /// A worker process: this binary with `DELAYED_WORKER` set.
     fn worker(&self, settings: &[(&str, &str)]) -> Worker {
-        let child = Command::new(std::env::current_exe().expect("this test binary"))
-            .env("DELAYED_WORKER", self.url())
-            .envs(settings.iter().copied())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("a worker starts");
-        Worker(child)
+        worker_of(&self.url(), settings)
     }
 
     fn broker(&self, runtime: &tokio::runtime::Runtime) -> Broker {
@@ -230,6 +298,17 @@ impl Drop for Redis {
         let _ = self.server.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A worker process serving the broker at `url`.
+fn worker_of(url: &str, settings: &[(&str, &str)]) -> Worker {
+    let child = Command::new(std::env::current_exe().expect("this test binary"))
+        .env("DELAYED_WORKER", url)
+        .envs(settings.iter().copied())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("a worker starts");
+    Worker(child)
 }
 
 /// A worker process, killed when dropped.
@@ -265,6 +344,7 @@ fn task(test: &str, key: &str, function: &str, args: Vec<Argument>) -> TaskMessa
         function: format!("distributed::{function}"),
         args,
         uses: 0,
+        build: delayed::distributed::build().to_string(),
         reply: format!("delayed:reply:{test}"),
         result: format!("delayed:result:{test}:{key}"),
     }
@@ -483,11 +563,21 @@ fn bad_messages_are_rejected_and_the_other_tasks_go_on(
     let unknown = task(test, "unknown", "nowhere", args![1_i64]);
     let undecodable = task(test, "undecodable", "add", args!["one", "two"]);
     let good = task(test, "good", "add", args![40_i64, 2_i64]);
-    for message in [&unknown, &undecodable, &good] {
+    let mut foreign = task(test, "foreign", "add", args![1_i64, 2_i64]);
+    foreign.build = "0123456789abcdef".to_string();
+    for message in [&unknown, &undecodable, &good, &foreign] {
         runtime.block_on(broker.submit(message)).unwrap();
     }
-    let done = completions(&broker, runtime, test, 3, Duration::from_secs(20));
+    let done = completions(&broker, runtime, test, 4, Duration::from_secs(20));
     assert_eq!(value::<i64>(&done["good"]), 42);
+    let foreign = failure(&done["foreign"]);
+    assert!(
+        foreign.contains(
+            "comes from another build of the program than this worker's \
+                          (build 0123456789abcdef against"
+        ),
+        "{foreign}"
+    );
     let unknown = failure(&done["unknown"]);
     assert!(
         unknown.contains("no task function `distributed::nowhere`"),
@@ -592,6 +682,160 @@ fn an_unreachable_broker_is_a_clear_error_in_bounded_time(
         "{shown}"
     );
     assert!(!shown.contains("secret"), "{shown}");
+}
+
+fn results_read_only_by_workers_stay_on_the_broker_and_are_released(
+    _shared: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    // Without a cache, each reader fetches its input from the broker; with
+    // one, mostly from the worker that wrote it.
+    for cache in ["0", "268435456"] {
+        // A Redis of its own, whose keys are all this test's.
+        let redis = Redis::start().expect("a redis-server starts");
+        let settings = [("DELAYED_WORKER_CACHE", cache)];
+        let _workers = [redis.worker(&settings), redis.worker(&settings)];
+        let client = Client::builder()
+            .redis(redis.url())
+            .build()
+            .expect("the client connects");
+        // 40 values of 100 kB, each read by a task on a worker; and more
+        // tasks than a client has on the broker at once.
+        let sizes: Vec<Delayed<usize>> = (0..40).map(|i| length(big(100_000 + i))).collect();
+        let counted: Vec<Delayed<i64>> = (0..600).map(inc).collect();
+        let (sizes, counted) = client
+            .compute(&(sizes, counted))
+            .expect("the graph computes");
+        assert_eq!(sizes, (0..40).map(|i| 100_000 + i).collect::<Vec<_>>());
+        assert_eq!(counted, (1..=600).collect::<Vec<_>>());
+        // Each task has its result key; once read, the large values are
+        // released to the empty marker, and no run's own key is left.
+        let count = "local keys, held = redis.call('KEYS', 'delayed:result:*'), 0 \
+                     for _, k in ipairs(keys) do \
+                     if redis.call('STRLEN', k) > 0 then held = held + 1 end end \
+                     return {#keys, held}";
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let counts = redis.cli(&["EVAL", count, "0"]);
+            let counts: Vec<usize> = counts.lines().map(|n| n.parse().unwrap()).collect();
+            assert_eq!(counts[0], 680, "a key for each task (cache {cache})");
+            if counts[1] == 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the values are released within 10 s; {} are not (cache {cache})",
+                counts[1]
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn a_redis_restarted_mid_compute_with_append_only_persistence_loses_nothing(
+    _shared: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    let mut redis = Redis::start_with(&["--appendonly", "yes", "--appendfsync", "always"])
+        .expect("a redis-server starts");
+    let log = redis.dir.join("restart.log");
+    let _worker = redis.worker(&[("DELAYED_LEASE_MS", "2000")]);
+    let client = Client::builder()
+        .redis(redis.url())
+        .build()
+        .expect("the client connects");
+    let log_path = log.to_str().unwrap().to_string();
+    let tasks: Vec<Delayed<i64>> = (0..6).map(|i| logged(log_path.clone(), 300, i)).collect();
+    let mut running = client.submit(&tasks);
+    wait_for_runs(&log, 2);
+    // Killed, so that only what the append-only file holds comes back.
+    redis.restart();
+    let values = running
+        .wait_timeout(Duration::from_secs(60))
+        .expect("the compute ends within 60 s")
+        .expect("the compute completes");
+    assert_eq!(values, (0..6).collect::<Vec<_>>());
+    // The client goes on with the broker it found again.
+    assert_eq!(client.compute(&add(40, 2)).expect("a new compute runs"), 42);
+}
+
+fn a_broker_with_a_password_takes_its_user_and_refuses_others(
+    _shared: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    // An ACL user `app` with every right, and no access without it.
+    let redis = Redis::start_with(&[
+        "--user", "default", "off", "--user", "app", "on", ">s3cret", "~*", "&*", "+@all",
+    ])
+    .expect("a redis-server starts");
+    let at = |credentials: &str| format!("redis://{credentials}127.0.0.1:{}", redis.port);
+    let _worker = worker_of(&at("app:s3cret@"), &[]);
+    let client = Client::builder()
+        .redis(at("app:s3cret@"))
+        .build()
+        .expect("the client connects as `app`");
+    assert_eq!(client.compute(&add(40, 2)).expect("the task runs"), 42);
+    for (credentials, shown_as) in [("app:wrong@", "app:***@"), ("", "")] {
+        let error = Client::builder()
+            .redis(at(credentials))
+            .build()
+            .expect_err("the broker refuses the client");
+        let shown = error.to_string();
+        assert!(
+            shown.contains(&format!(
+                "the broker at `{}` refused the credentials",
+                at(shown_as)
+            )),
+            "{shown}"
+        );
+        assert!(!shown.contains("wrong"), "no password in messages: {shown}");
+    }
+}
+
+fn a_killed_client_leaves_the_workers_serving_and_its_keys_expire(
+    _shared: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    let redis = Redis::start().expect("a redis-server starts");
+    let log = redis.dir.join("killed-client.log");
+    let _worker = redis.worker(&[("DELAYED_RESULT_TTL_MS", "2000")]);
+    let mut dead = Command::new(std::env::current_exe().expect("this test binary"))
+        .env("DELAYED_TEST_CLIENT", redis.url())
+        .env("DELAYED_TEST_LOG", &log)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("a client process starts");
+    wait_for_runs(&log, 1);
+    dead.kill().expect("the client is killed");
+    dead.wait().expect("the client is gone");
+    // The worker serves another client, after the dead one's tasks.
+    let client = Client::builder()
+        .redis(redis.url())
+        .build()
+        .expect("the client connects");
+    let l: Vec<Delayed<i64>> = (0..10).map(|i| add(i, 1)).collect();
+    assert_eq!(
+        client.compute(&l).expect("the tasks run"),
+        (1..=10).collect::<Vec<_>>()
+    );
+    drop(client);
+    assert!(
+        !redis.keys("delayed:re*").is_empty(),
+        "the clients had keys"
+    );
+    // Every key of both clients expires: results and reply streams.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = redis.keys("delayed:re*");
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the clients' keys expire within 30 s: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn runs(log: &std::path::Path) -> usize {

@@ -30,7 +30,7 @@
 use std::time::Duration;
 
 use redis::AsyncCommands;
-use redis::aio::MultiplexedConnection;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamClaimOptions, StreamId, StreamReadOptions, StreamReadReply};
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +60,8 @@ pub struct TaskMessage {
     /// How many tasks on workers read the result from the broker: a
     /// worker keeps a large result for them. 0 when the client takes it.
     pub uses: u32,
+    /// The client's build: a worker of another build refuses the task.
+    pub build: String,
 }
 
 /// One argument of a task.
@@ -124,8 +126,9 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The defaults, with `DELAYED_LEASE_MS`, `DELAYED_RETRIES` and
-    /// `DELAYED_MAX_PAYLOAD` (bytes) from the environment when set.
+    /// The defaults, with `DELAYED_LEASE_MS`, `DELAYED_RETRIES`,
+    /// `DELAYED_RESULT_TTL_MS`, `DELAYED_MAX_PAYLOAD` (bytes) and
+    /// `DELAYED_WORKER_CACHE` (bytes) from the environment when set.
     pub fn from_env() -> Result<Settings, Error> {
         let mut settings = Settings::default();
         let number = |name: &str| -> Result<Option<u64>, Error> {
@@ -145,8 +148,14 @@ impl Settings {
         if let Some(retries) = number("DELAYED_RETRIES")? {
             settings.retries = u32::try_from(retries).unwrap_or(u32::MAX);
         }
+        if let Some(ms) = number("DELAYED_RESULT_TTL_MS")? {
+            settings.ttl = Duration::from_millis(ms.max(1));
+        }
         if let Some(bytes) = number("DELAYED_MAX_PAYLOAD")? {
             settings.max_payload = usize::try_from(bytes).unwrap_or(usize::MAX);
+        }
+        if let Some(bytes) = number("DELAYED_WORKER_CACHE")? {
+            settings.cache = usize::try_from(bytes).unwrap_or(usize::MAX);
         }
         Ok(settings)
     }
@@ -155,6 +164,19 @@ impl Settings {
 fn broker_error(what: &str, url: &str, source: redis::RedisError) -> Error {
     Error::remote(
         format!("{what} the broker at `{}`", redact(url)),
+        Some(source.into()),
+    )
+}
+
+/// The error of a broker that did not take the address's credentials, or
+/// wanted some.
+fn refused(url: &str, source: redis::RedisError) -> Error {
+    Error::remote(
+        format!(
+            "the broker at `{}` refused the credentials: give the user and password Redis \
+             knows, as in `redis://user:password@host:6379`",
+            redact(url)
+        ),
         Some(source.into()),
     )
 }
@@ -177,7 +199,9 @@ fn redact(url: &str) -> String {
 #[derive(Clone)]
 pub struct Broker {
     url: String,
-    pub(super) connection: MultiplexedConnection,
+    /// Reconnects by itself: a command after the broker came back finds
+    /// it again.
+    pub(super) connection: ConnectionManager,
 }
 
 impl Broker {
@@ -196,9 +220,18 @@ impl Broker {
             )
         };
         let client = redis::Client::open(url).map_err(|e| unreachable(Some(e)))?;
-        let connecting = client.get_multiplexed_async_connection();
+        // One attempt at a time: whoever uses the broker tries again at its
+        // own pace, and knows how long it has waited.
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(1)
+            .set_connection_timeout(timeout);
+        let connecting = ConnectionManager::new_with_config(client, config);
         let connection = match tokio::time::timeout(timeout, connecting).await {
-            Ok(connected) => connected.map_err(|e| unreachable(Some(e)))?,
+            Ok(Ok(connection)) => connection,
+            Ok(Err(e)) if e.kind() == redis::ErrorKind::AuthenticationFailed => {
+                return Err(refused(url, e));
+            }
+            Ok(Err(e)) => return Err(unreachable(Some(e))),
             Err(_) => return Err(unreachable(None)),
         };
         let mut broker = Broker {
@@ -209,7 +242,9 @@ impl Broker {
         Ok(broker)
     }
 
-    async fn ensure_group(&mut self) -> Result<(), Error> {
+    /// Creates the task stream and the workers' group, unless they exist:
+    /// also after a Redis without persistence restarted.
+    pub(super) async fn ensure_group(&mut self) -> Result<(), Error> {
         let created: redis::RedisResult<()> = self
             .connection
             .xgroup_create_mkstream(TASKS, GROUP, "0")
@@ -217,6 +252,7 @@ impl Broker {
         match created {
             Ok(()) => Ok(()),
             Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
+            Err(e) if e.code() == Some("NOAUTH") => Err(refused(&self.url, e)),
             Err(e) => Err(broker_error(
                 "could not set up the task stream on",
                 &self.url,
@@ -235,12 +271,13 @@ impl Broker {
     /// Sends a task to the workers.
     pub async fn submit(&self, task: &TaskMessage) -> Result<(), Error> {
         let bytes = super::encode(task)?;
-        let _: String = self
-            .connection
-            .clone()
-            .xadd(TASKS, "*", &[("task", bytes)])
-            .await
-            .map_err(self.failed("could not send a task to"))?;
+        let _: String = again_if_dropped(|| {
+            let mut connection = self.connection.clone();
+            let bytes = &bytes;
+            async move { connection.xadd(TASKS, "*", &[("task", bytes)]).await }
+        })
+        .await
+        .map_err(self.failed("could not send a task to"))?;
         Ok(())
     }
 
@@ -326,10 +363,13 @@ impl Broker {
                 .arg("GET")
                 .arg("KEEPTTL");
         }
-        let values: Vec<Option<Vec<u8>>> = take
-            .query_async(&mut self.connection.clone())
-            .await
-            .map_err(self.failed("could not read results from"))?;
+        let values: Vec<Option<Vec<u8>>> = again_if_dropped(|| {
+            let mut connection = self.connection.clone();
+            let take = &take;
+            async move { take.query_async(&mut connection).await }
+        })
+        .await
+        .map_err(self.failed("could not read results from"))?;
         Ok(done
             .iter()
             .zip(values)
@@ -360,10 +400,27 @@ impl Broker {
                 .arg("KEEPTTL")
                 .ignore();
         }
-        release
-            .query_async(&mut self.connection.clone())
-            .await
-            .map_err(self.failed("could not release results on"))
+        again_if_dropped(|| {
+            let mut connection = self.connection.clone();
+            let release = &release;
+            async move { release.query_async(&mut connection).await }
+        })
+        .await
+        .map_err(self.failed("could not release results on"))
+    }
+}
+
+/// Runs `command` a second time if the connection it found had dropped
+/// (the broker restarted since it was last used): the failure made the
+/// connection manager reconnect, and the second attempt waits for that.
+/// A command sent twice is one that never reached Redis the first time.
+async fn again_if_dropped<T, F>(mut command: impl FnMut() -> F) -> redis::RedisResult<T>
+where
+    F: Future<Output = redis::RedisResult<T>>,
+{
+    match command().await {
+        Err(e) if e.is_connection_dropped() => command().await,
+        done => done,
     }
 }
 

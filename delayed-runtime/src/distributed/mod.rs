@@ -75,14 +75,20 @@ pub const WORKER_VARIABLE: &str = "DELAYED_WORKER";
 /// same binary is the client when run normally and a worker when started
 /// with the variable.
 ///
-/// A worker takes tasks from the broker's task stream one at a time, runs
-/// each registered function it is sent ([`function`]) and writes the
-/// result back for the client. It serves until it is stopped (a signal
-/// ends the process) and returns only if the broker stays unreachable for
-/// 10 seconds, with that error. `DELAYED_LEASE_MS` (default 30,000),
-/// `DELAYED_RETRIES` (3) and `DELAYED_MAX_PAYLOAD` (bytes, 64 MiB) tune
-/// how long a task is a worker's own before another reclaims it, how many
-/// times a lost task is tried again, and the largest result written.
+/// A worker takes tasks from the broker's task stream and runs them one
+/// at a time, in place: each registered function it is sent ([`function`])
+/// runs on the worker's thread, and its result goes back to the broker
+/// for the client. It serves until it is stopped (a signal ends the
+/// process) and returns only if the broker stays unreachable for 10
+/// seconds, with that error. These variables tune it:
+///
+/// | Variable | Default | What |
+/// |---|---|---|
+/// | `DELAYED_LEASE_MS` | 30,000 | how long a task is a worker's own before another reclaims it |
+/// | `DELAYED_RETRIES` | 3 | how many times a lost task is tried again |
+/// | `DELAYED_RESULT_TTL_MS` | 3,600,000 | how long a result stays on the broker unread |
+/// | `DELAYED_MAX_PAYLOAD` | 64 MiB | the largest result written, in bytes |
+/// | `DELAYED_WORKER_CACHE` | 256 MiB | how many bytes of the results it wrote a worker keeps for the tasks that read them |
 ///
 /// ```
 /// fn main() -> Result<(), delayed::Error> {
@@ -100,6 +106,46 @@ pub fn serve_if_worker() -> Result<(), Error> {
         }
         Err(_) => Ok(()),
     }
+}
+
+/// This program's build, as each task it sends carries it: a hash of its
+/// executable, read once. A worker of another build refuses the task
+/// rather than run a function of the same name that may do something
+/// else; start workers from the client's own binary.
+///
+/// ```
+/// let build = delayed::distributed::build();
+/// assert_eq!(build.len(), 16); // hex digits
+/// assert_eq!(delayed::distributed::build(), build);
+/// ```
+pub fn build() -> &'static str {
+    static BUILD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BUILD.get_or_init(|| {
+        use std::hash::Hasher;
+        use std::io::Read;
+        // Through /proc, the file this process runs, even if a newer build
+        // replaced it on disk since.
+        let path = if cfg!(target_os = "linux") {
+            Ok(std::path::PathBuf::from("/proc/self/exe"))
+        } else {
+            std::env::current_exe()
+        };
+        let Ok(mut file) = path.and_then(std::fs::File::open) else {
+            return "unknown".to_string();
+        };
+        // SipHash with fixed keys: the same bytes hash alike in every
+        // process of this build.
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut chunk = vec![0; 1 << 20];
+        loop {
+            match file.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => hasher.write(&chunk[..n]),
+                Err(_) => return "unknown".to_string(),
+            }
+        }
+        format!("{:016x}", hasher.finish())
+    })
 }
 
 /// A name no other client or worker has: from this process's id and the

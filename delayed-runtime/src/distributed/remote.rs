@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -281,6 +281,7 @@ impl RemoteClient {
         .join()
         .map_err(|_| Error::remote("connecting to the broker panicked".into(), None))??;
         let name = super::unique_name();
+        super::build();
         let (release, released) = mpsc::unbounded_channel();
         handle.spawn(release_results(broker.clone(), released));
         let client = Arc::new(RemoteClient {
@@ -320,6 +321,7 @@ impl RemoteClient {
             reply: self.reply.clone(),
             result: format!("delayed:result:{}:{n}", self.name),
             uses: kept_for.unwrap_or(0),
+            build: super::build().to_string(),
         };
         let (sender, receiver) = oneshot::channel();
         let kept = kept_for.is_some();
@@ -376,11 +378,16 @@ impl std::fmt::Display for RemoteFailure {
 
 impl std::error::Error for RemoteFailure {}
 
+/// How long a client waits for a lost broker to come back before the
+/// tasks it has on it fail.
+const GRACE: Duration = Duration::from_secs(8);
+
 /// Reads the client's reply stream, on a connection of its own, for as
 /// long as the client lives: hands each completion to its task, after
 /// taking the results left on the broker that the client needs.
 async fn read_completions(client: Weak<RemoteClient>, reader: Broker, reply: String) {
     let mut after = "0".to_string();
+    let mut lost_since: Option<Instant> = None;
     while client.strong_count() > 0 {
         let read = reader
             .completions(&reply, &after, Duration::from_millis(500), 256)
@@ -389,10 +396,17 @@ async fn read_completions(client: Weak<RemoteClient>, reader: Broker, reply: Str
             return;
         };
         let done = match read {
-            Ok(done) => done,
+            Ok(done) => {
+                lost_since = None;
+                done
+            }
             Err(error) => {
-                // Tasks in flight fail at once; later ones try again.
-                client.fail_all(error);
+                // A broker that comes back within the grace (a restart with
+                // append-only persistence) still has the tasks and their
+                // completions; past it, the tasks in flight fail.
+                if lost_since.get_or_insert_with(Instant::now).elapsed() > GRACE {
+                    client.fail_all(error);
+                }
                 drop(client);
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;

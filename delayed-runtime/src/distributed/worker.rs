@@ -8,11 +8,16 @@
 //!   worker's next round trip, the read of its next tasks, and goes out
 //!   ahead of it: a chain's link costs the worker one round trip, and the
 //!   short tasks of one read are recorded together.
+//! - A task from another build of the program (another executable) fails,
+//!   saying so, rather than run a function of the same name.
 //! - A worker reads as many tasks at once as take about 2 ms at its pace,
 //!   so that long tasks are read one by one and stay in the stream for
 //!   idle workers.
 //! - A heartbeat thread, with a connection of its own, renews the leases of
 //!   the tasks the worker holds while it is busy running them.
+//! - When the broker is lost, the worker tries again every 200 ms, for 10
+//!   seconds, and gives up. What it had not sent is lost with it; the
+//!   tasks it held are reclaimed after their lease, and run again.
 //! - The large results a worker wrote for tasks on workers stay in its
 //!   cache, up to a budget, so that a consumer it runs itself does not
 //!   fetch them from the broker.
@@ -78,6 +83,7 @@ pub(crate) fn serve(url: &str, settings: Settings) -> Result<(), Error> {
         .map_err(Error::start)?;
     let broker = runtime.block_on(Broker::connect(url, Duration::from_secs(10)))?;
     let me = format!("worker-{}", super::unique_name());
+    super::build();
     let held = Arc::new(Mutex::new(Vec::new()));
     heartbeat(url, &me, settings.lease, Arc::downgrade(&held))?;
     let mut worker = Worker {
@@ -104,6 +110,8 @@ pub(crate) fn serve(url: &str, settings: Settings) -> Result<(), Error> {
                 }
                 eprintln!("delayed worker {}: {error}; trying again", worker.me);
                 std::thread::sleep(Duration::from_millis(200));
+                // A Redis restarted without persistence lost the group.
+                let _ = worker.runtime.block_on(worker.broker.ensure_group());
             }
         }
     }
@@ -279,7 +287,17 @@ impl Worker {
                 return Ok(());
             }
         };
-        let outcome = if deliveries > self.settings.retries as usize + 1 {
+        let outcome = if task.build != super::build() {
+            let report = format!(
+                "task `{}` comes from another build of the program than this worker's \
+                 (build {} against {}): start the workers from the client's own binary",
+                task.key,
+                task.build,
+                super::build()
+            );
+            eprintln!("delayed worker {}: refused {report}", self.me);
+            Err(report)
+        } else if deliveries > self.settings.retries as usize + 1 {
             Err(format!(
                 "task `{}` was delivered {deliveries} times and its workers were lost each time \
                  (killed, or stopped past their lease of {:?}): given up after {} retries",
