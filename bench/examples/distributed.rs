@@ -7,23 +7,37 @@
 //! ```
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use delayed::distributed::LocalCluster;
 use delayed::{Client, Delayed, delayed};
 use delayed_bench::{chain_of, inc, tree_of};
 
-/// Busy for `ms` milliseconds of CPU.
+/// `rounds` rounds of arithmetic: a fixed amount of CPU work, the same
+/// however many processes share the cores (a deadline on the clock would
+/// give each of them less work when they do).
 #[delayed]
-fn spin(ms: u64, seed: u64) -> u64 {
-    let start = Instant::now();
+fn spin(rounds: u64, seed: u64) -> u64 {
     let mut x = seed;
-    while start.elapsed() < Duration::from_millis(ms) {
-        for _ in 0..1000 {
-            x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
-        }
+    for _ in 0..rounds {
+        x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
     }
     x
+}
+
+/// How many rounds of [`spin`] take 10 ms on one core here, measured in
+/// this process before any worker starts: the median of 9 tries.
+fn rounds_in_10_ms() -> u64 {
+    let probe = 1_000_000;
+    let mut tries: Vec<f64> = (0..9)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(Client::synchronous().compute(&spin(probe, 1)).expect("it spins"));
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    tries.sort_by(f64::total_cmp);
+    (probe as f64 * 0.010 / tries[4]) as u64
 }
 
 /// A value of `bytes` bytes.
@@ -49,8 +63,8 @@ fn tree(leaves: u64) -> Vec<Delayed<u64>> {
     vec![tree_of(leaves)]
 }
 
-fn cpu(n: u64) -> Vec<Delayed<u64>> {
-    (0..n).map(|i| spin(10, i)).collect()
+fn cpu(n: u64, rounds: u64) -> Vec<Delayed<u64>> {
+    (0..n).map(|i| spin(rounds, i)).collect()
 }
 
 /// `n` values of 1 MB, each made by one task and measured by another.
@@ -164,6 +178,7 @@ fn main() -> Result<(), delayed::Error> {
     } else {
         workers
     };
+    let rounds = rounds_in_10_ms();
     for (i, w) in workers.into_iter().enumerate() {
         let cluster = LocalCluster::new(w)?;
         let client = cluster.client()?;
@@ -182,7 +197,7 @@ fn main() -> Result<(), delayed::Error> {
             (1 << 15) - 1,
             time(&client, || tree(1 << 14))
         );
-        println!("cpu-10ms,200,{w},{:.4}", time(&client, || cpu(200)));
+        println!("cpu-10ms,200,{w},{:.4}", time(&client, || cpu(200, rounds)));
         println!(
             "1mb-values,1000,{w},{:.4}",
             time(&client, || megabytes(1000))
