@@ -9,7 +9,9 @@
 #   bench/distributed.sh [WORKERS…]     (default: 1 2 4)
 #
 # Needs redis-server on the PATH; installs dask and distributed from PyPI
-# into bench/.venv on first use. Not part of CI: Dask alone takes minutes.
+# into bench/.venv on first use. Not part of CI: Dask alone takes about 45
+# minutes on a 2-core machine (DASK_WORKLOADS=chain,cpu-10ms,1mb-values
+# leaves out its two slowest graphs, which take it minutes per run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 workers=("${@:-1 2 4}")

@@ -133,6 +133,10 @@ fn main() {
             an_unreachable_broker_is_a_clear_error_in_bounded_time,
         ),
         (
+            "the_diagnostics_and_persist_work_on_a_client_with_workers",
+            the_diagnostics_and_persist_work_on_a_client_with_workers,
+        ),
+        (
             "results_read_only_by_workers_stay_on_the_broker_and_are_released",
             results_read_only_by_workers_stay_on_the_broker_and_are_released,
         ),
@@ -682,6 +686,59 @@ fn an_unreachable_broker_is_a_clear_error_in_bounded_time(
         "{shown}"
     );
     assert!(!shown.contains("secret"), "{shown}");
+}
+
+fn the_diagnostics_and_persist_work_on_a_client_with_workers(
+    redis: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    let _workers = [redis.worker(&[]), redis.worker(&[])];
+    let client = Client::builder()
+        .redis(redis.url())
+        .build()
+        .expect("the client connects");
+    let profiler = delayed::diagnostics::Profiler::new();
+    let progress = delayed::diagnostics::ProgressBar::hidden();
+    let (_profiling, _counting) = (profiler.register(), progress.register());
+    let l: Vec<Delayed<i64>> = (0..40).map(|i| add(inc(i), 1)).collect();
+    let doubled = l[0].map(|x| x * 2);
+    let (values, doubled) = client.compute(&(l, doubled)).expect("the graph computes");
+    assert_eq!(values, (2..42).collect::<Vec<_>>());
+    assert_eq!(doubled, 4);
+    assert_eq!((progress.position(), progress.length()), (81, Some(81)));
+    // The profiler draws the tasks that ran on workers on a row for each
+    // worker, named, and the closure on a thread of this process.
+    let records = profiler.records();
+    let remote: Vec<&str> = records.iter().filter_map(|r| r.worker.as_deref()).collect();
+    assert_eq!(remote.len(), 80, "every `add` and `inc` ran on a worker");
+    assert!(
+        remote.iter().all(|w| w.starts_with("worker-")),
+        "{remote:?}"
+    );
+    let here = records
+        .iter()
+        .find(|r| r.function == "map")
+        .expect("the closure ran");
+    assert_eq!(here.worker, None);
+    assert!(
+        records
+            .iter()
+            .filter(|r| r.worker.is_some())
+            .all(|r| r.thread != here.thread)
+    );
+    let svg = profiler.to_svg();
+    assert!(
+        svg.contains(&remote[0][..13]),
+        "a row is labelled with its worker"
+    );
+    // A persisted value computed on a worker is held here.
+    let persisted = client.persist(&add(20, 22)).expect("the task runs");
+    assert_eq!(
+        client
+            .compute(&persisted.map(|x| x + 1))
+            .expect("it is read"),
+        43
+    );
 }
 
 fn results_read_only_by_workers_stay_on_the_broker_and_are_released(

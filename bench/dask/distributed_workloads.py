@@ -5,6 +5,7 @@ prints `workload,tasks,workers,seconds` lines (median of 3 runs), as the
 Rust side does. Run by bench/distributed.sh.
 """
 
+import os
 import statistics
 import sys
 import time
@@ -82,18 +83,28 @@ def timed(client, build):
     return statistics.median(runs)
 
 
+WORKLOADS = [
+    ("chain", 2000, lambda: chain(2000)),
+    ("independent", 20000, lambda: wide(20000)),
+    ("tree", (1 << 15) - 1, lambda: tree(1 << 14)),
+    ("cpu-10ms", 200, lambda: cpu(200)),
+    ("1mb-values", 1000, lambda: megabytes(1000)),
+]
+
+
 def main():
     workers = [int(a) for a in sys.argv[1:]] or [1, 2, 4]
+    # DASK_WORKLOADS=chain,cpu-10ms runs only those: the independent tasks
+    # and the tree take Dask's scheduler minutes per run.
+    only = [w for w in os.environ.get("DASK_WORKLOADS", "").split(",") if w]
     for w in workers:
         with LocalCluster(
             n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster, Client(cluster) as client:
             client.compute(wide(100), sync=True)
-            print(f"chain,2000,{w},{timed(client, lambda: chain(2000)):.4f}", flush=True)
-            print(f"independent,20000,{w},{timed(client, lambda: wide(20000)):.4f}", flush=True)
-            print(f"tree,{(1 << 15) - 1},{w},{timed(client, lambda: tree(1 << 14)):.4f}", flush=True)
-            print(f"cpu-10ms,200,{w},{timed(client, lambda: cpu(200)):.4f}", flush=True)
-            print(f"1mb-values,1000,{w},{timed(client, lambda: megabytes(1000)):.4f}", flush=True)
+            for name, tasks, build in WORKLOADS:
+                if not only or name in only:
+                    print(f"{name},{tasks},{w},{timed(client, build):.4f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,11 @@ fn rounds_in_10_ms() -> u64 {
     let mut tries: Vec<f64> = (0..9)
         .map(|_| {
             let start = Instant::now();
-            black_box(Client::synchronous().compute(&spin(probe, 1)).expect("it spins"));
+            black_box(
+                Client::synchronous()
+                    .compute(&spin(probe, 1))
+                    .expect("it spins"),
+            );
             start.elapsed().as_secs_f64()
         })
         .collect();

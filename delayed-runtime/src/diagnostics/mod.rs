@@ -372,6 +372,10 @@ pub struct TaskFinish<'a> {
     /// Why it failed, when it did: its error, a panic's message or a
     /// timeout, with the task's own error as `source()`.
     pub error: Option<&'a (dyn std::error::Error + 'static)>,
+    /// The worker process it ran on, by name, when it ran on one (a
+    /// client with workers, feature `distributed`); `None` when it ran in
+    /// this process, on `thread`.
+    pub worker: Option<&'a str>,
 }
 
 /// What [`Callback::finish`] is told.

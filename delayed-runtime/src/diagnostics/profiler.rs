@@ -52,9 +52,18 @@ struct State {
 struct Raw {
     key: Key,
     thread: ThreadId,
+    worker: Option<String>,
     started: Instant,
     duration: Duration,
     ok: bool,
+}
+
+/// Where a task is drawn: the thread of this process it ran on, or the
+/// worker.
+#[derive(PartialEq, Eq, Hash)]
+enum Row<'a> {
+    Thread(ThreadId),
+    Worker(&'a str),
 }
 
 /// One task as the profiler saw it. Times are in seconds from the start of
@@ -77,8 +86,13 @@ pub struct TaskRecord {
     pub key: String,
     /// Its function's name.
     pub function: String,
-    /// The thread it ran on, numbered in order of first use.
+    /// The row it is drawn on, numbered in order of first use: the thread
+    /// it ran on, or the worker process it ran on.
     pub thread: usize,
+    /// The worker process it ran on, by name, when it ran on one (a client
+    /// with workers, feature `distributed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
     /// When it started.
     pub start: f64,
     /// When it ended.
@@ -129,17 +143,23 @@ impl Profiler {
         };
         let mut order: Vec<&Raw> = tasks.iter().collect();
         order.sort_by_key(|raw| raw.started);
-        let mut threads: HashMap<ThreadId, usize> = HashMap::new();
+        // A row for each thread of this process, and one for each worker.
+        let mut rows: HashMap<Row<'_>, usize> = HashMap::new();
         order
             .into_iter()
             .map(|raw| {
-                let next = threads.len();
-                let thread = *threads.entry(raw.thread).or_insert(next);
+                let next = rows.len();
+                let row = match &raw.worker {
+                    Some(worker) => Row::Worker(worker),
+                    None => Row::Thread(raw.thread),
+                };
+                let thread = *rows.entry(row).or_insert(next);
                 let start = raw.started.saturating_duration_since(origin).as_secs_f64();
                 TaskRecord {
                     key: raw.key.to_string(),
                     function: raw.key.name().to_owned(),
                     thread,
+                    worker: raw.worker.clone(),
                     start,
                     end: start + raw.duration.as_secs_f64(),
                     ok: raw.ok,
@@ -282,6 +302,7 @@ impl Callback for Profiler {
         let raw = Raw {
             key: task.key.clone(),
             thread: task.thread,
+            worker: task.worker.map(str::to_owned),
             started: task.started,
             duration: task.duration,
             ok: task.ok,

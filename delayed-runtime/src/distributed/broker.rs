@@ -95,6 +95,8 @@ pub struct Done {
     pub result: String,
     /// What running it gave.
     pub outcome: Outcome,
+    /// The name of the worker that ran it.
+    pub worker: String,
 }
 
 /// How workers treat their tasks.
@@ -443,6 +445,7 @@ fn completion(mut entry: StreamId) -> Done {
     let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
     let key = field("key").map(text).unwrap_or_default();
     let result = field("result").map(text).unwrap_or_default();
+    let worker = field("worker").map(text).unwrap_or_default();
     let outcome = if let Some(value) = field("value") {
         Outcome::Done(value)
     } else if let Some(report) = field("failed") {
@@ -457,6 +460,7 @@ fn completion(mut entry: StreamId) -> Done {
         key,
         result,
         outcome,
+        worker,
     }
 }
 

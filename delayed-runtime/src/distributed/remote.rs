@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::broker::{Argument, Broker, Outcome, TaskMessage};
 use crate::error::Error;
+use crate::executor::RanOn;
 use crate::handle::TaskValue;
 use crate::node::{BoxError, BoxFuture};
 use crate::sync::lock;
@@ -256,8 +257,9 @@ impl RemoteClient {
 
 /// A task waiting for its completion.
 struct Waiting {
-    /// Where its outcome goes, or the broker's error.
-    sender: oneshot::Sender<Result<Outcome, Arc<Error>>>,
+    /// Where its outcome and the name of the worker that ran it go, or
+    /// the broker's error.
+    sender: oneshot::Sender<Result<(Outcome, String), Arc<Error>>>,
     /// Whether its result stays on the broker.
     kept: bool,
 }
@@ -304,14 +306,15 @@ impl RemoteClient {
     /// Sends task `key` to the workers and returns the future of its value,
     /// holding the results on the broker it reads until it is done. With
     /// `kept_for`, its result stays on the broker for that many reads, and
-    /// its value here is an [`OnBroker`].
+    /// its value here is an [`OnBroker`]. The name of the worker that ran
+    /// it goes to `ran_on`.
     pub(crate) fn call(
         self: &Arc<Self>,
         key: String,
         spec: &RemoteSpec,
-        args: Vec<Argument>,
-        held: Vec<Arc<OnBroker>>,
+        (args, held): (Vec<Argument>, Vec<Arc<OnBroker>>),
         kept_for: Option<u32>,
+        ran_on: Option<RanOn>,
     ) -> BoxFuture {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let message = TaskMessage {
@@ -334,11 +337,14 @@ impl RemoteClient {
                 lock(&client.waiting).remove(&message.result);
                 return Err(BoxError::from(error));
             }
-            let outcome = receiver
+            let (outcome, worker) = receiver
                 .await
                 .map_err(|_| BoxError::from("the client stopped before the task's result came"))?
                 .map_err(|error| BoxError::from(Error::shared(error)))?;
             drop((place, held));
+            if let Some(ran_on) = ran_on {
+                ran_on.set(worker);
+            }
             match outcome {
                 Outcome::Done(bytes) if kept => Ok(Value::new(OnBroker {
                     result: message.result,
@@ -423,7 +429,7 @@ async fn read_completions(client: Weak<RemoteClient>, reader: Broker, reply: Str
                 if done.outcome == Outcome::Stored && !task.kept {
                     to_take.push((task.sender, done));
                 } else {
-                    let _ = task.sender.send(Ok(done.outcome));
+                    let _ = task.sender.send(Ok((done.outcome, done.worker)));
                 }
             }
         }
@@ -431,8 +437,8 @@ async fn read_completions(client: Weak<RemoteClient>, reader: Broker, reply: Str
             let (senders, done): (Vec<_>, Vec<_>) = to_take.into_iter().unzip();
             match reader.take(&done).await {
                 Ok(outcomes) => {
-                    for (sender, outcome) in senders.into_iter().zip(outcomes) {
-                        let _ = sender.send(Ok(outcome));
+                    for ((sender, outcome), done) in senders.into_iter().zip(outcomes).zip(done) {
+                        let _ = sender.send(Ok((outcome, done.worker)));
                     }
                 }
                 Err(error) => {

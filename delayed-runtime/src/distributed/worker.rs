@@ -50,8 +50,9 @@ use crate::sync::lock;
 ///
 /// KEYS: the result, the reply stream, the task stream, and the key the
 /// value was written under, if it was. ARGV: the time to live in
-/// milliseconds, the group, the entry's id, the task's key, and the reply's
-/// field (`value`, `stored` or `failed`) with its text.
+/// milliseconds, the group, the entry's id, the task's key, the reply's
+/// field (`value`, `stored` or `failed`) with its text, and the worker's
+/// name.
 const FINISH: &str = r"
 local first
 if KEYS[4] then
@@ -63,7 +64,8 @@ else
     first = redis.call('SET', KEYS[1], '', 'NX', 'PX', ARGV[1])
 end
 if first then
-    redis.call('XADD', KEYS[2], '*', 'key', ARGV[4], 'result', KEYS[1], ARGV[5], ARGV[6])
+    redis.call('XADD', KEYS[2], '*', 'key', ARGV[4], 'result', KEYS[1], ARGV[5], ARGV[6],
+        'worker', ARGV[7])
     redis.call('PEXPIRE', KEYS[2], ARGV[1])
 end
 return redis.call('XACK', KEYS[3], ARGV[2], ARGV[3])
@@ -343,6 +345,7 @@ impl Worker {
             .arg(&task.key)
             .arg(field)
             .arg(told)
+            .arg(&self.me)
             .ignore();
         self.finished.push(id);
         Ok(())

@@ -20,13 +20,31 @@ use crate::diagnostics::{Callback, ComputeFinish, ComputeStart, TaskFinish, Task
 use crate::error::{Error, Failure};
 use crate::graph::Graph;
 use crate::node::{Body, Inputs, ResultSlot};
-use crate::sync::Mutex;
 pub(crate) use crate::sync::lock;
+use crate::sync::Mutex;
 use crate::value::Value;
 
 /// What a compute delivers: the outputs' values in request order, or the
 /// first failure.
 pub(crate) type Outcome = Result<Vec<Value>, Error>;
+
+/// Where a task ran, when it ran on a worker: the worker's name, set by
+/// its run there, for the callbacks (the profiler draws a row for each
+/// worker). Made only for a task that runs on a worker.
+#[derive(Clone, Default)]
+#[cfg_attr(not(feature = "distributed"), allow(dead_code))]
+pub(crate) struct RanOn(Arc<Mutex<Option<String>>>);
+
+#[cfg_attr(not(feature = "distributed"), allow(dead_code))]
+impl RanOn {
+    pub(crate) fn set(&self, worker: String) {
+        *lock(&self.0) = Some(worker);
+    }
+
+    fn get(&self) -> Option<String> {
+        lock(&self.0).clone()
+    }
+}
 
 /// Called once with the outcome, from whichever thread finishes the compute.
 pub(crate) type Done = Box<dyn FnOnce(Outcome) + Send>;
@@ -408,7 +426,7 @@ impl Run {
         };
         let started = self.task_started(callbacks, i)?;
         let outcome = attempt();
-        self.task_finished(callbacks, i, started, outcome)
+        self.task_finished(callbacks, i, started, outcome, None)
     }
 
     /// One attempt at an async task, dropped after `timeout`.
@@ -418,8 +436,14 @@ impl Run {
         inputs: Inputs<'_>,
         timeout: Option<Duration>,
     ) -> Result<Value, Failure> {
+        // Where the task ran, told to the callbacks: asked only of a task
+        // that runs on a worker, and only for callbacks.
+        #[cfg(feature = "distributed")]
+        let ran_on = (self.callbacks.is_some() && self.graph.is_remote(i)).then(RanOn::default);
+        #[cfg(not(feature = "distributed"))]
+        let ran_on: Option<RanOn> = None;
         let attempt = async {
-            let call = self.call_async(i, inputs);
+            let call = self.call_async(i, inputs, ran_on.clone());
             match timeout {
                 Some(timeout) => tokio::time::timeout(timeout, call)
                     .await
@@ -432,7 +456,8 @@ impl Run {
         };
         let started = self.task_started(callbacks, i)?;
         let outcome = attempt.await;
-        self.task_finished(callbacks, i, started, outcome)
+        let worker = ran_on.and_then(|ran_on| ran_on.get());
+        self.task_finished(callbacks, i, started, outcome, worker.as_deref())
     }
 
     /// Tells the callbacks that task `i` starts; a hook that panics fails
@@ -463,6 +488,7 @@ impl Run {
         i: u32,
         started: Instant,
         outcome: Result<Value, Failure>,
+        worker: Option<&str>,
     ) -> Result<Value, Failure> {
         let key = &self.graph.node(i).key;
         let finish = TaskFinish {
@@ -479,6 +505,7 @@ impl Run {
             },
             ok: outcome.is_ok(),
             error: outcome.as_ref().err().map(|failure| failure as _),
+            worker,
         };
         let told = hooks(callbacks, |c| c.task_finish(&finish));
         match (outcome, told) {
@@ -503,8 +530,14 @@ impl Run {
     }
 
     /// The future of async task `i`: its body's, or that of its run on a
-    /// worker.
-    fn future(&self, i: u32, inputs: &mut Inputs<'_>) -> crate::node::BoxFuture {
+    /// worker, whose name goes to `ran_on`.
+    #[cfg_attr(not(feature = "distributed"), allow(unused_variables))]
+    fn future(
+        &self,
+        i: u32,
+        inputs: &mut Inputs<'_>,
+        ran_on: Option<RanOn>,
+    ) -> crate::node::BoxFuture {
         #[cfg(feature = "distributed")]
         if let (true, Some(remote)) = (self.graph.is_remote(i), &self.remote) {
             let node = self.graph.node(i);
@@ -513,12 +546,12 @@ impl Run {
                 .expect("a task marked remote has what a worker needs");
             let args = crate::distributed::remote::arguments(&spec.parts, |k| inputs.share(k));
             return match args {
-                Ok((args, held)) => remote.call(
+                Ok(args) => remote.call(
                     node.key.to_string(),
                     spec,
                     args,
-                    held,
                     self.graph.kept_for(i),
+                    ran_on,
                 ),
                 Err(error) => Box::pin(std::future::ready(Err(error.into()))),
             };
@@ -535,10 +568,13 @@ impl Run {
         &self,
         i: u32,
         mut inputs: Inputs<'_>,
+        ran_on: Option<RanOn>,
     ) -> impl Future<Output = Result<Value, Failure>> + '_ {
         // Inputs the call did not keep, and the future once it is done,
         // are dropped inside the guard: a panicking `Drop` fails this task.
-        let mut future = catch_unwind(AssertUnwindSafe(move || Some(self.future(i, &mut inputs))));
+        let mut future = catch_unwind(AssertUnwindSafe(move || {
+            Some(self.future(i, &mut inputs, ran_on))
+        }));
         poll_fn(move |cx| {
             let running = match &mut future {
                 Ok(Some(running)) => running,

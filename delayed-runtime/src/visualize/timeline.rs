@@ -13,6 +13,18 @@ pub(crate) fn write(records: &[TaskRecord]) -> String {
     const ROW: f64 = 22.0;
     const TOP: f64 = 30.0;
     let threads = records.iter().map(|r| r.thread + 1).max().unwrap_or(0);
+    // Each row's label: the worker's name, or the thread's number.
+    let mut labels: Vec<String> = (0..threads).map(|row| format!("thread {row}")).collect();
+    for record in records {
+        if let Some(worker) = &record.worker {
+            labels[record.thread] = short(worker);
+        }
+    }
+    let workers = records
+        .iter()
+        .filter_map(|r| r.worker.as_deref())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
     let span = records.iter().map(|r| r.end).fold(0.0, f64::max).max(1e-9);
     let mut functions: Vec<&str> = records.iter().map(|r| r.function.as_str()).collect();
     functions.sort_unstable();
@@ -29,18 +41,23 @@ pub(crate) fn write(records: &[TaskRecord]) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">"#
     );
     out.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+    let places = match workers {
+        0 => format!("{threads} threads"),
+        _ => format!("{} threads and {workers} workers", threads - workers),
+    };
     let _ = writeln!(
         out,
-        r#"<text x="{LEFT}" y="18" font-size="13">task stream: {} tasks on {threads} threads in {:.3} s</text>"#,
+        r#"<text x="{LEFT}" y="18" font-size="13">task stream: {} tasks on {places} in {:.3} s</text>"#,
         records.len(),
         span
     );
-    for thread in 0..threads {
+    for (thread, label) in labels.iter().enumerate() {
         let y = TOP + thread as f64 * ROW;
         let _ = writeln!(
             out,
-            r#"<text class="row" x="8" y="{:.1}">thread {thread}</text>"#,
-            y + 15.0
+            r#"<text class="row" x="8" y="{:.1}">{}</text>"#,
+            y + 15.0,
+            escape(label)
         );
         let _ = writeln!(
             out,
@@ -151,4 +168,10 @@ fn tick_step(span: f64) -> f64 {
 fn format_seconds(t: f64, step: f64) -> String {
     let decimals = (-step.log10().floor()).max(0.0) as usize;
     format!("{t:.decimals$} s")
+}
+
+/// A worker's name as a row's label fits it: `worker-` and the first hex
+/// digits of its unique part.
+fn short(worker: &str) -> String {
+    worker.chars().take(13).collect()
 }
