@@ -69,6 +69,22 @@ fn main() {
         eprintln!("worker stopped: {error:?}");
         std::process::exit(1);
     }
+    // A client process that computes one task and prints its value, for
+    // the test of TLS (its trust comes from its environment).
+    if let Ok(url) = std::env::var("DELAYED_TEST_ADD") {
+        let value = Client::builder()
+            .redis(url)
+            .build()
+            .and_then(|client| client.compute(&add(40, 2)));
+        match value {
+            Ok(value) => println!("{value}"),
+            Err(error) => {
+                eprintln!("{error}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     // A client process, for the test that kills one mid-compute.
     if let Ok(url) = std::env::var("DELAYED_TEST_CLIENT") {
         let log = std::env::var("DELAYED_TEST_LOG").expect("a run log");
@@ -153,6 +169,24 @@ fn main() {
             a_killed_client_leaves_the_workers_serving_and_its_keys_expire,
         ),
     ];
+    #[cfg(feature = "tls")]
+    let tests = [
+        tests,
+        vec![(
+            "a_broker_over_tls_serves_the_workers_and_clients_that_trust_it",
+            a_broker_over_tls_serves_the_workers_and_clients_that_trust_it as Test,
+        )],
+    ]
+    .concat();
+    #[cfg(not(feature = "tls"))]
+    let tests = [
+        tests,
+        vec![(
+            "a_tls_address_without_the_tls_feature_says_what_to_add",
+            a_tls_address_without_the_tls_feature_says_what_to_add as Test,
+        )],
+    ]
+    .concat();
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
@@ -181,6 +215,9 @@ struct Redis {
     dir: PathBuf,
     /// Its settings beyond the port, its directory and no persistence.
     settings: Vec<String>,
+    /// The certificate of the authority that signed its own, when it
+    /// speaks TLS alone.
+    tls: Option<PathBuf>,
 }
 
 impl Redis {
@@ -203,19 +240,26 @@ impl Redis {
             eprintln!("skipped the distributed tests: redis-server is not on the PATH; {install}");
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
+        let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
+        let setting = |name: &str| {
+            let at = settings.iter().position(|s| s == name)?;
+            settings.get(at + 1).cloned()
+        };
+        // A server of TLS alone is reached on its TLS port.
+        let port = match setting("--tls-port") {
+            Some(port) => port.parse().expect("a port"),
+            None => free_port(),
+        };
+        let tls = setting("--tls-ca-cert-file").map(PathBuf::from);
         let dir = std::env::temp_dir().join(format!("delayed-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a directory for Redis");
-        let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
         let server = Redis::spawn(port, &dir, &settings);
         let redis = Redis {
             server,
             port,
             dir,
             settings,
+            tls,
         };
         redis.wait_until_it_answers();
         Some(redis)
@@ -271,12 +315,19 @@ impl Redis {
     }
 
     fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        match self.tls {
+            Some(_) => format!("rediss://127.0.0.1:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
     }
 
     /// A command through `redis-cli`, its output trimmed.
     fn cli(&self, args: &[&str]) -> String {
-        let output = Command::new("redis-cli")
+        let mut cli = Command::new("redis-cli");
+        if let Some(ca) = &self.tls {
+            cli.arg("--tls").arg("--cacert").arg(ca);
+        }
+        let output = cli
             .args(["-p", &self.port.to_string()])
             .args(args)
             .output()
@@ -302,6 +353,14 @@ impl Drop for Redis {
         let _ = self.server.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 /// A worker process serving the broker at `url`.
@@ -893,6 +952,88 @@ fn a_killed_client_leaves_the_workers_serving_and_its_keys_expire(
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[cfg(not(feature = "tls"))]
+fn a_tls_address_without_the_tls_feature_says_what_to_add(
+    redis: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    let url = redis.url().replace("redis://", "rediss://");
+    let error = Client::builder()
+        .redis(url)
+        .build()
+        .expect_err("no TLS without the feature");
+    let shown = error.to_string();
+    assert!(
+        shown.contains("needs the `tls` feature of delayed"),
+        "{shown}"
+    );
+}
+
+#[cfg(feature = "tls")]
+fn a_broker_over_tls_serves_the_workers_and_clients_that_trust_it(
+    _shared: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    // An authority, and a certificate it signed for 127.0.0.1, by openssl.
+    let certificates = std::env::temp_dir().join(format!("delayed-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&certificates).expect("a directory for the certificates");
+    let file = |name: &str| certificates.join(name).to_str().unwrap().to_string();
+    std::fs::write(file("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    for command in [
+        "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=delayed-test-ca",
+        "req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1",
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1 -extfile ext.cnf",
+    ] {
+        let made = Command::new("openssl")
+            .args(command.split(' '))
+            .current_dir(&certificates)
+            .output()
+            .expect("openssl runs");
+        assert!(made.status.success(), "openssl {command}: {made:?}");
+    }
+    // TLS alone: the plain port is closed.
+    let port = free_port().to_string();
+    let (ca, cert, key) = (file("ca.pem"), file("server.pem"), file("server.key"));
+    let redis = Redis::start_with(&[
+        "--port",
+        "0",
+        "--tls-port",
+        &port,
+        "--tls-cert-file",
+        &cert,
+        "--tls-key-file",
+        &key,
+        "--tls-ca-cert-file",
+        &ca,
+        "--tls-auth-clients",
+        "no",
+    ])
+    .expect("a redis-server with TLS starts");
+    assert!(redis.url().starts_with("rediss://"));
+    // rustls trusts what `SSL_CERT_FILE` holds.
+    let trusting = [("SSL_CERT_FILE", ca.as_str())];
+    let _worker = worker_of(&redis.url(), &trusting);
+    let client = |trust: &[(&str, &str)]| {
+        Command::new(std::env::current_exe().expect("this test binary"))
+            .env("DELAYED_TEST_ADD", redis.url())
+            .envs(trust.iter().copied())
+            .output()
+            .expect("a client process runs")
+    };
+    let trusted = client(&trusting);
+    assert!(trusted.status.success(), "{trusted:?}");
+    assert_eq!(String::from_utf8_lossy(&trusted.stdout).trim(), "42");
+    // A client that does not trust the authority does not connect.
+    let stranger = client(&[("SSL_CERT_FILE", "/dev/null")]);
+    assert!(!stranger.status.success(), "{stranger:?}");
+    let said = String::from_utf8_lossy(&stranger.stderr);
+    assert!(
+        said.contains("could not reach the broker at `rediss://127.0.0.1:"),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(&certificates);
 }
 
 fn runs(log: &std::path::Path) -> usize {

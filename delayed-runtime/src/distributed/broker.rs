@@ -221,6 +221,16 @@ impl Broker {
                 source.map(Into::into),
             )
         };
+        if url.starts_with("rediss://") && !cfg!(feature = "tls") {
+            return Err(Error::remote(
+                format!(
+                    "the broker at `{}` is reached over TLS (`rediss://`), which needs the `tls` \
+                     feature of delayed: `features = [\"distributed\", \"tls\"]`",
+                    redact(url)
+                ),
+                None,
+            ));
+        }
         let client = redis::Client::open(url).map_err(|e| unreachable(Some(e)))?;
         // One attempt at a time: whoever uses the broker tries again at its
         // own pace, and knows how long it has waited.

@@ -20,8 +20,8 @@ use crate::diagnostics::{Callback, ComputeFinish, ComputeStart, TaskFinish, Task
 use crate::error::{Error, Failure};
 use crate::graph::Graph;
 use crate::node::{Body, Inputs, ResultSlot};
-pub(crate) use crate::sync::lock;
 use crate::sync::Mutex;
+pub(crate) use crate::sync::lock;
 use crate::value::Value;
 
 /// What a compute delivers: the outputs' values in request order, or the
