@@ -340,6 +340,14 @@ impl Redis {
         worker_of(&self.url(), settings)
     }
 
+    /// A client of this Redis's workers.
+    fn client(&self) -> Client {
+        Client::builder()
+            .redis(self.url())
+            .build()
+            .expect("the client connects")
+    }
+
     fn broker(&self, runtime: &tokio::runtime::Runtime) -> Broker {
         runtime
             .block_on(Broker::connect(&self.url(), Duration::from_secs(5)))
@@ -467,10 +475,7 @@ fn a_client_computes_a_graph_on_worker_processes(
     _runtime: &tokio::runtime::Runtime,
 ) {
     let _workers = [redis.worker(&[]), redis.worker(&[])];
-    let client = Client::builder()
-        .redis(redis.url())
-        .build()
-        .expect("the client connects");
+    let client = redis.client();
     // Registered functions run on the workers, their inputs sent from here;
     // a closure (`map`) runs here; plain values travel inside the tasks.
     let l: Vec<Delayed<i64>> = (0..200).map(|i| add(inc(i), 1)).collect();
@@ -703,10 +708,7 @@ fn a_broker_lost_mid_compute_fails_it_in_bounded_time(
     let mut redis = Redis::start().expect("a second redis-server starts");
     let log = redis.dir.join("lost-broker.log");
     let _worker = redis.worker(&[]);
-    let client = Client::builder()
-        .redis(redis.url())
-        .build()
-        .expect("the client connects");
+    let client = redis.client();
     let mut running = client.submit(&vec![logged(log.to_str().unwrap().to_string(), 5_000, 1)]);
     wait_for_runs(&log, 1);
     let stopped = Instant::now();
@@ -752,10 +754,7 @@ fn the_diagnostics_and_persist_work_on_a_client_with_workers(
     _runtime: &tokio::runtime::Runtime,
 ) {
     let _workers = [redis.worker(&[]), redis.worker(&[])];
-    let client = Client::builder()
-        .redis(redis.url())
-        .build()
-        .expect("the client connects");
+    let client = redis.client();
     let profiler = delayed::diagnostics::Profiler::new();
     let progress = delayed::diagnostics::ProgressBar::hidden();
     let (_profiling, _counting) = (profiler.register(), progress.register());
@@ -811,10 +810,7 @@ fn results_read_only_by_workers_stay_on_the_broker_and_are_released(
         let redis = Redis::start().expect("a redis-server starts");
         let settings = [("DELAYED_WORKER_CACHE", cache)];
         let _workers = [redis.worker(&settings), redis.worker(&settings)];
-        let client = Client::builder()
-            .redis(redis.url())
-            .build()
-            .expect("the client connects");
+        let client = redis.client();
         // 40 values of 100 kB, each read by a task on a worker; and more
         // tasks than a client has on the broker at once.
         let sizes: Vec<Delayed<usize>> = (0..40).map(|i| length(big(100_000 + i))).collect();
@@ -856,10 +852,7 @@ fn a_redis_restarted_mid_compute_with_append_only_persistence_loses_nothing(
         .expect("a redis-server starts");
     let log = redis.dir.join("restart.log");
     let _worker = redis.worker(&[("DELAYED_LEASE_MS", "2000")]);
-    let client = Client::builder()
-        .redis(redis.url())
-        .build()
-        .expect("the client connects");
+    let client = redis.client();
     let log_path = log.to_str().unwrap().to_string();
     let tasks: Vec<Delayed<i64>> = (0..6).map(|i| logged(log_path.clone(), 300, i)).collect();
     let mut running = client.submit(&tasks);
@@ -925,10 +918,7 @@ fn a_killed_client_leaves_the_workers_serving_and_its_keys_expire(
     dead.kill().expect("the client is killed");
     dead.wait().expect("the client is gone");
     // The worker serves another client, after the dead one's tasks.
-    let client = Client::builder()
-        .redis(redis.url())
-        .build()
-        .expect("the client connects");
+    let client = redis.client();
     let l: Vec<Delayed<i64>> = (0..10).map(|i| add(i, 1)).collect();
     assert_eq!(
         client.compute(&l).expect("the tasks run"),
