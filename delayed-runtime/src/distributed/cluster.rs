@@ -103,7 +103,7 @@ impl LocalCluster {
             .build()
             .map_err(Error::start)?;
         loop {
-            let connected = runtime.block_on(super::broker::Broker::connect(
+            let connected = runtime.block_on(super::streams::Broker::connect(
                 &self.url,
                 Duration::from_secs(1),
             ));

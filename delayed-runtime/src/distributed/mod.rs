@@ -58,6 +58,7 @@ mod broker;
 mod cluster;
 mod registry;
 pub(crate) mod remote;
+mod streams;
 mod worker;
 
 pub use cluster::LocalCluster;
@@ -160,12 +161,11 @@ fn unique_name() -> String {
 
 #[doc(hidden)]
 pub mod __private {
-    pub use super::broker::{
-        Argument, Broker, Done, Outcome, REJECTED, Settings, TASKS, TaskMessage,
-    };
+    pub use super::broker::{Argument, Done, Outcome, Settings, TaskMessage};
     pub use super::registry::{Fallback, Probe, Registration, ViaSerde};
     pub use super::remote::{
         Codec, Decode, DecodeFallback, DecodeVia, Encode, EncodeFallback, EncodeVia, Part,
     };
+    pub use super::streams::{Broker, REJECTED, TASKS};
     pub use inventory;
 }

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
-use super::broker::{Argument, Broker, Outcome, TaskMessage};
+use super::broker::{Argument, Outcome, Queue, TaskMessage};
 use crate::error::Error;
 use crate::executor::RanOn;
 use crate::handle::TaskValue;
@@ -186,7 +186,7 @@ pub(crate) fn arguments(
 /// A client's side of the broker: sends tasks, and hands each completion
 /// read from its reply stream to the task waiting for it.
 pub(crate) struct RemoteClient {
-    broker: Broker,
+    broker: Arc<dyn Queue>,
     /// This client's name in keys: its reply stream and result keys.
     name: String,
     /// The stream its completions come back on.
@@ -275,8 +275,8 @@ impl RemoteClient {
         // tasks sent on the same one.
         let (broker, reader) = std::thread::spawn(move || {
             connecting.block_on(async {
-                let broker = Broker::connect(&url, Duration::from_secs(5)).await?;
-                let reader = Broker::connect(&url, Duration::from_secs(5)).await?;
+                let broker = super::broker::queue(&url, Duration::from_secs(5)).await?;
+                let reader = super::broker::queue(&url, Duration::from_secs(5)).await?;
                 Ok::<_, Error>((broker, reader))
             })
         })
@@ -391,7 +391,7 @@ const GRACE: Duration = Duration::from_secs(8);
 /// Reads the client's reply stream, on a connection of its own, for as
 /// long as the client lives: hands each completion to its task, after
 /// taking the results left on the broker that the client needs.
-async fn read_completions(client: Weak<RemoteClient>, reader: Broker, reply: String) {
+async fn read_completions(client: Weak<RemoteClient>, reader: Arc<dyn Queue>, reply: String) {
     let mut after = "0".to_string();
     let mut lost_since: Option<Instant> = None;
     while client.strong_count() > 0 {
@@ -458,7 +458,7 @@ async fn read_completions(client: Weak<RemoteClient>, reader: Broker, reply: Str
 
 /// Releases the results on the broker whose readers are all done, many
 /// in one round trip, for as long as the client lives.
-async fn release_results(broker: Broker, mut released: mpsc::UnboundedReceiver<String>) {
+async fn release_results(broker: Arc<dyn Queue>, mut released: mpsc::UnboundedReceiver<String>) {
     let mut results = Vec::new();
     while released.recv_many(&mut results, 256).await > 0 {
         // Not released, a result still expires with its key's time to live.
