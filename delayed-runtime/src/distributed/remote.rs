@@ -96,7 +96,9 @@ pub trait EncodeVia {
 
 impl<T: Serialize + std::any::Any> EncodeVia for Codec<T> {
     fn encoder(&self) -> Option<Encode> {
-        Some(Encode(|value| value.with(|v: &T| super::encode(v))))
+        Some(Encode(|value| {
+            value.with(super::registry::encode_value::<T>)
+        }))
     }
 }
 
