@@ -235,6 +235,15 @@ impl Drop for Place {
     }
 }
 
+/// A task waiting for its completion.
+struct Waiting {
+    /// Where its outcome and the name of the worker that ran it go, or
+    /// the broker's error.
+    sender: oneshot::Sender<Result<(Outcome, String), Arc<Error>>>,
+    /// Whether its result stays on the broker.
+    kept: bool,
+}
+
 impl RemoteClient {
     /// A place in the window, waiting for one if it is full.
     async fn place(self: &Arc<Self>) -> Place {
@@ -255,18 +264,7 @@ impl RemoteClient {
         }
         Place(self.clone())
     }
-}
 
-/// A task waiting for its completion.
-struct Waiting {
-    /// Where its outcome and the name of the worker that ran it go, or
-    /// the broker's error.
-    sender: oneshot::Sender<Result<(Outcome, String), Arc<Error>>>,
-    /// Whether its result stays on the broker.
-    kept: bool,
-}
-
-impl RemoteClient {
     /// Connects to the broker at `url` from the client's runtime.
     pub(crate) fn connect(url: &str, handle: &Handle) -> Result<Arc<RemoteClient>, Error> {
         let url = url.to_string();

@@ -170,15 +170,13 @@ impl Broker {
 
     /// Sends a task to the workers.
     pub async fn submit(&self, task: &TaskMessage) -> Result<(), Error> {
-        let bytes = super::encode(task)?;
-        let _: String = again_if_dropped(|| {
-            let mut connection = self.connection.clone();
-            let bytes = &bytes;
-            async move { connection.xadd(TASKS, "*", &[("task", bytes)]).await }
-        })
-        .await
-        .map_err(self.failed("could not send a task to"))?;
-        Ok(())
+        let mut submit = redis::pipe();
+        submit
+            .xadd(TASKS, "*", &[("task", super::encode(task)?)])
+            .ignore();
+        self.again_if_dropped(&submit)
+            .await
+            .map_err(self.failed("could not send a task to"))
     }
 
     /// Renews the leases of the tasks `ids` that consumer `me` holds.
@@ -263,13 +261,10 @@ impl Broker {
                 .arg("GET")
                 .arg("KEEPTTL");
         }
-        let values: Vec<Option<Vec<u8>>> = again_if_dropped(|| {
-            let mut connection = self.connection.clone();
-            let take = &take;
-            async move { take.query_async(&mut connection).await }
-        })
-        .await
-        .map_err(self.failed("could not read results from"))?;
+        let values: Vec<Option<Vec<u8>>> = self
+            .again_if_dropped(&take)
+            .await
+            .map_err(self.failed("could not read results from"))?;
         Ok(done
             .iter()
             .zip(values)
@@ -300,27 +295,22 @@ impl Broker {
                 .arg("KEEPTTL")
                 .ignore();
         }
-        again_if_dropped(|| {
-            let mut connection = self.connection.clone();
-            let release = &release;
-            async move { release.query_async(&mut connection).await }
-        })
-        .await
-        .map_err(self.failed("could not release results on"))
+        self.again_if_dropped(&release)
+            .await
+            .map_err(self.failed("could not release results on"))
     }
-}
 
-/// Runs `command` a second time if the connection it found had dropped
-/// (the broker restarted since it was last used): the failure made the
-/// connection manager reconnect, and the second attempt waits for that.
-/// A command sent twice is one that never reached Redis the first time.
-async fn again_if_dropped<T, F>(mut command: impl FnMut() -> F) -> redis::RedisResult<T>
-where
-    F: Future<Output = redis::RedisResult<T>>,
-{
-    match command().await {
-        Err(e) if e.is_connection_dropped() => command().await,
-        done => done,
+    /// Sends `pipe`, a second time if the connection it found had dropped
+    /// (the broker restarted since it was last used): the failure made the
+    /// connection manager reconnect, and the second attempt waits for that.
+    /// A pipeline sent twice is one that never reached Redis the first time.
+    async fn again_if_dropped<T: FromRedisValue>(&self, pipe: &Pipeline) -> redis::RedisResult<T> {
+        match pipe.query_async(&mut self.connection.clone()).await {
+            Err(e) if e.is_connection_dropped() => {
+                pipe.query_async(&mut self.connection.clone()).await
+            }
+            done => done,
+        }
     }
 }
 
