@@ -276,6 +276,47 @@ macro_rules! compute {
     };
 }
 
+/// Registers instantiations of generic task functions, so that workers
+/// run them (feature `distributed`).
+///
+/// `#[delayed]` registers each non-generic function by itself. A generic
+/// function has no one type to register: name each instantiation that
+/// should run on workers, `register!(double::<u64>, double::<f64>)`, once,
+/// anywhere the function can be named (its path as you would call it,
+/// `io::parse::<Row>`). A call with those type arguments then runs on a
+/// worker; any other runs in the client, as a function whose types are not
+/// serde types does.
+///
+/// Naming an instantiation whose parameter or result types are not serde
+/// types is a compile error at the `register!`, as is naming a function
+/// marked `#[delayed(local)]`.
+///
+/// ```
+/// use delayed::delayed;
+/// use delayed::distributed::function;
+///
+/// #[delayed]
+/// fn double<T: std::ops::Add<Output = T> + Copy>(x: T) -> T { x + x }
+///
+/// delayed::register!(double::<u64>);
+///
+/// let path = format!("{}::double::<u64>", module_path!());
+/// let registered = function(&path).unwrap();
+/// assert_eq!(registered.signature(), "fn(u64) -> u64");
+/// assert!(registered.runs_from_bytes());
+/// // Not registered: runs where it is called.
+/// assert!(function(&format!("{}::double::<i32>", module_path!())).is_none());
+/// assert_eq!(delayed::compute(&double(21_i32))?, 42);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+#[cfg(feature = "distributed")]
+#[macro_export]
+macro_rules! register {
+    ($($args:tt)*) => {
+        $crate::__private::register! { $crate; $($args)* }
+    };
+}
+
 /// The user guide, "How to parallelize Rust code with `#[delayed]`".
 ///
 /// The chapters live in `docs/src/` as an mdBook; they are included here so
@@ -317,5 +358,7 @@ pub struct ReadmeDoctests;
 #[doc(hidden)]
 pub mod __private {
     pub use delayed_macros::compute;
+    #[cfg(feature = "distributed")]
+    pub use delayed_macros::register;
     pub use delayed_runtime::__private::*;
 }

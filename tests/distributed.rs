@@ -63,6 +63,20 @@ fn process() -> u32 {
     std::process::id()
 }
 
+/// The process a task ran in, with its argument: generic, with two
+/// instantiations registered for workers.
+#[delayed]
+fn tagged<T: Clone>(x: T) -> (u32, T) {
+    (std::process::id(), x)
+}
+
+#[delayed]
+fn repeat<const N: usize>(v: Vec<u8>) -> Vec<u8> {
+    v.repeat(N)
+}
+
+delayed::register!(tagged::<String>, tagged::<Vec<u8>>, repeat::<3>);
+
 fn main() {
     // In a worker process: serve until killed.
     if let Err(error) = delayed::distributed::serve_if_worker() {
@@ -107,6 +121,10 @@ fn main() {
         (
             "a_client_computes_a_graph_on_worker_processes",
             a_client_computes_a_graph_on_worker_processes,
+        ),
+        (
+            "registered_instantiations_of_generic_functions_run_on_workers",
+            registered_instantiations_of_generic_functions_run_on_workers,
         ),
         (
             "a_local_cluster_starts_its_processes_and_stops_them_when_dropped",
@@ -501,6 +519,29 @@ fn a_client_computes_a_graph_on_worker_processes(
         cause.contains("on a worker") && cause.contains("no 3"),
         "{cause}"
     );
+}
+
+fn registered_instantiations_of_generic_functions_run_on_workers(
+    redis: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    let _worker = redis.worker(&[]);
+    let client = redis.client();
+    let here = std::process::id();
+    let text = tagged("a".to_string());
+    // A registered instantiation's result feeds another on the worker.
+    let bytes = tagged(repeat::<3>(big(2)));
+    // Not registered: these run here, in the same graph.
+    let number = tagged(7_u8);
+    let twice = repeat::<2>(vec![1_u8]);
+    let (text, bytes, number, twice) = client
+        .compute(&(text, bytes, number, twice))
+        .expect("the graph computes");
+    assert_eq!(text.1, "a");
+    assert_ne!(text.0, here, "`tagged::<String>` ran on a worker");
+    assert_eq!(bytes, (text.0, vec![7; 6]));
+    assert_eq!(number, (here, 7));
+    assert_eq!(twice, [1, 1]);
 }
 
 fn a_local_cluster_starts_its_processes_and_stops_them_when_dropped(

@@ -1,5 +1,6 @@
 //! The registry of task functions (feature `distributed`): every
-//! non-generic `#[delayed]` function is found by its path and runs from
+//! non-generic `#[delayed]` function, and each instantiation of a generic
+//! one that `register!` names, is found by its path and runs from
 //! MessagePack arguments when its types are serde types.
 
 use delayed::distributed::{Function, decode, encode, function, functions};
@@ -81,6 +82,34 @@ fn generic<T: Clone + Send + Sync + 'static>(x: T) -> T {
     x
 }
 
+/// Generic: registered per instantiation, by `register!`.
+#[delayed]
+fn pair<A: Clone, B>(a: A, b: &B) -> (A, B)
+where
+    B: Clone,
+{
+    (a, b.clone())
+}
+
+#[delayed]
+fn repeat<const N: usize>(v: Vec<u8>) -> Vec<u8> {
+    v.repeat(N)
+}
+
+/// Generic, with a parameter that is not a serde type: it compiles, and
+/// runs here; naming an instantiation in `register!` would not compile.
+#[delayed]
+fn count_rows<T: Clone>(t: Table, _extra: T) -> usize {
+    t.0.len()
+}
+
+delayed::register!(pair::<u8, String>, repeat::<3>, Shape::scaled::<f32>);
+
+mod again {
+    // The same instantiation registered twice is one function.
+    delayed::register!(super::pair::<u8, String>);
+}
+
 #[derive(Clone)]
 struct Shape {
     side: f64,
@@ -100,6 +129,80 @@ impl Shape {
     fn of(side: f64) -> Self {
         Self { side }
     }
+
+    /// A generic associated function: registered per instantiation under
+    /// the module's path and its own name.
+    #[delayed]
+    fn scaled<T: Into<f64> + Clone>(side: T) -> f64 {
+        side.into() * 2.0
+    }
+
+    /// Generic and saying `Self`: no instantiation can be registered.
+    #[delayed]
+    fn made<T: Into<f64> + Clone>(side: T) -> Self {
+        Self { side: side.into() }
+    }
+}
+
+#[test]
+fn generic_functions_are_registered_for_each_instantiation_named() {
+    let registered_pair = here("pair::<u8, alloc::string::String>");
+    assert_eq!(
+        registered_pair.signature(),
+        "fn(u8, String) -> (u8, String)"
+    );
+    assert!(registered_pair.runs_from_bytes());
+    let out: (u8, String) = decode(
+        &registered_pair
+            .call(&encode(&(1_u8, "one")).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(out, (1, "one".to_string()));
+    let registered_repeat = here("repeat::<3>");
+    assert_eq!(registered_repeat.signature(), "fn(Vec<u8>) -> Vec<u8>");
+    let out: Vec<u8> = decode(
+        &registered_repeat
+            .call(&encode(&(vec![1_u8, 2],)).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(out, [1, 2, 1, 2, 1, 2]);
+    let registered_scaled = here("scaled::<f32>");
+    let out: f64 = decode(
+        &registered_scaled
+            .call(&encode(&(1.5_f32,)).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(out, 3.0);
+    // Registered twice, listed once, and runs.
+    let paths: Vec<&str> = functions().map(Function::path).collect();
+    assert_eq!(
+        paths
+            .iter()
+            .filter(|p| **p == registered_pair.path())
+            .count(),
+        1
+    );
+    // Instantiations not named are not registered, and run where they are
+    // called, as do the functions that cannot be registered.
+    for name in ["pair", "pair::<u16, alloc::string::String>", "repeat::<2>"] {
+        assert!(function(&format!("{}::{name}", module_path!())).is_none());
+    }
+    assert_eq!(
+        pair(2_u16, "two").compute().unwrap(),
+        (2, "two".to_string())
+    );
+    assert_eq!(repeat::<2>(vec![5]).compute().unwrap(), [5, 5]);
+    assert_eq!(count_rows(table(4), 1_u8).compute().unwrap(), 4);
+    assert_eq!(Shape::made(1.5_f32).compute().unwrap().side, 1.5);
+    // The registered ones, too, when no worker is there.
+    assert_eq!(
+        pair(3_u8, "three").compute().unwrap(),
+        (3, "three".to_string())
+    );
+    assert_eq!(repeat::<3>(vec![9]).compute().unwrap(), [9, 9, 9]);
 }
 
 #[test]
@@ -136,6 +239,20 @@ mod second {
             x + 2
         }
     }
+    // Generic, one path for two functions: neither runs by name.
+    impl A {
+        #[delayed::delayed]
+        pub fn either<T: Clone>(x: T) -> T {
+            x
+        }
+    }
+    impl B {
+        #[delayed::delayed]
+        pub fn either<T: Clone>(x: T) -> T {
+            x
+        }
+    }
+    delayed::register!(A::either::<u8>, B::either::<u8>);
 }
 
 #[test]
@@ -151,6 +268,9 @@ fn two_functions_with_one_path_run_only_where_they_are_called() {
     );
     assert_eq!(second::A::twin(1).compute().unwrap(), 2);
     assert_eq!(second::B::twin(1).compute().unwrap(), 3);
+    let either = function(&format!("{}::second::either::<u8>", module_path!())).unwrap();
+    assert!(!either.runs_from_bytes());
+    assert_eq!(second::B::either(4_u8).compute().unwrap(), 4);
 }
 
 #[test]
@@ -248,7 +368,8 @@ fn other_functions_are_registered_to_run_only_where_they_are_called() {
     let t: Delayed<Table> = table(3);
     assert_eq!(rows(t).compute().unwrap(), 3);
     assert_eq!(kept_here(5).compute().unwrap(), 5);
-    // A generic function has no single type to register.
+    // A generic function has no single type to register; this one names
+    // no instantiation.
     assert!(function(&format!("{}::generic", module_path!())).is_none());
     assert_eq!(generic(1).compute().unwrap(), 1);
 }

@@ -44,7 +44,7 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
 
 /// The crate path before the first top-level `;`, and the rest; without a
 /// `;`, `::delayed` and the whole input.
-fn split_crate(input: TokenStream) -> (TokenStream, TokenStream) {
+pub(crate) fn split_crate(input: TokenStream) -> (TokenStream, TokenStream) {
     let tokens: Vec<TokenTree> = input.into_iter().collect();
     let semicolon = tokens
         .iter()

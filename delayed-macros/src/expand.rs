@@ -60,9 +60,14 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
         Registration::None
     };
     let mut task = Task::new(args, &original.ident, sig, original.asyncness.is_some());
-    if let Registration::Remote(path) = &plan {
-        task.remote = Some(path.clone());
-    }
+    task.remote = match &plan {
+        Registration::Remote(path) => Some(Remote::Registered(path.clone())),
+        Registration::Generic(base) => Some(Remote::Instance {
+            base: base.clone(),
+            args: instance_args(&original.generics),
+        }),
+        _ => None,
+    };
     let krate = &task.krate;
     let bindings = sig.params.iter().map(|param| {
         let (pat, ty, binding) = (&param.pat, &param.ty, &param.binding);
@@ -114,16 +119,127 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
             }
         }
     };
-    // The same function again, nested in its body, for the registry: a
-    // static there can name it, where it could not name an associated
-    // function (`Self::f`) of the impl around it.
-    let registration = registration(args, sig, &plan, || {
-        define(quote!(), &format_ident!("__delayed_task"), quote!())
-    });
+    // The same function again, nested in its body (or its companion's),
+    // for the registry: a static there can name it, where it could not
+    // name an associated function (`Self::f`) of the impl around it.
+    let copy = || define(quote!(), &format_ident!("__delayed_task"), quote!());
+    let registration = registration(args, sig, &plan, copy);
     let lazy = define(quote!(#vis), ident, registration);
+    let companion = companion(args, item, sig, &plan, &where_clause, copy);
     quote! {
         #(#attrs)*
         #lazy
+        #companion
+    }
+}
+
+/// The type arguments' names and the const arguments' values of a call of
+/// a generic function, in order: what, after its path, names its
+/// instantiation in the registry.
+fn instance_args(generics: &Generics) -> TokenStream {
+    let args = generics.params.iter().filter_map(|param| match param {
+        syn::GenericParam::Type(ty) => {
+            let ident = &ty.ident;
+            Some(quote!(&::core::any::type_name::<#ident>() as &dyn ::core::fmt::Display))
+        }
+        syn::GenericParam::Const(constant) => {
+            let ident = &constant.ident;
+            Some(quote!(&#ident as &dyn ::core::fmt::Display))
+        }
+        syn::GenericParam::Lifetime(_) => None,
+    });
+    quote!(#(#args),*)
+}
+
+/// The hidden companion of a generic function, which `delayed::register!`
+/// calls to register one instantiation (feature `distributed`):
+/// `__delayed_instance_f`, beside `f`, with its generics.
+///
+/// Its where clause asks each type of the signature to cross to a worker
+/// (`Wire`), so that naming an instantiation whose types are not serde
+/// types is an error at the `register!` that names it; a concrete type's
+/// bound is put off that far by `for<'_>`, which keeps it from being
+/// checked where the function is defined. A function whose instantiations
+/// cannot be registered has a companion that returns why, which
+/// `register!` reports.
+fn companion(
+    args: &Args,
+    item: &ItemFn,
+    sig: &Signature,
+    plan: &Registration,
+    where_clause: &TokenStream,
+    copy: impl FnOnce() -> TokenStream,
+) -> TokenStream {
+    let original = &item.sig;
+    let name = syn::ext::IdentExt::unraw(&original.ident);
+    let companion = format_ident!("__delayed_instance_{}", name, span = original.ident.span());
+    let vis = &item.vis;
+    let cfgs = item.attrs.iter().filter(|attr| attr.path().is_ident("cfg"));
+    let generics = &original.generics;
+    let (impl_generics, _, _) = generics.split_for_impl();
+    let krate = args.krate();
+    let private = quote!(#krate::__private);
+    let heading = quote! {
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(
+            non_snake_case,
+            dead_code,
+            clippy::type_complexity,
+            clippy::multiple_bound_locations,
+            clippy::extra_unused_type_parameters
+        )]
+    };
+    let base = match plan {
+        Registration::Generic(base) => base,
+        Registration::Unregistrable(reason) => {
+            let reason = Ident::new(reason, Span::call_site());
+            let user_where = &generics.where_clause;
+            return quote! {
+                #heading
+                #vis fn #companion #impl_generics () -> #private::#reason #user_where {
+                    #private::#reason
+                }
+            };
+        }
+        _ => return quote!(),
+    };
+    let stored: Vec<&syn::Type> = sig.params.iter().map(|param| &param.stored).collect();
+    let output = sig.output.value_type();
+    let type_params: Vec<&Ident> = generics.type_params().map(|p| &p.ident).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut wire = Vec::new();
+    let mut bound = |ty: &syn::Type, bound: TokenStream| {
+        if seen.insert((quote!(#ty).to_string(), bound.to_string())) {
+            let put_off = (!mentions(ty, &type_params)).then(|| quote!(for<'__delayed>));
+            wire.push(quote_spanned!(ty.span()=> #put_off #ty: #bound));
+        }
+    };
+    for ty in stored.iter().copied().chain([output]) {
+        bound(ty, quote!(#private::Wire));
+    }
+    bound(output, quote!(::core::clone::Clone));
+    let bindings: Vec<Ident> = (0..stored.len())
+        .map(|i| format_ident!("__delayed_arg{}", i))
+        .collect();
+    let turbofish = crate::methods::turbofish(generics);
+    let instance_args = instance_args(generics);
+    let copy = copy();
+    quote! {
+        #heading
+        #vis fn #companion #impl_generics () -> #private::Instance
+        #where_clause #(#wire,)*
+        {
+            #copy
+            #private::Instance::new::<(#(#stored,)*), #output, _>(
+                #base,
+                &[#instance_args],
+                ::core::any::type_name_of_val(&|| ()),
+                &[#(::core::any::type_name::<#stored>()),*],
+                |(#(#bindings,)*): (#(#stored,)*)| __delayed_task #turbofish (#(#bindings),*),
+                ::std::vec![#(#private::encoder_of::<#stored>()),*],
+            )
+        }
     }
 }
 
@@ -151,9 +267,9 @@ fn registration(
     copy: impl FnOnce() -> TokenStream,
 ) -> TokenStream {
     let (path, remote) = match plan {
-        Registration::None => return quote!(),
         Registration::Local(path) => (path, false),
         Registration::Remote(path) => (path, true),
+        _ => return quote!(),
     };
     let krate = args.krate();
     let stored: Vec<&syn::Type> = sig.params.iter().map(|param| &param.stored).collect();
@@ -193,6 +309,13 @@ pub(crate) enum Registration {
     /// Registered to run from bytes when its types allow, and its tasks
     /// record how to run on a worker.
     Remote(TokenStream),
+    /// A generic function, whose instantiations `delayed::register!`
+    /// registers: its tasks look theirs up; the path is without type
+    /// arguments.
+    Generic(TokenStream),
+    /// A generic function whose instantiations cannot be registered, and
+    /// why: the name of the type its companion returns.
+    Unregistrable(&'static str),
 }
 
 impl Registration {
@@ -208,12 +331,8 @@ impl Registration {
                 .chain([quote!(#block)])
                 .any(|tokens| mentions_word(tokens, word))
         };
-        if original.generics.type_params().next().is_some()
-            || original.generics.const_params().next().is_some()
-            || says("Self")
-        {
-            return Registration::None;
-        }
+        let generic = original.generics.type_params().next().is_some()
+            || original.generics.const_params().next().is_some();
         let name = syn::ext::IdentExt::unraw(&original.ident).to_string();
         let path = quote!(::core::concat!(::core::module_path!(), "::", #name));
         // A borrow inside a type (`Vec<&'static str>`) never decodes into
@@ -224,10 +343,14 @@ impl Registration {
             .copied()
             .chain([output])
             .any(|ty| quote!(#ty).to_string().contains(['&', '\'']));
-        if args.local.is_some() || borrows {
-            Registration::Local(path)
-        } else {
-            Registration::Remote(path)
+        match (generic, says("Self"), args.local.is_some(), borrows) {
+            (false, true, _, _) => Registration::None,
+            (false, false, true, _) | (false, false, false, true) => Registration::Local(path),
+            (false, false, false, false) => Registration::Remote(path),
+            (true, true, _, _) => Registration::Unregistrable("SaysSelf"),
+            (true, false, true, _) => Registration::Unregistrable("MarkedLocal"),
+            (true, false, false, true) => Registration::Unregistrable("BorrowsInItsSignature"),
+            (true, false, false, false) => Registration::Generic(path),
         }
     }
 }
@@ -284,9 +407,22 @@ pub(crate) struct Task<'a> {
     policy: TokenStream,
     output: &'a Output,
     is_async: bool,
-    /// The path of a registered function whose tasks record how to run on
-    /// a worker (feature `distributed`).
-    pub(crate) remote: Option<TokenStream>,
+    /// How the function's tasks record how to run on a worker (feature
+    /// `distributed`).
+    pub(crate) remote: Option<Remote>,
+}
+
+/// How a task finds what it needs to run on a worker.
+pub(crate) enum Remote {
+    /// A registered function at this path: encoders and decoder found at
+    /// compile time.
+    Registered(TokenStream),
+    /// An instantiation of a generic function, looked up when the task is
+    /// built: the function's path and the type arguments.
+    Instance {
+        base: TokenStream,
+        args: TokenStream,
+    },
 }
 
 impl<'a> Task<'a> {
@@ -446,23 +582,43 @@ impl<'a> Task<'a> {
         // How the task runs on a worker: each argument's encoder and the
         // result's decoder, found by method resolution as the registry's
         // runner is (`EncodeVia` for serde types, `EncodeFallback` else).
-        let remote = self.remote.as_ref().map(|path| {
-            let parts = params.iter().zip(&slots).map(|(param, slot)| {
-                let stored = &param.stored;
-                quote!(#slot.remote_part((&#krate::__private::Codec::<#stored>::new()).encoder()))
-            });
-            quote! {
-                {
-                    #[allow(unused_imports)]
-                    use #krate::__private::{
-                        DecodeFallback as _, DecodeVia as _, EncodeFallback as _, EncodeVia as _,
-                    };
-                    #krate::__private::TaskBuilder::remote(
-                        &mut __delayed_builder,
-                        #path,
-                        ::std::vec![#(#parts),*],
-                        (&#krate::__private::Codec::<#value_type>::new()).decoder(),
-                    );
+        let remote = self.remote.as_ref().map(|remote| match remote {
+            Remote::Registered(path) => {
+                let parts = params.iter().zip(&slots).map(|(param, slot)| {
+                    let stored = &param.stored;
+                    quote!(#slot.remote_part((&#krate::__private::Codec::<#stored>::new()).encoder()))
+                });
+                quote! {
+                    {
+                        #[allow(unused_imports)]
+                        use #krate::__private::{
+                            DecodeFallback as _, DecodeVia as _, EncodeFallback as _, EncodeVia as _,
+                        };
+                        #krate::__private::TaskBuilder::remote(
+                            &mut __delayed_builder,
+                            #path,
+                            ::std::vec![#(#parts),*],
+                            (&#krate::__private::Codec::<#value_type>::new()).decoder(),
+                        );
+                    }
+                }
+            }
+            Remote::Instance { base, args } => {
+                let parts = slots
+                    .iter()
+                    .enumerate()
+                    .map(|(i, slot)| quote!(#slot.remote_part(__delayed_codecs.encoder(#i))));
+                quote! {
+                    if let ::core::option::Option::Some(__delayed_codecs) =
+                        #krate::__private::instance(#base, &[#args])
+                    {
+                        #krate::__private::TaskBuilder::remote(
+                            &mut __delayed_builder,
+                            __delayed_codecs.path(),
+                            ::std::vec![#(#parts),*],
+                            __delayed_codecs.decoder(),
+                        );
+                    }
                 }
             }
         });

@@ -5,7 +5,8 @@
 //! The macro is a pipeline: `args` parses the attribute's arguments,
 //! `validate` rejects what cannot become a task (each error spanned on
 //! the token to change), `signature` models the parameters and return
-//! type, and `expand` writes the code. `compute` expands `compute!`.
+//! type, and `expand` writes the code. `compute` expands `compute!`, and
+//! `register` expands `register!`.
 
 mod args;
 mod attributes;
@@ -13,6 +14,7 @@ mod compute;
 mod doc_images;
 mod expand;
 mod methods;
+mod register;
 mod signature;
 mod validate;
 
@@ -93,6 +95,15 @@ fn without_variadic(mut item: syn::Item) -> syn::Item {
 /// Computes handles and returns their values; see the `delayed` crate,
 /// whose `compute!` calls this one as `compute!($crate; args…)` so that
 /// the expansion names the crate however the user's Cargo.toml renames it.
+/// Registers instantiations of generic task functions for workers; see
+/// `delayed::register!`.
+#[proc_macro]
+pub fn register(input: TokenStream) -> TokenStream {
+    register::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
 #[proc_macro]
 pub fn compute(input: TokenStream) -> TokenStream {
     compute::expand(input.into())

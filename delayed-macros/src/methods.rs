@@ -294,8 +294,9 @@ fn wider(current: Option<Visibility>, next: &Visibility) -> Visibility {
     }
 }
 
-/// `::<T, N>` for the type and const parameters of a generic method.
-fn turbofish(generics: &syn::Generics) -> TokenStream {
+/// `::<T, N>` for the type and const parameters of a generic method or
+/// function.
+pub(crate) fn turbofish(generics: &syn::Generics) -> TokenStream {
     let params: Vec<_> = generics
         .params
         .iter()

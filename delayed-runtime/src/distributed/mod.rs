@@ -29,9 +29,14 @@
 //!   its module's path and its name too (the attribute cannot see the
 //!   type): two of one name in one module are both kept to run only where
 //!   they are called, and [`Function::call`] says why.
-//! - Not a generic function (it has no single type to register), nor one
-//!   whose signature or body says `Self`, nor the methods of a
-//!   `#[delayed]` impl block.
+//! - A generic function has no single type to register: each
+//!   instantiation named by `delayed::register!(f::<u64>)` is registered,
+//!   under the function's path with its type arguments
+//!   (`my_app::f::<u64>`, each type by its `type_name`, each const by its
+//!   value), and a call with those arguments runs on a worker; any other
+//!   runs where it is called.
+//! - Not a function whose signature or body says `Self`, nor the methods
+//!   of a `#[delayed]` impl block.
 //! - An associated function of a generic impl that uses the impl's type
 //!   parameters must be marked `#[delayed(local)]` when this feature is on:
 //!   the registration is a copy of the function nested in its body, where
@@ -162,9 +167,13 @@ fn unique_name() -> String {
 #[doc(hidden)]
 pub mod __private {
     pub use super::broker::{Argument, Done, Outcome, Settings, TaskMessage};
-    pub use super::registry::{Fallback, Probe, Registration, ViaSerde};
+    pub use super::registry::{
+        BorrowsInItsSignature, Codecs, Fallback, Instance, Instantiation, IntoInstance,
+        MarkedLocal, Probe, Registration, SaysSelf, ViaSerde, Wire, instance,
+    };
     pub use super::remote::{
         Codec, Decode, DecodeFallback, DecodeVia, Encode, EncodeFallback, EncodeVia, Part,
+        encoder_of,
     };
     pub use super::streams::{Broker, REJECTED, TASKS};
     pub use inventory;

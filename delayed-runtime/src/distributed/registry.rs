@@ -1,5 +1,6 @@
 //! The registry of task functions: what `#[delayed]` submits for each
-//! non-generic function, collected once, looked up by path.
+//! non-generic function and `delayed::register!` for each
+//! instantiation of a generic one, collected once, looked up by path.
 //!
 //! Whether a function can run from bytes is decided where it is
 //! registered, at compile time, by method resolution ("autoref
@@ -9,6 +10,18 @@
 //! its bounds hold, and `Fallback` otherwise. The types are concrete at
 //! that point (the function is not generic), so no bound is ever left for
 //! the caller to prove.
+//!
+//! A generic function has no one type to register. `#[delayed]` gives it a
+//! hidden companion, generic as it is, that makes an [`Instance`]: its
+//! where clause asks every type of the signature to be [`Wire`], so that
+//! naming an instantiation whose types are not serde types is a compile
+//! error at the `register!` that names it. A call of the function looks
+//! its instantiation up at run time by path (`my_app::double::<u64>`,
+//! the type arguments by `type_name`) and runs locally when none is
+//! registered.
+
+use std::collections::BTreeSet;
+use std::fmt::Display;
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -19,6 +32,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::runtime::Runtime;
 
+use super::remote::{Decode, Encode};
 use crate::error::Error;
 use crate::handle::{Delayed, TaskValue};
 
@@ -58,6 +72,150 @@ impl Registration {
 }
 
 inventory::collect!(Registration);
+
+/// What `delayed::register!` submits for an instantiation of a
+/// generic function: how to make its [`Instance`].
+#[doc(hidden)]
+pub struct Instantiation(fn() -> Instance);
+
+impl Instantiation {
+    pub const fn new(make: fn() -> Instance) -> Instantiation {
+        Instantiation(make)
+    }
+}
+
+inventory::collect!(Instantiation);
+
+/// One instantiation of a generic function, as its companion makes it.
+#[doc(hidden)]
+pub struct Instance {
+    /// The generic function's path, without type arguments.
+    base: &'static str,
+    path: String,
+    /// The type name of a closure in the companion: the same for every
+    /// `register!` of one instantiation, different for two functions of
+    /// one path (declared inside two functions of a module).
+    identity: &'static str,
+    signature: String,
+    runner: Box<dyn Runner>,
+    encoders: Vec<Encode>,
+    decode: Decode,
+}
+
+impl Instance {
+    /// `base` with `args` (the type arguments' names, the const
+    /// arguments' values) is the instantiation's path; `params` are its
+    /// parameters' type names, `encoders` their encoders, in order.
+    pub fn new<A, O, F>(
+        base: &'static str,
+        args: &[&dyn Display],
+        identity: &'static str,
+        params: &[&str],
+        call: F,
+        encoders: Vec<Encode>,
+    ) -> Instance
+    where
+        A: DeserializeOwned + 'static,
+        O: Serialize + DeserializeOwned + TaskValue + Clone,
+        F: Fn(A) -> Delayed<O> + Send + Sync + 'static,
+    {
+        let params: Vec<String> = params.iter().map(|name| short_type_name(name)).collect();
+        Instance {
+            base,
+            path: instance_path(base, args),
+            identity,
+            signature: format!(
+                "fn({}) -> {}",
+                params.join(", "),
+                short_type_name(std::any::type_name::<O>())
+            ),
+            runner: Box::new(FromBytes {
+                call,
+                types: PhantomData::<fn(A) -> O>,
+            }),
+            encoders,
+            decode: super::remote::decoder_of::<O>(),
+        }
+    }
+}
+
+/// Why a generic function's instantiations cannot be registered; what its
+/// companion returns instead of an [`Instance`], which `register!` then
+/// reports through [`IntoInstance`].
+#[doc(hidden)]
+pub struct MarkedLocal;
+
+/// See [`MarkedLocal`].
+#[doc(hidden)]
+pub struct SaysSelf;
+
+/// See [`MarkedLocal`].
+#[doc(hidden)]
+pub struct BorrowsInItsSignature;
+
+/// What `register!` asks of a companion's result: an [`Instance`].
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "this function cannot be registered to run on workers: `{Self}`",
+    label = "cannot run on workers",
+    note = "an instantiation of a generic task function can be registered when the function is not `#[delayed(local)]`, does not say `Self` in its signature or body, and borrows in no type of its signature; otherwise it runs where it is called"
+)]
+pub trait IntoInstance {
+    fn into_instance(self) -> Instance;
+}
+
+impl IntoInstance for Instance {
+    fn into_instance(self) -> Instance {
+        self
+    }
+}
+
+/// The bound a registered instantiation puts on each type of its
+/// signature: it must cross to a worker and back.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot travel to a worker: it is not a serde type",
+    label = "not `Serialize` and `DeserializeOwned`",
+    note = "derive `serde::Serialize` and `serde::Deserialize` for it, or do not register this instantiation: unregistered, it runs in the client"
+)]
+pub trait Wire: Serialize + DeserializeOwned {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + DeserializeOwned> Wire for T {}
+
+/// An instantiation's path: `my_app::pair::<u64, alloc::string::String>`.
+fn instance_path(base: &str, args: &[&dyn Display]) -> String {
+    use std::fmt::Write;
+    let mut path = format!("{base}::<");
+    for (i, arg) in args.iter().enumerate() {
+        let comma = if i == 0 { "" } else { ", " };
+        let _ = write!(path, "{comma}{arg}");
+    }
+    path.push('>');
+    path
+}
+
+/// A type's name without its paths, as it is written in code:
+/// `Vec<String>` for `alloc::vec::Vec<alloc::string::String>`.
+fn short_type_name(name: &str) -> String {
+    let mut short = String::with_capacity(name.len());
+    // Where the identifier being written began in `short`.
+    let mut word = 0;
+    let mut rest = name;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("::") {
+            short.truncate(word);
+            rest = after;
+            continue;
+        }
+        if !(c.is_alphanumeric() || c == '_') {
+            word = short.len() + c.len_utf8();
+        }
+        short.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    short
+}
 
 /// A function's argument and result types, and the function itself taking
 /// its arguments as one tuple.
@@ -149,6 +307,33 @@ pub struct Function {
     path: &'static str,
     signature: &'static str,
     runner: Runnable,
+    /// An instantiation's encoders and decoder, which its generic call
+    /// site cannot find by itself.
+    codecs: Option<Codecs>,
+}
+
+/// How a call of a registered instantiation sends its arguments and reads
+/// its result.
+#[doc(hidden)]
+pub struct Codecs {
+    path: &'static str,
+    encoders: Vec<Encode>,
+    decode: Decode,
+}
+
+impl Codecs {
+    pub fn path(&self) -> &'static str {
+        self.path
+    }
+
+    /// The encoder of parameter `i`.
+    pub fn encoder(&self, i: usize) -> Option<Encode> {
+        self.encoders.get(i).copied()
+    }
+
+    pub fn decoder(&self) -> Option<Decode> {
+        Some(self.decode)
+    }
 }
 
 enum Runnable {
@@ -161,7 +346,8 @@ enum Runnable {
 
 impl Function {
     /// The function's path: its module path and name, as in
-    /// `my_app::io::load`.
+    /// `my_app::io::load`, and for an instantiation of a generic function
+    /// its type arguments' names too: `my_app::io::parse::<u64>`.
     ///
     /// ```
     /// #[delayed::delayed]
@@ -176,7 +362,8 @@ impl Function {
 
     /// The function's signature as the task stores its arguments, with a
     /// borrowed parameter as its owned type: `fn(String, u32) -> usize` for
-    /// `fn count(text: &str, min: u32) -> usize`.
+    /// `fn count(text: &str, min: u32) -> usize`. An instantiation's has
+    /// the type arguments in place of the parameters.
     ///
     /// ```
     /// #[delayed::delayed]
@@ -278,9 +465,15 @@ impl std::fmt::Debug for Function {
     }
 }
 
-/// Every registration, by path, made once.
-fn registry() -> &'static BTreeMap<&'static str, Function> {
-    static REGISTRY: OnceLock<BTreeMap<&'static str, Function>> = OnceLock::new();
+/// Every registration, by path, and the generic functions with a
+/// registered instantiation, made once.
+struct Registry {
+    functions: BTreeMap<&'static str, Function>,
+    generic: BTreeSet<&'static str>,
+}
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
         let mut functions = BTreeMap::new();
         for registration in inventory::iter::<Registration> {
@@ -292,6 +485,7 @@ fn registry() -> &'static BTreeMap<&'static str, Function> {
                 path: registration.path,
                 signature: registration.signature,
                 runner,
+                codecs: None,
             };
             match functions.entry(registration.path) {
                 Entry::Vacant(vacant) => {
@@ -300,8 +494,53 @@ fn registry() -> &'static BTreeMap<&'static str, Function> {
                 Entry::Occupied(mut occupied) => occupied.get_mut().runner = Runnable::Ambiguous,
             }
         }
-        functions
+        let mut generic = BTreeSet::new();
+        let mut identities: BTreeMap<&'static str, &'static str> = BTreeMap::new();
+        for instantiation in inventory::iter::<Instantiation> {
+            let instance = (instantiation.0)();
+            generic.insert(instance.base);
+            // Made once for the life of the process, as a non-generic
+            // function's path and signature are written into it.
+            let path: &'static str = Box::leak(instance.path.into_boxed_str());
+            let function = Function {
+                path,
+                signature: Box::leak(instance.signature.into_boxed_str()),
+                runner: Runnable::FromBytes(instance.runner),
+                codecs: Some(Codecs {
+                    path,
+                    encoders: instance.encoders,
+                    decode: instance.decode,
+                }),
+            };
+            match functions.entry(path) {
+                Entry::Vacant(vacant) => {
+                    identities.insert(path, instance.identity);
+                    vacant.insert(function);
+                }
+                // The same instantiation registered twice is one function.
+                Entry::Occupied(_) if identities.get(path) == Some(&instance.identity) => {}
+                Entry::Occupied(mut occupied) => occupied.get_mut().runner = Runnable::Ambiguous,
+            }
+        }
+        Registry { functions, generic }
     })
+}
+
+/// How a call of the generic function at `base` with type arguments
+/// `args` sends its task, when that instantiation is registered and runs
+/// from bytes. A function with no registered instantiation costs a set
+/// lookup.
+#[doc(hidden)]
+pub fn instance(base: &'static str, args: &[&dyn Display]) -> Option<&'static Codecs> {
+    let registry = registry();
+    if !registry.generic.contains(base) {
+        return None;
+    }
+    let function = registry.functions.get(instance_path(base, args).as_str())?;
+    match function.runner {
+        Runnable::FromBytes(_) => function.codecs.as_ref(),
+        _ => None,
+    }
 }
 
 /// The registered function at `path` (its module path and name, as in
@@ -315,7 +554,7 @@ fn registry() -> &'static BTreeMap<&'static str, Function> {
 /// assert!(delayed::distributed::function("nowhere::inc").is_none());
 /// ```
 pub fn function(path: &str) -> Option<&'static Function> {
-    registry().get(path)
+    registry().functions.get(path)
 }
 
 /// Every registered function of this build, by path.
@@ -328,7 +567,7 @@ pub fn function(path: &str) -> Option<&'static Function> {
 /// assert!(delayed::distributed::functions().any(|f| f.path() == here));
 /// ```
 pub fn functions() -> impl Iterator<Item = &'static Function> {
-    registry().values()
+    registry().functions.values()
 }
 
 /// A value as MessagePack, as arguments and results travel: several
@@ -426,6 +665,25 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn type_names_are_shown_without_their_paths() {
+        for (name, short) in [
+            ("alloc::vec::Vec<alloc::string::String>", "Vec<String>"),
+            (
+                "(u8, core::option::Option<my_app::io::Row>)",
+                "(u8, Option<Row>)",
+            ),
+            ("[u8; 3]", "[u8; 3]"),
+            ("alloc::boxed::Box<dyn core::any::Any>", "Box<dyn Any>"),
+        ] {
+            assert_eq!(super::short_type_name(name), short);
+        }
+        assert_eq!(
+            super::instance_path("app::pair", &[&"u8", &3]),
+            "app::pair::<u8, 3>"
+        );
+    }
+
     #[test]
     fn bytes_are_written_in_one_copy_as_serde_would_write_them() {
         for n in [0, 10, 255, 256, 65_535, 65_536, 1 << 20] {

@@ -96,10 +96,14 @@ pub trait EncodeVia {
 
 impl<T: Serialize + std::any::Any> EncodeVia for Codec<T> {
     fn encoder(&self) -> Option<Encode> {
-        Some(Encode(|value| {
-            value.with(super::registry::encode_value::<T>)
-        }))
+        Some(encoder_of::<T>())
     }
+}
+
+/// The encoder of a `T`.
+#[doc(hidden)]
+pub fn encoder_of<T: Serialize + std::any::Any>() -> Encode {
+    Encode(|value| value.with(super::registry::encode_value::<T>))
 }
 
 /// Found otherwise: the task runs in the client.
@@ -122,8 +126,13 @@ pub trait DecodeVia {
 
 impl<T: DeserializeOwned + TaskValue> DecodeVia for Codec<T> {
     fn decoder(&self) -> Option<Decode> {
-        Some(Decode(|bytes| super::decode::<T>(bytes).map(Value::new)))
+        Some(decoder_of::<T>())
     }
+}
+
+/// The decoder of a `T`.
+pub(crate) fn decoder_of<T: DeserializeOwned + TaskValue>() -> Decode {
+    Decode(|bytes| super::decode::<T>(bytes).map(Value::new))
 }
 
 /// Found otherwise: the task runs in the client.
