@@ -410,3 +410,45 @@ fn values_that_do_not_encode_or_decode_give_clear_errors() {
         "refused"
     );
 }
+
+#[test]
+fn pictures_show_which_tasks_run_on_workers() {
+    // `add` and `pair::<u8, String>` run on workers; `rows` (not serde)
+    // and `pair::<u16, String>` (not registered) run in the client.
+    let t = rows(table(2));
+    let text = || "a".to_string();
+    let graph = (add(1, 2), t, pair(1_u8, text()), pair(1_u16, text()));
+    let dot = delayed::visualize(&graph).to_dot();
+    let line = |name: &str| {
+        dot.lines()
+            .filter(|l| l.contains(&format!("label=\"{name}\"")))
+            .collect::<Vec<_>>()
+    };
+    assert!(line("add")[0].contains("dashed"), "{dot}");
+    assert!(line("add")[0].contains("(on a worker)"), "{dot}");
+    assert!(!line("rows")[0].contains("dashed"), "{dot}");
+    let pairs = line("pair");
+    assert_eq!(pairs.len(), 2);
+    assert_eq!(pairs.iter().filter(|l| l.contains("dashed")).count(), 1);
+    let svg = delayed::visualize(&graph).to_svg();
+    assert_eq!(svg.matches("stroke-dasharray").count(), 2, "{svg}");
+    // A summary keeps them apart too.
+    let many: Vec<Delayed<(u16, String)>> = (0..300_u16)
+        .flat_map(|i| [pair(i, text()), pair(i, text())])
+        .collect();
+    let registered: Vec<Delayed<(u8, String)>> =
+        (0..300_u16).map(|i| pair(i as u8, text())).collect();
+    let dot = delayed::visualize(&(many, registered)).to_dot();
+    let summaries: Vec<&str> = dot.lines().filter(|l| l.contains("pair ×")).collect();
+    assert_eq!(summaries.len(), 2, "{dot}");
+    assert!(
+        summaries
+            .iter()
+            .any(|l| l.contains("pair × 600") && !l.contains("dashed"))
+    );
+    assert!(
+        summaries
+            .iter()
+            .any(|l| l.contains("pair × 300") && l.contains("dashed"))
+    );
+}

@@ -21,10 +21,10 @@ pub(super) fn write(drawing: &Drawing) -> String {
             );
             continue;
         }
-        let shape = if b.value {
-            ", shape=box, style=filled"
-        } else {
-            ""
+        let shape = match (b.value, b.on_worker) {
+            (true, _) => ", shape=box, style=filled",
+            (false, true) => ", style=\"rounded,filled,dashed\"",
+            (false, false) => "",
         };
         let border = if b.output { ", penwidth=2.5" } else { "" };
         let fill = if b.value { "#eeeeee" } else { colour(b.name) };

@@ -35,7 +35,10 @@ pub const DEFAULT_MAX_NODES: usize = 500;
 /// viewer), with an arrow from each input to each task that takes it.
 /// The outputs have a bold border. Where a collection of handles is passed
 /// to a task (`total(vec![a, b])`), the values are gathered at a small dot,
-/// a junction rather than a task of its own.
+/// a junction rather than a task of its own. With the `distributed`
+/// feature, a task that a client with workers sends to them has a dashed
+/// border, and its tooltip says "on a worker"; the others run in the
+/// client.
 ///
 /// ```
 /// use delayed::delayed;
@@ -254,6 +257,8 @@ struct DrawnBox {
     /// A junction that only gathers values into a collection: drawn as a
     /// dot, since the user never wrote it as a task.
     junction: bool,
+    /// Sent to workers by a client that has them: a dashed border.
+    on_worker: bool,
 }
 
 impl DrawnBox {
@@ -276,29 +281,55 @@ impl DrawnBox {
     }
 }
 
-/// Each node's kind, for summaries: its function, and whether it is a
-/// plain value or a junction, numbered in order of first appearance.
+/// Whether a client with workers sends node `i` to them: a task (not a
+/// plain value) that records how to run on one.
+fn on_worker(graph: &Graph, i: u32) -> bool {
+    #[cfg(feature = "distributed")]
+    {
+        let node = graph.node(i);
+        !node.is_value() && node.remote().is_some()
+    }
+    #[cfg(not(feature = "distributed"))]
+    {
+        let _ = (graph, i);
+        false
+    }
+}
+
+/// The tooltip of a task that runs on a worker says so.
+const ON_A_WORKER: &str = " (on a worker)";
+
+/// Each node's kind, for summaries: its function, whether it is a plain
+/// value or a junction, and whether it runs on a worker, numbered in order
+/// of first appearance.
 pub(crate) struct Kinds {
     /// Per node, an index into `table`.
     pub(crate) of: Vec<u32>,
-    /// `(function, value, junction)`.
-    pub(crate) table: Vec<(&'static str, bool, bool)>,
+    /// `(function, value, junction, on a worker)`.
+    pub(crate) table: Vec<(&'static str, bool, bool, bool)>,
 }
 
 impl Kinds {
     /// One pass over the nodes; neighbours mostly share a kind, which is
     /// then looked up once.
     pub(crate) fn of(graph: &Graph) -> Kinds {
-        let mut index: HashMap<(&'static str, bool, bool), u32> = HashMap::new();
+        type Kind = (&'static str, bool, bool, bool);
+        let mut index: HashMap<Kind, u32> = HashMap::new();
         let mut table = Vec::new();
         let mut of = Vec::with_capacity(graph.len());
-        let mut last: Option<((&'static str, bool, bool), u32)> = None;
+        let mut last: Option<(Kind, u32)> = None;
         for i in 0..graph.len() as u32 {
             let node = graph.node(i);
-            let kind = (node.key.name(), node.is_value(), node.junction);
+            let kind = (
+                node.key.name(),
+                node.is_value(),
+                node.junction,
+                on_worker(graph, i),
+            );
             let k = match last {
                 Some((seen, k))
-                    if std::ptr::eq(seen.0, kind.0) && seen.1 == kind.1 && seen.2 == kind.2 =>
+                    if std::ptr::eq(seen.0, kind.0)
+                        && (seen.1, seen.2, seen.3) == (kind.1, kind.2, kind.3) =>
                 {
                     k
                 }
@@ -331,13 +362,19 @@ impl Drawing {
         let boxes = (0..graph.len() as u32)
             .map(|i| {
                 let node = graph.node(i);
+                let on_worker = on_worker(graph, i);
+                let mut tooltip = node.key.to_string();
+                if on_worker {
+                    tooltip.push_str(ON_A_WORKER);
+                }
                 DrawnBox {
                     label: node.key.name().to_owned(),
-                    tooltip: node.key.to_string(),
+                    tooltip,
                     name: node.key.name(),
                     value: node.is_value(),
                     output: outputs[i as usize],
                     junction: node.junction,
+                    on_worker,
                 }
             })
             .collect();
@@ -471,6 +508,10 @@ impl Drawing {
                 if outputs[g] > 0 && outputs[g] < counts[g] {
                     tooltip.push_str(&format!(", {} of them outputs", thousands(outputs[g])));
                 }
+                let on_worker = kinds.table[kinds.of[firsts[g] as usize] as usize].3;
+                if on_worker {
+                    tooltip.push_str(ON_A_WORKER);
+                }
                 DrawnBox {
                     tooltip,
                     label,
@@ -478,6 +519,7 @@ impl Drawing {
                     value: node.is_value(),
                     output: outputs[g] > 0,
                     junction: node.junction,
+                    on_worker,
                 }
             })
             .collect();

@@ -98,9 +98,14 @@ pub(super) fn write(drawing: &Drawing) -> String {
             (colour(b.name), 10.0)
         };
         let stroke = if b.output { 2.5 } else { 1.0 };
+        let dashed = if b.on_worker {
+            r#" stroke-dasharray="5 3""#
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            r##"<g class="node"{task}><title>{}</title><rect x="{:.1}" y="{:.1}" width="{width:.1}" height="{NODE_HEIGHT:.1}" rx="{radius}" fill="{fill}" stroke="#333" stroke-width="{stroke}"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"##,
+            r##"<g class="node"{task}><title>{}</title><rect x="{:.1}" y="{:.1}" width="{width:.1}" height="{NODE_HEIGHT:.1}" rx="{radius}" fill="{fill}" stroke="#333" stroke-width="{stroke}"{dashed}/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"##,
             escape(&b.tooltip),
             x - width / 2.0,
             y - half,

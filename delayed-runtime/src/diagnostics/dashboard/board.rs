@@ -253,18 +253,21 @@ impl Board {
         // shares it.
         let kinds = Kinds::of(graph.graph);
         // A row per function the user wrote: plain values and junctions
-        // (`u32::MAX`) are no tasks of theirs. Kinds are distinct, so each
-        // function is one kind.
+        // (`u32::MAX`) are no tasks of theirs. A function is one kind, or
+        // two when some of its tasks run on workers and some here.
         let mut functions: Vec<&'static str> = Vec::new();
         let rows: Vec<u32> = kinds
             .table
             .iter()
-            .map(|&(name, value, junction)| {
+            .map(|&(name, value, junction, _)| {
                 if value || junction {
                     return u32::MAX;
                 }
-                functions.push(name);
-                (functions.len() - 1) as u32
+                let row = functions.iter().position(|&f| f == name);
+                row.unwrap_or_else(|| {
+                    functions.push(name);
+                    functions.len() - 1
+                }) as u32
             })
             .collect();
         let mut totals = vec![0_u64; functions.len()];
