@@ -63,6 +63,23 @@ fn process() -> u32 {
     std::process::id()
 }
 
+/// Leaves a mark named `me` in `dir`, and waits up to 20 s for the mark
+/// of `other`: whether it came, which it does only if the two tasks run
+/// at the same time.
+#[delayed]
+fn meet(dir: String, me: String, other: String) -> bool {
+    let dir = std::path::Path::new(&dir);
+    std::fs::write(dir.join(&me), "here").expect("the mark is written");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if dir.join(&other).exists() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
 /// The process a task ran in, with its argument: generic, with two
 /// instantiations registered for workers.
 #[delayed]
@@ -121,6 +138,14 @@ fn main() {
         (
             "a_client_computes_a_graph_on_worker_processes",
             a_client_computes_a_graph_on_worker_processes,
+        ),
+        (
+            "a_worker_runs_as_many_tasks_at_once_as_it_has_threads",
+            a_worker_runs_as_many_tasks_at_once_as_it_has_threads,
+        ),
+        (
+            "a_local_cluster_uses_a_broker_it_is_given_and_leaves_it_running",
+            a_local_cluster_uses_a_broker_it_is_given_and_leaves_it_running,
         ),
         (
             "registered_instantiations_of_generic_functions_run_on_workers",
@@ -521,6 +546,70 @@ fn a_client_computes_a_graph_on_worker_processes(
     );
 }
 
+fn a_worker_runs_as_many_tasks_at_once_as_it_has_threads(
+    redis: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    let dir = redis.dir.join("meet");
+    std::fs::create_dir_all(&dir).expect("a directory for the marks");
+    let dir = dir.to_string_lossy().to_string();
+    let _worker = redis.worker(&[("DELAYED_WORKER_THREADS", "2")]);
+    let client = redis.client();
+    let profiler = delayed::diagnostics::Profiler::new();
+    let _profiling = profiler.register();
+    let (a, b) = (meet(dir.clone(), "a", "b"), meet(dir, "b", "a"));
+    assert_eq!(
+        client.compute(&(a, b)).expect("both run"),
+        (true, true),
+        "the two tasks ran at the same time on one worker"
+    );
+    // Each thread is a consumer of its own, named.
+    let names: std::collections::BTreeSet<String> = profiler
+        .records()
+        .into_iter()
+        .filter_map(|record| record.worker)
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    // A count of threads that is not one is refused, saying so.
+    let refused = Command::new(std::env::current_exe().expect("this test binary"))
+        .env("DELAYED_WORKER", redis.url())
+        .env("DELAYED_WORKER_THREADS", "0")
+        .output()
+        .expect("the worker runs");
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("`DELAYED_WORKER_THREADS` must be from 1 to 1024, not 0"),
+        "{said}"
+    );
+}
+
+fn a_local_cluster_uses_a_broker_it_is_given_and_leaves_it_running(
+    redis: &Redis,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let cluster = delayed::distributed::LocalCluster::builder()
+        .workers(1)
+        .threads_per_worker(1)
+        .redis(redis.url())
+        .build()
+        .expect("a worker starts");
+    assert_eq!(cluster.url(), redis.url());
+    let client = cluster.client().expect("a client of the cluster");
+    let process = client.compute(&process()).expect("the task runs");
+    assert_ne!(process, std::process::id());
+    drop(client);
+    drop(cluster);
+    runtime
+        .block_on(Broker::connect(&redis.url(), Duration::from_secs(1)))
+        .expect("the broker it was given still runs");
+    let error = delayed::distributed::LocalCluster::builder()
+        .threads_per_worker(0)
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("at least one thread"), "{error}");
+}
+
 fn registered_instantiations_of_generic_functions_run_on_workers(
     redis: &Redis,
     _runtime: &tokio::runtime::Runtime,
@@ -703,8 +792,10 @@ fn bad_messages_are_rejected_and_the_other_tasks_go_on(
         rejected_before + 2,
         "both entries that are not tasks are reported"
     );
-    let last = redis.cli(&["XREVRANGE", REJECTED, "+", "-", "COUNT", "1"]);
+    // In either order: the worker's threads take them side by side.
+    let last = redis.cli(&["XREVRANGE", REJECTED, "+", "-", "COUNT", "2"]);
     assert!(last.contains("no `task` field"), "{last}");
+    assert!(last.contains("could not decode a `"), "{last}");
 }
 
 fn a_failing_task_reports_its_key_and_cause(redis: &Redis, runtime: &tokio::runtime::Runtime) {

@@ -1,4 +1,4 @@
-//! `delayed` on a `LocalCluster` of 1, 2 and 4 workers, on the graphs of
+//! `delayed` on a `LocalCluster` of 1, 2 and 4 single-threaded workers, on the graphs of
 //! `bench/distributed.sh`, which runs Dask distributed on the same ones.
 //! Prints `workload,tasks,workers,seconds` lines (median of 3 runs).
 //!
@@ -184,7 +184,11 @@ fn main() -> Result<(), delayed::Error> {
     };
     let rounds = rounds_in_10_ms();
     for (i, w) in workers.into_iter().enumerate() {
-        let cluster = LocalCluster::new(w)?;
+        // Single-threaded workers, as Dask's are in bench/distributed.sh.
+        let cluster = LocalCluster::builder()
+            .workers(w)
+            .threads_per_worker(1)
+            .build()?;
         let client = cluster.client()?;
         // Warm up the workers' connections.
         client.compute(&wide(100))?;

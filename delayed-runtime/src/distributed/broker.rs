@@ -76,6 +76,14 @@ pub struct Done {
     pub worker: String,
 }
 
+/// The environment variable that says how many tasks a worker runs at
+/// once.
+pub(crate) const THREADS_VARIABLE: &str = "DELAYED_WORKER_THREADS";
+
+/// The most threads a worker runs tasks on: each holds a connection to
+/// the broker.
+const MAX_THREADS: usize = 1024;
+
 /// How workers treat their tasks.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -90,6 +98,8 @@ pub struct Settings {
     /// How many bytes of the results it wrote a worker keeps for the tasks
     /// that read them.
     pub cache: usize,
+    /// How many tasks a worker runs at once, each on a thread of its own.
+    pub threads: usize,
 }
 
 impl Default for Settings {
@@ -100,14 +110,16 @@ impl Default for Settings {
             ttl: Duration::from_secs(3600),
             max_payload: 64 << 20,
             cache: 256 << 20,
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
         }
     }
 }
 
 impl Settings {
     /// The defaults, with `DELAYED_LEASE_MS`, `DELAYED_RETRIES`,
-    /// `DELAYED_RESULT_TTL_MS`, `DELAYED_MAX_PAYLOAD` (bytes) and
-    /// `DELAYED_WORKER_CACHE` (bytes) from the environment when set.
+    /// `DELAYED_RESULT_TTL_MS`, `DELAYED_MAX_PAYLOAD` (bytes),
+    /// `DELAYED_WORKER_CACHE` (bytes) and `DELAYED_WORKER_THREADS` from the
+    /// environment when set.
     pub fn from_env() -> Result<Settings, Error> {
         let mut settings = Settings::default();
         let number = |name: &str| -> Result<Option<u64>, Error> {
@@ -135,6 +147,19 @@ impl Settings {
         }
         if let Some(bytes) = number("DELAYED_WORKER_CACHE")? {
             settings.cache = usize::try_from(bytes).unwrap_or(usize::MAX);
+        }
+        if let Some(threads) = number(THREADS_VARIABLE)? {
+            settings.threads = match usize::try_from(threads) {
+                Ok(threads @ 1..=MAX_THREADS) => threads,
+                _ => {
+                    return Err(Error::remote(
+                        format!(
+                            "`{THREADS_VARIABLE}` must be from 1 to {MAX_THREADS}, not {threads}"
+                        ),
+                        None,
+                    ));
+                }
+            };
         }
         Ok(settings)
     }

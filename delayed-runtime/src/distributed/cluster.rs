@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::WORKER_VARIABLE;
+use super::broker::THREADS_VARIABLE;
 use crate::client::Client;
 use crate::error::Error;
 
@@ -18,6 +19,10 @@ use crate::error::Error;
 /// The executable must call
 /// [`serve_if_worker`](super::serve_if_worker) first thing in `main`:
 /// that is where its copies become workers.
+///
+/// [`LocalCluster::new(n)`](LocalCluster::new) shares the cores among `n`
+/// workers, as Dask does; [`LocalCluster::builder`] sets the threads of
+/// each, or uses a Redis of your own.
 ///
 /// ```no_run
 /// use delayed::delayed;
@@ -36,14 +41,109 @@ use crate::error::Error;
 /// }
 /// ```
 pub struct LocalCluster {
-    redis: Child,
+    /// The private broker, with its directory, unless one was given.
+    redis: Option<(Child, PathBuf)>,
     workers: Vec<Child>,
     url: String,
-    dir: PathBuf,
+}
+
+/// How to start a [`LocalCluster`]: Dask's
+/// `LocalCluster(n_workers=…, threads_per_worker=…)`.
+///
+/// ```no_run
+/// use delayed::distributed::LocalCluster;
+///
+/// // Four single-threaded workers, and a private redis-server.
+/// let cluster = LocalCluster::builder().workers(4).threads_per_worker(1).build()?;
+/// assert_eq!(cluster.workers(), 4);
+///
+/// // Two workers of a Redis already running.
+/// let cluster = LocalCluster::builder().workers(2).redis("redis://127.0.0.1:6379").build()?;
+/// assert_eq!(cluster.url(), "redis://127.0.0.1:6379");
+/// # Ok::<(), delayed::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct LocalClusterBuilder {
+    workers: usize,
+    threads: Option<usize>,
+    redis: Option<String>,
+}
+
+impl LocalClusterBuilder {
+    /// How many worker processes to start: 1 by default.
+    pub fn workers(mut self, workers: usize) -> LocalClusterBuilder {
+        self.workers = workers;
+        self
+    }
+
+    /// How many tasks each worker runs at once, each on a thread of its
+    /// own. By default `DELAYED_WORKER_THREADS` when it is set, and
+    /// otherwise the cores shared among the workers (at least one each).
+    pub fn threads_per_worker(mut self, threads: usize) -> LocalClusterBuilder {
+        self.threads = Some(threads);
+        self
+    }
+
+    /// The broker to use, instead of starting a private `redis-server`:
+    /// `redis://host:port`, or any address
+    /// [`ClientBuilder::redis`](crate::ClientBuilder::redis) takes. The
+    /// cluster then stops only its workers when dropped.
+    pub fn redis(mut self, url: impl Into<String>) -> LocalClusterBuilder {
+        self.redis = Some(url.into());
+        self
+    }
+
+    /// Starts the broker, unless one was given, and the workers.
+    ///
+    /// # Errors
+    ///
+    /// If `redis-server` is not on the `PATH` (the error says how to
+    /// install it), or a process cannot be started, or the broker does not
+    /// answer within 10 seconds, or `threads_per_worker` is 0.
+    pub fn build(self) -> Result<LocalCluster, Error> {
+        let threads = match self.threads {
+            Some(0) => {
+                return Err(Error::remote(
+                    "a local cluster's workers need at least one thread each: give                      `threads_per_worker` 1 or more"
+                        .into(),
+                    None,
+                ));
+            }
+            Some(threads) => Some(threads),
+            None if std::env::var_os(THREADS_VARIABLE).is_some() => None,
+            None => {
+                let cores = std::thread::available_parallelism().map_or(1, usize::from);
+                Some((cores / self.workers.max(1)).max(1))
+            }
+        };
+        let mut cluster = match self.redis {
+            Some(url) => LocalCluster {
+                redis: None,
+                workers: Vec::new(),
+                url,
+            },
+            None => LocalCluster::with_private_broker()?,
+        };
+        cluster.wait_for_broker()?;
+        let executable = std::env::current_exe().map_err(Error::start)?;
+        for _ in 0..self.workers {
+            let mut worker = Command::new(&executable);
+            worker.env(WORKER_VARIABLE, &cluster.url);
+            if let Some(threads) = threads {
+                worker.env(THREADS_VARIABLE, threads.to_string());
+            }
+            let worker = worker.stdout(Stdio::null()).spawn().map_err(Error::start)?;
+            cluster.workers.push(worker);
+        }
+        Ok(cluster)
+    }
 }
 
 impl LocalCluster {
-    /// Starts a `redis-server` and `workers` worker processes.
+    /// Starts a `redis-server` and `workers` worker processes, which share
+    /// the cores: each runs `cores / workers` tasks at once (at least one),
+    /// unless `DELAYED_WORKER_THREADS` says otherwise.
     ///
     /// # Errors
     ///
@@ -51,6 +151,29 @@ impl LocalCluster {
     /// install it), or a process cannot be started, or the broker does not
     /// answer within 10 seconds.
     pub fn new(workers: usize) -> Result<LocalCluster, Error> {
+        LocalCluster::builder().workers(workers).build()
+    }
+
+    /// A [`LocalClusterBuilder`], to choose the workers' threads or give a
+    /// broker.
+    ///
+    /// ```no_run
+    /// let cluster = delayed::distributed::LocalCluster::builder()
+    ///     .workers(2)
+    ///     .threads_per_worker(4)
+    ///     .build()?;
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn builder() -> LocalClusterBuilder {
+        LocalClusterBuilder {
+            workers: 1,
+            threads: None,
+            redis: None,
+        }
+    }
+
+    /// A cluster with no workers yet, and a `redis-server` of its own.
+    fn with_private_broker() -> Result<LocalCluster, Error> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .map_err(Error::start)?
@@ -76,23 +199,11 @@ impl LocalCluster {
                     Some(source.into()),
                 )
             })?;
-        let mut cluster = LocalCluster {
-            redis,
+        Ok(LocalCluster {
+            redis: Some((redis, dir)),
             workers: Vec::new(),
             url: format!("redis://127.0.0.1:{port}"),
-            dir,
-        };
-        cluster.wait_for_broker()?;
-        let executable = std::env::current_exe().map_err(Error::start)?;
-        for _ in 0..workers {
-            let worker = Command::new(&executable)
-                .env(WORKER_VARIABLE, &cluster.url)
-                .stdout(Stdio::null())
-                .spawn()
-                .map_err(Error::start)?;
-            cluster.workers.push(worker);
-        }
-        Ok(cluster)
+        })
     }
 
     /// Waits until the broker answers, or fails after 10 seconds.
@@ -111,7 +222,11 @@ impl LocalCluster {
                 Ok(_) => return Ok(()),
                 Err(error) if Instant::now() >= deadline => return Err(error),
                 Err(_) => {
-                    if let Ok(Some(status)) = self.redis.try_wait() {
+                    let exited = match &mut self.redis {
+                        Some((redis, _)) => redis.try_wait().ok().flatten(),
+                        None => None,
+                    };
+                    if let Some(status) = exited {
                         return Err(Error::remote(
                             format!("`redis-server` for a local cluster exited at once ({status})"),
                             None,
@@ -171,9 +286,11 @@ impl Drop for LocalCluster {
             let _ = worker.kill();
             let _ = worker.wait();
         }
-        let _ = self.redis.kill();
-        let _ = self.redis.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some((redis, dir)) = &mut self.redis {
+            let _ = redis.kill();
+            let _ = redis.wait();
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

@@ -66,7 +66,7 @@ pub(crate) mod remote;
 mod streams;
 mod worker;
 
-pub use cluster::LocalCluster;
+pub use cluster::{LocalCluster, LocalClusterBuilder};
 pub use registry::{Function, decode, encode, function, functions};
 
 use crate::error::Error;
@@ -81,10 +81,11 @@ pub const WORKER_VARIABLE: &str = "DELAYED_WORKER";
 /// same binary is the client when run normally and a worker when started
 /// with the variable.
 ///
-/// A worker takes tasks from the broker's task stream and runs them one
-/// at a time, in place: each registered function it is sent ([`function`])
-/// runs on the worker's thread, and its result goes back to the broker
-/// for the client. It serves until it is stopped (a signal ends the
+/// A worker takes tasks from the broker's task stream and runs as many at
+/// once as it has threads (one per core by default, as a Dask worker's
+/// `nthreads`): each registered function it is sent ([`function`]) runs in
+/// place on one of them, and its result goes back to the broker for the
+/// client. It serves until it is stopped (a signal ends the
 /// process) and returns only if the broker stays unreachable for 10
 /// seconds, with that error. These variables tune it:
 ///
@@ -95,6 +96,7 @@ pub const WORKER_VARIABLE: &str = "DELAYED_WORKER";
 /// | `DELAYED_RESULT_TTL_MS` | 3,600,000 | how long a result stays on the broker unread |
 /// | `DELAYED_MAX_PAYLOAD` | 64 MiB | the largest result written, in bytes |
 /// | `DELAYED_WORKER_CACHE` | 256 MiB | how many bytes of the results it wrote a worker keeps for the tasks that read them |
+/// | `DELAYED_WORKER_THREADS` | one per core | how many tasks a worker runs at once |
 ///
 /// ```
 /// fn main() -> Result<(), delayed::Error> {

@@ -1,9 +1,13 @@
 //! A worker: the loop that takes tasks from the broker and runs them.
 //!
-//! - Tasks run in place, one after another, on the worker's one thread: a
-//!   hop to another thread and back cost more than a trivial task. Async
-//!   tasks run on the worker's current-thread runtime, which also drives
-//!   its connection to the broker between tasks.
+//! - A worker runs as many tasks at once as it has threads
+//!   (`DELAYED_WORKER_THREADS`, by default one per core), like a Dask
+//!   worker's `nthreads`. Each thread is a consumer of the workers' group
+//!   of its own, with its own connection and name, and runs its tasks in
+//!   place, one after another: a hop to another thread and back cost more
+//!   than a trivial task. Async tasks run on the thread's current-thread
+//!   runtime, which also drives its connection between tasks. The threads
+//!   share one cache of results.
 //! - A task from another build of the program (another executable) fails,
 //!   saying so, rather than run a function of the same name.
 //! - A worker asks for as many tasks at once as take about 2 ms at its
@@ -20,34 +24,64 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use tokio::runtime::Runtime;
 
 use super::broker::{Argument, Deliveries, Delivery, Finish, INLINE, Settings, TaskMessage};
 use crate::error::{Error, Failure};
+use crate::sync::lock;
 
 /// How long the tasks of one read should take together, at the worker's
 /// pace.
 const BATCH_TIME: Duration = Duration::from_millis(2);
 
-/// Serves tasks from the broker at `url` with `settings`, until the broker
-/// stays unreachable for 10 seconds; see
-/// [`serve_if_worker`](super::serve_if_worker).
+/// Serves tasks from the broker at `url` with `settings`, on
+/// `settings.threads` threads, until the broker stays unreachable for 10
+/// seconds; see [`serve_if_worker`](super::serve_if_worker).
 pub(crate) fn serve(url: &str, settings: Settings) -> Result<(), Error> {
+    super::build();
+    let cache = Arc::new(Mutex::new(Cache::new(settings.cache)));
+    let (stopped, first_to_stop) = mpsc::channel();
+    for _ in 0..settings.threads.max(1) {
+        let (url, settings) = (url.to_string(), settings.clone());
+        let (cache, stopped) = (cache.clone(), stopped.clone());
+        std::thread::Builder::new()
+            .name("delayed-worker".into())
+            // A task runs on it in place: the stack of a main thread.
+            .stack_size(8 << 20)
+            .spawn(move || {
+                let _ = stopped.send(serve_on_this_thread(&url, settings, cache));
+            })
+            .map_err(Error::start)?;
+    }
+    drop(stopped);
+    // The first thread to stop stops the worker: its broker is gone.
+    first_to_stop
+        .recv()
+        .unwrap_or_else(|_| unreachable!("each thread reports when it stops"))
+}
+
+/// One thread's loop of [`serve`].
+fn serve_on_this_thread(
+    url: &str,
+    settings: Settings,
+    cache: Arc<Mutex<Cache>>,
+) -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(Error::start)?;
     let deliveries = super::broker::deliveries(url, &settings, &runtime)?;
-    super::build();
     let mut worker = Worker {
         runtime,
         deliveries,
-        cache: Cache::new(settings.cache),
+        cache,
         settings,
-        pace: Duration::from_millis(1),
+        // One task at first: until its pace is known, a thread takes no
+        // task that another could run.
+        pace: BATCH_TIME,
     };
     let mut unreachable_since: Option<Instant> = None;
     loop {
@@ -69,13 +103,14 @@ pub(crate) fn serve(url: &str, settings: Settings) -> Result<(), Error> {
     }
 }
 
-/// A worker's state between tasks.
+/// A worker thread's state between tasks.
 struct Worker {
     /// Drives the connection, and runs async tasks.
     runtime: Runtime,
     deliveries: Box<dyn Deliveries>,
     settings: Settings,
-    cache: Cache,
+    /// Shared by the worker's threads.
+    cache: Arc<Mutex<Cache>>,
     /// How long a task took, on average of the last few.
     pace: Duration,
 }
@@ -132,7 +167,7 @@ impl Worker {
                 self.deliveries
                     .finish(&delivery, task, Finish::Stored(&bytes));
                 if task.uses > 0 {
-                    self.cache.insert(&task.result, Arc::new(bytes), task.uses);
+                    lock(&self.cache).insert(&task.result, Arc::new(bytes), task.uses);
                 }
             }
             Err(report) => {
@@ -191,7 +226,7 @@ impl Worker {
         let mut missing: Vec<&str> = Vec::new();
         for argument in &task.args {
             if let Argument::Stored(key) = argument {
-                match self.cache.take(key) {
+                match lock(&self.cache).take(key) {
                     Some(bytes) => {
                         found.insert(key, bytes);
                     }
