@@ -119,7 +119,10 @@ pub fn serve_if_worker() -> Result<(), Error> {
 /// This program's build, as each task it sends carries it: a hash of its
 /// executable, read once. A worker of another build refuses the task
 /// rather than run a function of the same name that may do something
-/// else; start workers from the client's own binary.
+/// else; start workers from the client's own binary. Where the executable
+/// cannot be read, the hash is of every registered function's path and
+/// signature instead: a weaker check, which still tells builds apart whose
+/// task functions differ.
 ///
 /// ```
 /// let build = delayed::distributed::build();
@@ -130,30 +133,38 @@ pub fn build() -> &'static str {
     static BUILD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     BUILD.get_or_init(|| {
         use std::hash::Hasher;
-        use std::io::Read;
-        // Through /proc, the file this process runs, even if a newer build
-        // replaced it on disk since.
-        let path = if cfg!(target_os = "linux") {
-            Ok(std::path::PathBuf::from("/proc/self/exe"))
-        } else {
-            std::env::current_exe()
-        };
-        let Ok(mut file) = path.and_then(std::fs::File::open) else {
-            return "unknown".to_string();
-        };
         // SipHash with fixed keys: the same bytes hash alike in every
         // process of this build.
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        let mut chunk = vec![0; 1 << 20];
-        loop {
-            match file.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => hasher.write(&chunk[..n]),
-                Err(_) => return "unknown".to_string(),
+        if hash_executable(&mut hasher).is_err() {
+            hasher = std::collections::hash_map::DefaultHasher::new();
+            for function in functions() {
+                hasher.write(function.path().as_bytes());
+                hasher.write(function.signature().as_bytes());
             }
         }
         format!("{:016x}", hasher.finish())
     })
+}
+
+/// Feeds this process's executable to `hasher`.
+fn hash_executable(hasher: &mut impl std::hash::Hasher) -> std::io::Result<()> {
+    use std::io::Read;
+    // Through /proc, the file this process runs, even if a newer build
+    // replaced it on disk since.
+    let path = if cfg!(target_os = "linux") {
+        Ok(std::path::PathBuf::from("/proc/self/exe"))
+    } else {
+        std::env::current_exe()
+    };
+    let mut file = std::fs::File::open(path?)?;
+    let mut chunk = vec![0; 1 << 20];
+    loop {
+        match file.read(&mut chunk)? {
+            0 => return Ok(()),
+            n => hasher.write(&chunk[..n]),
+        }
+    }
 }
 
 /// A name no other client or worker has: from this process's id and the
