@@ -4,7 +4,8 @@
 # graphs (a chain of 2,000; 20,000 independent trivial tasks; a tree of
 # 2^14 leaves; 200 tasks of 10 ms CPU; 1,000 values of 1 MB), in one
 # table: wall time (median of 3), overhead per task, speed-up over one
-# worker, and Dask's time over ours.
+# worker, and Dask's time over ours. A last row runs the 10 ms tasks on
+# one worker of two threads (`1x2`), which Dask's table does not have.
 #
 #   bench/distributed.sh [WORKERS…]     (default: 1 2 4)
 #
@@ -43,8 +44,10 @@ awk -F, -v dask="$dask" '
     for (i = 1; i <= n; i++) {
       split(rows[i], f, ",")
       one = ours[f[1] ",1"]; t = theirs[f[1] "," f[3]]
+      # "1x2": one worker of two threads, two places to run a task.
+      places = f[3]; if (split(f[3], p, "x") == 2) places = p[1] * p[2]
       printf "%-12s %7s %8s %10.3f %12.0f %8.2fx %10s %12s %8s\n", f[1], f[2], f[3], f[4],
-        f[4] * 1e6 * f[3] / f[2], (one ? one / f[4] : 1),
+        f[4] * 1e6 * places / f[2], (one ? one / f[4] : 1),
         (t ? sprintf("%.3f", t) : "?"), (t ? sprintf("%.0f", t * 1e6 * f[3] / f[2]) : "?"),
         (t ? sprintf("%.1fx", t / f[4]) : "?")
     }

@@ -1,6 +1,7 @@
 //! `delayed` on a `LocalCluster` of 1, 2 and 4 single-threaded workers, on the graphs of
 //! `bench/distributed.sh`, which runs Dask distributed on the same ones.
-//! Prints `workload,tasks,workers,seconds` lines (median of 3 runs).
+//! Prints `workload,tasks,workers,seconds` lines (median of 3 runs), and
+//! last the 10 ms tasks on one worker of two threads (workers `1x2`).
 //!
 //! ```text
 //! cargo run --release -p delayed-bench --features distributed --example distributed -- [WORKERS…]
@@ -211,5 +212,14 @@ fn main() -> Result<(), delayed::Error> {
             time(&client, || megabytes(1000))
         );
     }
+    // One worker of two threads against two single-threaded workers: the
+    // same cores, in one process.
+    let cluster = LocalCluster::builder()
+        .workers(1)
+        .threads_per_worker(2)
+        .build()?;
+    let client = cluster.client()?;
+    client.compute(&wide(100))?;
+    println!("cpu-10ms,200,1x2,{:.4}", time(&client, || cpu(200, rounds)));
     Ok(())
 }
