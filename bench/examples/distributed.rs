@@ -108,12 +108,12 @@ fn floor(url: &str) -> f64 {
         .build()
         .expect("a runtime");
     let client = redis::Client::open(url).expect("the broker's address");
-    let connect = || {
-        runtime
-            .block_on(client.get_multiplexed_async_connection())
-            .expect("the broker answers")
-    };
-    let (mut ping, mut pong) = (connect(), connect());
+    // Each side's connection is made on the runtime of the thread that
+    // uses it: a multiplexed connection's replies are read by a task on
+    // the runtime it was made on, which must be running while it waits.
+    let mut ping = runtime
+        .block_on(client.get_multiplexed_async_connection())
+        .expect("the broker answers");
     let (there, back) = ("bench:floor:there", "bench:floor:back");
     let _: () = runtime
         .block_on(ping.del(&[there, back]))
@@ -129,11 +129,15 @@ fn floor(url: &str) -> f64 {
         );
         pipe
     }
+    let echo_client = client.clone();
     let echo = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("a runtime");
+        let mut pong = runtime
+            .block_on(echo_client.get_multiplexed_async_connection())
+            .expect("the broker answers");
         runtime.block_on(async move {
             let first: StreamReadReply = pong
                 .xread_options(&[there], &["0"], &StreamReadOptions::default().block(0))
