@@ -20,6 +20,16 @@ fn add(x: i64, y: i64) -> i64 {
     x + y
 }
 
+/// A task's tooltip: its key, and with `distributed` a note that a client
+/// with workers sends it to them, as it does these registered functions.
+fn tooltip(key: &delayed::Key) -> String {
+    if cfg!(feature = "distributed") {
+        format!("{key} (on a worker)")
+    } else {
+        key.to_string()
+    }
+}
+
 fn seed() -> Vec<Delayed<i64>> {
     (0..10).map(|i| add(inc(i), dec(i))).collect()
 }
@@ -40,7 +50,7 @@ fn dot_has_a_node_per_task_and_an_edge_per_input() {
     }
     assert_eq!(dot.lines().filter(|l| l.contains("->")).count(), 20);
     // Keys are the tooltips; the outputs have a bold border.
-    assert!(dot.contains(&format!("tooltip=\"{}\"", l[0].key())));
+    assert!(dot.contains(&format!("tooltip=\"{}\"", tooltip(l[0].key()))));
     assert_eq!(dot.matches("penwidth").count(), 10);
 }
 
@@ -59,7 +69,7 @@ fn svg_parses_with_a_box_per_task_and_a_path_per_edge() {
         .filter_map(|b| b.children().find(|c| c.has_tag_name("title")))
         .filter_map(|t| t.text().map(str::to_owned))
         .collect();
-    assert!(titles.contains(&l[3].key().to_string()));
+    assert!(titles.contains(&tooltip(l[3].key())));
     // Dependencies are drawn above the tasks that take them.
     let top = |key: &str| {
         let b = boxes
