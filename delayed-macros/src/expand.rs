@@ -609,12 +609,12 @@ impl<'a> Task<'a> {
                     .enumerate()
                     .map(|(i, slot)| quote!(#slot.remote_part(__delayed_codecs.encoder(#i))));
                 quote! {
-                    if let ::core::option::Option::Some(__delayed_codecs) =
+                    if let ::core::option::Option::Some((__delayed_path, __delayed_codecs)) =
                         #krate::__private::instance(#base, &[#args])
                     {
                         #krate::__private::TaskBuilder::remote(
                             &mut __delayed_builder,
-                            __delayed_codecs.path(),
+                            __delayed_path,
                             ::std::vec![#(#parts),*],
                             __delayed_codecs.decoder(),
                         );

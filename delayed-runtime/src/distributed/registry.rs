@@ -98,8 +98,7 @@ pub struct Instance {
     identity: &'static str,
     signature: String,
     runner: Box<dyn Runner>,
-    encoders: Vec<Encode>,
-    decode: Decode,
+    codecs: Codecs,
 }
 
 impl Instance {
@@ -133,8 +132,10 @@ impl Instance {
                 call,
                 types: PhantomData::<fn(A) -> O>,
             }),
-            encoders,
-            decode: super::remote::decoder_of::<O>(),
+            codecs: Codecs {
+                encoders,
+                decode: super::remote::decoder_of::<O>(),
+            },
         }
     }
 }
@@ -316,16 +317,11 @@ pub struct Function {
 /// its result.
 #[doc(hidden)]
 pub struct Codecs {
-    path: &'static str,
     encoders: Vec<Encode>,
     decode: Decode,
 }
 
 impl Codecs {
-    pub fn path(&self) -> &'static str {
-        self.path
-    }
-
     /// The encoder of parameter `i`.
     pub fn encoder(&self, i: usize) -> Option<Encode> {
         self.encoders.get(i).copied()
@@ -506,11 +502,7 @@ fn registry() -> &'static Registry {
                 path,
                 signature: Box::leak(instance.signature.into_boxed_str()),
                 runner: Runnable::FromBytes(instance.runner),
-                codecs: Some(Codecs {
-                    path,
-                    encoders: instance.encoders,
-                    decode: instance.decode,
-                }),
+                codecs: Some(instance.codecs),
             };
             match functions.entry(path) {
                 Entry::Vacant(vacant) => {
@@ -527,18 +519,21 @@ fn registry() -> &'static Registry {
 }
 
 /// How a call of the generic function at `base` with type arguments
-/// `args` sends its task, when that instantiation is registered and runs
-/// from bytes. A function with no registered instantiation costs a set
-/// lookup.
+/// `args` sends its task (the instantiation's path, and its codecs), when
+/// that instantiation is registered and runs from bytes. A function with
+/// no registered instantiation costs a set lookup.
 #[doc(hidden)]
-pub fn instance(base: &'static str, args: &[&dyn Display]) -> Option<&'static Codecs> {
+pub fn instance(
+    base: &'static str,
+    args: &[&dyn Display],
+) -> Option<(&'static str, &'static Codecs)> {
     let registry = registry();
     if !registry.generic.contains(base) {
         return None;
     }
     let function = registry.functions.get(instance_path(base, args).as_str())?;
-    match function.runner {
-        Runnable::FromBytes(_) => function.codecs.as_ref(),
+    match (&function.runner, &function.codecs) {
+        (Runnable::FromBytes(_), Some(codecs)) => Some((function.path, codecs)),
         _ => None,
     }
 }
