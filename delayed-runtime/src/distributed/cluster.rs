@@ -72,6 +72,12 @@ pub struct LocalClusterBuilder {
 
 impl LocalClusterBuilder {
     /// How many worker processes to start: 1 by default.
+    ///
+    /// ```no_run
+    /// let cluster = delayed::distributed::LocalCluster::builder().workers(3).build()?;
+    /// assert_eq!(cluster.workers(), 3);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
     pub fn workers(mut self, workers: usize) -> LocalClusterBuilder {
         self.workers = workers;
         self
@@ -80,6 +86,15 @@ impl LocalClusterBuilder {
     /// How many tasks each worker runs at once, each on a thread of its
     /// own. By default `DELAYED_WORKER_THREADS` when it is set, and
     /// otherwise the cores shared among the workers (at least one each).
+    ///
+    /// ```no_run
+    /// // Dask's LocalCluster(n_workers=2, threads_per_worker=1).
+    /// let cluster = delayed::distributed::LocalCluster::builder()
+    ///     .workers(2)
+    ///     .threads_per_worker(1)
+    ///     .build()?;
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
     pub fn threads_per_worker(mut self, threads: usize) -> LocalClusterBuilder {
         self.threads = Some(threads);
         self
@@ -89,6 +104,14 @@ impl LocalClusterBuilder {
     /// `redis://host:port`, or any address
     /// [`ClientBuilder::redis`](crate::ClientBuilder::redis) takes. The
     /// cluster then stops only its workers when dropped.
+    ///
+    /// ```no_run
+    /// let cluster = delayed::distributed::LocalCluster::builder()
+    ///     .redis("redis://user:secret@127.0.0.1:6379")
+    ///     .build()?;
+    /// drop(cluster); // the workers stop; that Redis goes on
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
     pub fn redis(mut self, url: impl Into<String>) -> LocalClusterBuilder {
         self.redis = Some(url.into());
         self
@@ -101,6 +124,14 @@ impl LocalClusterBuilder {
     /// If `redis-server` is not on the `PATH` (the error says how to
     /// install it), or a process cannot be started, or the broker does not
     /// answer within 10 seconds, or `threads_per_worker` is 0.
+    ///
+    /// ```
+    /// let error = delayed::distributed::LocalCluster::builder()
+    ///     .threads_per_worker(0)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(error.to_string().contains("at least one thread"), "{error}");
+    /// ```
     pub fn build(self) -> Result<LocalCluster, Error> {
         let threads = match self.threads {
             Some(0) => {
