@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use delayed::__private::{Argument, Broker, Outcome, REJECTED, TASKS, TaskMessage};
+use delayed::__private::{Argument, Broker, Link, Outcome, REJECTED, TASKS, TaskMessage};
 use delayed::distributed::{LocalCluster, decode, encode};
 use delayed::{Client, Delayed, delayed};
 
@@ -154,6 +154,18 @@ fn main() {
         (
             "a_local_cluster_starts_its_processes_and_stops_them_when_dropped",
             a_local_cluster_starts_its_processes_and_stops_them_when_dropped,
+        ),
+        (
+            "a_chain_goes_to_a_worker_in_messages_of_64_tasks",
+            a_chain_goes_to_a_worker_in_messages_of_64_tasks,
+        ),
+        (
+            "a_message_s_chain_passes_each_result_on_and_stops_at_a_failure",
+            a_message_s_chain_passes_each_result_on_and_stops_at_a_failure,
+        ),
+        (
+            "a_chain_whose_worker_is_killed_runs_again_from_its_first_task",
+            a_chain_whose_worker_is_killed_runs_again_from_its_first_task,
         ),
         (
             "results_come_back_from_two_worker_processes",
@@ -461,6 +473,7 @@ fn task(test: &str, key: &str, function: &str, args: Vec<Argument>) -> TaskMessa
         build: delayed::distributed::build().to_string(),
         reply: format!("delayed:reply:{test}"),
         result: format!("delayed:result:{test}:{key}"),
+        then: Vec::new(),
     }
 }
 
@@ -503,6 +516,7 @@ fn value<T: serde::de::DeserializeOwned>(outcome: &Outcome) -> T {
         Outcome::Done(bytes) => decode(bytes).expect("the result decodes"),
         Outcome::Failed(report) => panic!("the task failed: {report}"),
         Outcome::Stored => panic!("`next_done` takes a result left on the broker"),
+        Outcome::Passed => panic!("a task sent alone passes its result to no other"),
     }
 }
 
@@ -649,6 +663,124 @@ fn a_local_cluster_starts_its_processes_and_stops_them_when_dropped(
     drop(cluster);
     let gone = runtime.block_on(Broker::connect(&url, Duration::from_secs(1)));
     assert!(gone.is_err(), "the cluster's redis-server stopped with it");
+}
+
+/// How many times Redis ran `command` since its statistics were reset,
+/// also from scripts.
+fn calls(redis: &Redis, command: &str) -> usize {
+    let stats = redis.cli(&["INFO", "commandstats"]);
+    let prefix = format!("cmdstat_{command}:calls=");
+    stats
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .map_or(0, |rest| {
+            rest.split(',').next().unwrap().parse().expect("a count")
+        })
+}
+
+fn a_chain_goes_to_a_worker_in_messages_of_64_tasks(
+    _shared: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    // A Redis of its own, whose counts are all this test's.
+    let redis = Redis::start().expect("a redis-server starts");
+    let _workers = [redis.worker(&[]), redis.worker(&[])];
+    let client = redis.client();
+    assert_eq!(client.compute(&inc(0)).expect("the workers serve"), 1);
+    redis.cli(&["CONFIG", "RESETSTAT"]);
+    let profiler = delayed::diagnostics::Profiler::new();
+    let _profiling = profiler.register();
+    let mut tip = inc(0);
+    for _ in 1..150 {
+        tip = inc(tip);
+    }
+    // Beside it, a value read by two tasks, two tasks read by one, and a
+    // task with retries, which the client applies: none goes in another's
+    // message.
+    let shared = inc(1000);
+    let (a, b) = (add(&shared, 1), add(&shared, 2));
+    let joined = add(a, b);
+    let retried = inc(inc(2000).with_retries(1));
+    let values = client.compute(&(tip, joined, retried));
+    assert_eq!(values.expect("it computes"), (150, 2005, 2002));
+    // One entry on the task stream for each message, and one on the reply
+    // stream for each task: the chain of 150 went in 3 messages.
+    assert_eq!(calls(&redis, "xadd"), (3 + 150) + (4 + 4) + (2 + 2));
+    let records = profiler.records();
+    assert_eq!(records.len(), 156);
+    assert!(
+        records.iter().all(|r| r.worker.is_some()),
+        "every task ran on a worker"
+    );
+}
+
+fn a_message_s_chain_passes_each_result_on_and_stops_at_a_failure(
+    redis: &Redis,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let test = "links";
+    let _worker = redis.worker(&[]);
+    let broker = redis.broker(runtime);
+    let link = |key: &str, function: &str, args: Vec<Argument>| Link {
+        key: key.to_string(),
+        function: format!("distributed::{function}"),
+        args,
+        result: format!("delayed:result:{test}:{key}"),
+        uses: 0,
+    };
+    // 1 + 1, + 10, then a failure, and a task it never reaches.
+    let mut message = task(test, "first", "add", args![1_i64, 1_i64]);
+    let mut ten = link("second", "add", args![10_i64]);
+    ten.args.insert(0, Argument::Previous);
+    message.then = vec![
+        ten,
+        link("third", "fails", vec![Argument::Previous]),
+        link("fourth", "inc", vec![Argument::Previous]),
+    ];
+    runtime.block_on(broker.submit(&message)).unwrap();
+    // The first task of a message has nothing before it to read.
+    let orphan = task(test, "orphan", "inc", vec![Argument::Previous]);
+    runtime.block_on(broker.submit(&orphan)).unwrap();
+    let done = completions(&broker, runtime, test, 4, Duration::from_secs(20));
+    assert_eq!(done["first"], Outcome::Passed);
+    assert_eq!(done["second"], Outcome::Passed);
+    assert!(failure(&done["third"]).contains("no 12"), "{done:?}");
+    assert!(!done.contains_key("fourth"), "not run after a failure");
+    let report = failure(&done["orphan"]);
+    assert!(
+        report.contains("task `orphan` reads the result of the task before it"),
+        "{report}"
+    );
+    // Both entries were acknowledged and deleted.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        redis.cli(&["XPENDING", TASKS, "workers"]).lines().next(),
+        Some("0")
+    );
+}
+
+fn a_chain_whose_worker_is_killed_runs_again_from_its_first_task(
+    redis: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    let lease = [("DELAYED_LEASE_MS", "600")];
+    let log = redis.dir.join("killed-chain.log");
+    let path = log.to_str().unwrap().to_string();
+    let first = redis.worker(&lease);
+    let client = redis.client();
+    let mut tip = logged(path.clone(), 300, 7);
+    for _ in 1..4 {
+        tip = logged(path.clone(), 300, tip);
+    }
+    std::thread::scope(|scope| {
+        let computed = scope.spawn(|| client.compute(&tip));
+        wait_for_runs(&log, 2);
+        first.signal("-KILL");
+        let _second = redis.worker(&lease);
+        assert_eq!(computed.join().unwrap().expect("the chain computes"), 7);
+    });
+    // Two links ran on the killed worker, then all four on the other.
+    assert!(runs(&log) >= 6, "{} runs", runs(&log));
 }
 
 fn results_come_back_from_two_worker_processes(redis: &Redis, runtime: &tokio::runtime::Runtime) {
@@ -943,14 +1075,25 @@ fn results_read_only_by_workers_stay_on_the_broker_and_are_released(
         let settings = [("DELAYED_WORKER_CACHE", cache)];
         let _workers = [redis.worker(&settings), redis.worker(&settings)];
         let client = redis.client();
-        // 40 values of 100 kB, each read by a task on a worker; and more
-        // tasks than a client has on the broker at once.
-        let sizes: Vec<Delayed<usize>> = (0..40).map(|i| length(big(100_000 + i))).collect();
+        // 40 values of 100 kB, each read by two tasks on workers (a value
+        // read by one would pass to it on the worker that made it); and
+        // more tasks than a client has on the broker at once.
+        let sizes: Vec<Delayed<usize>> = (0..40)
+            .flat_map(|i| {
+                let value = big(100_000 + i);
+                [length(&value), length(&value)]
+            })
+            .collect();
         let counted: Vec<Delayed<i64>> = (0..600).map(inc).collect();
         let (sizes, counted) = client
             .compute(&(sizes, counted))
             .expect("the graph computes");
-        assert_eq!(sizes, (0..40).map(|i| 100_000 + i).collect::<Vec<_>>());
+        assert_eq!(
+            sizes,
+            (0..40)
+                .flat_map(|i| [100_000 + i, 100_000 + i])
+                .collect::<Vec<_>>()
+        );
         assert_eq!(counted, (1..=600).collect::<Vec<_>>());
         // Each task has its result key; once read, the large values are
         // released to the empty marker, and no run's own key is left.
@@ -962,7 +1105,7 @@ fn results_read_only_by_workers_stay_on_the_broker_and_are_released(
         loop {
             let counts = redis.cli(&["EVAL", count, "0"]);
             let counts: Vec<usize> = counts.lines().map(|n| n.parse().unwrap()).collect();
-            assert_eq!(counts[0], 680, "a key for each task (cache {cache})");
+            assert_eq!(counts[0], 720, "a key for each task (cache {cache})");
             if counts[1] == 0 {
                 break;
             }

@@ -161,6 +161,22 @@ impl Graph {
         (self.kinds[i as usize] == Kind::Kept).then(|| self.dependents(i).len() as u32)
     }
 
+    /// The task that can follow task `i` in its message to a worker, run
+    /// by the same worker with `i`'s result passed in memory: the one task
+    /// that reads `i`'s result, which reads nothing else, both on workers
+    /// with `i`'s result left there ([`Kind::Kept`]), and neither with
+    /// retries or a timeout, which the client applies to a task sent on
+    /// its own.
+    #[cfg(feature = "distributed")]
+    pub(crate) fn follower(&self, i: u32) -> Option<u32> {
+        if self.kinds[i as usize] != Kind::Kept || self.node(i).policy().is_some() {
+            return None;
+        }
+        let (&next, others) = self.dependents(i).split_first()?;
+        let alone = others.iter().all(|&j| j == next) && self.deps(next).iter().all(|&d| d == i);
+        (alone && self.is_remote(next) && self.node(next).policy().is_none()).then_some(next)
+    }
+
     /// Marks the tasks that can run on a worker as such, for a client with
     /// workers; and of those, the ones whose results can stay on the
     /// broker: not requested, and read only by tasks on workers.

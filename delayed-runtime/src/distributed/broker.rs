@@ -39,6 +39,45 @@ pub struct TaskMessage {
     pub uses: u32,
     /// The client's build: a worker of another build refuses the task.
     pub build: String,
+    /// The tasks to run after this one on the same worker, in order: each
+    /// reads only the one before it, which no other task reads. The
+    /// client sends a chain so, and the worker passes each result on in
+    /// memory: a link costs no round trip through the client.
+    #[serde(default)]
+    pub then: Vec<Link>,
+}
+
+/// A task that follows another in its [`TaskMessage`]: its reply stream
+/// and build are its message's.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Link {
+    /// The task's key, as errors show it.
+    pub key: String,
+    /// The registered function's path.
+    pub function: String,
+    /// Its arguments, in order: [`Argument::Previous`] for those that are
+    /// the result of the task before it.
+    pub args: Vec<Argument>,
+    /// The key the result is written under.
+    pub result: String,
+    /// As [`TaskMessage::uses`].
+    pub uses: u32,
+}
+
+impl TaskMessage {
+    /// The task `link` of this message, as a message of its own.
+    pub(crate) fn follow(&self, link: Link) -> TaskMessage {
+        TaskMessage {
+            key: link.key,
+            function: link.function,
+            args: link.args,
+            reply: self.reply.clone(),
+            result: link.result,
+            uses: link.uses,
+            build: self.build.clone(),
+            then: Vec::new(),
+        }
+    }
 }
 
 /// One argument of a task.
@@ -48,6 +87,9 @@ pub enum Argument {
     Value(#[serde(with = "serde_bytes")] Vec<u8>),
     /// The key of another task's result on the broker: the value is that.
     Stored(String),
+    /// The result of the task before it in its message, which the worker
+    /// holds.
+    Previous,
 }
 
 /// What running a task gave.
@@ -57,6 +99,9 @@ pub enum Outcome {
     Done(Vec<u8>),
     /// The result is on the broker, under the task's result key.
     Stored,
+    /// The result went to the next task of its message, on the worker
+    /// that ran both: no other task reads it.
+    Passed,
     /// The task's error, as its report (`{:?}`) reads.
     Failed(String),
 }
@@ -209,6 +254,9 @@ pub(crate) enum Finish<'a> {
     Stored(&'a [u8]),
     /// The task's failure, as its report reads.
     Failed(String),
+    /// A result handed to the next task of the message: recorded without
+    /// its value, and the delivery goes on.
+    Passed,
 }
 
 /// What a worker needs of a broker. Its calls block; `on` is the runtime
@@ -226,8 +274,13 @@ pub(crate) trait Deliveries {
     fn fetch(&mut self, on: &Runtime, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error>;
 
     /// Records how `task` ended, first run wins, tells its client, and
-    /// ends the delivery: with the next call.
+    /// ends the delivery unless the outcome is [`Finish::Passed`]: with
+    /// the next call.
     fn finish(&mut self, delivery: &Delivery, task: &TaskMessage, outcome: Finish<'_>);
+
+    /// Sends what was recorded since the last call now, for a delivery
+    /// that goes on.
+    fn flush(&mut self, on: &Runtime) -> Result<(), Error>;
 
     /// Sets aside a delivery that is not a task, with the reason.
     fn reject(&mut self, delivery: &Delivery, reason: &str);

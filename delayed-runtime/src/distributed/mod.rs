@@ -179,7 +179,7 @@ fn unique_name() -> String {
 
 #[doc(hidden)]
 pub mod __private {
-    pub use super::broker::{Argument, Done, Outcome, Settings, TaskMessage};
+    pub use super::broker::{Argument, Done, Link, Outcome, Settings, TaskMessage};
     pub use super::registry::{
         BorrowsInItsSignature, Codecs, Fallback, Instance, Instantiation, IntoInstance,
         MarkedLocal, Probe, Registration, SaysSelf, ViaSerde, Wire, instance,

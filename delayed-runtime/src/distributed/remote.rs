@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
-use super::broker::{Argument, Outcome, Queue, TaskMessage};
+use super::broker::{Argument, Link, Outcome, Queue, TaskMessage};
 use crate::error::Error;
 use crate::executor::RanOn;
 use crate::handle::TaskValue;
@@ -194,6 +194,74 @@ pub(crate) fn arguments(
     Ok((arguments, held))
 }
 
+/// The arguments of a task that follows another in its message, reading
+/// only that one: its inputs are all the result before it.
+pub(crate) fn link_arguments(parts: &[Part]) -> Result<Vec<Argument>, Error> {
+    parts
+        .iter()
+        .map(|part| match part {
+            Part(Source::Constant(value, encode)) => Ok(Argument::Value(encode.encode(value)?)),
+            Part(Source::Input(..)) => Ok(Argument::Previous),
+        })
+        .collect()
+}
+
+/// The most tasks one message carries: a chain longer than that goes in
+/// several, one after the other. It bounds what a worker lost mid-chain
+/// leaves to run again, and a message's size.
+pub(crate) const LINKS: usize = 64;
+
+/// A task sent to run after another on the same worker, in its message.
+pub(crate) struct Follower<'a> {
+    /// The task's index in its graph.
+    pub(crate) index: u32,
+    pub(crate) key: String,
+    pub(crate) spec: &'a RemoteSpec,
+    pub(crate) args: Vec<Argument>,
+    /// As for [`RemoteClient::call`].
+    pub(crate) kept_for: Option<u32>,
+}
+
+/// The completion of a task sent in another's message, awaited when the
+/// compute reaches it. Dropped unawaited (the chain stopped before it, or
+/// the compute did), it is no longer waited for.
+pub(crate) struct Attached {
+    client: Arc<RemoteClient>,
+    result: String,
+    kept: bool,
+    decode: Decode,
+    receiver: Option<Receiver>,
+}
+
+type Receiver = oneshot::Receiver<Result<(Outcome, String), Arc<Error>>>;
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        if self.receiver.is_some() {
+            lock(&self.client.waiting).remove(&self.result);
+        }
+    }
+}
+
+impl Attached {
+    /// The future of the task's value, as [`RemoteClient::call`] gives it
+    /// for a task sent on its own.
+    pub(crate) fn follow(mut self, ran_on: Option<RanOn>) -> BoxFuture {
+        Box::pin(async move {
+            let receiver = self.receiver.take().expect("a follower is awaited once");
+            let (outcome, worker) = receiver
+                .await
+                .map_err(|_| BoxError::from("the client stopped before the task's result came"))?
+                .map_err(|error| BoxError::from(Error::shared(error)))?;
+            if let Some(ran_on) = ran_on {
+                ran_on.set(worker);
+            }
+            let result = std::mem::take(&mut self.result);
+            self.client.value(outcome, self.kept, result, self.decode)
+        })
+    }
+}
+
 /// A client's side of the broker: sends tasks, and hands each completion
 /// read from its reply stream to the task waiting for it.
 pub(crate) struct RemoteClient {
@@ -317,6 +385,11 @@ impl RemoteClient {
     /// `kept_for`, its result stays on the broker for that many reads, and
     /// its value here is an [`OnBroker`]. The name of the worker that ran
     /// it goes to `ran_on`.
+    ///
+    /// The tasks `then` go in the same message, to run after it on the
+    /// same worker, each reading only the one before it; the completion of
+    /// each is given back, by its index, to await when the compute
+    /// reaches it.
     pub(crate) fn call(
         self: &Arc<Self>,
         key: String,
@@ -324,23 +397,49 @@ impl RemoteClient {
         (args, held): (Vec<Argument>, Vec<Arc<OnBroker>>),
         kept_for: Option<u32>,
         ran_on: Option<RanOn>,
-    ) -> BoxFuture {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        then: Vec<Follower<'_>>,
+    ) -> (BoxFuture, Vec<(u32, Attached)>) {
+        let mut attached = Vec::with_capacity(then.len());
+        let mut links = Vec::with_capacity(then.len());
+        for follower in then {
+            let result = self.result_key();
+            let (sender, receiver) = oneshot::channel();
+            let kept = follower.kept_for.is_some();
+            lock(&self.waiting).insert(result.clone(), Waiting { sender, kept });
+            links.push(Link {
+                key: follower.key,
+                function: follower.spec.path.to_string(),
+                args: follower.args,
+                result: result.clone(),
+                uses: follower.kept_for.unwrap_or(0),
+            });
+            attached.push((
+                follower.index,
+                Attached {
+                    client: self.clone(),
+                    result,
+                    kept,
+                    decode: follower.spec.decode,
+                    receiver: Some(receiver),
+                },
+            ));
+        }
         let message = TaskMessage {
             key,
             function: spec.path.to_string(),
             args,
             reply: self.reply.clone(),
-            result: format!("delayed:result:{}:{n}", self.name),
+            result: self.result_key(),
             uses: kept_for.unwrap_or(0),
             build: super::build().to_string(),
+            then: links,
         };
         let (sender, receiver) = oneshot::channel();
         let kept = kept_for.is_some();
         lock(&self.waiting).insert(message.result.clone(), Waiting { sender, kept });
         let client = self.clone();
         let decode = spec.decode;
-        Box::pin(async move {
+        let future = Box::pin(async move {
             let place = client.place().await;
             if let Err(error) = client.broker.submit(&message).await {
                 lock(&client.waiting).remove(&message.result);
@@ -354,22 +453,49 @@ impl RemoteClient {
             if let Some(ran_on) = ran_on {
                 ran_on.set(worker);
             }
-            match outcome {
-                Outcome::Done(bytes) if kept => Ok(Value::new(OnBroker {
-                    result: message.result,
-                    inline: Some(bytes),
-                    release: None,
-                })),
-                Outcome::Stored if kept => Ok(Value::new(OnBroker {
-                    result: message.result,
-                    inline: None,
-                    release: Some(client.release.clone()),
-                })),
-                Outcome::Done(bytes) => (decode.0)(&bytes).map_err(BoxError::from),
-                Outcome::Stored => unreachable!("the reader takes a result the client needs"),
-                Outcome::Failed(report) => Err(BoxError::from(RemoteFailure(report))),
-            }
-        })
+            client.value(outcome, kept, message.result, decode)
+        });
+        (future, attached)
+    }
+
+    /// A new key for a task's result.
+    fn result_key(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("delayed:result:{}:{n}", self.name)
+    }
+
+    /// A task's value from its outcome: with `kept`, its result on the
+    /// broker under `result`, for the tasks on workers that read it.
+    fn value(
+        self: &Arc<Self>,
+        outcome: Outcome,
+        kept: bool,
+        result: String,
+        decode: Decode,
+    ) -> Result<Value, BoxError> {
+        match outcome {
+            Outcome::Done(bytes) if kept => Ok(Value::new(OnBroker {
+                result,
+                inline: Some(bytes),
+                release: None,
+            })),
+            Outcome::Stored if kept => Ok(Value::new(OnBroker {
+                result,
+                inline: None,
+                release: Some(self.release.clone()),
+            })),
+            // The one task that reads it has it on its worker.
+            Outcome::Passed if kept => Ok(Value::new(OnBroker {
+                result,
+                inline: None,
+                release: None,
+            })),
+            Outcome::Done(bytes) => (decode.0)(&bytes).map_err(BoxError::from),
+            Outcome::Stored | Outcome::Passed => Err(BoxError::from(format!(
+                "the result under `{result}` stayed with the workers, and this client needs it"
+            ))),
+            Outcome::Failed(report) => Err(BoxError::from(RemoteFailure(report))),
+        }
     }
 
     /// Fails every task waiting for a completion with `error`.
@@ -509,16 +635,28 @@ mod tests {
             Part::input(1, number),
             Part::input(2, number),
         ];
-        let (args, held) = arguments(&parts, |i| inputs[i].clone()).unwrap();
-        let args: Vec<String> = args
-            .iter()
-            .map(|argument| match argument {
-                Argument::Value(bytes) => format!("value {bytes:?}"),
-                Argument::Stored(key) => format!("stored {key}"),
-            })
-            .collect();
+        let shown = |args: &[Argument]| -> Vec<String> {
+            args.iter()
+                .map(|argument| match argument {
+                    Argument::Value(bytes) => format!("value {bytes:?}"),
+                    Argument::Stored(key) => format!("stored {key}"),
+                    Argument::Previous => "previous".to_string(),
+                })
+                .collect()
+        };
+        // In a chain's message, each input is the result before it.
         assert_eq!(
-            args,
+            shown(&link_arguments(&parts).unwrap()),
+            [
+                format!("value {:?}", encoded(&"a")),
+                "previous".to_string(),
+                "previous".to_string(),
+                "previous".to_string(),
+            ]
+        );
+        let (args, held) = arguments(&parts, |i| inputs[i].clone()).unwrap();
+        assert_eq!(
+            shown(&args),
             [
                 format!("value {:?}", encoded(&"a")),
                 format!("value {:?}", encoded(&5_u16)),

@@ -22,6 +22,12 @@
 //!   tasks that read it, and releases it to the marker when the last of
 //!   them is done. The marker stays until the key expires, so that a late
 //!   run still finds the key taken.
+//! - A message may carry a chain: tasks that each read only the one
+//!   before them, run one after another by the worker that took it. A
+//!   result passed on so is recorded as `passed`, without its value, and
+//!   the entry is acknowledged with the last link. A worker lost on the
+//!   way leaves the entry to be reclaimed, and the chain runs again from
+//!   its first task; the links recorded already are not recorded twice.
 //! - What records a finished task waits for the worker's next round trip,
 //!   the read of its next tasks, and goes out ahead of it: a chain's link
 //!   costs the worker one round trip, and the short tasks of one read are
@@ -340,6 +346,8 @@ fn completion(mut entry: StreamId) -> Done {
         Outcome::Failed(text(report))
     } else if field("stored").is_some() {
         Outcome::Stored
+    } else if field("passed").is_some() {
+        Outcome::Passed
     } else {
         Outcome::Failed(format!("the completion of task `{key}` says nothing of it"))
     };
@@ -386,11 +394,15 @@ impl Queue for Broker {
 /// times as much), and is renamed to the result key if that is free.
 /// Either way the first run to finish wins, and only it tells the client.
 ///
+/// A result passed to the next task of its message (field `passed`) is
+/// recorded the same way, and the entry stays unacknowledged: the
+/// delivery goes on with that task.
+///
 /// KEYS: the result, the reply stream, the task stream, and the key the
 /// value was written under, if it was. ARGV: the time to live in
 /// milliseconds, the group, the entry's id, the task's key, the reply's
-/// field (`value`, `stored` or `failed`) with its text, and the worker's
-/// name.
+/// field (`value`, `stored`, `passed` or `failed`) with its text, and the
+/// worker's name.
 const FINISH: &str = r"
 local first
 if KEYS[4] then
@@ -405,6 +417,9 @@ if first then
     redis.call('XADD', KEYS[2], '*', 'key', ARGV[4], 'result', KEYS[1], ARGV[5], ARGV[6],
         'worker', ARGV[7])
     redis.call('PEXPIRE', KEYS[2], ARGV[1])
+end
+if ARGV[5] == 'passed' then
+    return 0
 end
 return redis.call('XACK', KEYS[3], ARGV[2], ARGV[3])
 ";
@@ -620,7 +635,9 @@ impl Deliveries for Stream {
                 (Some(staged), "stored", Vec::new())
             }
             Finish::Failed(report) => (None, "failed", report.into_bytes()),
+            Finish::Passed => (None, "passed", Vec::new()),
         };
+        let ends = field != "passed";
         let finish = self.unsent.cmd("EVAL").arg(FINISH);
         match &staged {
             Some(staged) => finish
@@ -640,7 +657,16 @@ impl Deliveries for Stream {
             .arg(told)
             .arg(&self.me)
             .ignore();
-        self.finished.push(delivery.id.clone());
+        if ends {
+            self.finished.push(delivery.id.clone());
+        }
+    }
+
+    fn flush(&mut self, on: &Runtime) -> Result<(), Error> {
+        let mut flush = self.unsent();
+        flush.cmd("PING");
+        let _: String = self.send(on, flush, "could not record tasks on")?;
+        Ok(())
     }
 
     fn reject(&mut self, delivery: &Delivery, reason: &str) {

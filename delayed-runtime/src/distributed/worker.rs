@@ -13,6 +13,9 @@
 //! - A worker asks for as many tasks at once as take about 2 ms at its
 //!   pace, so that long tasks are taken one by one and stay with the broker
 //!   for idle workers.
+//! - A message may carry a chain of tasks, each reading only the one
+//!   before it: the worker runs them one after another, passing each
+//!   result to the next in memory, and stops at the first that fails.
 //! - A small result travels inside the completion; a large one stays on
 //!   the broker, and in the worker's cache, up to a budget, so that a
 //!   reader it runs itself does not fetch it.
@@ -127,16 +130,19 @@ impl Worker {
         Ok(())
     }
 
-    /// Runs one delivery, and records its outcome.
-    fn run(&mut self, delivery: Delivery) -> Result<(), Error> {
-        let task = match &delivery.task {
+    /// Runs one delivery, and records its outcome: a chain's links one
+    /// after another, each result passed on to the next in memory, until
+    /// the last or the first that fails.
+    fn run(&mut self, mut delivery: Delivery) -> Result<(), Error> {
+        let mut task = match std::mem::replace(&mut delivery.task, Err(String::new())) {
             Ok(task) => task,
             Err(reason) => {
-                self.deliveries.reject(&delivery, reason);
+                self.deliveries.reject(&delivery, &reason);
                 return Ok(());
             }
         };
-        let outcome = if task.build != super::build() {
+        let mut links = std::mem::take(&mut task.then).into_iter();
+        let mut outcome = if task.build != super::build() {
             let report = format!(
                 "task `{}` comes from another build of the program than this worker's \
                  (build {} against {}): start the workers from the client's own binary",
@@ -156,31 +162,63 @@ impl Worker {
                 task.key, delivery.deliveries, self.settings.lease, self.settings.retries
             ))
         } else {
-            self.execute(task)?
+            self.execute(&task, None)?
         };
+        // Links recorded but not sent go out once they are a batch's time
+        // old, so that the client hears of a long chain as it runs.
+        let mut sent_at = Instant::now();
+        loop {
+            let (bytes, link) = match (outcome, links.next()) {
+                (Ok(bytes), Some(link)) => (bytes, link),
+                (outcome, _) => {
+                    self.record(&delivery, &task, outcome);
+                    return Ok(());
+                }
+            };
+            self.deliveries.finish(&delivery, &task, Finish::Passed);
+            if sent_at.elapsed() >= BATCH_TIME {
+                self.deliveries.flush(&self.runtime)?;
+                sent_at = Instant::now();
+            }
+            task = task.follow(link);
+            outcome = self.execute(&task, Some(&bytes))?;
+        }
+    }
+
+    /// Records how the last task of a delivery ended, which ends it.
+    fn record(
+        &mut self,
+        delivery: &Delivery,
+        task: &TaskMessage,
+        outcome: Result<Vec<u8>, String>,
+    ) {
         match outcome {
             Ok(bytes) if bytes.len() <= INLINE => {
                 self.deliveries
-                    .finish(&delivery, task, Finish::Inline(bytes));
+                    .finish(delivery, task, Finish::Inline(bytes));
             }
             Ok(bytes) => {
                 self.deliveries
-                    .finish(&delivery, task, Finish::Stored(&bytes));
+                    .finish(delivery, task, Finish::Stored(&bytes));
                 if task.uses > 0 {
                     lock(&self.cache).insert(&task.result, Arc::new(bytes), task.uses);
                 }
             }
             Err(report) => {
                 self.deliveries
-                    .finish(&delivery, task, Finish::Failed(report));
+                    .finish(delivery, task, Finish::Failed(report));
             }
         }
-        Ok(())
     }
 
     /// Runs the task's function here: its result as MessagePack, or its
     /// failure's report. An error is the broker's.
-    fn execute(&mut self, task: &TaskMessage) -> Result<Result<Vec<u8>, String>, Error> {
+    /// `previous` is the result of the task before it in its message.
+    fn execute(
+        &mut self,
+        task: &TaskMessage,
+        previous: Option<&[u8]>,
+    ) -> Result<Result<Vec<u8>, String>, Error> {
         let Some(function) = super::function(&task.function) else {
             return Ok(Err(format!(
                 "no task function `{}` in this worker's build: a worker runs only the \
@@ -188,7 +226,7 @@ impl Worker {
                 task.function
             )));
         };
-        let args = match self.arguments(task)? {
+        let args = match self.arguments(task, previous)? {
             Ok(args) => args,
             Err(report) => return Ok(Err(report)),
         };
@@ -221,7 +259,22 @@ impl Worker {
     /// The task's arguments as one MessagePack tuple: those that travelled
     /// with it, and those on the broker, from this worker's cache or
     /// fetched in one round trip.
-    fn arguments(&mut self, task: &TaskMessage) -> Result<Result<Vec<u8>, String>, Error> {
+    fn arguments(
+        &mut self,
+        task: &TaskMessage,
+        previous: Option<&[u8]>,
+    ) -> Result<Result<Vec<u8>, String>, Error> {
+        let previous = match previous {
+            Some(bytes) => bytes,
+            None if task.args.iter().any(|a| matches!(a, Argument::Previous)) => {
+                return Ok(Err(format!(
+                    "task `{}` reads the result of the task before it in its message, and \
+                     none came before it",
+                    task.key
+                )));
+            }
+            None => &[],
+        };
         let mut found: HashMap<&str, Arc<Vec<u8>>> = HashMap::new();
         let mut missing: Vec<&str> = Vec::new();
         for argument in &task.args {
@@ -254,6 +307,7 @@ impl Worker {
         Ok(Ok(tuple(task.args.iter().map(|argument| match argument {
             Argument::Value(bytes) => bytes.as_slice(),
             Argument::Stored(key) => found[key.as_str()].as_slice(),
+            Argument::Previous => previous,
         }))))
     }
 }

@@ -80,6 +80,11 @@ pub(crate) struct Run {
     /// The client's workers, for the tasks that run on them.
     #[cfg(feature = "distributed")]
     remote: Option<Arc<crate::distributed::remote::RemoteClient>>,
+    /// The tasks sent in the message of the task before them, by index,
+    /// until the compute reaches them; dropped with the run if it never
+    /// does.
+    #[cfg(feature = "distributed")]
+    attached: Mutex<HashMap<u32, crate::distributed::remote::Attached>>,
 }
 
 /// What the handle of a running compute sees of it: how many tasks are
@@ -199,6 +204,8 @@ impl Run {
             control,
             #[cfg(feature = "distributed")]
             remote: None,
+            #[cfg(feature = "distributed")]
+            attached: Mutex::default(),
         }
     }
 
@@ -540,19 +547,35 @@ impl Run {
     ) -> crate::node::BoxFuture {
         #[cfg(feature = "distributed")]
         if let (true, Some(remote)) = (self.graph.is_remote(i), &self.remote) {
+            use crate::distributed::remote;
+            if let Some(attached) = lock(&self.attached).remove(&i) {
+                // Its one input, which it had on its worker: read, for the
+                // counts, and dropped.
+                for k in 0..self.graph.deps(i).len() {
+                    drop(inputs.share(k));
+                }
+                return attached.follow(ran_on);
+            }
             let node = self.graph.node(i);
             let spec = node
                 .remote()
                 .expect("a task marked remote has what a worker needs");
-            let args = crate::distributed::remote::arguments(&spec.parts, |k| inputs.share(k));
+            let args = remote::arguments(&spec.parts, |k| inputs.share(k));
             return match args {
-                Ok(args) => remote.call(
-                    node.key.to_string(),
-                    spec,
-                    args,
-                    self.graph.kept_for(i),
-                    ran_on,
-                ),
+                Ok(args) => {
+                    let (future, attached) = remote.call(
+                        node.key.to_string(),
+                        spec,
+                        args,
+                        self.graph.kept_for(i),
+                        ran_on,
+                        self.followers(i),
+                    );
+                    if !attached.is_empty() {
+                        lock(&self.attached).extend(attached);
+                    }
+                    future
+                }
                 Err(error) => Box::pin(std::future::ready(Err(error.into()))),
             };
         }
@@ -560,6 +583,40 @@ impl Run {
             unreachable!("run_async is only called for async tasks")
         };
         call(inputs)
+    }
+
+    /// The chain of tasks that follow task `i` on its worker, in its
+    /// message: each the one task that reads the one before it, and
+    /// reading nothing else ([`Graph::follower`]), up to
+    /// [`LINKS`](crate::distributed::remote::LINKS) tasks in all. It ends
+    /// early at a task whose arguments do not encode, which then goes on
+    /// its own.
+    #[cfg(feature = "distributed")]
+    fn followers(&self, i: u32) -> Vec<crate::distributed::remote::Follower<'_>> {
+        use crate::distributed::remote;
+        let mut followers = Vec::new();
+        let mut at = i;
+        while followers.len() + 1 < remote::LINKS {
+            let Some(next) = self.graph.follower(at) else {
+                break;
+            };
+            let node = self.graph.node(next);
+            let spec = node
+                .remote()
+                .expect("a task marked remote has what a worker needs");
+            let Ok(args) = remote::link_arguments(&spec.parts) else {
+                break;
+            };
+            followers.push(remote::Follower {
+                index: next,
+                key: node.key.to_string(),
+                spec,
+                args,
+                kept_for: self.graph.kept_for(next),
+            });
+            at = next;
+        }
+        followers
     }
 
     /// Calls an `async` task's body and polls it to completion, catching a
