@@ -712,6 +712,8 @@ fn a_chain_goes_to_a_worker_in_messages_of_64_tasks(
         records.iter().all(|r| r.worker.is_some()),
         "every task ran on a worker"
     );
+    // The stream keeps no task that is done.
+    assert_eq!(redis.cli(&["XLEN", TASKS]), "0");
 }
 
 fn a_message_s_chain_passes_each_result_on_and_stops_at_a_failure(
@@ -888,8 +890,10 @@ fn bad_messages_are_rejected_and_the_other_tasks_go_on(
     let _worker = redis.worker(&[]);
     let broker = redis.broker(runtime);
     let rejected_before: usize = redis.cli(&["XLEN", REJECTED]).parse().unwrap_or(0);
-    redis.cli(&["XADD", TASKS, "*", "task", "not MessagePack at all"]);
-    redis.cli(&["XADD", TASKS, "*", "other", "field"]);
+    let garbage = [
+        redis.cli(&["XADD", TASKS, "*", "task", "not MessagePack at all"]),
+        redis.cli(&["XADD", TASKS, "*", "other", "field"]),
+    ];
     let unknown = task(test, "unknown", "nowhere", args![1_i64]);
     let undecodable = task(test, "undecodable", "add", args!["one", "two"]);
     let good = task(test, "good", "add", args![40_i64, 2_i64]);
@@ -928,6 +932,10 @@ fn bad_messages_are_rejected_and_the_other_tasks_go_on(
     let last = redis.cli(&["XREVRANGE", REJECTED, "+", "-", "COUNT", "2"]);
     assert!(last.contains("no `task` field"), "{last}");
     assert!(last.contains("could not decode a `"), "{last}");
+    // Reported, they are gone from the task stream.
+    for id in &garbage {
+        assert_eq!(redis.cli(&["XRANGE", TASKS, id, id]), "", "{id}");
+    }
 }
 
 fn a_failing_task_reports_its_key_and_cause(redis: &Redis, runtime: &tokio::runtime::Runtime) {

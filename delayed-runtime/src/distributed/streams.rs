@@ -35,14 +35,17 @@
 //! - A heartbeat thread, with a connection of its own, renews the leases of
 //!   the tasks a worker holds while it is busy running them.
 //! - An entry that does not decode is acknowledged, so that it is not
-//!   delivered again, and reported on `delayed:rejected` with the reason.
+//!   delivered again, and reported on `delayed:rejected` with the reason
+//!   (the last 10,000 or so reports are kept).
+//! - An entry acknowledged is deleted: the task stream holds the tasks
+//!   waiting or running, and no more, however long the workers serve.
 
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{
-    StreamAutoClaimOptions, StreamAutoClaimReply, StreamClaimOptions, StreamId,
+    StreamAutoClaimOptions, StreamAutoClaimReply, StreamClaimOptions, StreamId, StreamMaxlen,
     StreamPendingCountReply, StreamReadOptions, StreamReadReply,
 };
 use redis::{AsyncCommands, FromRedisValue, Pipeline};
@@ -57,8 +60,12 @@ use crate::sync::lock;
 /// The stream of tasks, read by the workers' consumer group.
 pub const TASKS: &str = "delayed:tasks";
 const GROUP: &str = "workers";
-/// Where entries that are not tasks are reported.
+/// Where entries that are not tasks are reported: the last
+/// [`REJECTED_KEPT`] of them, about.
 pub const REJECTED: &str = "delayed:rejected";
+/// How many reports of rejected entries [`REJECTED`] keeps, at least: a
+/// stream of garbage does not fill the broker's memory.
+const REJECTED_KEPT: usize = 10_000;
 
 fn broker_error(what: &str, url: &str, source: redis::RedisError) -> Error {
     Error::remote(
@@ -385,7 +392,8 @@ impl Queue for Broker {
 }
 
 /// Records a task's result once, tells its client, and acknowledges the
-/// task, in one round trip. Sent with `EVAL`: Redis keeps the compiled
+/// task and deletes its entry (the stream keeps only the tasks not done),
+/// in one round trip. Sent with `EVAL`: Redis keeps the compiled
 /// script by its hash, and the text finds it again after a restart.
 ///
 /// A result that travels in the reply leaves an empty marker under the
@@ -421,7 +429,8 @@ end
 if ARGV[5] == 'passed' then
     return 0
 end
-return redis.call('XACK', KEYS[3], ARGV[2], ARGV[3])
+redis.call('XACK', KEYS[3], ARGV[2], ARGV[3])
+return redis.call('XDEL', KEYS[3], ARGV[3])
 ";
 
 /// Renews the leases of the tasks a worker holds every third of a lease,
@@ -676,9 +685,16 @@ impl Deliveries for Stream {
             self.me
         );
         self.unsent
-            .xadd(REJECTED, "*", &[("id", id), ("reason", reason)])
+            .xadd_maxlen(
+                REJECTED,
+                StreamMaxlen::Approx(REJECTED_KEPT),
+                "*",
+                &[("id", id), ("reason", reason)],
+            )
             .ignore()
             .xack(TASKS, GROUP, &[id])
+            .ignore()
+            .xdel(TASKS, &[id])
             .ignore();
         self.finished.push(delivery.id.clone());
     }
