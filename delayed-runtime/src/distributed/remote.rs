@@ -3,6 +3,11 @@
 //! to decode its result), and the client's side of the broker, which sends
 //! a task and awaits its completion.
 //!
+//! A task may go with the chain that follows it ([`Follower`]s, chosen by
+//! the executor from the graph): the completion of each is registered
+//! when the message is sent, and awaited when the compute reaches that
+//! task ([`Attached`]).
+//!
 //! Whether an argument encodes and a result decodes is decided where the
 //! task is built, at compile time, the way the registry decides whether a
 //! function runs from bytes: [`EncodeVia`] and [`DecodeVia`] are found for
@@ -235,6 +240,19 @@ pub(crate) struct Attached {
 
 type Receiver = oneshot::Receiver<Result<(Outcome, String), Arc<Error>>>;
 
+/// A task's outcome as the reader hands it over, with the name of the
+/// worker that ran it told to `ran_on`.
+async fn completed(receiver: Receiver, ran_on: Option<RanOn>) -> Result<Outcome, BoxError> {
+    let (outcome, worker) = receiver
+        .await
+        .map_err(|_| BoxError::from("the client stopped before the task's result came"))?
+        .map_err(|error| BoxError::from(Error::shared(error)))?;
+    if let Some(ran_on) = ran_on {
+        ran_on.set(worker);
+    }
+    Ok(outcome)
+}
+
 impl Drop for Attached {
     fn drop(&mut self) {
         if self.receiver.is_some() {
@@ -249,13 +267,7 @@ impl Attached {
     pub(crate) fn follow(mut self, ran_on: Option<RanOn>) -> BoxFuture {
         Box::pin(async move {
             let receiver = self.receiver.take().expect("a follower is awaited once");
-            let (outcome, worker) = receiver
-                .await
-                .map_err(|_| BoxError::from("the client stopped before the task's result came"))?
-                .map_err(|error| BoxError::from(Error::shared(error)))?;
-            if let Some(ran_on) = ran_on {
-                ran_on.set(worker);
-            }
+            let outcome = completed(receiver, ran_on).await?;
             let result = std::mem::take(&mut self.result);
             self.client.value(outcome, self.kept, result, self.decode)
         })
@@ -445,14 +457,8 @@ impl RemoteClient {
                 lock(&client.waiting).remove(&message.result);
                 return Err(BoxError::from(error));
             }
-            let (outcome, worker) = receiver
-                .await
-                .map_err(|_| BoxError::from("the client stopped before the task's result came"))?
-                .map_err(|error| BoxError::from(Error::shared(error)))?;
+            let outcome = completed(receiver, ran_on).await?;
             drop((place, held));
-            if let Some(ran_on) = ran_on {
-                ran_on.set(worker);
-            }
             client.value(outcome, kept, message.result, decode)
         });
         (future, attached)
