@@ -4,8 +4,11 @@
 # graphs (a chain of 2,000; 20,000 independent trivial tasks; a tree of
 # 2^14 leaves; 200 tasks of 10 ms CPU; 1,000 values of 1 MB), in one
 # table: wall time (median of 3), overhead per task, speed-up over one
-# worker, and Dask's time over ours. A last row runs the 10 ms tasks on
-# one worker of two threads (`1x2`), which Dask's table does not have.
+# worker, and Dask's time over ours. Two rows Dask's table does not have:
+# `1mb-shared`, each 1 MB value read by two tasks, so that it is written
+# to the broker (a value read by one task passes to it in memory on the
+# worker that made it); and last the 10 ms tasks on one worker of two
+# threads (`1x2`).
 #
 #   bench/distributed.sh [WORKERS…]     (default: 1 2 4)
 #
@@ -53,3 +56,4 @@ awk -F, -v dask="$dask" '
     }
   }' "$ours"
 awk -F, '$1=="1mb-values" {printf "1 MB values on %s worker(s): %.0f MB/s\n", $3, $2 / $4}' "$ours"
+awk -F, '$1=="1mb-shared" {printf "1 MB values through the broker on %s worker(s): %.0f MB/s\n", $3, $2 / $4}' "$ours"

@@ -2,6 +2,9 @@
 //! `bench/distributed.sh`, which runs Dask distributed on the same ones.
 //! Prints `workload,tasks,workers,seconds` lines (median of 3 runs), and
 //! last the 10 ms tasks on one worker of two threads (workers `1x2`).
+//! `1mb-shared`, which Dask's table does not have, reads each 1 MB value
+//! twice, so that it goes through the broker rather than pass from its
+//! task to the one reader in memory as `1mb-values`' do.
 //!
 //! ```text
 //! cargo run --release -p delayed-bench --features distributed --example distributed -- [WORKERS…]
@@ -75,6 +78,18 @@ fn cpu(n: u64, rounds: u64) -> Vec<Delayed<u64>> {
 /// `n` values of 1 MB, each made by one task and measured by another.
 fn megabytes(n: u64) -> Vec<Delayed<usize>> {
     (0..n).map(|i| size(make(1 << 20, i as u8))).collect()
+}
+
+/// `n` values of 1 MB, each read by two tasks: with two readers a value
+/// does not pass to one in memory on its worker, but is written to the
+/// broker.
+fn shared_megabytes(n: u64) -> Vec<Delayed<usize>> {
+    (0..n)
+        .flat_map(|i| {
+            let value = make(1 << 20, i as u8);
+            [size(&value), size(&value)]
+        })
+        .collect()
 }
 
 fn time<T: delayed::TaskValue + Clone>(
@@ -214,6 +229,10 @@ fn main() -> Result<(), delayed::Error> {
         println!(
             "1mb-values,1000,{w},{:.4}",
             time(&client, || megabytes(1000))
+        );
+        println!(
+            "1mb-shared,1000,{w},{:.4}",
+            time(&client, || shared_megabytes(1000))
         );
     }
     // One worker of two threads against two single-threaded workers: the
