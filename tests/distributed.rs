@@ -184,6 +184,10 @@ fn main() {
             a_task_that_loses_its_workers_too_often_fails_saying_so,
         ),
         (
+            "a_chain_that_loses_its_workers_too_often_fails_at_its_first_task_not_done",
+            a_chain_that_loses_its_workers_too_often_fails_at_its_first_task_not_done,
+        ),
+        (
             "bad_messages_are_rejected_and_the_other_tasks_go_on",
             bad_messages_are_rejected_and_the_other_tasks_go_on,
         ),
@@ -880,6 +884,51 @@ fn a_task_that_loses_its_workers_too_often_fails_saying_so(
     );
     assert!(report.contains("workers were lost"), "{report}");
     assert_eq!(runs(&log), 2, "not run a third time");
+}
+
+fn a_chain_that_loses_its_workers_too_often_fails_at_its_first_task_not_done(
+    redis: &Redis,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let test = "lost-chain";
+    let settings = [("DELAYED_LEASE_MS", "300"), ("DELAYED_RETRIES", "1")];
+    let log = redis.dir.join("lost-chain.log");
+    let broker = redis.broker(runtime);
+    // A first task of 50 ms, recorded before the next starts; then one
+    // that never ends.
+    let mut message = task(
+        test,
+        "first",
+        "logged",
+        args![log.to_str().unwrap(), 50_u64, 1_i64],
+    );
+    let mut endless = Link {
+        key: "endless".to_string(),
+        function: "distributed::logged".to_string(),
+        args: args![log.to_str().unwrap(), 60_000_u64],
+        result: format!("delayed:result:{test}:endless"),
+        uses: 0,
+    };
+    endless.args.push(Argument::Previous);
+    message.then = vec![endless];
+    runtime.block_on(broker.submit(&message)).unwrap();
+    // Delivered, and lost with its worker in the second task, twice.
+    for run in 1..=2 {
+        let worker = redis.worker(&settings);
+        wait_for_runs(&log, 2 * run);
+        worker.signal("-KILL");
+    }
+    let _third = redis.worker(&settings);
+    // The third delivery runs nothing: the first task keeps its record,
+    // and the client hears that the second failed, which it waits for.
+    let done = completions(&broker, runtime, test, 2, Duration::from_secs(20));
+    assert_eq!(done["first"], Outcome::Passed);
+    let report = failure(&done["endless"]);
+    assert!(
+        report.contains("task `endless` was delivered 3 times"),
+        "{report}"
+    );
+    assert_eq!(runs(&log), 4, "not run a third time");
 }
 
 fn bad_messages_are_rejected_and_the_other_tasks_go_on(

@@ -177,31 +177,21 @@ impl Worker {
             }
         };
         let mut links = std::mem::take(&mut task.then).into_iter();
-        let mut outcome = if task.build != super::build() {
-            let report = format!(
-                "task `{}` comes from another build of the program than this worker's \
-                 (build {} against {}): start the workers from the client's own binary",
-                task.key,
-                task.build,
-                super::build()
-            );
-            eprintln!(
-                "delayed worker {}: refused {report}",
-                self.deliveries.name()
-            );
-            Err(report)
-        } else if delivery.deliveries > self.settings.retries as usize + 1 {
-            Err(format!(
-                "task `{}` was delivered {} times and its workers were lost each time \
-                 (killed, or stopped past their lease of {:?}): given up after {} retries",
-                task.key, delivery.deliveries, self.settings.lease, self.settings.retries
-            ))
-        } else {
-            self.execute(&task, None)?
-        };
+        if let Some(refusal) = self.refusal(&task, &delivery) {
+            // Each task of the message fails: one recorded by an earlier
+            // delivery keeps its record, and the first that was not tells
+            // the client, which waits for it.
+            self.record(&delivery, &task, Err(refusal(&task.key)));
+            for link in links {
+                let task = task.follow(link);
+                self.record(&delivery, &task, Err(refusal(&task.key)));
+            }
+            return Ok(());
+        }
         // Links recorded but not sent go out once they are a batch's time
         // old, so that the client hears of a long chain as it runs.
         let mut sent_at = Instant::now();
+        let mut outcome = self.execute(&task, None)?;
         loop {
             let (bytes, link) = match (outcome, links.next()) {
                 (Ok(bytes), Some(link)) => (bytes, link),
@@ -218,6 +208,43 @@ impl Worker {
             task = task.follow(link);
             outcome = self.execute(&task, Some(&bytes))?;
         }
+    }
+
+    /// Why this worker runs none of the tasks of a delivery whose first
+    /// task is `task`, if it does not: the report of each, by its key.
+    fn refusal(
+        &self,
+        task: &TaskMessage,
+        delivery: &Delivery,
+    ) -> Option<impl Fn(&str) -> String + use<>> {
+        let (build, lease, retries) = (super::build(), self.settings.lease, self.settings.retries);
+        let (theirs, deliveries) = (task.build.clone(), delivery.deliveries);
+        let foreign = theirs != build;
+        if foreign {
+            eprintln!(
+                "delayed worker {}: refused the tasks of build {theirs} from `{}` on: this \
+                 worker is build {build}",
+                self.deliveries.name(),
+                task.key
+            );
+        } else if deliveries <= retries as usize + 1 {
+            return None;
+        }
+        Some(move |key: &str| {
+            if foreign {
+                format!(
+                    "task `{key}` comes from another build of the program than this worker's \
+                     (build {theirs} against {build}): start the workers from the client's own \
+                     binary"
+                )
+            } else {
+                format!(
+                    "task `{key}` was delivered {deliveries} times and its workers were lost \
+                     each time (killed, or stopped past their lease of {lease:?}): given up \
+                     after {retries} retries"
+                )
+            }
+        })
     }
 
     /// Records how the last task of a delivery ended, which ends it.
