@@ -164,6 +164,10 @@ fn main() {
             a_message_s_chain_passes_each_result_on_and_stops_at_a_failure,
         ),
         (
+            "a_chain_s_task_is_reported_before_a_long_one_after_it_ends",
+            a_chain_s_task_is_reported_before_a_long_one_after_it_ends,
+        ),
+        (
             "a_chain_whose_worker_is_killed_runs_again_from_its_first_task",
             a_chain_whose_worker_is_killed_runs_again_from_its_first_task,
         ),
@@ -763,6 +767,35 @@ fn a_message_s_chain_passes_each_result_on_and_stops_at_a_failure(
         redis.cli(&["XPENDING", TASKS, "workers"]).lines().next(),
         Some("0")
     );
+}
+
+fn a_chain_s_task_is_reported_before_a_long_one_after_it_ends(
+    redis: &Redis,
+    runtime: &tokio::runtime::Runtime,
+) {
+    let test = "early";
+    let log = redis.dir.join("early.log");
+    let _worker = redis.worker(&[]);
+    let broker = redis.broker(runtime);
+    // A trivial task, then one of 3 s.
+    let mut message = task(test, "quick", "add", args![1_i64, 1_i64]);
+    let mut long = Link {
+        key: "long".to_string(),
+        function: "distributed::logged".to_string(),
+        args: args![log.to_str().unwrap(), 3000_u64],
+        result: format!("delayed:result:{test}:long"),
+        uses: 0,
+    };
+    long.args.push(Argument::Previous);
+    message.then = vec![long];
+    runtime.block_on(broker.submit(&message)).unwrap();
+    wait_for_runs(&log, 1);
+    // The first is reported while the second runs.
+    let done = completions(&broker, runtime, test, 1, Duration::from_secs(1));
+    assert_eq!(done["quick"], Outcome::Passed);
+    assert_eq!(done.len(), 1, "{done:?}");
+    let done = completions(&broker, runtime, test, 2, Duration::from_secs(20));
+    assert_eq!(value::<i64>(&done["long"]), 2);
 }
 
 fn a_chain_whose_worker_is_killed_runs_again_from_its_first_task(

@@ -120,6 +120,7 @@ fn serve_on_this_thread(
         // One task at first: until its pace is known, a thread takes no
         // task that another could run.
         pace: BATCH_TIME,
+        paces: HashMap::new(),
     };
     let mut unreachable_since: Option<Instant> = None;
     loop {
@@ -151,6 +152,8 @@ struct Worker {
     cache: Arc<Mutex<Cache>>,
     /// How long a task took, on average of the last few.
     pace: Duration,
+    /// How long a task of each function took, on average of its last few.
+    paces: HashMap<String, Duration>,
 }
 
 impl Worker {
@@ -189,7 +192,8 @@ impl Worker {
             return Ok(());
         }
         // Links recorded but not sent go out once they are a batch's time
-        // old, so that the client hears of a long chain as it runs.
+        // old, and before a task that may be long, so that the client
+        // hears of a chain's tasks as they run.
         let mut sent_at = Instant::now();
         let mut outcome = self.execute(&task, None)?;
         loop {
@@ -201,11 +205,13 @@ impl Worker {
                 }
             };
             self.deliveries.finish(&delivery, &task, Finish::Passed);
-            if sent_at.elapsed() >= BATCH_TIME {
+            task = task.follow(link);
+            // Long: its function took a batch's time, or has not run here.
+            let long = (self.paces.get(&task.function)).is_none_or(|&pace| pace >= BATCH_TIME);
+            if long || sent_at.elapsed() >= BATCH_TIME {
                 self.deliveries.flush(&self.runtime)?;
                 sent_at = Instant::now();
             }
-            task = task.follow(link);
             outcome = self.execute(&task, Some(&bytes))?;
         }
     }
@@ -294,9 +300,17 @@ impl Worker {
         };
         // A task's own panic is its error already; this keeps the worker
         // alive through one of the registry's.
+        let started = Instant::now();
         let called = catch_unwind(AssertUnwindSafe(|| {
             function.call_on(&args, Some(&self.runtime))
         }));
+        let took = started.elapsed();
+        match self.paces.get_mut(&task.function) {
+            Some(pace) => *pace = (*pace * 3 + took) / 4,
+            None => {
+                self.paces.insert(task.function.clone(), took);
+            }
+        }
         let max = self.settings.max_payload;
         Ok(match called {
             Ok(Ok(bytes)) if bytes.len() > max => Err(format!(
