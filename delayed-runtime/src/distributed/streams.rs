@@ -29,9 +29,9 @@
 //!   way leaves the entry to be reclaimed, and the chain runs again from
 //!   its first task; the links recorded already are not recorded twice.
 //! - What records a finished task waits for the worker's next round trip,
-//!   the read of its next tasks, and goes out ahead of it: a chain's link
-//!   costs the worker one round trip, and the short tasks of one read are
-//!   recorded together.
+//!   the read of its next tasks, and goes out ahead of it: a task sent
+//!   alone costs the worker one round trip, and the short tasks of one
+//!   read, or of one chain, are recorded together.
 //! - A heartbeat thread, with a connection of its own, renews the leases of
 //!   the tasks a worker holds while it is busy running them.
 //! - An entry that does not decode is acknowledged, so that it is not
