@@ -371,6 +371,13 @@ impl Redis {
         self.wait_until_it_answers();
     }
 
+    /// How many tasks were delivered to workers and not acknowledged.
+    fn tasks_pending(&self) -> usize {
+        let summary = self.cli(&["XPENDING", TASKS, "workers"]);
+        let count = summary.lines().next().expect("XPENDING's summary");
+        count.parse().expect("a count of pending tasks")
+    }
+
     /// The keys matching `pattern`.
     fn keys(&self, pattern: &str) -> Vec<String> {
         let keys = self.cli(&["--scan", "--pattern", pattern]);
@@ -482,6 +489,18 @@ fn task(test: &str, key: &str, function: &str, args: Vec<Argument>) -> TaskMessa
         reply: format!("delayed:reply:{test}"),
         result: format!("delayed:result:{test}:{key}"),
         then: Vec::new(),
+    }
+}
+
+/// A task to run after another in its message; `Argument::Previous` in
+/// `args` is that one's result.
+fn link(test: &str, key: &str, function: &str, args: Vec<Argument>) -> Link {
+    Link {
+        key: key.to_string(),
+        function: format!("distributed::{function}"),
+        args,
+        result: format!("delayed:result:{test}:{key}"),
+        uses: 0,
     }
 }
 
@@ -731,21 +750,14 @@ fn a_message_s_chain_passes_each_result_on_and_stops_at_a_failure(
     let test = "links";
     let _worker = redis.worker(&[]);
     let broker = redis.broker(runtime);
-    let link = |key: &str, function: &str, args: Vec<Argument>| Link {
-        key: key.to_string(),
-        function: format!("distributed::{function}"),
-        args,
-        result: format!("delayed:result:{test}:{key}"),
-        uses: 0,
-    };
     // 1 + 1, + 10, then a failure, and a task it never reaches.
     let mut message = task(test, "first", "add", args![1_i64, 1_i64]);
-    let mut ten = link("second", "add", args![10_i64]);
+    let mut ten = link(test, "second", "add", args![10_i64]);
     ten.args.insert(0, Argument::Previous);
     message.then = vec![
         ten,
-        link("third", "fails", vec![Argument::Previous]),
-        link("fourth", "inc", vec![Argument::Previous]),
+        link(test, "third", "fails", vec![Argument::Previous]),
+        link(test, "fourth", "inc", vec![Argument::Previous]),
     ];
     runtime.block_on(broker.submit(&message)).unwrap();
     // The first task of a message has nothing before it to read.
@@ -761,12 +773,9 @@ fn a_message_s_chain_passes_each_result_on_and_stops_at_a_failure(
         report.contains("task `orphan` reads the result of the task before it"),
         "{report}"
     );
-    // Both entries were acknowledged and deleted.
+    // Both entries were acknowledged.
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(
-        redis.cli(&["XPENDING", TASKS, "workers"]).lines().next(),
-        Some("0")
-    );
+    assert_eq!(redis.tasks_pending(), 0);
 }
 
 fn a_chain_s_task_is_reported_before_a_long_one_after_it_ends(
@@ -779,15 +788,9 @@ fn a_chain_s_task_is_reported_before_a_long_one_after_it_ends(
     let broker = redis.broker(runtime);
     // A trivial task, then one of 3 s.
     let mut message = task(test, "quick", "add", args![1_i64, 1_i64]);
-    let mut long = Link {
-        key: "long".to_string(),
-        function: "distributed::logged".to_string(),
-        args: args![log.to_str().unwrap(), 3000_u64],
-        result: format!("delayed:result:{test}:long"),
-        uses: 0,
-    };
-    long.args.push(Argument::Previous);
-    message.then = vec![long];
+    let mut long = args![log.to_str().unwrap(), 3000_u64];
+    long.push(Argument::Previous);
+    message.then = vec![link(test, "long", "logged", long)];
     runtime.block_on(broker.submit(&message)).unwrap();
     wait_for_runs(&log, 1);
     // The first is reported while the second runs.
@@ -834,10 +837,7 @@ fn results_come_back_from_two_worker_processes(redis: &Redis, runtime: &tokio::r
     for i in 0..50_i64 {
         assert_eq!(value::<i64>(&done[&format!("add-{i}")]), i + 1);
     }
-    assert_eq!(
-        redis.cli(&["XPENDING", TASKS, "workers"]).lines().next(),
-        Some("0")
-    );
+    assert_eq!(redis.tasks_pending(), 0);
 }
 
 fn a_task_of_a_killed_worker_is_run_by_another(redis: &Redis, runtime: &tokio::runtime::Runtime) {
@@ -884,10 +884,7 @@ fn a_paused_worker_runs_its_task_twice_and_it_is_recorded_once(
     assert_eq!(runs(&log), 2);
     let reply = format!("delayed:reply:{test}");
     assert_eq!(redis.cli(&["XLEN", &reply]), "1");
-    assert_eq!(
-        redis.cli(&["XPENDING", TASKS, "workers"]).lines().next(),
-        Some("0")
-    );
+    assert_eq!(redis.tasks_pending(), 0);
 }
 
 fn a_task_that_loses_its_workers_too_often_fails_saying_so(
@@ -903,11 +900,7 @@ fn a_task_that_loses_its_workers_too_often_fails_saying_so(
         .block_on(broker.submit(&task(test, "doomed", "logged", args)))
         .unwrap();
     // Delivered, and lost with its worker, twice: one retry allowed.
-    for run in 1..=2 {
-        let worker = redis.worker(&settings);
-        wait_for_runs(&log, run);
-        worker.signal("-KILL");
-    }
+    lose_two_workers(redis, &settings, &log, 1);
     let _third = redis.worker(&settings);
     let done = completions(&broker, runtime, test, 1, Duration::from_secs(20));
     let report = failure(&done["doomed"]);
@@ -935,22 +928,12 @@ fn a_chain_that_loses_its_workers_too_often_fails_at_its_first_task_not_done(
         "logged",
         args![log.to_str().unwrap(), 50_u64, 1_i64],
     );
-    let mut endless = Link {
-        key: "endless".to_string(),
-        function: "distributed::logged".to_string(),
-        args: args![log.to_str().unwrap(), 60_000_u64],
-        result: format!("delayed:result:{test}:endless"),
-        uses: 0,
-    };
-    endless.args.push(Argument::Previous);
-    message.then = vec![endless];
+    let mut endless = args![log.to_str().unwrap(), 60_000_u64];
+    endless.push(Argument::Previous);
+    message.then = vec![link(test, "endless", "logged", endless)];
     runtime.block_on(broker.submit(&message)).unwrap();
     // Delivered, and lost with its worker in the second task, twice.
-    for run in 1..=2 {
-        let worker = redis.worker(&settings);
-        wait_for_runs(&log, 2 * run);
-        worker.signal("-KILL");
-    }
+    lose_two_workers(redis, &settings, &log, 2);
     let _third = redis.worker(&settings);
     // The third delivery runs nothing: the first task keeps its record,
     // and the client hears that the second failed, which it waits for.
@@ -1389,6 +1372,16 @@ fn a_broker_over_tls_serves_the_workers_and_clients_that_trust_it(
         "{said}"
     );
     let _ = std::fs::remove_dir_all(&certificates);
+}
+
+/// Starts a worker with `settings` and kills it once the tasks it took
+/// have logged `runs` more runs, twice.
+fn lose_two_workers(redis: &Redis, settings: &[(&str, &str)], log: &std::path::Path, runs: usize) {
+    for lost in 1..=2 {
+        let worker = redis.worker(settings);
+        wait_for_runs(log, lost * runs);
+        worker.signal("-KILL");
+    }
 }
 
 fn runs(log: &std::path::Path) -> usize {
