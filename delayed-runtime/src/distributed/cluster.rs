@@ -130,13 +130,17 @@ impl LocalClusterBuilder {
     ///     .threads_per_worker(0)
     ///     .build()
     ///     .unwrap_err();
-    /// assert!(error.to_string().contains("at least one thread"), "{error}");
+    /// assert!(
+    ///     error.to_string().contains("at least one thread each: give `threads_per_worker` 1"),
+    ///     "{error}"
+    /// );
     /// ```
     pub fn build(self) -> Result<LocalCluster, Error> {
         let threads = match self.threads {
             Some(0) => {
                 return Err(Error::remote(
-                    "a local cluster's workers need at least one thread each: give                      `threads_per_worker` 1 or more"
+                    "a local cluster's workers need at least one thread each: give \
+                     `threads_per_worker` 1 or more"
                         .into(),
                     None,
                 ));
