@@ -142,6 +142,14 @@ fn serve_on_this_thread(
     }
 }
 
+/// Why a worker runs none of the tasks of a delivery.
+enum Refusal {
+    /// They come from another build of the program.
+    Foreign,
+    /// Their message was delivered this many times, past the retries.
+    Lost(usize),
+}
+
 /// A worker thread's state between tasks.
 struct Worker {
     /// Drives the connection, and runs async tasks.
@@ -152,8 +160,9 @@ struct Worker {
     cache: Arc<Mutex<Cache>>,
     /// How long a task took, on average of the last few.
     pace: Duration,
-    /// How long a task of each function took, on average of its last few.
-    paces: HashMap<String, Duration>,
+    /// How long a task of each function took, on average of its last few,
+    /// by the function's path in the registry.
+    paces: HashMap<&'static str, Duration>,
 }
 
 impl Worker {
@@ -184,10 +193,12 @@ impl Worker {
             // Each task of the message fails: one recorded by an earlier
             // delivery keeps its record, and the first that was not tells
             // the client, which waits for it.
-            self.record(&delivery, &task, Err(refusal(&task.key)));
+            let report = self.report(&refusal, &task);
+            self.record(&delivery, &task, Err(report));
             for link in links {
                 let task = task.follow(link);
-                self.record(&delivery, &task, Err(refusal(&task.key)));
+                let report = self.report(&refusal, &task);
+                self.record(&delivery, &task, Err(report));
             }
             return Ok(());
         }
@@ -207,7 +218,8 @@ impl Worker {
             self.deliveries.finish(&delivery, &task, Finish::Passed);
             task = task.follow(link);
             // Long: its function took a batch's time, or has not run here.
-            let long = (self.paces.get(&task.function)).is_none_or(|&pace| pace >= BATCH_TIME);
+            let long =
+                (self.paces.get(task.function.as_str())).is_none_or(|&pace| pace >= BATCH_TIME);
             if long || sent_at.elapsed() >= BATCH_TIME {
                 self.deliveries.flush(&self.runtime)?;
                 sent_at = Instant::now();
@@ -217,40 +229,41 @@ impl Worker {
     }
 
     /// Why this worker runs none of the tasks of a delivery whose first
-    /// task is `task`, if it does not: the report of each, by its key.
-    fn refusal(
-        &self,
-        task: &TaskMessage,
-        delivery: &Delivery,
-    ) -> Option<impl Fn(&str) -> String + use<>> {
-        let (build, lease, retries) = (super::build(), self.settings.lease, self.settings.retries);
-        let (theirs, deliveries) = (task.build.clone(), delivery.deliveries);
-        let foreign = theirs != build;
-        if foreign {
+    /// task is `task`, if it does not.
+    fn refusal(&self, task: &TaskMessage, delivery: &Delivery) -> Option<Refusal> {
+        if task.build != super::build() {
             eprintln!(
-                "delayed worker {}: refused the tasks of build {theirs} from `{}` on: this \
-                 worker is build {build}",
+                "delayed worker {}: refused the tasks of build {} from `{}` on: this worker \
+                 is build {}",
                 self.deliveries.name(),
-                task.key
+                task.build,
+                task.key,
+                super::build()
             );
-        } else if deliveries <= retries as usize + 1 {
-            return None;
+            Some(Refusal::Foreign)
+        } else if delivery.deliveries > self.settings.retries as usize + 1 {
+            Some(Refusal::Lost(delivery.deliveries))
+        } else {
+            None
         }
-        Some(move |key: &str| {
-            if foreign {
-                format!(
-                    "task `{key}` comes from another build of the program than this worker's \
-                     (build {theirs} against {build}): start the workers from the client's own \
-                     binary"
-                )
-            } else {
-                format!(
-                    "task `{key}` was delivered {deliveries} times and its workers were lost \
-                     each time (killed, or stopped past their lease of {lease:?}): given up \
-                     after {retries} retries"
-                )
-            }
-        })
+    }
+
+    /// What `task`, of a delivery refused so, fails with.
+    fn report(&self, refusal: &Refusal, task: &TaskMessage) -> String {
+        match refusal {
+            Refusal::Foreign => format!(
+                "task `{}` comes from another build of the program than this worker's (build \
+                 {} against {}): start the workers from the client's own binary",
+                task.key,
+                task.build,
+                super::build()
+            ),
+            Refusal::Lost(deliveries) => format!(
+                "task `{}` was delivered {deliveries} times and its workers were lost each \
+                 time (killed, or stopped past their lease of {:?}): given up after {} retries",
+                task.key, self.settings.lease, self.settings.retries
+            ),
+        }
     }
 
     /// Records how the last task of a delivery ended, which ends it.
@@ -305,12 +318,10 @@ impl Worker {
             function.call_on(&args, Some(&self.runtime))
         }));
         let took = started.elapsed();
-        match self.paces.get_mut(&task.function) {
-            Some(pace) => *pace = (*pace * 3 + took) / 4,
-            None => {
-                self.paces.insert(task.function.clone(), took);
-            }
-        }
+        self.paces
+            .entry(function.path())
+            .and_modify(|pace| *pace = (*pace * 3 + took) / 4)
+            .or_insert(took);
         let max = self.settings.max_payload;
         Ok(match called {
             Ok(Ok(bytes)) if bytes.len() > max => Err(format!(
