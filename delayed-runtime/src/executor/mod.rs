@@ -548,7 +548,16 @@ impl Run {
         #[cfg(feature = "distributed")]
         if let (true, Some(remote)) = (self.graph.is_remote(i), &self.remote) {
             use crate::distributed::remote;
-            if let Some(attached) = lock(&self.attached).remove(&i) {
+            // Only a task that may follow another in its message can be
+            // waiting here: the others skip the lock.
+            let follows =
+                (self.graph.deps(i).first()).is_some_and(|&p| self.graph.follower(p) == Some(i));
+            let attached = if follows {
+                lock(&self.attached).remove(&i)
+            } else {
+                None
+            };
+            if let Some(attached) = attached {
                 // Its one input, which it had on its worker: read, for the
                 // counts, and dropped.
                 for k in 0..self.graph.deps(i).len() {
