@@ -183,7 +183,7 @@ impl Graph {
     #[cfg(feature = "distributed")]
     pub(crate) fn run_on_workers(&mut self) {
         for (node, kind) in self.nodes.iter().zip(&mut self.kinds) {
-            if *kind != Kind::Value && node.remote().is_some() {
+            if node.runs_on_workers() {
                 *kind = Kind::Remote;
             }
         }

@@ -187,6 +187,13 @@ impl Node {
         })
     }
 
+    /// Whether a client with workers sends this node to them: a task (not
+    /// a plain value) that records how to run on one.
+    #[cfg(feature = "distributed")]
+    pub(crate) fn runs_on_workers(&self) -> bool {
+        !self.is_value() && self.remote().is_some()
+    }
+
     /// Retries and timeout, if this task has any.
     pub(crate) fn policy(&self) -> Option<&Policy> {
         match &self.body {

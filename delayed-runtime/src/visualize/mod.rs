@@ -17,6 +17,7 @@ use std::path::Path;
 use crate::computable::{Computable, Roots};
 use crate::error::Error;
 use crate::graph::Graph;
+use crate::node::Node;
 
 /// Above this many tasks, a picture groups tasks by function instead of
 /// drawing each one; see [`Visualization::max_nodes`].
@@ -281,17 +282,13 @@ impl DrawnBox {
     }
 }
 
-/// Whether a client with workers sends node `i` to them: a task (not a
-/// plain value) that records how to run on one.
-fn on_worker(graph: &Graph, i: u32) -> bool {
+/// Whether a client with workers sends `node` to them.
+fn on_worker(node: &Node) -> bool {
     #[cfg(feature = "distributed")]
-    {
-        let node = graph.node(i);
-        !node.is_value() && node.remote().is_some()
-    }
+    return node.runs_on_workers();
     #[cfg(not(feature = "distributed"))]
     {
-        let _ = (graph, i);
+        let _ = node;
         false
     }
 }
@@ -324,7 +321,7 @@ impl Kinds {
                 node.key.name(),
                 node.is_value(),
                 node.junction,
-                on_worker(graph, i),
+                on_worker(node),
             );
             let k = match last {
                 Some((seen, k))
@@ -362,7 +359,7 @@ impl Drawing {
         let boxes = (0..graph.len() as u32)
             .map(|i| {
                 let node = graph.node(i);
-                let on_worker = on_worker(graph, i);
+                let on_worker = on_worker(node);
                 let mut tooltip = node.key.to_string();
                 if on_worker {
                     tooltip.push_str(ON_A_WORKER);
