@@ -228,21 +228,21 @@ pub(crate) struct Follower<'a> {
 }
 
 /// The completion of a task sent in another's message, awaited when the
-/// compute reaches it. Dropped unawaited (the chain stopped before it, or
-/// the compute did), it is no longer waited for.
+/// compute reaches it. Dropped before it came (the chain stopped before
+/// the task, or the compute did), it is no longer waited for.
 pub(crate) struct Attached {
     client: Arc<RemoteClient>,
     result: String,
     kept: bool,
     decode: Decode,
-    receiver: Option<Receiver>,
+    receiver: Receiver,
 }
 
 type Receiver = oneshot::Receiver<Result<(Outcome, String), Arc<Error>>>;
 
 /// A task's outcome as the reader hands it over, with the name of the
 /// worker that ran it told to `ran_on`.
-async fn completed(receiver: Receiver, ran_on: Option<RanOn>) -> Result<Outcome, BoxError> {
+async fn completed(receiver: &mut Receiver, ran_on: Option<RanOn>) -> Result<Outcome, BoxError> {
     let (outcome, worker) = receiver
         .await
         .map_err(|_| BoxError::from("the client stopped before the task's result came"))?
@@ -255,9 +255,8 @@ async fn completed(receiver: Receiver, ran_on: Option<RanOn>) -> Result<Outcome,
 
 impl Drop for Attached {
     fn drop(&mut self) {
-        if self.receiver.is_some() {
-            lock(&self.client.waiting).remove(&self.result);
-        }
+        // The reader removed it when the completion came.
+        lock(&self.client.waiting).remove(&self.result);
     }
 }
 
@@ -266,9 +265,8 @@ impl Attached {
     /// for a task sent on its own.
     pub(crate) fn follow(mut self, ran_on: Option<RanOn>) -> BoxFuture {
         Box::pin(async move {
-            let receiver = self.receiver.take().expect("a follower is awaited once");
-            let outcome = completed(receiver, ran_on).await?;
-            let result = std::mem::take(&mut self.result);
+            let outcome = completed(&mut self.receiver, ran_on).await?;
+            let result = self.result.clone();
             self.client.value(outcome, self.kept, result, self.decode)
         })
     }
@@ -432,7 +430,7 @@ impl RemoteClient {
                     result,
                     kept,
                     decode: follower.spec.decode,
-                    receiver: Some(receiver),
+                    receiver,
                 },
             ));
         }
@@ -446,7 +444,7 @@ impl RemoteClient {
             build: super::build().to_string(),
             then: links,
         };
-        let (sender, receiver) = oneshot::channel();
+        let (sender, mut receiver) = oneshot::channel();
         let kept = kept_for.is_some();
         lock(&self.waiting).insert(message.result.clone(), Waiting { sender, kept });
         let client = self.clone();
@@ -457,7 +455,7 @@ impl RemoteClient {
                 lock(&client.waiting).remove(&message.result);
                 return Err(BoxError::from(error));
             }
-            let outcome = completed(receiver, ran_on).await?;
+            let outcome = completed(&mut receiver, ran_on).await?;
             drop((place, held));
             client.value(outcome, kept, message.result, decode)
         });

@@ -628,6 +628,8 @@ impl Deliveries for Stream {
 
     fn finish(&mut self, delivery: &Delivery, task: &TaskMessage, outcome: Finish<'_>) {
         let ttl_ms = self.ttl.as_millis().max(1) as u64;
+        // A result passed on leaves the delivery going.
+        let ends = !matches!(outcome, Finish::Passed);
         // The key holds the value only when it does not travel in the reply.
         let (staged, field, told) = match outcome {
             Finish::Inline(bytes) => (None, "value", bytes),
@@ -646,7 +648,6 @@ impl Deliveries for Stream {
             Finish::Failed(report) => (None, "failed", report.into_bytes()),
             Finish::Passed => (None, "passed", Vec::new()),
         };
-        let ends = field != "passed";
         let finish = self.unsent.cmd("EVAL").arg(FINISH);
         match &staged {
             Some(staged) => finish
