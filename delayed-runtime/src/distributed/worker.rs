@@ -266,7 +266,8 @@ impl Worker {
         }
     }
 
-    /// Records how the last task of a delivery ended, which ends it.
+    /// Records how a task ended that ends its delivery: the last of its
+    /// message, or one that failed.
     fn record(
         &mut self,
         delivery: &Delivery,
@@ -356,7 +357,8 @@ impl Worker {
             None if task.args.iter().any(|a| matches!(a, Argument::Previous)) => {
                 return Ok(Err(format!(
                     "task `{}` reads the result of the task before it in its message, and \
-                     none came before it",
+                     none came before it: send it as a `Link` in the `then` of the message of \
+                     the task it reads",
                     task.key
                 )));
             }
