@@ -10,14 +10,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::client::Client;
-use crate::computable::Roots;
 use crate::error::Error;
 use crate::executor::delivery::Waiters;
 use crate::executor::{Control, Outcome};
 use crate::graph::Graph;
-use crate::handle::{Delayed, TaskValue};
+use crate::graph::Roots;
+use crate::handle::Delayed;
 use crate::running::Background;
 use crate::sync::{Mutex, lock};
+use crate::value::TaskValue;
 use crate::value::Value;
 
 /// Collections of handles that [`as_completed`] takes: a `Vec`, slice or

@@ -10,16 +10,18 @@ use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::oneshot;
 
-use crate::computable::{Computable, Outputs, Roots};
+use crate::computable::{Computable, Outputs};
 use crate::diagnostics::{self, Callback};
 use crate::error::Error;
 use crate::executor::delivery::{Sender, Watch};
 use crate::executor::threaded::{self, Job, Limits, Pool};
 use crate::executor::{Control, Done, sequential};
 use crate::graph::Graph;
-use crate::handle::{Delayed, TaskValue};
+use crate::graph::Roots;
+use crate::handle::Delayed;
 use crate::running::{Background, Running};
 use crate::sync::{Mutex, lock};
+use crate::value::TaskValue;
 use crate::value::Value;
 
 /// Where computes run: Dask's scheduler choice and `Client`.

@@ -12,8 +12,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
 
-use crate::handle::{Arg, ByValue, Delayed, IntoDelayed, TaskValue};
+use crate::handle::{Arg, Delayed, IntoDelayed};
 use crate::task::{Owned, PureKey, TaskBuilder};
+use crate::value::{ByValue, TaskValue};
 
 /// A task named `name` that gathers the values of `handles`, in order.
 ///

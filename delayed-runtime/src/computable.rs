@@ -3,10 +3,9 @@
 //! It belongs to building graphs, like the handles it lists: pictures and
 //! the schedulers both take a `Computable`, and neither needs the other.
 
-use std::sync::Arc;
-
-use crate::handle::{Delayed, TaskValue};
-use crate::node::Node;
+use crate::graph::Roots;
+use crate::handle::Delayed;
+use crate::value::TaskValue;
 use crate::value::Value;
 
 /// Something that can be computed: a handle, or a collection of handles.
@@ -46,16 +45,8 @@ pub trait Computable {
     fn take_output(&self, outputs: &mut Outputs) -> Self::Output;
 }
 
-/// The handles a compute was asked for, in order.
-///
-/// They are borrowed, not cloned: a handle's node then has no reference
-/// besides the caller's own, and collecting the graph knows that only a
-/// node with more than one reference can be met twice.
-#[doc(hidden)]
-#[derive(Default)]
-pub struct Roots<'a>(pub(crate) Vec<&'a Arc<Node>>);
-
 impl<'a> Roots<'a> {
+    /// Lists `handle` as the next handle to compute.
     pub fn push<T>(&mut self, handle: &'a Delayed<T>) {
         self.0.push(&handle.node);
     }

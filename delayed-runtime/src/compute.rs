@@ -7,7 +7,8 @@
 use crate::client::Client;
 use crate::computable::Computable;
 use crate::error::Error;
-use crate::handle::{Delayed, TaskValue};
+use crate::handle::Delayed;
+use crate::value::TaskValue;
 
 /// Computes handles on the default client: Dask's `dask.compute(...)`.
 ///

@@ -6,9 +6,10 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use crate::handle::{Delayed, IntoDelayed, TaskValue};
+use crate::handle::{Delayed, IntoDelayed};
 use crate::node::BoxError;
 use crate::task::TaskBuilder;
+use crate::value::TaskValue;
 
 /// Wraps a function so that calling it builds a task: Dask's
 /// `delayed(f)(x)`, written `delayed(f).call(x)`.

@@ -10,6 +10,16 @@ use std::sync::Arc;
 
 use crate::node::{Body, Key, Node};
 
+/// The handles a compute was asked for, in order, as their nodes.
+///
+/// They are borrowed, not cloned: a handle's node then has no reference
+/// besides the caller's own, and collecting the graph knows that only a
+/// node with more than one reference can be met twice. Handles are added
+/// with `Roots::push` (in `computable.rs`, where handles are known).
+#[doc(hidden)]
+#[derive(Default)]
+pub struct Roots<'a>(pub(crate) Vec<&'a Arc<Node>>);
+
 /// The nodes of one compute, numbered `0..len` in topological order, with
 /// their edges both ways in compressed (CSR) form.
 #[derive(Default)]

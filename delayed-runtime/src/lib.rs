@@ -3,6 +3,33 @@
 //!
 //! Use it through the `delayed` crate, which re-exports everything public
 //! here together with the `#[delayed]` attribute and `compute!`.
+//!
+//! # Layers
+//!
+//! The modules form layers, each importing only the layers below it, so
+//! that the files' imports are a DAG (`cargo run -p delayed-layers`
+//! checks this table against every `crate::`, `super::` and `self::` path,
+//! in CI too):
+//!
+//! | layer | modules | may import |
+//! |---|---|---|
+//! | Base | `sync` | nothing |
+//! | Graph | `value`, `error`, `node`, `graph`, `wire` | Base |
+//! | Build | `handle`, `task`, `function`, `ops`, `collection`, `computable` | Graph, Base |
+//! | See | `visualize`, `diagnostics` | Build, Graph, Base |
+//! | Run | `executor`, `client`, `compute`, `running`, `as_completed` | See, Build, Graph, Base |
+//! | Distributed | `distributed` | Run, See, Build, Graph, Base |
+//!
+//! - **Graph**: what a task graph is: a node, its key and body, a value,
+//!   an error, and (feature `distributed`) what travels to a worker.
+//! - **Build**: handles and the ways of making tasks.
+//! - **See**: pictures and diagnostics; they learn of a compute only
+//!   through the [`Callback`](diagnostics::Callback) trait and read-only
+//!   views of its graph.
+//! - **Run**: clients and the executor. Tasks that run elsewhere go
+//!   through one seam the executor owns, `executor::offload::Offload`.
+//! - **Distributed**: workers on Redis Streams, an `Offload`; nothing
+//!   below imports it.
 
 #![deny(missing_docs)]
 // No unsafe code but one call, in a worker process, that sets glibc's
@@ -38,20 +65,23 @@ pub use computable::Computable;
 pub use compute::{compute, compute_async};
 pub use error::Error;
 pub use function::{DelayedFn, TaskFn, delayed};
-pub use handle::{Delayed, IntoDelayed, TaskValue, value};
+pub use handle::{Delayed, IntoDelayed, value};
 pub use node::Key;
 pub use running::Running;
+pub use value::TaskValue;
 pub use visualize::{DEFAULT_MAX_NODES, Visualization, visualize};
 
 /// What the `#[delayed]` expansion calls. Not part of the public contract.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::computable::{Outputs, Roots, computable};
+    pub use crate::computable::{Outputs, computable};
     #[cfg(feature = "distributed")]
     pub use crate::distributed::__private::*;
-    pub use crate::handle::{Arg, ByValue};
+    pub use crate::graph::Roots;
+    pub use crate::handle::Arg;
     pub use crate::node::Inputs;
     pub use crate::task::{
         IntoTaskResult, Owned, PureArg, PureKey, Shared, TaskBuilder, rejected, returning,
     };
+    pub use crate::value::ByValue;
 }

@@ -22,8 +22,9 @@
 use std::iter::{Product, Sum};
 use std::ops::{Add, BitAnd, BitOr, BitXor, Div, Mul, Neg, Not, Rem, Shl, Shr, Sub};
 
-use crate::handle::{Arg, ByValue, Delayed, TaskValue};
+use crate::handle::{Arg, Delayed};
 use crate::task::TaskBuilder;
+use crate::value::{ByValue, TaskValue};
 
 /// A task named `name` computing `op(lhs, rhs)`.
 fn binary<T, U, O>(name: &'static str, lhs: Arg<T>, rhs: Arg<U>, op: fn(T, U) -> O) -> Delayed<O>

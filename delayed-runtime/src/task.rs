@@ -11,9 +11,10 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::handle::{Arg, ByValue, Delayed, TaskValue};
+use crate::handle::{Arg, Delayed};
 use crate::node::{Body, BoxError, Configured, Inputs, Key, Node, Policy};
 use crate::value::Value;
+use crate::value::{ByValue, TaskValue};
 
 /// Collects a task's arguments, then builds its node.
 #[doc(hidden)]

@@ -10,6 +10,45 @@
 use std::any::Any;
 use std::sync::Arc;
 
+/// What a task can take and return: values cross threads between tasks, so
+/// they must be `Send + Sync + 'static`.
+///
+/// It is implemented for every such type; name it in the bounds of your own
+/// generic code that builds graphs.
+///
+/// ```
+/// use delayed::{Delayed, TaskValue};
+///
+/// fn wrap_all<T: TaskValue>(values: Vec<T>) -> Vec<Delayed<T>> {
+///     values.into_iter().map(Delayed::value).collect()
+/// }
+/// assert_eq!(wrap_all(vec![1, 2]).len(), 2);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a task value: task values cross threads, so they must be `Send + Sync + 'static`",
+    label = "not `Send + Sync + 'static`",
+    note = "use a thread-safe type instead: `Arc<T>` for `Rc<T>`, `Mutex<T>` or `RwLock<T>` for `RefCell<T>`, an owned value for a borrowed one"
+)]
+pub trait TaskValue: Send + Sync + 'static {}
+
+// Errors name `TaskValue` and its explanation rather than whichever of
+// `Send`, `Sync` or `'static` failed.
+#[diagnostic::do_not_recommend]
+impl<T: Send + Sync + 'static + ?Sized> TaskValue for T {}
+
+/// The bound on a parameter taken by value: a value may feed several tasks,
+/// and each owner but the last gets a clone.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` must be `Clone` to be taken by value: the value may feed several tasks, and all but the last get a clone",
+    label = "this parameter takes `{Self}` by value",
+    note = "take it by reference instead, `&{Self}`, which borrows the shared value and needs no `Clone`; or derive `Clone` for it"
+)]
+pub trait ByValue: Clone {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Clone> ByValue for T {}
+
 /// A computed value of a type known from the handle that reads it.
 #[derive(Clone)]
 pub(crate) enum Value {

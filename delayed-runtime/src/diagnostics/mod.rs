@@ -37,9 +37,10 @@ mod dashboard;
 mod profiler;
 mod progress;
 
+pub use crate::visualize::timeline::TaskRecord;
 #[cfg(feature = "dashboard")]
 pub use dashboard::Dashboard;
-pub use profiler::{FunctionSummary, Profiler, Summary, TaskRecord};
+pub use profiler::{FunctionSummary, Profiler, Summary};
 pub use progress::ProgressBar;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

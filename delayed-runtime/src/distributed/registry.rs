@@ -34,7 +34,8 @@ use tokio::runtime::Runtime;
 
 use super::remote::{Decode, Encode};
 use crate::error::Error;
-use crate::handle::{Delayed, TaskValue};
+use crate::handle::Delayed;
+use crate::value::TaskValue;
 
 /// Runs a registered function on MessagePack arguments.
 #[doc(hidden)]

@@ -27,9 +27,9 @@ use tokio::sync::{mpsc, oneshot};
 use super::broker::{Argument, Link, Outcome, Queue, TaskMessage};
 use crate::error::Error;
 use crate::executor::RanOn;
-use crate::handle::TaskValue;
 use crate::node::{BoxError, BoxFuture};
 use crate::sync::lock;
+use crate::value::TaskValue;
 use crate::value::Value;
 
 /// Encodes an input's value as MessagePack.

@@ -14,10 +14,13 @@ pub(crate) mod timeline;
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::computable::{Computable, Roots};
+use crate::computable::Computable;
 use crate::error::Error;
 use crate::graph::Graph;
+use crate::graph::Roots;
+use crate::handle::Delayed;
 use crate::node::Node;
+use crate::value::TaskValue;
 
 /// Above this many tasks, a picture groups tasks by function instead of
 /// drawing each one; see [`Visualization::max_nodes`].
@@ -83,6 +86,20 @@ pub struct Visualization {
     graph: Graph,
     max_nodes: usize,
     left_to_right: bool,
+}
+
+impl<T: TaskValue> Delayed<T> {
+    /// Draws the task graph behind this handle; see [`visualize`](crate::visualize).
+    ///
+    /// ```
+    /// let picture = delayed::value(1).visualize();
+    /// assert!(picture.to_dot().contains("value"));
+    /// ```
+    pub fn visualize(&self) -> Visualization {
+        let mut roots = Roots::default();
+        roots.push(self);
+        Visualization::of(roots)
+    }
 }
 
 impl Visualization {

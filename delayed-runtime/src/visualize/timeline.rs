@@ -4,7 +4,42 @@
 use std::fmt::Write;
 
 use super::{colour, escape};
-use crate::diagnostics::TaskRecord;
+use serde::{Deserialize, Serialize};
+
+/// One task as the profiler saw it. Times are in seconds from the start of
+/// the first compute recorded.
+///
+/// ```
+/// let profiler = delayed::diagnostics::Profiler::new();
+/// {
+///     let _recording = profiler.register();
+///     delayed::value(1).map(|x| x + 1).compute()?;
+/// }
+/// let record = &profiler.records()[0];
+/// assert_eq!((record.function.as_str(), record.ok), ("map", true));
+/// assert!(record.end >= record.start);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    /// The task's key.
+    pub key: String,
+    /// Its function's name.
+    pub function: String,
+    /// The row it is drawn on, numbered in order of first use: the thread
+    /// it ran on, or the worker process it ran on.
+    pub thread: usize,
+    /// The worker process it ran on, by name, when it ran on one (a client
+    /// with workers, feature `distributed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+    /// When it started.
+    pub start: f64,
+    /// When it ended.
+    pub end: f64,
+    /// Whether it returned a value.
+    pub ok: bool,
+}
 
 /// Draws the task stream.
 pub(crate) fn write(records: &[TaskRecord]) -> String {
