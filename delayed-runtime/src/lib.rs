@@ -56,6 +56,8 @@ mod sync;
 mod task;
 mod value;
 mod visualize;
+#[cfg(feature = "distributed")]
+mod wire;
 
 pub use as_completed::{AsCompleted, Completable, as_completed};
 pub use client::{

@@ -46,7 +46,7 @@ pub(crate) enum Body {
 /// A body, and what a worker needs to run it instead.
 #[cfg(feature = "distributed")]
 pub(crate) struct Remote {
-    pub(crate) spec: crate::distributed::remote::RemoteSpec,
+    pub(crate) spec: crate::wire::Spec,
     pub(crate) body: Body,
 }
 
@@ -180,7 +180,7 @@ impl Node {
 
     /// What a worker needs to run this task, if it can run on one.
     #[cfg(feature = "distributed")]
-    pub(crate) fn remote(&self) -> Option<&crate::distributed::remote::RemoteSpec> {
+    pub(crate) fn remote(&self) -> Option<&crate::wire::Spec> {
         self.layers().find_map(|body| match body {
             Body::Remote(remote) => Some(&remote.spec),
             _ => None,

@@ -27,7 +27,7 @@ pub struct TaskBuilder {
     policy: Option<Box<Policy>>,
     /// What a worker needs to run the task, when it can run on one.
     #[cfg(feature = "distributed")]
-    remote: Option<crate::distributed::remote::RemoteSpec>,
+    remote: Option<crate::wire::Spec>,
 }
 
 impl TaskBuilder {
@@ -52,18 +52,15 @@ impl TaskBuilder {
     pub fn remote(
         &mut self,
         path: &'static str,
-        parts: Vec<Option<crate::distributed::remote::Part>>,
-        decode: Option<crate::distributed::remote::Decode>,
+        parts: Vec<Option<crate::wire::Part>>,
+        decode: Option<crate::wire::Decode>,
     ) {
         let parts: Option<Vec<_>> = parts.into_iter().collect();
-        self.remote =
-            parts
-                .zip(decode)
-                .map(|(parts, decode)| crate::distributed::remote::RemoteSpec {
-                    path,
-                    parts,
-                    decode,
-                });
+        self.remote = parts.zip(decode).map(|(parts, decode)| crate::wire::Spec {
+            path,
+            parts,
+            decode,
+        });
     }
 
     /// `#[delayed(retries = n)]`: runs the task up to `n` more times after
@@ -308,11 +305,8 @@ impl<T> Shared<T> {
 #[cfg(feature = "distributed")]
 impl<T: TaskValue> Shared<T> {
     /// This argument for a worker: its value encoded now, or its input.
-    pub fn remote_part(
-        &self,
-        encoder: Option<crate::distributed::remote::Encode>,
-    ) -> Option<crate::distributed::remote::Part> {
-        use crate::distributed::remote::Part;
+    pub fn remote_part(&self, encoder: Option<crate::wire::Encode>) -> Option<crate::wire::Part> {
+        use crate::wire::Part;
         let encoder = encoder?;
         Some(match &self.source {
             Source::Const(value) => Part::constant(Value::Shared(value.clone()), encoder),
@@ -324,11 +318,8 @@ impl<T: TaskValue> Shared<T> {
 #[cfg(feature = "distributed")]
 impl<T: Any + Send + Sync> Owned<T> {
     /// This argument for a worker: its value encoded now, or its input.
-    pub fn remote_part(
-        &self,
-        encoder: Option<crate::distributed::remote::Encode>,
-    ) -> Option<crate::distributed::remote::Part> {
-        use crate::distributed::remote::Part;
+    pub fn remote_part(&self, encoder: Option<crate::wire::Encode>) -> Option<crate::wire::Part> {
+        use crate::wire::Part;
         let encoder = encoder?;
         Some(match &self.source {
             OwnedSource::Const(value) => {

@@ -66,8 +66,9 @@ pub(crate) mod remote;
 mod streams;
 mod worker;
 
+pub use crate::wire::{decode, encode};
 pub use cluster::{LocalCluster, LocalClusterBuilder};
-pub use registry::{Function, decode, encode, function, functions};
+pub use registry::{Function, function, functions};
 
 use crate::error::Error;
 
@@ -184,10 +185,10 @@ pub mod __private {
         BorrowsInItsSignature, Codecs, Fallback, Instance, Instantiation, IntoInstance,
         MarkedLocal, Probe, Registration, SaysSelf, ViaSerde, Wire, instance,
     };
-    pub use super::remote::{
+    pub use super::streams::{Broker, REJECTED, TASKS};
+    pub use crate::wire::{
         Codec, Decode, DecodeFallback, DecodeVia, Encode, EncodeFallback, EncodeVia, Part,
         encoder_of,
     };
-    pub use super::streams::{Broker, REJECTED, TASKS};
     pub use inventory;
 }

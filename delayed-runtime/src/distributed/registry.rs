@@ -32,10 +32,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::runtime::Runtime;
 
-use super::remote::{Decode, Encode};
 use crate::error::Error;
 use crate::handle::Delayed;
 use crate::value::TaskValue;
+use crate::wire::{Decode, Encode, decoder_of, value_bytes};
 
 /// Runs a registered function on MessagePack arguments.
 #[doc(hidden)]
@@ -135,7 +135,7 @@ impl Instance {
             }),
             codecs: Codecs {
                 encoders,
-                decode: super::remote::decoder_of::<O>(),
+                decode: decoder_of::<O>(),
             },
         }
     }
@@ -566,99 +566,6 @@ pub fn functions() -> impl Iterator<Item = &'static Function> {
     registry().functions.values()
 }
 
-/// A value as MessagePack, as arguments and results travel: several
-/// arguments as one tuple.
-///
-/// ```
-/// let bytes = delayed::distributed::encode(&(1_u8, "two"))?;
-/// assert_eq!(delayed::distributed::decode::<(u8, String)>(&bytes)?, (1, "two".to_string()));
-///
-/// // Bytes travel as they are, after a 3-byte header.
-/// let bytes = delayed::distributed::encode(&vec![200_u8; 1000])?;
-/// assert_eq!(bytes.len(), 1003);
-/// assert_eq!(delayed::distributed::decode::<Vec<u8>>(&bytes)?, vec![200_u8; 1000]);
-/// # Ok::<(), delayed::Error>(())
-/// ```
-pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
-    msgpack(value).map_err(not_encoded::<T>)
-}
-
-/// [`encode`], through [`value_bytes`]: as a task's argument is sent.
-pub(crate) fn encode_value<T: Serialize + std::any::Any>(value: &T) -> Result<Vec<u8>, Error> {
-    value_bytes(value).map_err(not_encoded::<T>)
-}
-
-fn not_encoded<T: ?Sized>(source: rmp_serde::encode::Error) -> Error {
-    Error::remote(
-        format!(
-            "could not encode a `{}` as MessagePack",
-            std::any::type_name::<T>()
-        ),
-        Some(source.into()),
-    )
-}
-
-/// A whole value as MessagePack, a `Vec<u8>` written as one `bin` in a
-/// single copy: rmp-serde looks at each byte on the way (1.3 ms a
-/// megabyte), and bytes are what large values mostly are.
-pub(crate) fn value_bytes<T: Serialize + std::any::Any>(
-    value: &T,
-) -> Result<Vec<u8>, rmp_serde::encode::Error> {
-    // An empty one is an empty array, as rmp-serde writes it.
-    let bytes = match (value as &dyn std::any::Any).downcast_ref::<Vec<u8>>() {
-        Some(bytes) if !bytes.is_empty() => bytes,
-        _ => return msgpack(value),
-    };
-    let mut out = Vec::with_capacity(bytes.len() + 5);
-    match bytes.len() {
-        n if n <= usize::from(u8::MAX) => out.extend_from_slice(&[0xc4, n as u8]),
-        n if n <= usize::from(u16::MAX) => {
-            out.push(0xc5);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => match u32::try_from(n) {
-            Ok(n) => {
-                out.push(0xc6);
-                out.extend_from_slice(&n.to_be_bytes());
-            }
-            // Over 4 GiB: MessagePack has no room for it; serde says so.
-            Err(_) => return msgpack(value),
-        },
-    }
-    out.extend_from_slice(bytes);
-    Ok(out)
-}
-
-/// `value` as MessagePack, with a sequence of bytes (`Vec<u8>`, `&[u8]`)
-/// as one `bin`: a copy, where an array of numbers costs a branch and up
-/// to two bytes for each (7 ms against 1.5 for a megabyte). Reading a
-/// `bin` into a sequence is the decoder's own rule, so nothing else changes.
-fn msgpack<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, rmp_serde::encode::Error> {
-    let mut bytes = Vec::new();
-    let mut serializer = rmp_serde::Serializer::new(&mut bytes)
-        .with_bytes(rmp_serde::config::BytesMode::ForceIterables);
-    value.serialize(&mut serializer)?;
-    Ok(bytes)
-}
-
-/// A value from MessagePack, as [`encode`] wrote it.
-///
-/// ```
-/// let err = delayed::distributed::decode::<u32>(b"\xc0").unwrap_err(); // nil
-/// assert!(err.to_string().contains("could not decode a `u32`"), "{err}");
-/// ```
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    rmp_serde::from_slice(bytes).map_err(|source| {
-        Error::remote(
-            format!(
-                "could not decode a `{}` from MessagePack",
-                std::any::type_name::<T>()
-            ),
-            Some(source.into()),
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -677,22 +584,6 @@ mod tests {
         assert_eq!(
             super::instance_path("app::pair", &[&"u8", &3]),
             "app::pair::<u8, 3>"
-        );
-    }
-
-    #[test]
-    fn bytes_are_written_in_one_copy_as_serde_would_write_them() {
-        for n in [0, 10, 255, 256, 65_535, 65_536, 1 << 20] {
-            let bytes: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
-            let fast = super::value_bytes(&bytes).unwrap();
-            assert_eq!(fast, super::msgpack(&bytes).unwrap(), "{n} bytes");
-            assert_eq!(super::decode::<Vec<u8>>(&fast).unwrap(), bytes);
-        }
-        // Anything else goes through serde.
-        let words = vec![1_u16, 300];
-        assert_eq!(
-            super::value_bytes(&words).unwrap(),
-            super::msgpack(&words).unwrap()
         );
     }
 }

@@ -8,19 +8,13 @@
 //! when the message is sent, and awaited when the compute reaches that
 //! task ([`Attached`]).
 //!
-//! Whether an argument encodes and a result decodes is decided where the
-//! task is built, at compile time, the way the registry decides whether a
-//! function runs from bytes: [`EncodeVia`] and [`DecodeVia`] are found for
-//! serde types, the fallbacks otherwise.
+//! What a node records is in [`wire`](crate::wire), which this reads.
 
 use std::collections::HashMap;
-use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
@@ -29,128 +23,8 @@ use crate::error::Error;
 use crate::executor::RanOn;
 use crate::node::{BoxError, BoxFuture};
 use crate::sync::lock;
-use crate::value::TaskValue;
 use crate::value::Value;
-
-/// Encodes an input's value as MessagePack.
-#[doc(hidden)]
-#[derive(Clone, Copy)]
-pub struct Encode(fn(&Value) -> Result<Vec<u8>, Error>);
-
-impl Encode {
-    pub(crate) fn encode(self, value: &Value) -> Result<Vec<u8>, Error> {
-        (self.0)(value)
-    }
-}
-
-/// Decodes a result into the value the task's handle has.
-#[doc(hidden)]
-#[derive(Clone, Copy)]
-pub struct Decode(fn(&[u8]) -> Result<Value, Error>);
-
-/// One argument of a task sent to a worker, encoded when the task is
-/// sent: a client without workers never encodes anything.
-#[doc(hidden)]
-pub struct Part(Source);
-
-enum Source {
-    /// A plain value given when the task was built.
-    Constant(Value, Encode),
-    /// The value of the task's input `i`.
-    Input(usize, Encode),
-}
-
-impl Part {
-    pub(crate) fn constant(value: Value, encode: Encode) -> Part {
-        Part(Source::Constant(value, encode))
-    }
-
-    pub(crate) fn input(i: usize, encode: Encode) -> Part {
-        Part(Source::Input(i, encode))
-    }
-}
-
-/// What a task needs to run on a worker.
-pub(crate) struct RemoteSpec {
-    pub(crate) path: &'static str,
-    pub(crate) parts: Vec<Part>,
-    pub(crate) decode: Decode,
-}
-
-/// A type whose values may cross to a worker; see [`EncodeVia`].
-#[doc(hidden)]
-pub struct Codec<T>(PhantomData<fn() -> T>);
-
-impl<T> Codec<T> {
-    pub fn new() -> Codec<T> {
-        Codec(PhantomData)
-    }
-}
-
-impl<T> Default for Codec<T> {
-    fn default() -> Codec<T> {
-        Codec::new()
-    }
-}
-
-/// Found first for a type that serializes.
-#[doc(hidden)]
-pub trait EncodeVia {
-    fn encoder(&self) -> Option<Encode>;
-}
-
-impl<T: Serialize + std::any::Any> EncodeVia for Codec<T> {
-    fn encoder(&self) -> Option<Encode> {
-        Some(encoder_of::<T>())
-    }
-}
-
-/// The encoder of a `T`.
-#[doc(hidden)]
-pub fn encoder_of<T: Serialize + std::any::Any>() -> Encode {
-    Encode(|value| value.with(super::registry::encode_value::<T>))
-}
-
-/// Found otherwise: the task runs in the client.
-#[doc(hidden)]
-pub trait EncodeFallback {
-    fn encoder(&self) -> Option<Encode>;
-}
-
-impl<T> EncodeFallback for &Codec<T> {
-    fn encoder(&self) -> Option<Encode> {
-        None
-    }
-}
-
-/// Found first for a type that deserializes into an owned value.
-#[doc(hidden)]
-pub trait DecodeVia {
-    fn decoder(&self) -> Option<Decode>;
-}
-
-impl<T: DeserializeOwned + TaskValue> DecodeVia for Codec<T> {
-    fn decoder(&self) -> Option<Decode> {
-        Some(decoder_of::<T>())
-    }
-}
-
-/// The decoder of a `T`.
-pub(crate) fn decoder_of<T: DeserializeOwned + TaskValue>() -> Decode {
-    Decode(|bytes| super::decode::<T>(bytes).map(Value::new))
-}
-
-/// Found otherwise: the task runs in the client.
-#[doc(hidden)]
-pub trait DecodeFallback {
-    fn decoder(&self) -> Option<Decode>;
-}
-
-impl<T> DecodeFallback for &Codec<T> {
-    fn decoder(&self) -> Option<Decode> {
-        None
-    }
-}
+use crate::wire::{Decode, Part, Source, Spec};
 
 /// A task's result kept on the broker for the workers that read it, as
 /// the client holds it in place of the value: the result's key, or the
@@ -180,9 +54,9 @@ pub(crate) fn arguments(
     let mut held = Vec::new();
     let arguments = parts
         .iter()
-        .map(|part| match part {
-            Part(Source::Constant(value, encode)) => Ok(Argument::Value(encode.encode(value)?)),
-            Part(Source::Input(i, encode)) => {
+        .map(|part| match &part.0 {
+            Source::Constant(value, encode) => Ok(Argument::Value(encode.encode(value)?)),
+            Source::Input(i, encode) => {
                 let value = input(*i);
                 let Some(stored) = value.downcast::<OnBroker>() else {
                     return Ok(Argument::Value(encode.encode(&value)?));
@@ -204,9 +78,9 @@ pub(crate) fn arguments(
 pub(crate) fn link_arguments(parts: &[Part]) -> Result<Vec<Argument>, Error> {
     parts
         .iter()
-        .map(|part| match part {
-            Part(Source::Constant(value, encode)) => Ok(Argument::Value(encode.encode(value)?)),
-            Part(Source::Input(..)) => Ok(Argument::Previous),
+        .map(|part| match &part.0 {
+            Source::Constant(value, encode) => Ok(Argument::Value(encode.encode(value)?)),
+            Source::Input(..) => Ok(Argument::Previous),
         })
         .collect()
 }
@@ -221,7 +95,7 @@ pub(crate) struct Follower<'a> {
     /// The task's index in its graph.
     pub(crate) index: u32,
     pub(crate) key: String,
-    pub(crate) spec: &'a RemoteSpec,
+    pub(crate) spec: &'a Spec,
     pub(crate) args: Vec<Argument>,
     /// As for [`RemoteClient::call`].
     pub(crate) kept_for: Option<u32>,
@@ -403,7 +277,7 @@ impl RemoteClient {
     pub(crate) fn call(
         self: &Arc<Self>,
         key: String,
-        spec: &RemoteSpec,
+        spec: &Spec,
         (args, held): (Vec<Argument>, Vec<Arc<OnBroker>>),
         kept_for: Option<u32>,
         ran_on: Option<RanOn>,
@@ -494,7 +368,7 @@ impl RemoteClient {
                 inline: None,
                 release: None,
             })),
-            Outcome::Done(bytes) => (decode.0)(&bytes).map_err(BoxError::from),
+            Outcome::Done(bytes) => decode.decode(&bytes).map_err(BoxError::from),
             Outcome::Stored | Outcome::Passed => Err(BoxError::from(format!(
                 "the result under `{result}` stayed with the workers, and this client needs it"
             ))),
@@ -612,9 +486,10 @@ async fn release_results(broker: Arc<dyn Queue>, mut released: mpsc::UnboundedRe
 #[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
+    use crate::wire::{Codec, EncodeFallback as _, encode};
 
-    fn encoded<T: Serialize>(value: &T) -> Vec<u8> {
-        crate::distributed::encode(value).unwrap()
+    fn encoded<T: serde::Serialize>(value: &T) -> Vec<u8> {
+        encode(value).unwrap()
     }
 
     #[test]
@@ -676,19 +551,5 @@ mod tests {
         drop(held);
         assert_eq!(released.try_recv().unwrap(), "r:2");
         assert!(released.try_recv().is_err(), "released once");
-    }
-
-    #[test]
-    fn only_serde_types_have_codecs() {
-        #[allow(unused_imports)]
-        use super::{DecodeFallback as _, EncodeFallback as _};
-        struct Opaque;
-        assert!((&Codec::<Vec<String>>::new()).encoder().is_some());
-        assert!((&Codec::<Vec<String>>::new()).decoder().is_some());
-        assert!((&Codec::<Opaque>::new()).encoder().is_none());
-        assert!((&Codec::<std::rc::Rc<u8>>::new()).decoder().is_none());
-        let decode = (&Codec::<Vec<String>>::new()).decoder().unwrap();
-        let value = (decode.0)(&encoded(&vec!["x".to_string()])).unwrap();
-        assert_eq!(value.cloned::<Vec<String>>(Vec::clone), ["x"]);
     }
 }
