@@ -4,7 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::node::{BoxError, Key};
+use crate::key::Key;
+
+/// The error a task body returns: the user's own error, boxed.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Why a compute failed.
 ///

@@ -6,8 +6,8 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use crate::error::BoxError;
 use crate::handle::{Delayed, IntoDelayed};
-use crate::node::BoxError;
 use crate::task::TaskBuilder;
 use crate::value::TaskValue;
 

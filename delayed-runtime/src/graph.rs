@@ -8,7 +8,8 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use crate::node::{Body, Key, Node};
+use crate::key::Key;
+use crate::node::{Body, Node};
 
 /// The handles a compute was asked for, in order, as their nodes.
 ///

@@ -6,7 +6,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::node::{Body, Configured, Inputs, Key, Node, Policy};
+use crate::key::Key;
+use crate::node::{Body, Configured, Inputs, Node, Policy};
 use crate::value::{TaskValue, Value};
 
 /// A lazy value of type `T`: a handle to a task that has not run yet.

@@ -14,7 +14,7 @@
 //! | layer | modules | may import |
 //! |---|---|---|
 //! | Base | `sync` | nothing |
-//! | Graph | `value`, `error`, `node`, `graph`, `wire` | Base |
+//! | Graph | `value`, `key`, `error`, `node`, `graph`, `wire` | Base |
 //! | Build | `handle`, `task`, `function`, `ops`, `collection`, `computable` | Graph, Base |
 //! | See | `visualize`, `diagnostics` | Build, Graph, Base |
 //! | Run | `executor`, `client`, `compute`, `running`, `as_completed` | See, Build, Graph, Base |
@@ -49,6 +49,7 @@ mod executor;
 mod function;
 mod graph;
 mod handle;
+mod key;
 mod node;
 mod ops;
 mod running;
@@ -68,7 +69,7 @@ pub use compute::{compute, compute_async};
 pub use error::Error;
 pub use function::{DelayedFn, TaskFn, delayed};
 pub use handle::{Delayed, IntoDelayed, value};
-pub use node::Key;
+pub use key::Key;
 pub use running::Running;
 pub use value::TaskValue;
 pub use visualize::{DEFAULT_MAX_NODES, Visualization, visualize};

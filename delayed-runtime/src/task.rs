@@ -11,8 +11,10 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::error::BoxError;
 use crate::handle::{Arg, Delayed};
-use crate::node::{Body, BoxError, Configured, Inputs, Key, Node, Policy};
+use crate::key::Key;
+use crate::node::{Body, Configured, Inputs, Node, Policy};
 use crate::value::Value;
 use crate::value::{ByValue, TaskValue};
 

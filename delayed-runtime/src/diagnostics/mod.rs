@@ -49,7 +49,7 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use crate::graph::Graph;
-use crate::node::Key;
+use crate::key::Key;
 
 /// Hooks called around computes and tasks. Every method has an empty
 /// default, so implement only the ones you need.

@@ -11,7 +11,7 @@ use crate::visualize::timeline::TaskRecord;
 
 use super::{Callback, ComputeStart, Registration, TaskFinish, register};
 use crate::error::Error;
-use crate::node::Key;
+use crate::key::Key;
 use crate::visualize::save_as;
 
 /// Records when each task ran and on which thread, for a timeline picture

@@ -175,7 +175,7 @@ fn unique_name() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
     let seed = nanos ^ (u64::from(std::process::id()) << 32);
-    format!("{:016x}", crate::node::splitmix64(seed))
+    format!("{:016x}", crate::key::splitmix64(seed))
 }
 
 #[doc(hidden)]

@@ -19,9 +19,10 @@ use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
 use super::broker::{Argument, Link, Outcome, Queue, TaskMessage};
+use crate::error::BoxError;
 use crate::error::Error;
 use crate::executor::RanOn;
-use crate::node::{BoxError, BoxFuture};
+use crate::node::BoxFuture;
 use crate::sync::lock;
 use crate::value::Value;
 use crate::wire::{Decode, Part, Source, Spec};

@@ -844,6 +844,6 @@ fn hooks(callbacks: &Callbacks, hook: impl Fn(&dyn Callback)) -> Result<(), Fail
 
 /// The span a task runs in: named `task`, with its function and key.
 #[cfg(feature = "tracing")]
-fn task_span(key: &crate::node::Key) -> tracing::Span {
+fn task_span(key: &crate::key::Key) -> tracing::Span {
     tracing::info_span!("task", function = key.name(), key = %key)
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Drawing, colour, escape, thousands};
+use super::drawing::{Drawing, colour, escape, thousands};
 
 pub(super) fn write(drawing: &Drawing) -> String {
     let mut out = String::from("digraph delayed {\n");

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
+use super::drawing::{Drawing, colour, escape, thousands};
 use super::layout::NODE_HEIGHT;
-use super::{Drawing, colour, escape, thousands};
 
 pub(super) fn write(drawing: &Drawing) -> String {
     let layout = drawing.layout();

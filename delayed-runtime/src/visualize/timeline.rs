@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{colour, escape};
+use super::drawing::{colour, escape};
 use serde::{Deserialize, Serialize};
 
 /// One task as the profiler saw it. Times are in seconds from the start of
