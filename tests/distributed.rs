@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use delayed::__private::{Argument, Broker, Link, Outcome, REJECTED, TASKS, TaskMessage};
+use delayed::__private::{Argument, Link, Outcome, REJECTED, RedisBroker, TASKS, TaskMessage};
 use delayed::distributed::{LocalCluster, decode, encode};
 use delayed::{Client, Delayed, delayed};
 
@@ -418,9 +418,9 @@ impl Redis {
             .expect("the client connects")
     }
 
-    fn broker(&self, runtime: &tokio::runtime::Runtime) -> Broker {
+    fn broker(&self, runtime: &tokio::runtime::Runtime) -> RedisBroker {
         runtime
-            .block_on(Broker::connect(&self.url(), Duration::from_secs(5)))
+            .block_on(RedisBroker::connect(&self.url(), Duration::from_secs(5)))
             .expect("the client connects")
     }
 }
@@ -507,7 +507,7 @@ fn link(test: &str, key: &str, function: &str, args: Vec<Argument>) -> Link {
 /// Every completion on `test`'s reply stream until `count` have come, by
 /// key; fails after `within`.
 fn completions(
-    broker: &Broker,
+    broker: &RedisBroker,
     runtime: &tokio::runtime::Runtime,
     test: &str,
     count: usize,
@@ -642,7 +642,7 @@ fn a_local_cluster_uses_a_broker_it_is_given_and_leaves_it_running(
     drop(client);
     drop(cluster);
     runtime
-        .block_on(Broker::connect(&redis.url(), Duration::from_secs(1)))
+        .block_on(RedisBroker::connect(&redis.url(), Duration::from_secs(1)))
         .expect("the broker it was given still runs");
     let error = delayed::distributed::LocalCluster::builder()
         .threads_per_worker(0)
@@ -688,7 +688,7 @@ fn a_local_cluster_starts_its_processes_and_stops_them_when_dropped(
     let url = cluster.url().to_string();
     drop(client);
     drop(cluster);
-    let gone = runtime.block_on(Broker::connect(&url, Duration::from_secs(1)));
+    let gone = runtime.block_on(RedisBroker::connect(&url, Duration::from_secs(1)));
     assert!(gone.is_err(), "the cluster's redis-server stopped with it");
 }
 
@@ -1073,7 +1073,7 @@ fn an_unreachable_broker_is_a_clear_error_in_bounded_time(
     let start = Instant::now();
     let url = format!("redis://app:secret@127.0.0.1:{port}");
     let error = runtime
-        .block_on(Broker::connect(&url, Duration::from_secs(2)))
+        .block_on(RedisBroker::connect(&url, Duration::from_secs(2)))
         .err()
         .expect("nothing listens there");
     assert!(start.elapsed() < Duration::from_secs(5));

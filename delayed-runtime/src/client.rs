@@ -14,11 +14,13 @@ use crate::computable::{Computable, Outputs};
 use crate::diagnostics::{self, Callback};
 use crate::error::Error;
 use crate::executor::delivery::{Sender, Watch};
+use crate::executor::offload::Offload;
 use crate::executor::threaded::{self, Job, Limits, Pool};
 use crate::executor::{Control, Done, sequential};
 use crate::graph::Graph;
 use crate::graph::Roots;
 use crate::handle::Delayed;
+use crate::node::Node;
 use crate::running::{Background, Running};
 use crate::sync::{Mutex, lock};
 use crate::value::TaskValue;
@@ -70,13 +72,16 @@ enum Scheduler {
         /// `None` only while dropping.
         runtime: Option<Runtime>,
         pool: Arc<Pool>,
+        /// Where the tasks that run elsewhere go: the workers of a client
+        /// built with `redis(url)`.
+        offload: Option<Arc<dyn Offload>>,
     },
     Synchronous,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Scheduler::Threaded { runtime, pool } = &mut self.scheduler {
+        if let Scheduler::Threaded { runtime, pool, .. } = &mut self.scheduler {
             pool.close();
             // Dropping a runtime blocks until its threads stop, which tokio
             // forbids inside an async context; the threads have no work left
@@ -124,8 +129,7 @@ impl Client {
             callbacks: Vec::new(),
             #[cfg(feature = "dashboard")]
             dashboard: None,
-            #[cfg(feature = "distributed")]
-            redis: None,
+            offload: None,
         }
     }
 
@@ -348,11 +352,21 @@ impl Client {
         Ok(handle.persisted(value))
     }
 
+    /// Computes one node on this client: a task built from bytes
+    /// ([`distributed::Function::call`](crate::distributed::Function::call)).
+    #[cfg_attr(not(feature = "distributed"), allow(dead_code))]
+    pub(crate) fn compute_node(&self, node: &Arc<Node>) -> Result<Value, Error> {
+        let mut values = self.compute_values(Graph::collect(&[node]))?;
+        Ok(values.pop().expect("one value for the one root"))
+    }
+
     /// Runs `graph` and returns its roots' values, blocking until done.
     fn compute_values(&self, graph: Graph) -> Result<Vec<Value>, Error> {
         let callbacks = diagnostics::for_compute(&self.inner.callbacks);
         match &self.inner.scheduler {
-            Scheduler::Threaded { pool, .. } => threaded::compute(pool, graph, callbacks),
+            Scheduler::Threaded { pool, offload, .. } => {
+                threaded::compute(pool, graph, callbacks, offload.as_deref())
+            }
             Scheduler::Synchronous => run_synchronously(graph, callbacks),
         }
     }
@@ -384,13 +398,13 @@ impl Client {
         let graph = collect(computable);
         let callbacks = diagnostics::for_compute(&self.inner.callbacks);
         let values = match &self.inner.scheduler {
-            Scheduler::Threaded { pool, .. } => {
+            Scheduler::Threaded { pool, offload, .. } => {
                 let (sender, receiver) = oneshot::channel();
                 let done = Box::new(move |outcome| {
                     // The caller may have stopped waiting.
                     let _ = sender.send(outcome);
                 });
-                let job = threaded::start(pool, graph, callbacks, done, None);
+                let job = threaded::start(pool, graph, callbacks, done, None, offload.as_deref());
                 let _cancel = CancelOnDrop(Arc::downgrade(&job));
                 drop(job);
                 receiver.await.unwrap_or_else(|_| Err(Error::stopped()))?
@@ -450,8 +464,9 @@ impl Client {
     ) -> Option<(Weak<Job>, Arc<Pool>)> {
         let callbacks = diagnostics::for_compute(&self.inner.callbacks);
         match &self.inner.scheduler {
-            Scheduler::Threaded { pool, .. } => {
-                let job = threaded::start(pool, graph, callbacks, done, Some(control));
+            Scheduler::Threaded { pool, offload, .. } => {
+                let offload = offload.as_deref();
+                let job = threaded::start(pool, graph, callbacks, done, Some(control), offload);
                 Some((Arc::downgrade(&job), pool.clone()))
             }
             Scheduler::Synchronous => {
@@ -555,9 +570,14 @@ pub struct ClientBuilder {
     callbacks: Vec<Arc<dyn Callback>>,
     #[cfg(feature = "dashboard")]
     dashboard: Option<String>,
-    #[cfg(feature = "distributed")]
-    redis: Option<String>,
+    /// Connects the backend that runs tasks elsewhere, on the client's
+    /// runtime (set by `redis(url)`).
+    offload: Option<Connect>,
 }
+
+/// How a builder connects its client's [`Offload`], given the client's
+/// runtime.
+pub(crate) type Connect = Arc<dyn Fn(&Handle) -> Result<Arc<dyn Offload>, Error> + Send + Sync>;
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -691,32 +711,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Runs the tasks that can run on workers on the workers of the broker
-    /// at `url` (`redis://host:6379`, `redis://user:password@host`), Dask's
-    /// `Client("scheduler-address")`; the others, and every task whose
-    /// function or types do not allow it, in this process. Needs the
-    /// `distributed` feature; workers are this program started with
-    /// `DELAYED_WORKER` set (see
-    /// [`serve_if_worker`](crate::distributed::serve_if_worker)).
-    ///
-    /// A task runs on a worker when its function is registered
-    /// ([`distributed::function`](crate::distributed::function)) and runs
-    /// from bytes, and each of its plain arguments encodes. Its inputs are
-    /// sent from this process and its result comes back to it.
-    ///
-    /// # Errors
-    ///
-    /// [`build`](Self::build) fails, naming the address, if the broker
-    /// cannot be reached within 5 seconds; a client built with
-    /// [`synchronous`](Self::synchronous) cannot have workers.
-    ///
-    /// ```
-    /// let client = delayed::Client::builder().redis("redis://127.0.0.1:1").build();
-    /// assert!(client.unwrap_err().to_string().contains("could not reach the broker"));
-    /// ```
-    #[cfg(feature = "distributed")]
-    pub fn redis(mut self, url: impl fmt::Display) -> ClientBuilder {
-        self.redis = Some(url.to_string());
+    /// Runs the tasks `connect`'s backend plans for on it (the workers of
+    /// `redis(url)`, which sets it); connected when the client is built.
+    #[cfg_attr(not(feature = "distributed"), allow(dead_code))]
+    pub(crate) fn offload(mut self, connect: Connect) -> ClientBuilder {
+        self.offload = Some(connect);
         self
     }
 
@@ -733,30 +732,23 @@ impl ClientBuilder {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn build(self) -> Result<Client, Error> {
-        let scheduler = self.scheduler()?;
-        #[cfg(feature = "distributed")]
-        if let Some(url) = &self.redis {
-            let Scheduler::Threaded {
-                runtime: Some(runtime),
-                pool,
-            } = &scheduler
-            else {
-                drop(Client::with(scheduler, Vec::new()));
-                return Err(Error::remote(
+        let mut scheduler = self.scheduler()?;
+        if let Some(connect) = &self.offload {
+            let connected = match &mut scheduler {
+                Scheduler::Threaded {
+                    runtime: Some(runtime),
+                    offload,
+                    ..
+                } => connect(runtime.handle()).map(|connected| *offload = Some(connected)),
+                _ => Err(Error::config(
                     "a synchronous client runs every task on the calling thread, so it has no \
-                     workers: leave out `.synchronous()` to compute on workers"
-                        .into(),
-                    None,
-                ));
+                     workers: leave out `.synchronous()` to compute on workers",
+                )),
             };
-            match crate::distributed::remote::RemoteClient::connect(url, runtime.handle()) {
-                Ok(remote) => {
-                    let _ = pool.remote.set(remote);
-                }
-                Err(error) => {
-                    drop(Client::with(scheduler, Vec::new()));
-                    return Err(error);
-                }
+            if let Err(error) = connected {
+                // Stopped as a client's are: its threads, then its runtime.
+                drop(Client::with(scheduler, Vec::new()));
+                return Err(error);
             }
         }
         #[allow(unused_mut)] // the dashboard, with its feature, is one more
@@ -796,12 +788,7 @@ impl ClientBuilder {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let max_threads = self.max_threads.unwrap_or(DEFAULT_MAX_THREADS);
         let max_async = self.max_async_tasks.unwrap_or(DEFAULT_MAX_ASYNC_TASKS);
-        let invalid = |message: String| {
-            Err(Error::start(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                message,
-            )))
-        };
+        let invalid = |message: String| Err(Error::config(message));
         match self.threads {
             Some(0) => {
                 return invalid(
@@ -841,6 +828,7 @@ impl ClientBuilder {
         Ok(Scheduler::Threaded {
             runtime: Some(runtime),
             pool,
+            offload: None,
         })
     }
 }
@@ -862,18 +850,6 @@ fn collect<C: Computable + ?Sized>(computable: &C) -> Graph {
     let mut roots = Roots::default();
     computable.add_roots(&mut roots);
     Graph::collect(&roots.0)
-}
-
-/// Computes `computable` in this thread on `runtime`, as the synchronous
-/// client does but without a runtime of its own for each compute: how a
-/// worker runs the tasks it is sent, one after another on one runtime.
-#[cfg(feature = "distributed")]
-pub(crate) fn compute_on<C: Computable + ?Sized>(
-    runtime: &tokio::runtime::Runtime,
-    computable: &C,
-) -> Result<C::Output, Error> {
-    let values = runtime.block_on(sequential::run(collect(computable), None, None))?;
-    Ok(computable.take_output(&mut Outputs::new(values)))
 }
 
 /// The synchronous scheduler's blocking form: drive the sequential run on a

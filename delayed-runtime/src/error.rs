@@ -87,42 +87,234 @@ enum Kind {
     },
     /// A picture could not be rendered.
     Render(Message),
-    /// A task function could not be run by name, or a value could not
-    /// cross a process boundary (`distributed`).
-    Remote {
+    /// A setting, a broker, a value crossing to a worker or a task
+    /// function run by name: a message saying what to do, its kind, and
+    /// the error behind it if there is one.
+    Service {
+        kind: ErrorKind,
         message: String,
         source: Option<BoxError>,
     },
 }
 
-/// How a task failed, before it is tied to its key.
-pub(crate) enum Failure {
+/// What kind of failure an [`Error`] is, for a caller that acts on it:
+/// retry when the broker was out of reach, fix a setting, report a bug in
+/// a task. Read it with [`Error::kind`]; like [`std::io::ErrorKind`], new
+/// kinds may be added, so a `match` needs a `_` arm.
+///
+/// ```
+/// use delayed::{delayed, ErrorKind};
+///
+/// #[delayed]
+/// fn parse(s: String) -> Result<i64, std::num::ParseIntError> { s.parse() }
+///
+/// match parse("ten".into()).compute() {
+///     Ok(n) => println!("{n}"),
+///     Err(e) if e.kind() == ErrorKind::Task => eprintln!("bad input: {e:?}"),
+///     Err(e) => return Err(e),
+/// }
+/// # Ok::<(), delayed::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A task returned `Err`; its error is the [`source`](std::error::Error::source).
+    ///
+    /// ```
+    /// #[delayed::delayed]
+    /// fn half(x: u32) -> Result<u32, String> { if x % 2 == 0 { Ok(x / 2) } else { Err(format!("{x} is odd")) } }
+    ///
+    /// assert_eq!(half(3).compute().unwrap_err().kind(), delayed::ErrorKind::Task);
+    /// ```
+    Task,
+    /// A task panicked (the source is the panic message), or a callback's
+    /// hook did.
+    ///
+    /// ```
+    /// #[delayed::delayed]
+    /// fn boom(x: u32) -> u32 { if x > 0 { panic!("no") } x }
+    ///
+    /// assert_eq!(boom(1).compute().unwrap_err().kind(), delayed::ErrorKind::Panic);
+    /// ```
+    Panic,
+    /// A task ran out of the time its timeout gave it.
+    ///
+    /// ```
+    /// #[delayed::delayed]
+    /// async fn slow() -> u32 { tokio::time::sleep(std::time::Duration::from_secs(10)).await; 1 }
+    ///
+    /// let err = slow().with_timeout(std::time::Duration::from_millis(5)).compute().unwrap_err();
+    /// assert_eq!(err.kind(), delayed::ErrorKind::TimedOut);
+    /// ```
+    TimedOut,
+    /// A task did not run because one of its inputs failed first, in a
+    /// compute that goes on after failures
+    /// ([`as_completed`](crate::as_completed)); the input's error is the
+    /// source.
+    ///
+    /// ```
+    /// #[delayed::delayed]
+    /// fn check(x: i64) -> Result<i64, String> { if x < 0 { Err("negative".into()) } else { Ok(x) } }
+    /// #[delayed::delayed]
+    /// fn double(x: i64) -> i64 { 2 * x }
+    ///
+    /// let handles = vec![double(check(-1))];
+    /// let (_, first) = delayed::as_completed(&handles).next().unwrap();
+    /// assert_eq!(first.unwrap_err().kind(), delayed::ErrorKind::Upstream);
+    /// ```
+    Upstream,
+    /// The compute was cancelled ([`Running::cancel`](crate::Running::cancel),
+    /// or its future dropped).
+    ///
+    /// ```
+    /// #[delayed::delayed]
+    /// fn wait(ms: u64) -> u64 { std::thread::sleep(std::time::Duration::from_millis(ms)); ms }
+    ///
+    /// let client = delayed::Client::builder().threads(1).build()?;
+    /// let running = client.submit(&vec![wait(50), wait(50)]);
+    /// running.cancel();
+    /// assert_eq!(running.wait().unwrap_err().kind(), delayed::ErrorKind::Cancelled);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    Cancelled,
+    /// A setting cannot be used: a builder's argument (`threads(0)`), a
+    /// task's (`with_retries(0)`), an environment variable a worker reads,
+    /// or a file format to save in. The message says what to give instead.
+    ///
+    /// ```
+    /// let err = delayed::Client::builder().threads(0).build().unwrap_err();
+    /// assert_eq!(err.kind(), delayed::ErrorKind::Config);
+    /// ```
+    Config,
+    /// The broker could not be reached, refused the credentials, or was
+    /// lost for longer than a client waits (feature `distributed`): worth
+    /// trying again once it runs.
+    ///
+    #[cfg_attr(feature = "distributed", doc = "```")]
+    #[cfg_attr(not(feature = "distributed"), doc = "```text")]
+    /// let err = delayed::Client::builder().redis("redis://127.0.0.1:1").build().unwrap_err();
+    /// assert_eq!(err.kind(), delayed::ErrorKind::Broker);
+    /// ```
+    Broker,
+    /// A value could not be encoded as MessagePack or decoded from it, on
+    /// its way to or from a worker (feature `distributed`).
+    ///
+    #[cfg_attr(feature = "distributed", doc = "```")]
+    #[cfg_attr(not(feature = "distributed"), doc = "```text")]
+    /// let err = delayed::distributed::decode::<u32>(b"\xc0").unwrap_err();
+    /// assert_eq!(err.kind(), delayed::ErrorKind::Codec);
+    /// ```
+    Codec,
+    /// A task function could not be run by name: it runs only where it is
+    /// called, or several functions have its path (feature `distributed`).
+    ///
+    #[cfg_attr(feature = "distributed", doc = "```")]
+    #[cfg_attr(not(feature = "distributed"), doc = "```text")]
+    /// #[delayed::delayed(local)]
+    /// fn here(x: u32) -> u32 { x }
+    ///
+    /// let here = delayed::distributed::function(concat!(module_path!(), "::here")).unwrap();
+    /// let err = here.call(&delayed::distributed::encode(&(1_u32,))?).unwrap_err();
+    /// assert_eq!(err.kind(), delayed::ErrorKind::Registry);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    Registry,
+    /// A task's workers were lost each time it was delivered (killed, or
+    /// stopped past their lease) until its retries ran out (feature
+    /// `distributed`): the task itself may be sound.
+    LostWorker,
+    /// The operating system refused something: threads for the runtime,
+    /// a file to write, an address for the dashboard. The source is the
+    /// [`std::io::Error`].
+    ///
+    /// ```
+    /// let err = delayed::value(1).visualize().save("/nonexistent/dir/g.svg").unwrap_err();
+    /// assert_eq!(err.kind(), delayed::ErrorKind::Io);
+    /// ```
+    Io,
+    /// The client's runtime stopped before the compute finished, or a
+    /// running compute's output was asked for after it was taken, or a
+    /// picture could not be rendered.
+    Other,
+}
+
+/// How one attempt at a task failed.
+pub(crate) enum Fault {
     Error(BoxError),
     Panic(String),
     /// No result within the task's timeout.
     Timeout(Duration),
-    /// The last of several attempts.
-    Retried {
-        last: Box<Failure>,
-        attempts: u32,
-    },
-    /// The task's settings are invalid (`with_retries(0)`).
+}
+
+impl Fault {
+    /// The fault of a panic with this payload.
+    pub(crate) fn from_panic(payload: Box<dyn std::any::Any + Send>) -> Fault {
+        Fault::Panic(panic_message(payload))
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::Error(error) => write!(f, "{error}"),
+            Fault::Panic(message) => write!(f, "panicked: {message}"),
+            Fault::Timeout(after) => write!(f, "{}", TimedOut(*after)),
+        }
+    }
+}
+
+/// A panic's message: its payload's text.
+pub(crate) fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => match payload.downcast::<&'static str>() {
+            Ok(message) => (*message).to_owned(),
+            Err(_) => "a panic with a non-string payload".to_owned(),
+        },
+    }
+}
+
+/// How a task failed, before it is tied to its key.
+pub(crate) enum Failure {
+    /// It ran `attempts` times, and its last attempt failed so.
+    Ran { fault: Fault, attempts: u32 },
+    /// The task's settings are invalid (`with_retries(0)`): it did not run.
     Config(String),
     /// In a compute that goes on after a failure, the task did not run
     /// because this input error came first.
     Upstream(Arc<Error>),
 }
 
+impl From<Fault> for Failure {
+    fn from(fault: Fault) -> Failure {
+        Failure::Ran { fault, attempts: 1 }
+    }
+}
+
 impl Failure {
     /// This failure as the last of `attempts` attempts.
     pub(crate) fn after(self, attempts: u32) -> Failure {
-        if attempts <= 1 {
-            return self;
+        match self {
+            Failure::Ran { fault, .. } => Failure::Ran { fault, attempts },
+            failure => failure,
         }
-        Failure::Retried {
-            last: Box::new(self),
-            attempts,
-        }
+    }
+
+    /// The failure of a panic with this payload.
+    pub(crate) fn from_panic(payload: Box<dyn std::any::Any + Send>) -> Failure {
+        Fault::from_panic(payload).into()
+    }
+
+    /// Whether the task ran out of time: such an attempt may still run,
+    /// so it is never run again.
+    pub(crate) fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            Failure::Ran {
+                fault: Fault::Timeout(_),
+                ..
+            }
+        )
     }
 }
 
@@ -131,10 +323,8 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Error(error) => write!(f, "{error}"),
-            Failure::Panic(message) => write!(f, "panicked: {message}"),
-            Failure::Timeout(after) => write!(f, "{}", TimedOut(*after)),
-            Failure::Retried { last, attempts } => write!(f, "{last} (attempt {attempts})"),
+            Failure::Ran { fault, attempts: 1 } => write!(f, "{fault}"),
+            Failure::Ran { fault, attempts } => write!(f, "{fault} (attempt {attempts})"),
             Failure::Config(message) => f.write_str(message),
             Failure::Upstream(input) => write!(f, "{input}"),
         }
@@ -150,13 +340,30 @@ impl fmt::Debug for Failure {
 impl std::error::Error for Failure {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Failure::Error(error) => error.source(),
-            Failure::Retried { last, .. } => last.source(),
+            Failure::Ran {
+                fault: Fault::Error(error),
+                ..
+            } => error.source(),
             Failure::Upstream(input) => Some(&**input),
-            Failure::Panic(_) | Failure::Timeout(_) | Failure::Config(_) => None,
+            Failure::Ran { .. } | Failure::Config(_) => None,
         }
     }
 }
+
+/// A task's error when the workers it was sent to were lost each time it
+/// was delivered, until its retries ran out: what the report says. Made
+/// by the distributed backend; it makes the task's error
+/// [`ErrorKind::LostWorker`].
+#[derive(Debug)]
+pub(crate) struct WorkersLost(pub(crate) String);
+
+impl fmt::Display for WorkersLost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "on a worker: {}", self.0)
+    }
+}
+
+impl std::error::Error for WorkersLost {}
 
 /// What made a task fail, for `Display` and the predicates.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -164,6 +371,8 @@ enum Cause {
     Error,
     Panic,
     Timeout,
+    /// Its workers were lost ([`WorkersLost`]).
+    Lost,
 }
 
 /// The source of a timed-out task's error.
@@ -177,19 +386,6 @@ impl fmt::Display for TimedOut {
 }
 
 impl std::error::Error for TimedOut {}
-
-impl Failure {
-    pub(crate) fn from_panic(payload: Box<dyn std::any::Any + Send>) -> Failure {
-        let message = match payload.downcast::<String>() {
-            Ok(message) => *message,
-            Err(payload) => match payload.downcast::<&'static str>() {
-                Ok(message) => (*message).to_owned(),
-                Err(_) => "a panic with a non-string payload".to_owned(),
-            },
-        };
-        Failure::Panic(message)
-    }
-}
 
 /// A message as an error: a panicked task's message, or a renderer's.
 #[derive(Debug)]
@@ -244,22 +440,16 @@ impl Error {
     }
 
     pub(crate) fn task(key: Key, failure: Failure) -> Error {
-        match failure {
-            Failure::Config(message) => return Error::config(key, message),
+        let (fault, attempts) = match failure {
+            Failure::Config(message) => return Error::task_config(key, message),
             Failure::Upstream(input) => return Error::upstream(key, input),
-            _ => {}
-        }
-        let (failure, attempts) = match failure {
-            Failure::Retried { last, attempts } => (*last, attempts),
-            failure => (failure, 1),
+            Failure::Ran { fault, attempts } => (fault, attempts),
         };
-        let (source, cause): (BoxError, Cause) = match failure {
-            Failure::Error(source) => (source, Cause::Error),
-            Failure::Panic(message) => (Box::new(Message(message)), Cause::Panic),
-            Failure::Timeout(after) => (Box::new(TimedOut(after)), Cause::Timeout),
-            Failure::Retried { .. } | Failure::Config(_) | Failure::Upstream(_) => {
-                unreachable!("attempts are counted once, the others handled first")
-            }
+        let (source, cause): (BoxError, Cause) = match fault {
+            Fault::Error(source) if source.is::<WorkersLost>() => (source, Cause::Lost),
+            Fault::Error(source) => (source, Cause::Error),
+            Fault::Panic(message) => (Box::new(Message(message)), Cause::Panic),
+            Fault::Timeout(after) => (Box::new(TimedOut(after)), Cause::Timeout),
         };
         Error::new(Kind::Task {
             key,
@@ -295,22 +485,14 @@ impl Error {
         error
     }
 
-    pub(crate) fn config(key: Key, message: String) -> Error {
+    /// A task configured with a value it cannot take.
+    pub(crate) fn task_config(key: Key, message: String) -> Error {
         Error::new(Kind::Config { key, message })
     }
 
-    /// A compute-level hook (`start`, `finish`) of a callback panicked.
-    pub(crate) fn callback(hook: &'static str, failure: Failure) -> Error {
-        let message = match failure {
-            Failure::Panic(message) => message,
-            Failure::Error(error) => error.to_string(),
-            Failure::Timeout(_)
-            | Failure::Retried { .. }
-            | Failure::Config(_)
-            | Failure::Upstream(_) => {
-                unreachable!("hooks are neither timed, retried nor configured")
-            }
-        };
+    /// A compute-level hook (`start`, `finish`) of a callback panicked
+    /// with this message.
+    pub(crate) fn callback(hook: &'static str, message: String) -> Error {
         Error::new(Kind::Callback {
             hook,
             message: Message(message),
@@ -331,11 +513,67 @@ impl Error {
         Error::new(Kind::Stopped)
     }
 
-    /// A task function that cannot be run by name, or a value that cannot
-    /// cross a process boundary, with what caused it.
+    /// A failure of `kind` outside any task: the message says what is
+    /// wrong and what to do; `source` is the error behind it.
+    fn service(kind: ErrorKind, message: String, source: Option<BoxError>) -> Error {
+        Error::new(Kind::Service {
+            kind,
+            message,
+            source,
+        })
+    }
+
+    /// A setting that cannot be used ([`ErrorKind::Config`]).
+    pub(crate) fn config(message: impl Into<String>) -> Error {
+        Error::service(ErrorKind::Config, message.into(), None)
+    }
+
+    /// The broker failed us ([`ErrorKind::Broker`]).
+    #[allow(dead_code)] // only the `distributed` feature has a broker
+    pub(crate) fn broker(message: String, source: Option<BoxError>) -> Error {
+        Error::service(ErrorKind::Broker, message, source)
+    }
+
+    /// A value that could not cross to a worker or back ([`ErrorKind::Codec`]).
+    #[allow(dead_code)] // only the `distributed` feature encodes values
+    pub(crate) fn codec(message: String, source: BoxError) -> Error {
+        Error::service(ErrorKind::Codec, message, Some(source))
+    }
+
+    /// A task function that cannot run by name ([`ErrorKind::Registry`]).
     #[allow(dead_code)] // only the `distributed` feature runs functions by name
-    pub(crate) fn remote(message: String, source: Option<BoxError>) -> Error {
-        Error::new(Kind::Remote { message, source })
+    pub(crate) fn registry(message: String) -> Error {
+        Error::service(ErrorKind::Registry, message, None)
+    }
+
+    /// What kind of failure this is, to act on; see [`ErrorKind`].
+    ///
+    /// ```
+    /// use delayed::ErrorKind;
+    ///
+    /// #[delayed::delayed]
+    /// fn check(x: i64) -> Result<i64, String> { if x < 0 { Err("negative".into()) } else { Ok(x) } }
+    ///
+    /// let err = check(-1).compute().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Task);
+    /// assert!(!matches!(err.kind(), ErrorKind::Broker | ErrorKind::LostWorker)); // not worth a retry
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match &*self.resolved().kind {
+            Kind::Task { cause, .. } => match cause {
+                Cause::Error => ErrorKind::Task,
+                Cause::Panic => ErrorKind::Panic,
+                Cause::Timeout => ErrorKind::TimedOut,
+                Cause::Lost => ErrorKind::LostWorker,
+            },
+            Kind::Upstream { .. } => ErrorKind::Upstream,
+            Kind::Cancelled => ErrorKind::Cancelled,
+            Kind::Callback { .. } => ErrorKind::Panic,
+            Kind::Config { .. } | Kind::Format { .. } => ErrorKind::Config,
+            Kind::Start(_) | Kind::Write { .. } | Kind::Serve { .. } => ErrorKind::Io,
+            Kind::Service { kind, .. } => *kind,
+            Kind::Taken | Kind::Stopped | Kind::Render(_) | Kind::Shared(_) => ErrorKind::Other,
+        }
     }
 
     /// The key of the task that failed, if a task failed (rather than the
@@ -479,7 +717,7 @@ impl Error {
                 Some(Box::new(source))
             }
             Kind::Upstream { failed, .. } | Kind::Shared(failed) => Some(Box::new(Shared(failed))),
-            Kind::Remote { source, .. } => source,
+            Kind::Service { source, .. } => source,
             Kind::Stopped
             | Kind::Format { .. }
             | Kind::Cancelled
@@ -520,7 +758,7 @@ impl fmt::Display for Error {
                 ..
             } => {
                 let what = match cause {
-                    Cause::Error => "failed",
+                    Cause::Error | Cause::Lost => "failed",
                     Cause::Panic => "panicked",
                     Cause::Timeout => "timed out",
                 };
@@ -564,7 +802,7 @@ impl fmt::Display for Error {
                 }
             ),
             Kind::Render(_) => f.write_str("could not render the picture"),
-            Kind::Remote { message, .. } => f.write_str(message),
+            Kind::Service { message, .. } => f.write_str(message),
         }
     }
 }
@@ -616,7 +854,7 @@ impl std::error::Error for Error {
             }
             Kind::Upstream { failed, .. } => Some(&**failed),
             Kind::Shared(inner) => std::error::Error::source(&**inner),
-            Kind::Remote { source, .. } => source
+            Kind::Service { source, .. } => source
                 .as_deref()
                 .map(|source| source as &(dyn std::error::Error + 'static)),
             Kind::Stopped
@@ -641,10 +879,7 @@ mod tests {
 
     #[test]
     fn panic_payloads_become_messages() {
-        let message = |payload: Box<dyn std::any::Any + Send>| match Failure::from_panic(payload) {
-            Failure::Panic(message) => message,
-            _ => unreachable!(),
-        };
+        let message = panic_message;
         assert_eq!(message(Box::new("static")), "static");
         assert_eq!(message(Box::new(String::from("owned"))), "owned");
         assert_eq!(message(Box::new(5_u8)), "a panic with a non-string payload");
@@ -653,7 +888,7 @@ mod tests {
     #[test]
     fn debug_shows_the_chain() {
         let key = Key::unique("parse");
-        let err = Error::task(key.clone(), Failure::Error("bad digit".into()));
+        let err = Error::task(key.clone(), Fault::Error("bad digit".into()).into());
         assert_eq!(format!("{err}"), format!("task `{key}` failed"));
         assert_eq!(
             format!("{err:?}"),

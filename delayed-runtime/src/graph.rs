@@ -48,14 +48,6 @@ enum Kind {
     Value,
     Sync,
     Async,
-    /// Runs on a worker: an async task of the client, waiting for it.
-    #[cfg(feature = "distributed")]
-    Remote,
-    /// Runs on a worker, and its result stays on the broker for the
-    /// workers that run its consumers: none runs here, and it is not
-    /// requested, so this process never needs its value.
-    #[cfg(feature = "distributed")]
-    Kept,
 }
 
 impl Kind {
@@ -157,61 +149,6 @@ impl Graph {
     /// Whether node `i` is a synchronous task.
     pub(crate) fn is_sync(&self, i: u32) -> bool {
         self.kinds[i as usize] == Kind::Sync
-    }
-
-    /// Whether node `i` runs on a worker.
-    #[cfg(feature = "distributed")]
-    pub(crate) fn is_remote(&self, i: u32) -> bool {
-        matches!(self.kinds[i as usize], Kind::Remote | Kind::Kept)
-    }
-
-    /// For a task whose result stays on the broker, how many times its
-    /// consumers read it there.
-    #[cfg(feature = "distributed")]
-    pub(crate) fn kept_for(&self, i: u32) -> Option<u32> {
-        (self.kinds[i as usize] == Kind::Kept).then(|| self.dependents(i).len() as u32)
-    }
-
-    /// The task that can follow task `i` in its message to a worker, run
-    /// by the same worker with `i`'s result passed in memory: the one task
-    /// that reads `i`'s result, which reads nothing else, both on workers
-    /// with `i`'s result left there ([`Kind::Kept`]), and neither with
-    /// retries or a timeout, which the client applies to a task sent on
-    /// its own.
-    #[cfg(feature = "distributed")]
-    pub(crate) fn follower(&self, i: u32) -> Option<u32> {
-        if self.kinds[i as usize] != Kind::Kept || self.node(i).policy().is_some() {
-            return None;
-        }
-        let (&next, others) = self.dependents(i).split_first()?;
-        let alone = others.iter().all(|&j| j == next) && self.deps(next).iter().all(|&d| d == i);
-        (alone && self.is_remote(next) && self.node(next).policy().is_none()).then_some(next)
-    }
-
-    /// Marks the tasks that can run on a worker as such, for a client with
-    /// workers; and of those, the ones whose results can stay on the
-    /// broker: not requested, and read only by tasks on workers.
-    #[cfg(feature = "distributed")]
-    pub(crate) fn run_on_workers(&mut self) {
-        for (node, kind) in self.nodes.iter().zip(&mut self.kinds) {
-            if node.runs_on_workers() {
-                *kind = Kind::Remote;
-            }
-        }
-        let mut requested = vec![false; self.nodes.len()];
-        for &root in &self.roots {
-            requested[root as usize] = true;
-        }
-        for i in 0..self.nodes.len() as u32 {
-            let dependents = self.dependents(i);
-            if self.kinds[i as usize] == Kind::Remote
-                && !requested[i as usize]
-                && !dependents.is_empty()
-                && dependents.iter().all(|&j| self.is_remote(j))
-            {
-                self.kinds[i as usize] = Kind::Kept;
-            }
-        }
     }
 
     /// Gives up the graph: its nodes and its roots' indices, the rest freed.

@@ -170,12 +170,12 @@ pub(crate) fn encode_value<T: Serialize + std::any::Any>(value: &T) -> Result<Ve
 }
 
 fn not_encoded<T: ?Sized>(source: rmp_serde::encode::Error) -> Error {
-    Error::remote(
+    Error::codec(
         format!(
             "could not encode a `{}` as MessagePack",
             std::any::type_name::<T>()
         ),
-        Some(source.into()),
+        source.into(),
     )
 }
 
@@ -230,12 +230,12 @@ fn msgpack<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, rmp_serde::encod
 /// ```
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     rmp_serde::from_slice(bytes).map_err(|source| {
-        Error::remote(
+        Error::codec(
             format!(
                 "could not decode a `{}` from MessagePack",
                 std::any::type_name::<T>()
             ),
-            Some(source.into()),
+            source.into(),
         )
     })
 }

@@ -10,7 +10,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -104,6 +103,9 @@ pub enum Outcome {
     Passed,
     /// The task's error, as its report (`{:?}`) reads.
     Failed(String),
+    /// The task was given up: its workers were lost each time it was
+    /// delivered, until its retries ran out. The report says so.
+    Lost(String),
 }
 
 /// A completion read from a reply stream.
@@ -170,10 +172,7 @@ impl Settings {
         let number = |name: &str| -> Result<Option<u64>, Error> {
             match std::env::var(name) {
                 Ok(text) => text.trim().parse().map(Some).map_err(|_| {
-                    Error::remote(
-                        format!("`{name}` must be a whole number, not `{text}`"),
-                        None,
-                    )
+                    Error::config(format!("`{name}` must be a whole number, not `{text}`"))
                 }),
                 Err(_) => Ok(None),
             }
@@ -197,12 +196,9 @@ impl Settings {
             settings.threads = match usize::try_from(threads) {
                 Ok(threads @ 1..=MAX_THREADS) => threads,
                 _ => {
-                    return Err(Error::remote(
-                        format!(
-                            "`{THREADS_VARIABLE}` must be from 1 to {MAX_THREADS}, not {threads}"
-                        ),
-                        None,
-                    ));
+                    return Err(Error::config(format!(
+                        "`{THREADS_VARIABLE}` must be from 1 to {MAX_THREADS}, not {threads}"
+                    )));
                 }
             };
         }
@@ -254,6 +250,9 @@ pub(crate) enum Finish<'a> {
     Stored(&'a [u8]),
     /// The task's failure, as its report reads.
     Failed(String),
+    /// The task given up because its workers were lost, as the report
+    /// reads.
+    Lost(String),
     /// A result handed to the next task of the message: recorded without
     /// its value, and the delivery goes on.
     Passed,
@@ -290,38 +289,15 @@ pub(crate) trait Deliveries {
 }
 
 /// The schemes of Redis addresses, the one broker there is.
-fn redis(url: &str) -> Result<(), Error> {
+pub(super) fn redis(url: &str) -> Result<(), Error> {
     let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
     match scheme {
         "redis" | "rediss" | "redis+unix" | "unix" => Ok(()),
-        _ => Err(Error::remote(
-            format!(
-                "`{scheme}://` is not the address of a broker: give a Redis address, \
+        _ => Err(Error::config(format!(
+            "`{scheme}://` is not the address of a broker: give a Redis address, \
                  `redis://host:6379` (or `rediss://` over TLS)"
-            ),
-            None,
-        )),
+        ))),
     }
-}
-
-/// A client's side of the broker at `url`, reached within `timeout`.
-pub(crate) async fn queue(url: &str, timeout: Duration) -> Result<Arc<dyn Queue>, Error> {
-    redis(url)?;
-    Ok(Arc::new(
-        super::streams::Broker::connect(url, timeout).await?,
-    ))
-}
-
-/// A worker's side of the broker at `url`.
-pub(crate) fn deliveries(
-    url: &str,
-    settings: &Settings,
-    on: &Runtime,
-) -> Result<Box<dyn Deliveries>, Error> {
-    redis(url)?;
-    Ok(Box::new(super::streams::Stream::connect(
-        url, settings, on,
-    )?))
 }
 
 #[cfg(test)]

@@ -138,11 +138,9 @@ impl LocalClusterBuilder {
     pub fn build(self) -> Result<LocalCluster, Error> {
         let threads = match self.threads {
             Some(0) => {
-                return Err(Error::remote(
+                return Err(Error::config(
                     "a local cluster's workers need at least one thread each: give \
-                     `threads_per_worker` 1 or more"
-                        .into(),
-                    None,
+                     `threads_per_worker` 1 or more",
                 ));
             }
             Some(threads) => Some(threads),
@@ -225,7 +223,7 @@ impl LocalCluster {
             .spawn()
             .map_err(|source| {
                 let _ = std::fs::remove_dir_all(&dir);
-                Error::remote(
+                Error::broker(
                     "could not start `redis-server` for a local cluster: install Redis 6.2 or \
                      newer (`apt-get install redis-server`, `brew install redis`) so that \
                      `redis-server` is on the PATH, or give workers a broker of your own with \
@@ -249,7 +247,7 @@ impl LocalCluster {
             .build()
             .map_err(Error::start)?;
         loop {
-            let connected = runtime.block_on(super::streams::Broker::connect(
+            let connected = runtime.block_on(super::streams::RedisBroker::connect(
                 &self.url,
                 Duration::from_secs(1),
             ));
@@ -262,7 +260,7 @@ impl LocalCluster {
                         None => None,
                     };
                     if let Some(status) = exited {
-                        return Err(Error::remote(
+                        return Err(Error::broker(
                             format!("`redis-server` for a local cluster exited at once ({status})"),
                             None,
                         ));

@@ -30,17 +30,40 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::runtime::Runtime;
+
+use std::sync::Arc;
 
 use crate::error::Error;
 use crate::handle::Delayed;
-use crate::value::TaskValue;
+use crate::node::Node;
+use crate::value::{TaskValue, Value};
 use crate::wire::{Decode, Encode, decoder_of, value_bytes};
 
-/// Runs a registered function on MessagePack arguments.
+/// Builds a registered function's task from MessagePack arguments.
 #[doc(hidden)]
 pub trait Runner: Send + Sync {
-    fn run(&self, path: &str, args: &[u8], on: Option<&Runtime>) -> Result<Vec<u8>, Error>;
+    fn build(&self, path: &str, args: &[u8]) -> Result<Built, Error>;
+}
+
+/// A task built from arguments that arrived as bytes, to compute where
+/// the caller chooses (a worker in place, [`Function::call`] on the
+/// default client), and how to encode its value.
+#[doc(hidden)]
+pub struct Built {
+    pub(crate) node: Arc<Node>,
+    encode: fn(&Value) -> Result<Vec<u8>, rmp_serde::encode::Error>,
+}
+
+impl Built {
+    /// The task's computed value as MessagePack.
+    pub(crate) fn encode(&self, path: &str, value: &Value) -> Result<Vec<u8>, Error> {
+        (self.encode)(value).map_err(|source| {
+            Error::codec(
+                format!("could not encode the result of task function `{path}`"),
+                source.into(),
+            )
+        })
+    }
 }
 
 /// What `#[delayed]` submits for a function: its path, its signature as
@@ -279,27 +302,16 @@ where
     O: Serialize + TaskValue + Clone,
     F: Fn(A) -> Delayed<O> + Send + Sync + 'static,
 {
-    fn run(&self, path: &str, args: &[u8], on: Option<&Runtime>) -> Result<Vec<u8>, Error> {
+    fn build(&self, path: &str, args: &[u8]) -> Result<Built, Error> {
         let args: A = rmp_serde::from_slice(args).map_err(|source| {
-            Error::remote(
+            Error::codec(
                 format!("could not decode the arguments of task function `{path}`"),
-                Some(source.into()),
+                source.into(),
             )
         })?;
-        // A failure or panic is the task's error, with its key, as
-        // anywhere else. A worker runs the task in place on its runner's
-        // runtime; a caller, on its default client (its runtime and threads
-        // made once, not for each task).
-        let task = (self.call)(args);
-        let output = match on {
-            Some(runtime) => crate::client::compute_on(runtime, &task)?,
-            None => crate::Client::current()?.compute(&task)?,
-        };
-        value_bytes(&output).map_err(|source| {
-            Error::remote(
-                format!("could not encode the result of task function `{path}`"),
-                Some(source.into()),
-            )
+        Ok(Built {
+            node: (self.call)(args).node.clone(),
+            encode: |value| value.with(value_bytes::<O>),
         })
     }
 }
@@ -421,33 +433,31 @@ impl Function {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn call(&self, args: &[u8]) -> Result<Vec<u8>, Error> {
-        self.call_on(args, None)
+        let built = self.build(args)?;
+        // A failure or panic is the task's error, with its key, as
+        // anywhere else; it runs on the default client (its runtime and
+        // threads made once, not for each call).
+        let value = crate::Client::current()?.compute_node(&built.node)?;
+        built.encode(self.path, &value)
     }
 
-    /// [`call`](Self::call), with the task run in this thread on `on` when
-    /// given: a worker's runner.
-    pub(crate) fn call_on(&self, args: &[u8], on: Option<&Runtime>) -> Result<Vec<u8>, Error> {
+    /// The function's task on `args`, not computed yet.
+    pub(crate) fn build(&self, args: &[u8]) -> Result<Built, Error> {
         match &self.runner {
-            Runnable::FromBytes(runner) => runner.run(self.path, args, on),
-            Runnable::Local => Err(Error::remote(
-                format!(
-                    "task function `{}` runs only where it is called: its parameters are not all \
-                     `DeserializeOwned` or its result is not `Serialize`, or it is marked \
-                     `#[delayed(local)]`; derive `Serialize` and `Deserialize` for its types \
-                     (and remove `local`) to run it by name",
-                    self.path
-                ),
-                None,
-            )),
-            Runnable::Ambiguous => Err(Error::remote(
-                format!(
-                    "task function `{}` is registered more than once (functions of that name \
-                     declared inside several functions of one module): give them distinct \
-                     names to run them by name",
-                    self.path
-                ),
-                None,
-            )),
+            Runnable::FromBytes(runner) => runner.build(self.path, args),
+            Runnable::Local => Err(Error::registry(format!(
+                "task function `{}` runs only where it is called: its parameters are not all \
+                 `DeserializeOwned` or its result is not `Serialize`, or it is marked \
+                 `#[delayed(local)]`; derive `Serialize` and `Deserialize` for its types \
+                 (and remove `local`) to run it by name",
+                self.path
+            ))),
+            Runnable::Ambiguous => Err(Error::registry(format!(
+                "task function `{}` is registered more than once (functions of that name \
+                 declared inside several functions of one module): give them distinct \
+                 names to run them by name",
+                self.path
+            ))),
         }
     }
 }

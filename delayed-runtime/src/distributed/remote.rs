@@ -20,8 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::broker::{Argument, Link, Outcome, Queue, TaskMessage};
 use crate::error::BoxError;
-use crate::error::Error;
-use crate::executor::RanOn;
+use crate::error::{Error, WorkersLost};
+use crate::executor::offload::RanOn;
 use crate::node::BoxFuture;
 use crate::sync::lock;
 use crate::value::Value;
@@ -237,15 +237,15 @@ impl RemoteClient {
         // tasks sent on the same one.
         let (broker, reader) = std::thread::spawn(move || {
             connecting.block_on(async {
-                let broker = super::broker::queue(&url, Duration::from_secs(5)).await?;
-                let reader = super::broker::queue(&url, Duration::from_secs(5)).await?;
+                let broker = super::queue(&url, Duration::from_secs(5)).await?;
+                let reader = super::queue(&url, Duration::from_secs(5)).await?;
                 Ok::<_, Error>((broker, reader))
             })
         })
         .join()
-        .map_err(|_| Error::remote("connecting to the broker panicked".into(), None))??;
-        let name = super::unique_name();
-        super::build();
+        .map_err(|_| Error::broker("connecting to the broker panicked".into(), None))??;
+        let name = super::build::unique_name();
+        super::build::build();
         let (release, released) = mpsc::unbounded_channel();
         handle.spawn(release_results(broker.clone(), released));
         let client = Arc::new(RemoteClient {
@@ -316,7 +316,7 @@ impl RemoteClient {
             reply: self.reply.clone(),
             result: self.result_key(),
             uses: kept_for.unwrap_or(0),
-            build: super::build().to_string(),
+            build: super::build::build().to_string(),
             then: links,
         };
         let (sender, mut receiver) = oneshot::channel();
@@ -374,6 +374,7 @@ impl RemoteClient {
                 "the result under `{result}` stayed with the workers, and this client needs it"
             ))),
             Outcome::Failed(report) => Err(BoxError::from(RemoteFailure(report))),
+            Outcome::Lost(report) => Err(BoxError::from(WorkersLost(report))),
         }
     }
 

@@ -68,7 +68,7 @@ pub const REJECTED: &str = "delayed:rejected";
 const REJECTED_KEPT: usize = 10_000;
 
 fn broker_error(what: &str, url: &str, source: redis::RedisError) -> Error {
-    Error::remote(
+    Error::broker(
         format!("{what} the broker at `{}`", redact(url)),
         Some(source.into()),
     )
@@ -77,7 +77,7 @@ fn broker_error(what: &str, url: &str, source: redis::RedisError) -> Error {
 /// The error of a broker that did not take the address's credentials, or
 /// wanted some.
 fn refused(url: &str, source: redis::RedisError) -> Error {
-    Error::remote(
+    Error::broker(
         format!(
             "the broker at `{}` refused the credentials: give the user and password Redis \
              knows, as in `redis://user:password@host:6379`",
@@ -103,20 +103,20 @@ fn redact(url: &str) -> String {
 
 /// A connection to the broker, for a client or a worker.
 #[derive(Clone)]
-pub struct Broker {
+pub struct RedisBroker {
     url: String,
     /// Reconnects by itself: a command after the broker came back finds
     /// it again.
     connection: ConnectionManager,
 }
 
-impl Broker {
+impl RedisBroker {
     /// Connects to the broker at `url` (`redis://host:port`,
     /// `redis://user:password@host`), giving up after `timeout`.
-    pub async fn connect(url: &str, timeout: Duration) -> Result<Broker, Error> {
+    pub async fn connect(url: &str, timeout: Duration) -> Result<RedisBroker, Error> {
         // One message for every way of not getting there, saying what to do.
         let unreachable = |source: Option<redis::RedisError>| {
-            Error::remote(
+            Error::broker(
                 format!(
                     "could not reach the broker at `{}` within {timeout:?}: start Redis 6.2 or \
                      newer there (`redis-server`), or give the address of one that runs",
@@ -126,14 +126,11 @@ impl Broker {
             )
         };
         if url.starts_with("rediss://") && !cfg!(feature = "tls") {
-            return Err(Error::remote(
-                format!(
-                    "the broker at `{}` is reached over TLS (`rediss://`), which needs the `tls` \
+            return Err(Error::config(format!(
+                "the broker at `{}` is reached over TLS (`rediss://`), which needs the `tls` \
                      feature of delayed: `features = [\"distributed\", \"tls\"]`",
-                    redact(url)
-                ),
-                None,
-            ));
+                redact(url)
+            )));
         }
         let client = redis::Client::open(url).map_err(|e| unreachable(Some(e)))?;
         // One attempt at a time: whoever uses the broker tries again at its
@@ -150,7 +147,7 @@ impl Broker {
             Ok(Err(e)) => return Err(unreachable(Some(e))),
             Err(_) => return Err(unreachable(None)),
         };
-        let mut broker = Broker {
+        let mut broker = RedisBroker {
             url: url.to_string(),
             connection,
         };
@@ -185,7 +182,7 @@ impl Broker {
     pub async fn submit(&self, task: &TaskMessage) -> Result<(), Error> {
         let mut submit = redis::pipe();
         submit
-            .xadd(TASKS, "*", &[("task", super::encode(task)?)])
+            .xadd(TASKS, "*", &[("task", crate::wire::encode(task)?)])
             .ignore();
         self.again_if_dropped(&submit)
             .await
@@ -351,6 +348,8 @@ fn completion(mut entry: StreamId) -> Done {
         Outcome::Done(value)
     } else if let Some(report) = field("failed") {
         Outcome::Failed(text(report))
+    } else if let Some(report) = field("lost") {
+        Outcome::Lost(text(report))
     } else if field("stored").is_some() {
         Outcome::Stored
     } else if field("passed").is_some() {
@@ -367,9 +366,9 @@ fn completion(mut entry: StreamId) -> Done {
     }
 }
 
-impl Queue for Broker {
+impl Queue for RedisBroker {
     fn submit<'a>(&'a self, task: &'a TaskMessage) -> Pending<'a, ()> {
-        Box::pin(Broker::submit(self, task))
+        Box::pin(RedisBroker::submit(self, task))
     }
 
     fn completions<'a>(
@@ -379,15 +378,15 @@ impl Queue for Broker {
         wait: Duration,
         count: usize,
     ) -> Pending<'a, Vec<Done>> {
-        Box::pin(Broker::completions(self, reply, after, wait, count))
+        Box::pin(RedisBroker::completions(self, reply, after, wait, count))
     }
 
     fn take<'a>(&'a self, done: &'a [Done]) -> Pending<'a, Vec<Outcome>> {
-        Box::pin(Broker::take(self, done))
+        Box::pin(RedisBroker::take(self, done))
     }
 
     fn release<'a>(&'a self, results: &'a [String]) -> Pending<'a, ()> {
-        Box::pin(Broker::release(self, results))
+        Box::pin(RedisBroker::release(self, results))
     }
 }
 
@@ -409,7 +408,7 @@ impl Queue for Broker {
 /// KEYS: the result, the reply stream, the task stream, and the key the
 /// value was written under, if it was. ARGV: the time to live in
 /// milliseconds, the group, the entry's id, the task's key, the reply's
-/// field (`value`, `stored`, `passed` or `failed`) with its text, and the
+/// field (`value`, `stored`, `passed`, `failed` or `lost`) with its text, and the
 /// worker's name.
 const FINISH: &str = r"
 local first
@@ -452,7 +451,7 @@ fn heartbeat(
         .name("delayed-worker-heartbeat".into())
         .spawn(move || {
             runtime.block_on(async move {
-                let mut broker: Option<Broker> = None;
+                let mut broker: Option<RedisBroker> = None;
                 loop {
                     tokio::time::sleep(every).await;
                     let Some(held) = held.upgrade() else {
@@ -464,7 +463,7 @@ fn heartbeat(
                         continue;
                     }
                     if broker.is_none() {
-                        broker = Broker::connect(&url, every).await.ok();
+                        broker = RedisBroker::connect(&url, every).await.ok();
                     }
                     let renewed = match &broker {
                         Some(broker) => broker.renew(&me, &ids).await,
@@ -484,8 +483,8 @@ fn heartbeat(
 /// A worker's side of the task stream: its consumer in the group, the
 /// tasks it holds (whose leases the heartbeat renews), and the commands
 /// that record finished tasks, waiting for its next round trip.
-pub(crate) struct Stream {
-    broker: Broker,
+pub(crate) struct RedisStream {
+    broker: RedisBroker,
     /// Its consumer name in the group.
     me: String,
     lease: Duration,
@@ -502,14 +501,18 @@ pub(crate) struct Stream {
     runs: u64,
 }
 
-impl Stream {
+impl RedisStream {
     /// Joins the workers' group at `url`, with a heartbeat for the leases.
-    pub(crate) fn connect(url: &str, settings: &Settings, on: &Runtime) -> Result<Stream, Error> {
-        let broker = on.block_on(Broker::connect(url, Duration::from_secs(10)))?;
-        let me = format!("worker-{}", super::unique_name());
+    pub(crate) fn connect(
+        url: &str,
+        settings: &Settings,
+        on: &Runtime,
+    ) -> Result<RedisStream, Error> {
+        let broker = on.block_on(RedisBroker::connect(url, Duration::from_secs(10)))?;
+        let me = format!("worker-{}", super::build::unique_name());
         let held = Arc::new(Mutex::new(Vec::new()));
         heartbeat(url, &me, settings.lease, Arc::downgrade(&held))?;
-        Ok(Stream {
+        Ok(RedisStream {
             broker,
             me,
             lease: settings.lease,
@@ -552,7 +555,7 @@ fn delivery(entry: StreamId, deliveries: usize) -> Delivery {
     let task = entry
         .get::<Vec<u8>>("task")
         .ok_or_else(|| "it has no `task` field".to_string())
-        .and_then(|bytes| super::decode::<TaskMessage>(&bytes).map_err(|e| format!("{e:?}")));
+        .and_then(|bytes| crate::wire::decode::<TaskMessage>(&bytes).map_err(|e| format!("{e:?}")));
     Delivery {
         id: entry.id,
         deliveries,
@@ -560,7 +563,7 @@ fn delivery(entry: StreamId, deliveries: usize) -> Delivery {
     }
 }
 
-impl Deliveries for Stream {
+impl Deliveries for RedisStream {
     fn name(&self) -> &str {
         &self.me
     }
@@ -646,6 +649,7 @@ impl Deliveries for Stream {
                 (Some(staged), "stored", Vec::new())
             }
             Finish::Failed(report) => (None, "failed", report.into_bytes()),
+            Finish::Lost(report) => (None, "lost", report.into_bytes()),
             Finish::Passed => (None, "passed", Vec::new()),
         };
         let finish = self.unsent.cmd("EVAL").arg(FINISH);

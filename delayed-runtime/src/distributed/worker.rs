@@ -33,18 +33,28 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
 use super::broker::{Argument, Deliveries, Delivery, Finish, INLINE, Settings, TaskMessage};
-use crate::error::{Error, Failure};
+use super::build::build;
+use super::registry::function;
+use crate::error::{Error, panic_message};
+use crate::executor::sequential;
+use crate::graph::Graph;
+use crate::node::Node;
 use crate::sync::lock;
+use crate::value::Value;
 
 /// How long the tasks of one read should take together, at the worker's
 /// pace.
 const BATCH_TIME: Duration = Duration::from_millis(2);
 
+/// How a worker thread reaches the broker at an address, its connection
+/// driven by the thread's runtime.
+pub(crate) type Connect = fn(&str, &Settings, &Runtime) -> Result<Box<dyn Deliveries>, Error>;
+
 /// Serves tasks from the broker at `url` with `settings`, on
 /// `settings.threads` threads, until the broker stays unreachable for 10
 /// seconds; see [`serve_if_worker`](super::serve_if_worker).
-pub(crate) fn serve(url: &str, settings: Settings) -> Result<(), Error> {
-    super::build();
+pub(crate) fn serve(url: &str, settings: Settings, connect: Connect) -> Result<(), Error> {
+    build();
     keep_freed_memory();
     let cache = Arc::new(Mutex::new(Cache::new(settings.cache)));
     let (stopped, first_to_stop) = mpsc::channel();
@@ -56,7 +66,7 @@ pub(crate) fn serve(url: &str, settings: Settings) -> Result<(), Error> {
             // A task runs on it in place: the stack of a main thread.
             .stack_size(8 << 20)
             .spawn(move || {
-                let _ = stopped.send(serve_on_this_thread(&url, settings, cache));
+                let _ = stopped.send(serve_on_this_thread(&url, settings, cache, connect));
             })
             .map_err(Error::start)?;
     }
@@ -106,12 +116,13 @@ fn serve_on_this_thread(
     url: &str,
     settings: Settings,
     cache: Arc<Mutex<Cache>>,
+    connect: Connect,
 ) -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(Error::start)?;
-    let deliveries = super::broker::deliveries(url, &settings, &runtime)?;
+    let deliveries = connect(url, &settings, &runtime)?;
     let mut worker = Worker {
         runtime,
         deliveries,
@@ -193,12 +204,12 @@ impl Worker {
             // Each task of the message fails: one recorded by an earlier
             // delivery keeps its record, and the first that was not tells
             // the client, which waits for it.
-            let report = self.report(&refusal, &task);
-            self.record(&delivery, &task, Err(report));
+            let finish = self.report(&refusal, &task);
+            self.deliveries.finish(&delivery, &task, finish);
             for link in links {
                 let task = task.follow(link);
-                let report = self.report(&refusal, &task);
-                self.record(&delivery, &task, Err(report));
+                let finish = self.report(&refusal, &task);
+                self.deliveries.finish(&delivery, &task, finish);
             }
             return Ok(());
         }
@@ -231,14 +242,14 @@ impl Worker {
     /// Why this worker runs none of the tasks of a delivery whose first
     /// task is `task`, if it does not.
     fn refusal(&self, task: &TaskMessage, delivery: &Delivery) -> Option<Refusal> {
-        if task.build != super::build() {
+        if task.build != build() {
             eprintln!(
                 "delayed worker {}: refused the tasks of build {} from `{}` on: this worker \
                  is build {}",
                 self.deliveries.name(),
                 task.build,
                 task.key,
-                super::build()
+                build()
             );
             Some(Refusal::Foreign)
         } else if delivery.deliveries > self.settings.retries as usize + 1 {
@@ -249,20 +260,20 @@ impl Worker {
     }
 
     /// What `task`, of a delivery refused so, fails with.
-    fn report(&self, refusal: &Refusal, task: &TaskMessage) -> String {
+    fn report(&self, refusal: &Refusal, task: &TaskMessage) -> Finish<'static> {
         match refusal {
-            Refusal::Foreign => format!(
+            Refusal::Foreign => Finish::Failed(format!(
                 "task `{}` comes from another build of the program than this worker's (build \
                  {} against {}): start the workers from the client's own binary",
                 task.key,
                 task.build,
-                super::build()
-            ),
-            Refusal::Lost(deliveries) => format!(
+                build()
+            )),
+            Refusal::Lost(deliveries) => Finish::Lost(format!(
                 "task `{}` was delivered {deliveries} times and its workers were lost each \
                  time (killed, or stopped past their lease of {:?}): given up after {} retries",
                 task.key, self.settings.lease, self.settings.retries
-            ),
+            )),
         }
     }
 
@@ -301,7 +312,7 @@ impl Worker {
         task: &TaskMessage,
         previous: Option<&[u8]>,
     ) -> Result<Result<Vec<u8>, String>, Error> {
-        let Some(function) = super::function(&task.function) else {
+        let Some(function) = function(&task.function) else {
             return Ok(Err(format!(
                 "no task function `{}` in this worker's build: a worker runs only the \
                  `#[delayed]` functions compiled into it",
@@ -316,7 +327,10 @@ impl Worker {
         // alive through one of the registry's.
         let started = Instant::now();
         let called = catch_unwind(AssertUnwindSafe(|| {
-            function.call_on(&args, Some(&self.runtime))
+            function.build(&args).and_then(|built| {
+                let value = compute_on(&self.runtime, &built.node)?;
+                built.encode(function.path(), &value)
+            })
         }));
         let took = started.elapsed();
         self.paces
@@ -333,14 +347,12 @@ impl Worker {
             )),
             Ok(Ok(bytes)) => Ok(bytes),
             Ok(Err(error)) => Err(format!("{error:?}")),
-            Err(payload) => match Failure::from_panic(payload) {
-                Failure::Panic(message) => Err(format!(
-                    "task `{}` could not run: task function `{}` panicked: {message}",
-                    task.key,
-                    function.path()
-                )),
-                _ => unreachable!("a panic's payload makes a panic's failure"),
-            },
+            Err(payload) => Err(format!(
+                "task `{}` could not run: task function `{}` panicked: {}",
+                task.key,
+                function.path(),
+                panic_message(payload)
+            )),
         })
     }
 
@@ -477,6 +489,15 @@ impl Cache {
         }
         Some(value)
     }
+}
+
+/// Computes a task in this thread on `runtime`, as the synchronous
+/// client does but without a runtime of its own for each task: how a
+/// worker runs the tasks it is sent, one after another on one runtime.
+fn compute_on(runtime: &Runtime, node: &Arc<Node>) -> Result<Value, Error> {
+    let graph = Graph::collect(&[node]);
+    let mut values = runtime.block_on(sequential::run(graph, None, None))?;
+    Ok(values.pop().expect("one value for the one root"))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! See `README.md` beside this file for the protocol and its invariants.
 
 pub(crate) mod delivery;
+pub(crate) mod offload;
 pub(crate) mod sequential;
 pub(crate) mod slots;
 pub(crate) mod threaded;
@@ -17,34 +18,17 @@ use std::time::{Duration, Instant};
 
 use crate::diagnostics::{Callback, ComputeFinish, ComputeStart, TaskFinish, TaskGraph, TaskStart};
 
-use crate::error::{Error, Failure};
+use crate::error::{Error, Failure, Fault, panic_message};
 use crate::graph::Graph;
 use crate::node::{Body, Inputs, ResultSlot};
 use crate::sync::Mutex;
 pub(crate) use crate::sync::lock;
 use crate::value::Value;
+use offload::{Offload, Plan, RanOn};
 
 /// What a compute delivers: the outputs' values in request order, or the
 /// first failure.
 pub(crate) type Outcome = Result<Vec<Value>, Error>;
-
-/// Where a task ran, when it ran on a worker: the worker's name, set by
-/// its run there, for the callbacks (the profiler draws a row for each
-/// worker). Made only for a task that runs on a worker.
-#[derive(Clone, Default)]
-#[cfg_attr(not(feature = "distributed"), allow(dead_code))]
-pub(crate) struct RanOn(Arc<Mutex<Option<String>>>);
-
-#[cfg_attr(not(feature = "distributed"), allow(dead_code))]
-impl RanOn {
-    pub(crate) fn set(&self, worker: String) {
-        *lock(&self.0) = Some(worker);
-    }
-
-    fn get(&self) -> Option<String> {
-        lock(&self.0).clone()
-    }
-}
 
 /// Called once with the outcome, from whichever thread finishes the compute.
 pub(crate) type Done = Box<dyn FnOnce(Outcome) + Send>;
@@ -77,14 +61,9 @@ pub(crate) struct Run {
     id: u64,
     /// Shared with a running compute's handle (`Client::submit`).
     control: Option<Arc<Control>>,
-    /// The client's workers, for the tasks that run on them.
-    #[cfg(feature = "distributed")]
-    remote: Option<Arc<crate::distributed::remote::RemoteClient>>,
-    /// The tasks sent in the message of the task before them, by index,
-    /// until the compute reaches them; dropped with the run if it never
-    /// does.
-    #[cfg(feature = "distributed")]
-    attached: Mutex<HashMap<u32, crate::distributed::remote::Attached>>,
+    /// Where the tasks that run elsewhere go, and how (a client with
+    /// workers); `None`, the common case, costs each task one branch.
+    plan: Option<Box<dyn Plan>>,
 }
 
 /// What the handle of a running compute sees of it: how many tasks are
@@ -149,12 +128,16 @@ impl Watchdog for Unwatched {
 }
 
 impl Run {
+    /// A run of `graph`; with `offload`, the tasks its plan chooses run
+    /// through it.
     pub(crate) fn new(
         graph: Graph,
         done: Done,
         callbacks: Option<Callbacks>,
         control: Option<Arc<Control>>,
+        offload: Option<&dyn Offload>,
     ) -> Run {
+        let plan = offload.and_then(|offload| offload.plan(&graph));
         let len = graph.len();
         let is_ready = |i: u32| graph.is_value(i);
         let mut pending = Vec::with_capacity(len);
@@ -202,25 +185,19 @@ impl Run {
                 NEXT.fetch_add(1, Ordering::Relaxed)
             },
             control,
-            #[cfg(feature = "distributed")]
-            remote: None,
-            #[cfg(feature = "distributed")]
-            attached: Mutex::default(),
+            plan,
         }
     }
 
-    /// This run with the tasks that can run on workers sent to `remote`'s,
-    /// for a client built with `redis(url)`.
-    #[cfg(feature = "distributed")]
-    pub(crate) fn on_workers(
-        mut self,
-        remote: Option<Arc<crate::distributed::remote::RemoteClient>>,
-    ) -> Run {
-        if remote.is_some() {
-            self.graph.run_on_workers();
-        }
-        self.remote = remote;
-        self
+    /// Whether task `i` runs elsewhere, through the run's plan.
+    fn offloads(&self, i: u32) -> bool {
+        self.plan.as_ref().is_some_and(|plan| plan.offloads(i))
+    }
+
+    /// Whether task `i` is a synchronous task run here, on a slot. One
+    /// that runs elsewhere is awaited as an async task, holding none.
+    pub(crate) fn is_sync(&self, i: u32) -> bool {
+        self.graph.is_sync(i) && !self.offloads(i)
     }
 
     /// Tasks not finished yet: the control's counter when a handle watches
@@ -334,10 +311,7 @@ impl Run {
                     match outcome {
                         // A synchronous attempt that timed out may still run:
                         // it is never run again.
-                        Err(failure)
-                            if attempt <= policy.retries
-                                && !matches!(failure, Failure::Timeout(_)) =>
-                        {
+                        Err(failure) if attempt <= policy.retries && !failure.is_timeout() => {
                             std::thread::sleep(policy.delay(attempt));
                             attempt += 1;
                         }
@@ -421,7 +395,7 @@ impl Run {
                 let started = Instant::now();
                 let outcome = self.call_sync(i, inputs);
                 if started.elapsed() > timeout {
-                    Err(Failure::Timeout(timeout))
+                    Err(Fault::Timeout(timeout).into())
                 } else {
                     outcome
                 }
@@ -444,17 +418,14 @@ impl Run {
         timeout: Option<Duration>,
     ) -> Result<Value, Failure> {
         // Where the task ran, told to the callbacks: asked only of a task
-        // that runs on a worker, and only for callbacks.
-        #[cfg(feature = "distributed")]
-        let ran_on = (self.callbacks.is_some() && self.graph.is_remote(i)).then(RanOn::default);
-        #[cfg(not(feature = "distributed"))]
-        let ran_on: Option<RanOn> = None;
+        // that runs elsewhere, and only for callbacks.
+        let ran_on = (self.callbacks.is_some() && self.offloads(i)).then(RanOn::default);
         let attempt = async {
             let call = self.call_async(i, inputs, ran_on.clone());
             match timeout {
                 Some(timeout) => tokio::time::timeout(timeout, call)
                     .await
-                    .unwrap_or(Err(Failure::Timeout(timeout))),
+                    .unwrap_or(Err(Fault::Timeout(timeout).into())),
                 None => call.await,
             }
         };
@@ -483,7 +454,8 @@ impl Run {
                 self.started
             },
         };
-        hooks(callbacks, |c| c.task_start(&start))?;
+        hooks(callbacks, |c| c.task_start(&start))
+            .map_err(|message| Failure::from(Fault::Panic(message)))?;
         Ok(start.at)
     }
 
@@ -516,7 +488,7 @@ impl Run {
         };
         let told = hooks(callbacks, |c| c.task_finish(&finish));
         match (outcome, told) {
-            (Ok(_), Err(failure)) => Err(failure),
+            (Ok(_), Err(message)) => Err(Fault::Panic(message).into()),
             (outcome, _) => outcome,
         }
     }
@@ -531,101 +503,26 @@ impl Run {
         // guard: a panicking `Drop` fails this task.
         let called = catch_unwind(AssertUnwindSafe(move || call(&mut inputs)));
         match called {
-            Ok(result) => result.map_err(Failure::Error),
+            Ok(result) => result.map_err(|error| Fault::Error(error).into()),
             Err(payload) => Err(Failure::from_panic(payload)),
         }
     }
 
-    /// The future of async task `i`: its body's, or that of its run on a
-    /// worker, whose name goes to `ran_on`.
-    #[cfg_attr(not(feature = "distributed"), allow(unused_variables))]
+    /// The future of async task `i`: its body's, or that of its run
+    /// elsewhere (through the plan), whose place goes to `ran_on`.
     fn future(
         &self,
         i: u32,
         inputs: &mut Inputs<'_>,
         ran_on: Option<RanOn>,
     ) -> crate::node::BoxFuture {
-        #[cfg(feature = "distributed")]
-        if let (true, Some(remote)) = (self.graph.is_remote(i), &self.remote) {
-            use crate::distributed::remote;
-            // Only a task that may follow another in its message can be
-            // waiting here: the others skip the lock.
-            let follows =
-                (self.graph.deps(i).first()).is_some_and(|&p| self.graph.follower(p) == Some(i));
-            let attached = if follows {
-                lock(&self.attached).remove(&i)
-            } else {
-                None
-            };
-            if let Some(attached) = attached {
-                // Its one input, which it had on its worker: read, for the
-                // counts, and dropped.
-                for k in 0..self.graph.deps(i).len() {
-                    drop(inputs.share(k));
-                }
-                return attached.follow(ran_on);
-            }
-            let node = self.graph.node(i);
-            let spec = node
-                .remote()
-                .expect("a task marked remote has what a worker needs");
-            let args = remote::arguments(&spec.parts, |k| inputs.share(k));
-            return match args {
-                Ok(args) => {
-                    let (future, attached) = remote.call(
-                        node.key.to_string(),
-                        spec,
-                        args,
-                        self.graph.kept_for(i),
-                        ran_on,
-                        self.followers(i),
-                    );
-                    if !attached.is_empty() {
-                        lock(&self.attached).extend(attached);
-                    }
-                    future
-                }
-                Err(error) => Box::pin(std::future::ready(Err(error.into()))),
-            };
+        if let Some(plan) = self.plan.as_deref().filter(|plan| plan.offloads(i)) {
+            return plan.start(&self.graph, i, inputs, ran_on);
         }
         let Body::Async(call) = self.graph.node(i).body() else {
-            unreachable!("run_async is only called for async tasks")
+            unreachable!("run_async is only called for async tasks and offloaded ones")
         };
         call(inputs)
-    }
-
-    /// The chain of tasks that follow task `i` on its worker, in its
-    /// message: each the one task that reads the one before it, and
-    /// reading nothing else ([`Graph::follower`]), up to
-    /// [`LINKS`](crate::distributed::remote::LINKS) tasks in all. It ends
-    /// early at a task whose arguments do not encode, which then goes on
-    /// its own.
-    #[cfg(feature = "distributed")]
-    fn followers(&self, i: u32) -> Vec<crate::distributed::remote::Follower<'_>> {
-        use crate::distributed::remote;
-        let mut followers = Vec::new();
-        let mut at = i;
-        while followers.len() + 1 < remote::LINKS {
-            let Some(next) = self.graph.follower(at) else {
-                break;
-            };
-            let node = self.graph.node(next);
-            let spec = node
-                .remote()
-                .expect("a task marked remote has what a worker needs");
-            let Ok(args) = remote::link_arguments(&spec.parts) else {
-                break;
-            };
-            followers.push(remote::Follower {
-                index: next,
-                key: node.key.to_string(),
-                spec,
-                args,
-                kept_for: self.graph.kept_for(next),
-            });
-            at = next;
-        }
-        followers
     }
 
     /// Calls an `async` task's body and polls it to completion, catching a
@@ -652,7 +549,7 @@ impl Run {
             };
             let result = match catch_unwind(AssertUnwindSafe(|| running.as_mut().poll(cx))) {
                 Ok(Poll::Pending) => return Poll::Pending,
-                Ok(Poll::Ready(result)) => result.map_err(Failure::Error),
+                Ok(Poll::Ready(result)) => result.map_err(|error| Fault::Error(error).into()),
                 Err(payload) => Err(Failure::from_panic(payload)),
             };
             let finished = std::mem::replace(&mut future, Ok(None));
@@ -829,13 +726,13 @@ fn current_thread() -> std::thread::ThreadId {
 }
 
 /// Calls `hook` on every callback, catching a panic in any of them; the
-/// others are still called.
-fn hooks(callbacks: &Callbacks, hook: impl Fn(&dyn Callback)) -> Result<(), Failure> {
+/// others are still called. The first panic's message is the error.
+fn hooks(callbacks: &Callbacks, hook: impl Fn(&dyn Callback)) -> Result<(), String> {
     let mut failure = Ok(());
     for callback in callbacks.iter() {
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| hook(&**callback))) {
             if failure.is_ok() {
-                failure = Err(Failure::from_panic(payload));
+                failure = Err(panic_message(payload));
             }
         }
     }

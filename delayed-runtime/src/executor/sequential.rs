@@ -8,7 +8,6 @@ use super::{Control, Outcome, Run, Unwatched};
 use crate::diagnostics::Callback;
 use crate::error::Error;
 use crate::graph::Graph;
-use crate::node::Body;
 use crate::sync::{Mutex, lock};
 
 /// Runs every task of `graph` in index order (dependencies first). Async
@@ -25,6 +24,7 @@ pub(crate) async fn run(
         Box::new(move |result| *lock(&sink) = Some(result)),
         callbacks,
         control.clone(),
+        None,
     );
     // In index order every task's inputs are ready when it is reached, so
     // the ready lists the bookkeeping produces are not needed.
@@ -41,11 +41,12 @@ pub(crate) async fn run(
         if run.is_stopped() {
             break;
         }
-        let result = match run.graph.node(task).body() {
-            Body::Ready(_) => continue,
-            Body::Sync(_) => run.run_sync(task, &Unwatched),
-            Body::Async(_) => run.run_async(task).await,
-            _ => unreachable!("`body()` looks through `Same`, `Configured` and `Remote`"),
+        let result = if run.graph.is_value(task) {
+            continue;
+        } else if run.is_sync(task) {
+            run.run_sync(task, &Unwatched)
+        } else {
+            run.run_async(task).await
         };
         if run.finish(task, result, &mut ready) {
             run.complete(1);

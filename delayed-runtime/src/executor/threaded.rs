@@ -18,10 +18,11 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
 use super::delivery::{Arrival, Sender, Watch};
+use super::offload::Offload;
 use super::slots::{Parking, Seat, Slots};
 use super::{Control, Disarm, Done, Outcome, Run, Watchdog};
 use crate::diagnostics::Callback;
-use crate::error::{Error, Failure};
+use crate::error::{Error, Fault};
 use crate::graph::Graph;
 use crate::sync::{Condvar, Mutex, lock};
 
@@ -63,9 +64,6 @@ pub(crate) struct Pool {
     parking: Parking<PoolState>,
     /// Wakes the monitor when a compute starts or the pool closes.
     monitor_wake: Condvar,
-    /// The workers of a client built with `redis(url)`.
-    #[cfg(feature = "distributed")]
-    pub(crate) remote: std::sync::OnceLock<Arc<crate::distributed::remote::RemoteClient>>,
 }
 
 struct PoolState {
@@ -107,8 +105,6 @@ impl Pool {
                 closed: false,
             }),
             monitor_wake: Condvar::new(),
-            #[cfg(feature = "distributed")]
-            remote: std::sync::OnceLock::new(),
         });
         if pool.lending {
             let watched = Arc::downgrade(&pool);
@@ -373,17 +369,17 @@ struct AsyncTasks {
     waiting: VecDeque<u32>,
 }
 
-/// Starts a compute of `graph` on `pool`; `done` gets the outcome.
+/// Starts a compute of `graph` on `pool`, with the tasks `offload` plans
+/// for running through it; `done` gets the outcome.
 pub(crate) fn start(
     pool: &Arc<Pool>,
     graph: Graph,
     callbacks: Option<Arc<[Arc<dyn Callback>]>>,
     done: Done,
     control: Option<Arc<Control>>,
+    offload: Option<&dyn Offload>,
 ) -> Arc<Job> {
-    let run = Run::new(graph, done, callbacks, control);
-    #[cfg(feature = "distributed")]
-    let run = run.on_workers(pool.remote.get().cloned());
+    let run = Run::new(graph, done, callbacks, control, offload);
     let job = Arc::new(Job {
         run,
         pool: pool.clone(),
@@ -446,7 +442,7 @@ impl Job {
             return None;
         }
         // The common case of a chain: one synchronous successor, run next.
-        if keep && ready.len() == 1 && self.run.graph.is_sync(ready[0]) {
+        if keep && ready.len() == 1 && self.run.is_sync(ready[0]) {
             return ready.pop().filter(|_| !self.run.is_stopped());
         }
         if self.run.is_stopped() {
@@ -454,7 +450,7 @@ impl Job {
             return None;
         }
         ready.retain(|&task| {
-            let sync = self.run.graph.is_sync(task);
+            let sync = self.run.is_sync(task);
             if !sync {
                 self.spawn_async(task);
             }
@@ -585,7 +581,7 @@ impl Watchdog for Arc<Job> {
             }
             if let Some(job) = job.upgrade() {
                 let key = job.run.graph.node(task).key.clone();
-                job.fail(Error::task(key, Failure::Timeout(timeout)));
+                job.fail(Error::task(key, Fault::Timeout(timeout).into()));
             }
         }));
         Some(Disarm(returned))
@@ -652,11 +648,12 @@ pub(crate) fn compute(
     pool: &Arc<Pool>,
     graph: Graph,
     callbacks: Option<Arc<[Arc<dyn Callback>]>>,
+    offload: Option<&dyn Offload>,
 ) -> Outcome {
     let watch = Arc::new(Watch::default());
     let sender = Sender(watch.clone());
     let done: Done = Box::new(move |result| sender.send(result));
-    let job = Arc::downgrade(&start(pool, graph, callbacks, done, None));
+    let job = Arc::downgrade(&start(pool, graph, callbacks, done, None, offload));
     wait(pool, &job, || match watch.take(None) {
         Arrival::Here(outcome) => Some(outcome),
         Arrival::Taken => Some(Err(Error::taken())),
