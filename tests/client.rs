@@ -153,8 +153,11 @@ fn clients_are_cloneable_and_can_be_dropped_inside_async_code() {
 #[test]
 fn zero_threads_is_a_clear_error() {
     let err = Client::builder().threads(0).build().unwrap_err();
-    let cause = std::error::Error::source(&err).unwrap().to_string();
-    assert!(cause.contains("at least one thread"), "{cause}");
+    // A setting to fix, said in the error itself, not a failure to start.
+    assert_eq!(err.kind(), delayed::ErrorKind::Config);
+    let shown = err.to_string();
+    assert!(shown.contains("at least one thread"), "{shown}");
+    assert!(shown.contains("threads(1)"), "{shown}");
     assert_eq!(Client::synchronous().threads(), None);
     let cores = std::thread::available_parallelism().unwrap().get();
     assert_eq!(Client::global().unwrap().threads(), Some(cores));

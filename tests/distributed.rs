@@ -544,6 +544,7 @@ fn value<T: serde::de::DeserializeOwned>(outcome: &Outcome) -> T {
         Outcome::Failed(report) => panic!("the task failed: {report}"),
         Outcome::Stored => panic!("`next_done` takes a result left on the broker"),
         Outcome::Passed => panic!("a task sent alone passes its result to no other"),
+        Outcome::Lost(report) => panic!("the task's workers were lost: {report}"),
     }
 }
 
@@ -551,6 +552,15 @@ fn failure(outcome: &Outcome) -> &str {
     match outcome {
         Outcome::Failed(report) => report,
         other => panic!("the task was expected to fail: {other:?}"),
+    }
+}
+
+/// The report of a task given up because its workers were lost, which a
+/// client turns into `ErrorKind::LostWorker`.
+fn lost(outcome: &Outcome) -> &str {
+    match outcome {
+        Outcome::Lost(report) => report,
+        other => panic!("the task was expected to be given up as lost: {other:?}"),
     }
 }
 
@@ -903,7 +913,7 @@ fn a_task_that_loses_its_workers_too_often_fails_saying_so(
     lose_two_workers(redis, &settings, &log, 1);
     let _third = redis.worker(&settings);
     let done = completions(&broker, runtime, test, 1, Duration::from_secs(20));
-    let report = failure(&done["doomed"]);
+    let report = lost(&done["doomed"]);
     assert!(
         report.contains("task `doomed` was delivered 3 times"),
         "{report}"
@@ -939,7 +949,7 @@ fn a_chain_that_loses_its_workers_too_often_fails_at_its_first_task_not_done(
     // and the client hears that the second failed, which it waits for.
     let done = completions(&broker, runtime, test, 2, Duration::from_secs(20));
     assert_eq!(done["first"], Outcome::Passed);
-    let report = failure(&done["endless"]);
+    let report = lost(&done["endless"]);
     assert!(
         report.contains("task `endless` was delivered 3 times"),
         "{report}"

@@ -666,9 +666,6 @@ impl Requirement {
     }
 }
 
-/// `tokens` with every token (also inside groups) located at `span`, for
-/// error messages, while keeping their own hygiene: `$crate` from the
-/// facade's `compute!` still names the facade.
 /// What stands in for a function the attribute rejected: its lazy
 /// signature with no body, so that callers type-check against what the
 /// function would have been and only the real error is shown (as
@@ -740,6 +737,9 @@ fn mentions_impl_trait(ty: &syn::Type) -> bool {
     })
 }
 
+/// `tokens` with every token (also inside groups) located at `span`, for
+/// error messages, while keeping their own hygiene: `$crate` from the
+/// facade's `compute!` still names the facade.
 pub(crate) fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
     tokens
         .clone()

@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 use crate::client::Client;
 use crate::error::Error;
 use crate::executor::delivery::Waiters;
-use crate::executor::{Control, Outcome};
+use crate::executor::{ComputeOutcome, Control};
 use crate::graph::Graph;
 use crate::graph::Roots;
 use crate::handle::Delayed;
@@ -192,7 +192,7 @@ impl Inbox {
         waiters.wake();
     }
 
-    fn end(&self, outcome: Outcome) {
+    fn end(&self, outcome: ComputeOutcome) {
         let mut state = lock(&self.state);
         state
             .ended

@@ -108,7 +108,7 @@ enum Kind {
 /// #[delayed]
 /// fn parse(s: String) -> Result<i64, std::num::ParseIntError> { s.parse() }
 ///
-/// match parse("ten".into()).compute() {
+/// match parse("ten".to_string()).compute() {
 ///     Ok(n) => println!("{n}"),
 ///     Err(e) if e.kind() == ErrorKind::Task => eprintln!("bad input: {e:?}"),
 ///     Err(e) => return Err(e),
@@ -159,8 +159,9 @@ pub enum ErrorKind {
     /// fn double(x: i64) -> i64 { 2 * x }
     ///
     /// let handles = vec![double(check(-1))];
-    /// let (_, first) = delayed::as_completed(&handles).next().unwrap();
+    /// let (_, first) = delayed::as_completed(&handles)?.next().unwrap();
     /// assert_eq!(first.unwrap_err().kind(), delayed::ErrorKind::Upstream);
+    /// # Ok::<(), delayed::Error>(())
     /// ```
     Upstream,
     /// The compute was cancelled ([`Running::cancel`](crate::Running::cancel),
@@ -883,6 +884,45 @@ mod tests {
         assert_eq!(message(Box::new("static")), "static");
         assert_eq!(message(Box::new(String::from("owned"))), "owned");
         assert_eq!(message(Box::new(5_u8)), "a panic with a non-string payload");
+    }
+
+    #[test]
+    fn each_failure_has_the_kind_a_caller_acts_on() {
+        let task = |fault: Fault| Error::task(Key::unique("t"), fault.into()).kind();
+        assert_eq!(task(Fault::Error("no".into())), ErrorKind::Task);
+        assert_eq!(task(Fault::Panic("boom".into())), ErrorKind::Panic);
+        assert_eq!(
+            task(Fault::Timeout(Duration::from_millis(1))),
+            ErrorKind::TimedOut
+        );
+        let lost = Fault::Error(Box::new(WorkersLost("delivered 3 times".into())));
+        assert_eq!(task(lost), ErrorKind::LostWorker);
+        let retried = Failure::from(Fault::Panic("again".into())).after(3);
+        let err = Error::task(Key::unique("t"), retried);
+        assert_eq!((err.kind(), err.attempts()), (ErrorKind::Panic, 3));
+        let config = Error::task(Key::unique("t"), Failure::Config("retries of 0".into()));
+        assert_eq!(config.kind(), ErrorKind::Config);
+        assert_eq!(Error::config("threads(0)").kind(), ErrorKind::Config);
+        assert_eq!(Error::broker("down".into(), None).kind(), ErrorKind::Broker);
+        assert_eq!(
+            Error::codec("bad".into(), "nil".into()).kind(),
+            ErrorKind::Codec
+        );
+        assert_eq!(Error::registry("local".into()).kind(), ErrorKind::Registry);
+        assert_eq!(Error::cancelled().kind(), ErrorKind::Cancelled);
+        assert_eq!(
+            Error::start(std::io::ErrorKind::Other.into()).kind(),
+            ErrorKind::Io
+        );
+        assert_eq!(
+            Error::callback("start", "hook".into()).kind(),
+            ErrorKind::Panic
+        );
+        // An error shared between outputs has the kind of the one inside.
+        let shared = Error::shared(Arc::new(Error::cancelled()));
+        assert_eq!(shared.kind(), ErrorKind::Cancelled);
+        let upstream = Error::upstream(Key::unique("u"), Arc::new(Error::config("x")));
+        assert_eq!(upstream.kind(), ErrorKind::Upstream);
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub use client::{
 };
 pub use computable::Computable;
 pub use compute::{compute, compute_async};
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use function::{DelayedFn, TaskFn, delayed};
 pub use handle::{Delayed, IntoDelayed, value};
 pub use key::Key;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::error::Error;
 use crate::executor::delivery::{Arrival, Watch};
 use crate::executor::threaded::{self, Job, Pool};
-use crate::executor::{Control, Outcome};
+use crate::executor::{ComputeOutcome, Control};
 use crate::value::Value;
 
 /// A compute running in the background: what
@@ -101,7 +101,7 @@ impl<T> Running<T> {
         }
     }
 
-    fn finish(&mut self, outcome: Outcome) -> Result<T, Error> {
+    fn finish(&mut self, outcome: ComputeOutcome) -> Result<T, Error> {
         let convert = self.convert.take().ok_or_else(Error::taken)?;
         outcome.map(convert)
     }

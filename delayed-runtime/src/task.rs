@@ -306,7 +306,9 @@ impl<T> Shared<T> {
 
 #[cfg(feature = "distributed")]
 impl<T: TaskValue> Shared<T> {
-    /// This argument for a worker: its value encoded now, or its input.
+    /// This argument for a worker: its value, or its input, with the
+    /// encoder that writes it when the task is sent (never before, so a
+    /// client without workers encodes nothing).
     pub fn remote_part(&self, encoder: Option<crate::wire::Encode>) -> Option<crate::wire::Part> {
         use crate::wire::Part;
         let encoder = encoder?;
@@ -319,7 +321,9 @@ impl<T: TaskValue> Shared<T> {
 
 #[cfg(feature = "distributed")]
 impl<T: Any + Send + Sync> Owned<T> {
-    /// This argument for a worker: its value encoded now, or its input.
+    /// This argument for a worker: its value, or its input, with the
+    /// encoder that writes it when the task is sent (never before, so a
+    /// client without workers encodes nothing).
     pub fn remote_part(&self, encoder: Option<crate::wire::Encode>) -> Option<crate::wire::Part> {
         use crate::wire::Part;
         let encoder = encoder?;

@@ -108,6 +108,13 @@ pub const WORKER_VARIABLE: &str = "DELAYED_WORKER";
 /// | `DELAYED_WORKER_CACHE` | 256 MiB | how many bytes of the results it wrote a worker keeps for the tasks that read them |
 /// | `DELAYED_WORKER_THREADS` | one per core | how many tasks a worker runs at once |
 ///
+/// What a worker has to say on the way (a broker lost and tried again, a
+/// task of another build refused, a malformed message set aside) goes out
+/// as [`tracing`](https://docs.rs/tracing) warnings with the target
+/// `delayed::worker` and the worker's name as a field: install a
+/// subscriber (`tracing_subscriber::fmt::init()`) in `main` to see them. A
+/// setting it cannot use is an error of [`ErrorKind::Config`](crate::ErrorKind::Config).
+///
 /// ```
 /// fn main() -> Result<(), delayed::Error> {
 ///     delayed::distributed::serve_if_worker()?; // a worker serves here

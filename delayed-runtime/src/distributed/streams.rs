@@ -470,7 +470,7 @@ fn heartbeat(
                         None => continue,
                     };
                     if let Err(error) = renewed {
-                        eprintln!("delayed worker {me}: {error}");
+                        tracing::warn!(target: "delayed::worker", worker = %me, "{error}");
                         broker = None;
                     }
                 }
@@ -685,9 +685,10 @@ impl Deliveries for RedisStream {
 
     fn reject(&mut self, delivery: &Delivery, reason: &str) {
         let id = delivery.id.as_str();
-        eprintln!(
-            "delayed worker {}: rejected entry {id} of {TASKS}: {reason}",
-            self.me
+        tracing::warn!(
+            target: "delayed::worker",
+            worker = %self.me,
+            "rejected entry {id} of {TASKS}: {reason}"
         );
         self.unsent
             .xadd_maxlen(

@@ -142,9 +142,10 @@ fn serve_on_this_thread(
                 if since.elapsed() > Duration::from_secs(10) {
                     return Err(error);
                 }
-                eprintln!(
-                    "delayed worker {}: {error}; trying again",
-                    worker.deliveries.name()
+                tracing::warn!(
+                    target: "delayed::worker",
+                    worker = worker.deliveries.name(),
+                    "{error}; trying again"
                 );
                 std::thread::sleep(Duration::from_millis(200));
                 worker.deliveries.recover(&worker.runtime);
@@ -243,10 +244,10 @@ impl Worker {
     /// task is `task`, if it does not.
     fn refusal(&self, task: &TaskMessage, delivery: &Delivery) -> Option<Refusal> {
         if task.build != build() {
-            eprintln!(
-                "delayed worker {}: refused the tasks of build {} from `{}` on: this worker \
-                 is build {}",
-                self.deliveries.name(),
+            tracing::warn!(
+                target: "delayed::worker",
+                worker = self.deliveries.name(),
+                "refused the tasks of build {} from `{}` on: this worker is build {}",
                 task.build,
                 task.key,
                 build()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::thread::Thread;
 
-use super::Outcome;
+use super::ComputeOutcome;
 use crate::error::Error;
 use crate::sync::{Mutex, lock};
 
@@ -49,14 +49,14 @@ pub(crate) struct Watch {
 
 #[derive(Default)]
 struct State {
-    outcome: Option<Outcome>,
+    outcome: Option<ComputeOutcome>,
     delivered: bool,
     waiters: Waiters,
 }
 
 /// What [`Watch::take`] found.
 pub(crate) enum Arrival {
-    Here(Outcome),
+    Here(ComputeOutcome),
     /// Delivered, and taken by an earlier call.
     Taken,
     NotYet,
@@ -83,7 +83,7 @@ impl Watch {
     }
 
     /// Stores the outcome (the first one only) and wakes the waiters.
-    pub(crate) fn deliver(&self, outcome: Outcome) {
+    pub(crate) fn deliver(&self, outcome: ComputeOutcome) {
         let mut state = lock(&self.state);
         if state.delivered {
             return;
@@ -101,7 +101,7 @@ impl Watch {
 pub(crate) struct Sender(pub(crate) Arc<Watch>);
 
 impl Sender {
-    pub(crate) fn send(self, outcome: Outcome) {
+    pub(crate) fn send(self, outcome: ComputeOutcome) {
         self.0.deliver(outcome);
     }
 }

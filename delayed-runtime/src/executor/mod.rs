@@ -28,10 +28,10 @@ use offload::{Offload, Plan, RanOn};
 
 /// What a compute delivers: the outputs' values in request order, or the
 /// first failure.
-pub(crate) type Outcome = Result<Vec<Value>, Error>;
+pub(crate) type ComputeOutcome = Result<Vec<Value>, Error>;
 
 /// Called once with the outcome, from whichever thread finishes the compute.
-pub(crate) type Done = Box<dyn FnOnce(Outcome) + Send>;
+pub(crate) type OnDone = Box<dyn FnOnce(ComputeOutcome) + Send>;
 
 /// The state of one compute over one [`Graph`].
 pub(crate) struct Run {
@@ -45,7 +45,7 @@ pub(crate) struct Run {
     remaining: AtomicUsize,
     /// Set by the first failure or by cancellation: start no more tasks.
     stopped: AtomicBool,
-    done: Mutex<Option<Done>>,
+    done: Mutex<Option<OnDone>>,
     /// Set once every task has finished: the outputs are delivered when
     /// the run is dropped, straight from their result slots, so that when
     /// a compute returns nothing of its graph is held any more.
@@ -132,7 +132,7 @@ impl Run {
     /// through it.
     pub(crate) fn new(
         graph: Graph,
-        done: Done,
+        done: OnDone,
         callbacks: Option<Callbacks>,
         control: Option<Arc<Control>>,
         offload: Option<&dyn Offload>,
@@ -266,7 +266,7 @@ impl Run {
             }
         }
         if self.remaining().load(Ordering::Acquire) == 0 {
-            self.deliver_outputs();
+            self.mark_outputs_ready();
             return Vec::new();
         }
         (0..self.graph.len() as u32)
@@ -630,18 +630,20 @@ impl Run {
     pub(crate) fn complete(&self, tasks: usize) -> bool {
         let last = tasks > 0 && self.remaining().fetch_sub(tasks, Ordering::AcqRel) == tasks;
         if last {
-            self.deliver_outputs();
+            self.mark_outputs_ready();
         }
         last
     }
 
-    fn deliver_outputs(&self) {
+    /// Marks the outputs ready: they are delivered when the run is
+    /// dropped, which follows at once (see `Drop for Run`).
+    fn mark_outputs_ready(&self) {
         self.outputs_ready.store(true, Ordering::Release);
     }
 
     /// Delivers the outcome; only the first call has any effect. A
     /// `finish` hook that panics turns a success into that failure.
-    pub(crate) fn deliver(&self, mut outcome: Outcome) {
+    pub(crate) fn deliver(&self, mut outcome: ComputeOutcome) {
         let done = lock(&self.done).take();
         if let Some(done) = done {
             if let Some(callbacks) = &self.callbacks {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::{Control, Outcome, Run, Unwatched};
+use super::{ComputeOutcome, Control, Run, Unwatched};
 use crate::diagnostics::Callback;
 use crate::error::Error;
 use crate::graph::Graph;
@@ -16,8 +16,8 @@ pub(crate) async fn run(
     graph: Graph,
     callbacks: Option<Arc<[Arc<dyn Callback>]>>,
     control: Option<Arc<Control>>,
-) -> Outcome {
-    let outcome: Arc<Mutex<Option<Outcome>>> = Arc::default();
+) -> ComputeOutcome {
+    let outcome: Arc<Mutex<Option<ComputeOutcome>>> = Arc::default();
     let sink = outcome.clone();
     let run = Run::new(
         graph,

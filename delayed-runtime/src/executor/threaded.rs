@@ -1,4 +1,4 @@
-//! The default scheduler: synchronous tasks run on the pool's worker
+//! The default scheduler: synchronous tasks run on the pool's
 //! threads, one per CPU slot, and async tasks run as futures on the
 //! client's tokio runtime.
 //!
@@ -20,13 +20,13 @@ use tokio::runtime::Handle;
 use super::delivery::{Arrival, Sender, Watch};
 use super::offload::Offload;
 use super::slots::{Parking, Seat, Slots};
-use super::{Control, Disarm, Done, Outcome, Run, Watchdog};
+use super::{ComputeOutcome, Control, Disarm, OnDone, Run, Watchdog};
 use crate::diagnostics::Callback;
 use crate::error::{Error, Fault};
 use crate::graph::Graph;
 use crate::sync::{Condvar, Mutex, lock};
 
-/// How long an idle worker thread waits for work before it exits.
+/// How long an idle pool thread waits for work before it exits.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How often, at most, the monitor looks at the running tasks' threads.
@@ -54,7 +54,7 @@ pub(crate) struct Pool {
     /// Whether blocked tasks lend their slot (the default); `threads(n)`
     /// turns it off, so that exactly `n` tasks run at once.
     pub(crate) lending: bool,
-    /// The most worker threads the pool starts.
+    /// The most pool threads the pool starts.
     pub(crate) max_threads: usize,
     /// The most async tasks of one compute in flight at once.
     pub(crate) max_async: usize,
@@ -69,13 +69,13 @@ pub(crate) struct Pool {
 struct PoolState {
     /// Computes with tasks not started yet, oldest first.
     jobs: Vec<Arc<Job>>,
-    /// Worker threads alive, and how many of them have not looked for
+    /// Pool threads alive, and how many of them have not looked for
     /// work yet.
     threads: usize,
     starting: usize,
-    /// The live workers, for the monitor.
-    workers: Vec<Arc<Worker>>,
-    /// The client is gone: idle workers and the monitor exit.
+    /// The live pool threads, for the monitor.
+    members: Vec<Arc<PoolThread>>,
+    /// The client is gone: idle pool threads and the monitor exit.
     closed: bool,
 }
 
@@ -101,7 +101,7 @@ impl Pool {
                 jobs: Vec::new(),
                 threads: 0,
                 starting: 0,
-                workers: Vec::new(),
+                members: Vec::new(),
                 closed: false,
             }),
             monitor_wake: Condvar::new(),
@@ -122,16 +122,16 @@ impl Pool {
         self.monitor_wake.notify_all();
     }
 
-    /// Call after queuing tasks: wakes or starts a worker if a slot is free.
+    /// Call after queuing tasks: wakes or starts a pool thread if a slot is free.
     fn work_queued(self: &Arc<Pool>) {
         if self.slots.any_free() && !self.parking.wake_one() {
-            self.start_worker();
+            self.start_thread();
         }
     }
 
-    /// Starts a worker thread, unless one is starting already (it will
+    /// Starts a pool thread, unless one is starting already (it will
     /// wake the next if there is more work) or the ceiling is reached.
-    fn start_worker(self: &Arc<Pool>) {
+    fn start_thread(self: &Arc<Pool>) {
         let mut state = self.parking.lock();
         if state.closed || state.starting > 0 || state.threads >= self.max_threads {
             return;
@@ -140,7 +140,7 @@ impl Pool {
         state.starting += 1;
         let pool = self.clone();
         let started = std::thread::Builder::new()
-            .name("delayed-worker".into())
+            .name("delayed-pool".into())
             .spawn(move || work(pool));
         if let Err(error) = started {
             state.threads -= 1;
@@ -162,7 +162,7 @@ impl Pool {
     }
 
     /// Claims a queued task of any compute, oldest compute first, and
-    /// wakes another worker if more are queued and a slot is free.
+    /// wakes another pool thread if more are queued and a slot is free.
     fn find_task(self: &Arc<Pool>) -> Option<(Arc<Job>, u32)> {
         let state = self.parking.lock();
         let (found, more) = state.jobs.iter().find_map(|job| {
@@ -182,19 +182,19 @@ impl Pool {
     }
 }
 
-/// One worker thread's seat, its thread id and the function it runs, for
+/// One pool thread: its seat, its thread id and the function it runs, for
 /// the monitor.
-pub(crate) struct Worker {
+pub(crate) struct PoolThread {
     seat: Seat,
     thread: Option<u32>,
     /// The name of the function of the task running, by address.
     function: AtomicUsize,
-    /// Consecutive samples in which the monitor saw this worker's task
+    /// Consecutive samples in which the monitor saw this pool thread's task
     /// asleep; the monitor alone reads and writes it.
     asleep_samples: MonitorCount,
 }
 
-/// A count only the monitor thread uses, kept with the worker it is about.
+/// A count only the monitor thread uses, kept with the pool thread it is about.
 #[derive(Default)]
 struct MonitorCount(std::sync::atomic::AtomicU32);
 
@@ -250,7 +250,7 @@ impl Blocking {
 
 thread_local! {
     /// The pool this thread works for, and its seat.
-    static CURRENT: RefCell<Option<(usize, Arc<Worker>)>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<(usize, Arc<PoolThread>)>> = const { RefCell::new(None) };
     /// Whether this thread belongs to a client's tokio runtime.
     static RUNTIME_THREAD: Cell<bool> = const { Cell::new(false) };
 }
@@ -259,13 +259,13 @@ fn address(pool: &Pool) -> usize {
     std::ptr::from_ref(pool).addr()
 }
 
-/// This thread's seat, if it is a worker of `pool` running a task.
-fn current_worker(pool: &Pool) -> Option<Arc<Worker>> {
+/// This thread's seat, if it is a pool thread of `pool` running a task.
+fn current_pool_thread(pool: &Pool) -> Option<Arc<PoolThread>> {
     CURRENT.with_borrow(|current| {
         current
             .as_ref()
-            .filter(|(owner, worker)| *owner == address(pool) && worker.seat.is_busy())
-            .map(|(_, worker)| worker.clone())
+            .filter(|(owner, member)| *owner == address(pool) && member.seat.is_busy())
+            .map(|(_, member)| member.clone())
     })
 }
 
@@ -275,11 +275,11 @@ pub(crate) fn runtime_thread_started() {
     RUNTIME_THREAD.set(true);
 }
 
-/// A worker thread: takes a slot and a task, runs the task and the chain
+/// A pool thread: takes a slot and a task, runs the task and the chain
 /// behind it, gives the slot back; sleeps when there is nothing to do and
 /// exits after [`IDLE_TIMEOUT`] idle or when the client is gone.
 fn work(pool: Arc<Pool>) {
-    let me = Arc::new(Worker {
+    let me = Arc::new(PoolThread {
         seat: Seat::new(),
         thread: thread_id(),
         function: AtomicUsize::new(0),
@@ -288,7 +288,7 @@ fn work(pool: Arc<Pool>) {
     {
         let mut state = pool.parking.lock();
         state.starting -= 1;
-        state.workers.push(me.clone());
+        state.members.push(me.clone());
     }
     let _exit = Exit {
         pool: &pool,
@@ -307,8 +307,8 @@ fn work(pool: Arc<Pool>) {
 }
 
 /// Takes a slot and a queued task, sleeping until both are there; `None`
-/// when the worker should exit.
-fn claim(pool: &Arc<Pool>, me: &Worker) -> Option<(Arc<Job>, u32)> {
+/// when the pool thread should exit.
+fn claim(pool: &Arc<Pool>, me: &PoolThread) -> Option<(Arc<Job>, u32)> {
     loop {
         if pool.slots.try_take() {
             me.seat.hold();
@@ -326,10 +326,10 @@ fn claim(pool: &Arc<Pool>, me: &Worker) -> Option<(Arc<Job>, u32)> {
     }
 }
 
-/// Unregisters a worker as its thread ends, also by a panic of ours.
+/// Unregisters a pool thread as its thread ends, also by a panic of ours.
 struct Exit<'a> {
     pool: &'a Arc<Pool>,
-    me: &'a Arc<Worker>,
+    me: &'a Arc<PoolThread>,
 }
 
 impl Drop for Exit<'_> {
@@ -338,7 +338,7 @@ impl Drop for Exit<'_> {
         let gave = self.me.seat.release(&self.pool.slots);
         let mut state = self.pool.parking.lock();
         state.threads -= 1;
-        state.workers.retain(|worker| !Arc::ptr_eq(worker, self.me));
+        state.members.retain(|member| !Arc::ptr_eq(member, self.me));
         drop(state);
         if gave {
             self.pool.work_queued();
@@ -350,7 +350,7 @@ impl Drop for Exit<'_> {
 pub(crate) struct Job {
     pub(crate) run: Run,
     pool: Arc<Pool>,
-    /// Ready synchronous tasks no worker has claimed yet.
+    /// Ready synchronous tasks no pool thread has claimed yet.
     queue: Mutex<VecDeque<u32>>,
     asyncs: Mutex<AsyncTasks>,
     /// The thread that waits for this compute and helps run it, woken when
@@ -375,7 +375,7 @@ pub(crate) fn start(
     pool: &Arc<Pool>,
     graph: Graph,
     callbacks: Option<Arc<[Arc<dyn Callback>]>>,
-    done: Done,
+    done: OnDone,
     control: Option<Arc<Control>>,
     offload: Option<&dyn Offload>,
 ) -> Arc<Job> {
@@ -396,7 +396,7 @@ pub(crate) fn start(
     *lock(&job.keeper) = Some(job.clone());
     pool.parking.lock().jobs.push(job.clone());
     pool.monitor_wake.notify_one();
-    // The first tasks go to the queue for the workers, none kept here.
+    // The first tasks go to the queue for the pool threads, none kept here.
     job.dispatch(&mut ready, false);
     job
 }
@@ -410,7 +410,7 @@ impl Job {
         !lock(&self.queue).is_empty()
     }
 
-    /// Ends the job: no worker looks for its tasks any more, and the
+    /// Ends the job: no pool thread looks for its tasks any more, and the
     /// scheduler lets go of it.
     fn end(&self) {
         self.pool
@@ -480,8 +480,8 @@ impl Job {
         }
     }
 
-    /// Claims the next queued task for a worker that just finished one,
-    /// waking another worker if more are queued and a slot is free.
+    /// Claims the next queued task for a pool thread that just finished one,
+    /// waking another pool thread if more are queued and a slot is free.
     fn pop_next(&self) -> Option<u32> {
         let mut queue = lock(&self.queue);
         let next = queue.pop_front();
@@ -493,9 +493,9 @@ impl Job {
         next
     }
 
-    /// Runs synchronous task `task` on this worker, then the tasks it makes
-    /// ready and the queued ones, while the worker may go on.
-    fn run_tasks(self: &Arc<Job>, mut task: u32, me: &Worker) {
+    /// Runs synchronous task `task` on this pool thread, then the tasks it makes
+    /// ready and the queued ones, while the pool thread may go on.
+    fn run_tasks(self: &Arc<Job>, mut task: u32, me: &PoolThread) {
         let unfinished = Unfinished::new(&**self, task);
         let mut ready = Vec::new();
         // Tasks finished here and not yet counted as done.
@@ -540,7 +540,7 @@ impl Job {
 
     /// Tells the monitor which function `me` runs now; lends the slot at
     /// once if that function's tasks block.
-    fn starting(&self, task: u32, me: &Worker) {
+    fn starting(&self, task: u32, me: &PoolThread) {
         let pool = &self.pool;
         let function = self.run.graph.node(task).key.name().as_ptr().addr();
         me.function.store(function, Ordering::Relaxed);
@@ -640,7 +640,7 @@ impl<J: Deref<Target = Job>> Drop for Unfinished<J> {
 
 /// Computes `graph` on `pool`, blocking the calling thread until done.
 ///
-/// A worker of this pool that calls it from inside a task helps: it runs
+/// A pool thread of this pool that calls it from inside a task helps: it runs
 /// the compute's tasks itself while it waits, so nesting costs no thread
 /// and cannot deadlock. Any other thread just waits; on a client runtime's
 /// own thread it first lets tokio move its other work elsewhere.
@@ -649,10 +649,10 @@ pub(crate) fn compute(
     graph: Graph,
     callbacks: Option<Arc<[Arc<dyn Callback>]>>,
     offload: Option<&dyn Offload>,
-) -> Outcome {
+) -> ComputeOutcome {
     let watch = Arc::new(Watch::default());
     let sender = Sender(watch.clone());
-    let done: Done = Box::new(move |result| sender.send(result));
+    let done: OnDone = Box::new(move |result| sender.send(result));
     let job = Arc::downgrade(&start(pool, graph, callbacks, done, None, offload));
     wait(pool, &job, || match watch.take(None) {
         Arrival::Here(outcome) => Some(outcome),
@@ -662,9 +662,9 @@ pub(crate) fn compute(
 }
 
 /// Blocks until `outcome` has it, helping with `job` if this thread is a
-/// worker of `pool` running a task; whoever delivers unparks this thread.
+/// pool thread of `pool` running a task; whoever delivers unparks this thread.
 pub(crate) fn wait<T>(pool: &Pool, job: &Weak<Job>, mut outcome: impl FnMut() -> Option<T>) -> T {
-    if let Some(me) = current_worker(pool) {
+    if let Some(me) = current_pool_thread(pool) {
         return help(pool, job, outcome, &me);
     }
     let mut parked = move || loop {
@@ -682,9 +682,14 @@ pub(crate) fn wait<T>(pool: &Pool, job: &Weak<Job>, mut outcome: impl FnMut() ->
     }
 }
 
-/// Waits for `job` on a worker that runs one of the pool's tasks: runs the
+/// Waits for `job` on a pool thread that runs one of the pool's tasks: runs the
 /// job's queued tasks itself, and lends its slot while there are none.
-fn help<T>(pool: &Pool, job: &Weak<Job>, mut outcome: impl FnMut() -> Option<T>, me: &Worker) -> T {
+fn help<T>(
+    pool: &Pool,
+    job: &Weak<Job>,
+    mut outcome: impl FnMut() -> Option<T>,
+    me: &PoolThread,
+) -> T {
     if let Some(job) = job.upgrade() {
         *lock(&job.helper) = Some(std::thread::current());
     }
@@ -741,7 +746,7 @@ fn monitor(pool: &Weak<Pool>) {
         let Some(pool) = pool.upgrade() else {
             return;
         };
-        let workers = {
+        let members = {
             let mut state = pool.parking.lock();
             while state.jobs.is_empty() && !state.closed {
                 state = pool
@@ -752,7 +757,7 @@ fn monitor(pool: &Weak<Pool>) {
             if state.closed {
                 return;
             }
-            state.workers.clone()
+            state.members.clone()
         };
         let sweep = Instant::now();
         // Slots held by running tasks are looked at every sweep; lent ones,
@@ -761,28 +766,28 @@ fn monitor(pool: &Weak<Pool>) {
         if reclaim {
             last_reclaim_sweep = sweep;
         }
-        for worker in &workers {
-            let lent = worker.seat.is_lent();
-            if !worker.seat.is_busy() || (lent && !reclaim) {
+        for member in &members {
+            let lent = member.seat.is_lent();
+            if !member.seat.is_busy() || (lent && !reclaim) {
                 continue;
             }
-            let (asleep, needed) = match worker.thread.and_then(is_asleep) {
+            let (asleep, needed) = match member.thread.and_then(is_asleep) {
                 Some(asleep) => (asleep, BLOCKED_SAMPLES),
                 // Cannot tell: a task that keeps its slot for long is
                 // assumed blocked, and keeps the lent slot until it ends.
                 None => (!lent, STARVED_SAMPLES),
             };
-            let function = worker.function.load(Ordering::Relaxed);
+            let function = member.function.load(Ordering::Relaxed);
             if !asleep {
-                worker.asleep_samples.set(0);
-                if worker.thread.is_some() && worker.seat.reclaim(&pool.slots) {
+                member.asleep_samples.set(0);
+                if member.thread.is_some() && member.seat.reclaim(&pool.slots) {
                     pool.blocking.remove(function);
                 }
                 continue;
             }
-            let count = worker.asleep_samples.get() + 1;
-            worker.asleep_samples.set(count);
-            if count >= needed && worker.seat.lend(&pool.slots) {
+            let count = member.asleep_samples.get() + 1;
+            member.asleep_samples.set(count);
+            if count >= needed && member.seat.lend(&pool.slots) {
                 pool.blocking.insert(function);
                 pool.work_queued();
             }
