@@ -259,10 +259,10 @@ fn threads_above_the_ceiling_is_an_error_that_says_what_to_write() {
         Client::builder().max_threads(0),
         Client::builder().max_async_tasks(0),
     ] {
-        let cause = std::error::Error::source(&bad.build().unwrap_err())
-            .unwrap()
-            .to_string();
-        assert!(cause.contains("at least 1"), "{cause}");
+        let err = bad.build().unwrap_err();
+        assert_eq!(err.kind(), delayed::ErrorKind::Config);
+        let shown = err.to_string();
+        assert!(shown.contains("at least 1"), "{shown}");
     }
 }
 
