@@ -1066,6 +1066,7 @@ fn a_broker_lost_mid_compute_fails_it_in_bounded_time(
         .expect("the compute ends within 15 s")
         .unwrap_err();
     assert!(stopped.elapsed() < Duration::from_secs(15));
+    assert_eq!(error.kind(), delayed::ErrorKind::Broker, "{error:?}");
     let shown = format!("{error:?}");
     assert!(
         shown.contains("the broker at `redis://127.0.0.1:"),
@@ -1087,6 +1088,7 @@ fn an_unreachable_broker_is_a_clear_error_in_bounded_time(
         .err()
         .expect("nothing listens there");
     assert!(start.elapsed() < Duration::from_secs(5));
+    assert_eq!(error.kind(), delayed::ErrorKind::Broker);
     let shown = error.to_string();
     assert!(shown.contains("could not reach the broker"), "{shown}");
     assert!(

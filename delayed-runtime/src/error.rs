@@ -374,6 +374,9 @@ enum Cause {
     Timeout,
     /// Its workers were lost ([`WorkersLost`]).
     Lost,
+    /// It ran on workers, and the broker failed it (an error of
+    /// [`ErrorKind::Broker`]).
+    Broker,
 }
 
 /// The source of a timed-out task's error.
@@ -447,8 +450,21 @@ impl Error {
             Failure::Ran { fault, attempts } => (fault, attempts),
         };
         let (source, cause): (BoxError, Cause) = match fault {
-            Fault::Error(source) if source.is::<WorkersLost>() => (source, Cause::Lost),
-            Fault::Error(source) => (source, Cause::Error),
+            Fault::Error(source) => {
+                let cause = if source.is::<WorkersLost>() {
+                    Cause::Lost
+                } else if source
+                    .downcast_ref::<Error>()
+                    .is_some_and(|error| error.kind() == ErrorKind::Broker)
+                {
+                    // A task on workers whose broker failed it: the
+                    // broker's error, not the task's.
+                    Cause::Broker
+                } else {
+                    Cause::Error
+                };
+                (source, cause)
+            }
             Fault::Panic(message) => (Box::new(Message(message)), Cause::Panic),
             Fault::Timeout(after) => (Box::new(TimedOut(after)), Cause::Timeout),
         };
@@ -566,6 +582,7 @@ impl Error {
                 Cause::Panic => ErrorKind::Panic,
                 Cause::Timeout => ErrorKind::TimedOut,
                 Cause::Lost => ErrorKind::LostWorker,
+                Cause::Broker => ErrorKind::Broker,
             },
             Kind::Upstream { .. } => ErrorKind::Upstream,
             Kind::Cancelled => ErrorKind::Cancelled,
@@ -759,7 +776,7 @@ impl fmt::Display for Error {
                 ..
             } => {
                 let what = match cause {
-                    Cause::Error | Cause::Lost => "failed",
+                    Cause::Error | Cause::Lost | Cause::Broker => "failed",
                     Cause::Panic => "panicked",
                     Cause::Timeout => "timed out",
                 };
@@ -777,7 +794,7 @@ impl fmt::Display for Error {
             Kind::Taken => f.write_str(
                 "the output of this compute was taken already: a `Running` gives its output once, to the first `wait`, `wait_timeout` or await that gets it",
             ),
-            Kind::Shared(_) => unreachable!("resolved above"),
+            Kind::Shared(inner) => fmt::Display::fmt(inner, f),
             Kind::Config { key, message } => write!(f, "task `{key}`: {message}"),
             Kind::Callback { hook, .. } => {
                 write!(f, "a callback panicked in its `{hook}` hook")
@@ -897,6 +914,11 @@ mod tests {
         );
         let lost = Fault::Error(Box::new(WorkersLost("delivered 3 times".into())));
         assert_eq!(task(lost), ErrorKind::LostWorker);
+        // A task on workers failed by its broker, alone or shared.
+        let broker = || Error::broker("lost".into(), None);
+        assert_eq!(task(Fault::Error(Box::new(broker()))), ErrorKind::Broker);
+        let shared = Error::shared(Arc::new(broker()));
+        assert_eq!(task(Fault::Error(Box::new(shared))), ErrorKind::Broker);
         let retried = Failure::from(Fault::Panic("again".into())).after(3);
         let err = Error::task(Key::unique("t"), retried);
         assert_eq!((err.kind(), err.attempts()), (ErrorKind::Panic, 3));

@@ -74,7 +74,9 @@ pub(crate) fn serve(url: &str, settings: Settings, connect: Connect) -> Result<(
     // The first thread to stop stops the worker: its broker is gone.
     first_to_stop
         .recv()
-        .unwrap_or_else(|_| unreachable!("each thread reports when it stops"))
+        // Every thread gone without a word: each ended by a panic, whose
+        // message went to the panic hook.
+        .unwrap_or_else(|_| Err(Error::stopped()))
 }
 
 /// How large a freed block glibc's malloc keeps for the next allocation,
