@@ -231,6 +231,53 @@ extern crate self as delayed;
 /// offending token that says what to write instead.
 pub use delayed_macros::delayed;
 
+/// Declares lazy twins of the methods of a type your crate does not own,
+/// such as polars's `DataFrame`: Dask's method calls on a delayed object
+/// (`df.groupby(…)`), where `#[delayed]` on the impl block cannot go.
+///
+/// Write the methods' signatures as the type declares them, each ending
+/// with `;`. The macro declares a trait, `Delayed` followed by the type's
+/// name (or the name given by `#[delayed(trait_name = "…")]` before
+/// `impl`), implemented for `Delayed<Type>`: calling a method on a handle
+/// builds a task named after the method, which calls the type's own
+/// method on the computed value. Parameters accept values or handles, as
+/// a `#[delayed]` function's do; a method taking `&self` borrows the
+/// shared value, one taking `self` takes it.
+///
+/// It names the crate `::delayed`; under another name in `Cargo.toml`,
+/// say so as for `#[delayed]`: `#[delayed(crate = "dl")]` before `impl`.
+///
+/// A method that returns a borrow (`&T`, or `&T` in a `Result` or an
+/// `Option`) has a twin that returns what it borrows, owned through
+/// `ToOwned`: `&str` becomes `String`, `&Column` a clone of the column.
+/// `Result<T, E>` fails the task on `Err` as it does for a `#[delayed]`
+/// function; write a `Result` alias out (`Result<T, PolarsError>` for
+/// `PolarsResult<T>`) so that the macro sees the `Result`.
+///
+/// ```
+/// use delayed::{Delayed, methods};
+///
+/// methods! {
+///     impl String {
+///         fn len(&self) -> usize;
+///         fn trim(&self) -> &str;           // the twin returns a `String`
+///         fn repeat(&self, n: usize) -> String;
+///     }
+/// }
+///
+/// let text: Delayed<String> = delayed::value("  ab ".to_string());
+/// let trimmed = text.trim();               // a task named `trim`
+/// assert_eq!(trimmed.key().name(), "trim");
+/// let twice = trimmed.repeat(2);
+/// assert_eq!((twice.len().compute()?, twice.compute()?), (4, "abab".to_string()));
+/// # Ok::<(), delayed::Error>(())
+/// ```
+///
+/// Mistakes are compile errors on the offending token that say what to
+/// write: a method with a body, one without a receiver, one taking
+/// `&mut self`, a generic impl.
+pub use delayed_macros::methods;
+
 pub use delayed_runtime::diagnostics;
 #[cfg(feature = "distributed")]
 pub use delayed_runtime::distributed;

@@ -5,14 +5,16 @@
 //! The macro is a pipeline: `args` parses the attribute's arguments,
 //! `validate` rejects what cannot become a task (each error spanned on
 //! the token to change), `signature` models the parameters and return
-//! type, and `expand` writes the code. `compute` expands `compute!`, and
-//! `register` expands `register!`.
+//! type, and `expand` writes the code. `compute` expands `compute!`,
+//! `register` expands `register!`, and `foreign` expands `methods!` (on
+//! the impl-block machinery of `methods`).
 
 mod args;
 mod attributes;
 mod compute;
 mod doc_images;
 mod expand;
+mod foreign;
 mod methods;
 mod register;
 mod signature;
@@ -92,9 +94,6 @@ fn without_variadic(mut item: syn::Item) -> syn::Item {
     item
 }
 
-/// Computes handles and returns their values; see the `delayed` crate,
-/// whose `compute!` calls this one as `compute!($crate; args…)` so that
-/// the expansion names the crate however the user's Cargo.toml renames it.
 /// Registers instantiations of generic task functions for workers; see
 /// `delayed::register!`.
 #[proc_macro]
@@ -104,6 +103,18 @@ pub fn register(input: TokenStream) -> TokenStream {
         .into()
 }
 
+/// Declares lazy twins of the methods of a type this crate does not own;
+/// see `delayed::methods!`, which is this macro re-exported.
+#[proc_macro]
+pub fn methods(input: TokenStream) -> TokenStream {
+    foreign::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Computes handles and returns their values; see the `delayed` crate,
+/// whose `compute!` calls this one as `compute!($crate; args…)` so that
+/// the expansion names the crate however the user's Cargo.toml renames it.
 #[proc_macro]
 pub fn compute(input: TokenStream) -> TokenStream {
     compute::expand(input.into())

@@ -19,7 +19,7 @@ impl Errors {
         }
     }
 
-    fn push(&mut self, span: Span, message: impl std::fmt::Display) {
+    pub(crate) fn push(&mut self, span: Span, message: impl std::fmt::Display) {
         let error = syn::Error::new(span, message);
         match &mut self.0 {
             Some(errors) => errors.combine(error),
@@ -95,22 +95,29 @@ pub(crate) fn impl_block(block: &syn::ItemImpl) -> syn::Result<Ident> {
         "a `#[delayed]` impl block cannot have lifetime parameters: task values outlive the call that builds the graph, so they must be `'static`\nhelp: implement the methods for an owned type",
         &mut errors,
     );
-    let name = match &*block.self_ty {
+    let name = type_name(
+        &block.self_ty,
+        "`#[delayed]` on an impl block needs a named type, such as a struct or an enum\nhelp: wrap the value in a struct of your own, or use free `#[delayed]` functions",
+    );
+    if let Err(error) = &name {
+        errors.combine(error.clone());
+    }
+    errors.finish()?;
+    name
+}
+
+/// The name of the type whose methods get lazy twins: the last segment
+/// of its path, which names their trait (`DelayedFrame`); else `message`.
+pub(crate) fn type_name(ty: &Type, message: &str) -> syn::Result<Ident> {
+    match ty {
         Type::Path(path) if path.qself.is_none() => path
             .path
             .segments
             .last()
             .map(|segment| segment.ident.clone()),
         _ => None,
-    };
-    if name.is_none() {
-        errors.push_spanned(
-            &block.self_ty,
-            "`#[delayed]` on an impl block needs a named type, such as a struct or an enum\nhelp: wrap the value in a struct of your own, or use free `#[delayed]` functions",
-        );
     }
-    errors.finish()?;
-    Ok(name.expect("checked above"))
+    .ok_or_else(|| syn::Error::new_spanned(ty, message))
 }
 
 /// Rejects a method of a `#[delayed]` impl block that cannot be called
