@@ -31,6 +31,8 @@ use crate::validate::{self, Errors};
 /// The macro's input: `#[delayed(…)]`, then `impl Type { fn …; … }`.
 struct Input {
     args: Args,
+    /// The trait's doc comment, if given above `impl`.
+    docs: Vec<Attribute>,
     self_ty: Type,
     methods: Vec<(Visibility, TraitItemFn)>,
 }
@@ -38,11 +40,16 @@ struct Input {
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Input> {
         let mut args = Args::default();
+        let mut docs = Vec::new();
         for attr in Attribute::parse_outer(input)? {
+            if attr.path().is_ident("doc") {
+                docs.push(attr);
+                continue;
+            }
             if !attr.path().is_ident("delayed") {
                 return Err(syn::Error::new_spanned(
                     attr,
-                    "`methods!` takes only a `#[delayed(…)]` attribute before `impl`\nhelp: write `#[delayed(trait_name = \"FrameTasks\")]`, or leave the attribute out",
+                    "`methods!` takes doc comments and a `#[delayed(…)]` attribute before `impl`\nhelp: write `#[delayed(trait_name = \"FrameTasks\")]`, or leave the attribute out",
                 ));
             }
             args = attr.parse_args()?;
@@ -74,6 +81,7 @@ impl Parse for Input {
         let _ = impl_token;
         Ok(Input {
             args,
+            docs,
             self_ty,
             methods,
         })
@@ -87,6 +95,7 @@ impl Parse for Input {
 pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let Input {
         args,
+        docs,
         self_ty,
         methods,
     } = syn::parse2(input)?;
@@ -152,7 +161,13 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         );
     }
     errors.finish()?;
-    Ok(lazy.into_trait(&args, &trait_name, &self_ty, &syn::Generics::default()))
+    Ok(lazy.into_trait(
+        &args,
+        &trait_name,
+        &self_ty,
+        &syn::Generics::default(),
+        &docs,
+    ))
 }
 
 /// `sig` with a borrowed return type (`&T`, or `&T` inside `Result` or
