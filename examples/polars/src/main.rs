@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p delayed-polars-example                 # the pipeline against reading one file after another
 //! cargo run --release -p delayed-polars-example -- --measure    # CPU, wall time and memory against polars alone
+//! cargo run --release -p delayed-polars-example -- --picture g.svg   # the pipeline's graph (four months)
 //! ```
 //!
 //! The data set is written to `delayed-polars-checkouts/` in the system's
@@ -47,6 +48,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if args.iter().any(|a| a == "--measure") {
         return measure(&data);
+    }
+    if let Some(path) = args
+        .iter()
+        .position(|a| a == "--picture")
+        .and_then(|i| args.get(i + 1))
+    {
+        // The guide's picture of the pipeline: four months, to stay legible.
+        let work = pipeline(&paths[..4], MIN_CHECKOUTS);
+        delayed::visualize(&(&work.top, &work.records)).save(path)?;
+        eprintln!("the pipeline's graph: {path}");
+        return Ok(());
     }
 
     // Every task here waits on polars's own pool, one thread per core: a
