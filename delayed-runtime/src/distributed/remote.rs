@@ -488,7 +488,7 @@ async fn release_results(broker: Arc<dyn Queue>, mut released: mpsc::UnboundedRe
 #[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
-    use crate::wire::{Codec, EncodeFallback as _, encode};
+    use crate::wire::{Codec, EncodeVia as _, encode};
 
     fn encoded<T: serde::Serialize>(value: &T) -> Vec<u8> {
         encode(value).unwrap()
