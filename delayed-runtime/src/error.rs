@@ -223,6 +223,18 @@ pub enum ErrorKind {
     /// A task's workers were lost each time it was delivered (killed, or
     /// stopped past their lease) until its retries ran out (feature
     /// `distributed`): the task itself may be sound.
+    ///
+    /// ```
+    /// use delayed::ErrorKind;
+    ///
+    /// /// Whether computing again may succeed with nothing changed.
+    /// fn worth_retrying(err: &delayed::Error) -> bool {
+    ///     matches!(err.kind(), ErrorKind::Broker | ErrorKind::LostWorker)
+    /// }
+    ///
+    /// let err = delayed::Client::builder().threads(0).build().unwrap_err();
+    /// assert!(!worth_retrying(&err)); // a setting to fix, not a retry
+    /// ```
     LostWorker,
     /// The operating system refused something: threads for the runtime,
     /// a file to write, an address for the dashboard. The source is the
@@ -236,6 +248,17 @@ pub enum ErrorKind {
     /// The client's runtime stopped before the compute finished, or a
     /// running compute's output was asked for after it was taken, or a
     /// picture could not be rendered.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let client = delayed::Client::builder().threads(1).build()?;
+    /// let mut running = client.submit(&delayed::value(1));
+    /// assert_eq!(running.wait_timeout(Duration::from_secs(10)).unwrap()?, 1);
+    /// let again = running.wait().unwrap_err(); // given once, to the first
+    /// assert_eq!(again.kind(), delayed::ErrorKind::Other);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
     Other,
 }
 

@@ -563,8 +563,8 @@ impl Run {
     /// Records how task `i` ended and pushes the dependents it made ready.
     /// Returns false when it failed, which ends the run. A task that
     /// succeeded counts as done only once passed to [`complete`]
-    /// (Self::complete), which a worker does once per run of tasks rather
-    /// than once per task: the count is shared by every thread.
+    /// (Self::complete), which a pool thread does once per run of tasks
+    /// rather than once per task: the count is shared by every thread.
     pub(crate) fn finish(
         &self,
         i: u32,
