@@ -54,7 +54,7 @@ impl Parse for Input {
             }
             args = attr.parse_args()?;
         }
-        let impl_token: Token![impl] = input.parse().map_err(|error| {
+        input.parse::<Token![impl]>().map_err(|error| {
             syn::Error::new(
                 error.span(),
                 "`methods!` declares the methods of a type as an impl block\nhelp: write `methods! { impl DataFrame { fn height(&self) -> usize; } }`",
@@ -78,7 +78,6 @@ impl Parse for Input {
             method.attrs = attrs;
             methods.push((vis, method));
         }
-        let _ = impl_token;
         Ok(Input {
             args,
             docs,

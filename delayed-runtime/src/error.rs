@@ -270,13 +270,6 @@ pub(crate) enum Fault {
     Timeout(Duration),
 }
 
-impl Fault {
-    /// The fault of a panic with this payload.
-    pub(crate) fn from_panic(payload: Box<dyn std::any::Any + Send>) -> Fault {
-        Fault::Panic(panic_message(payload))
-    }
-}
-
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -326,7 +319,7 @@ impl Failure {
 
     /// The failure of a panic with this payload.
     pub(crate) fn from_panic(payload: Box<dyn std::any::Any + Send>) -> Failure {
-        Fault::from_panic(payload).into()
+        Fault::Panic(panic_message(payload)).into()
     }
 
     /// Whether the task ran out of time: such an attempt may still run,
@@ -578,6 +571,13 @@ impl Error {
     #[allow(dead_code)] // only the `distributed` feature encodes values
     pub(crate) fn codec(message: String, source: BoxError) -> Error {
         Error::service(ErrorKind::Codec, message, Some(source))
+    }
+
+    /// A failure of our own with nothing more specific to say
+    /// ([`ErrorKind::Other`]); the message says what to do.
+    #[allow(dead_code)] // only a worker (feature `distributed`) has one
+    pub(crate) fn other(message: String) -> Error {
+        Error::service(ErrorKind::Other, message, None)
     }
 
     /// A task function that cannot run by name ([`ErrorKind::Registry`]).
@@ -920,10 +920,12 @@ mod tests {
 
     #[test]
     fn panic_payloads_become_messages() {
-        let message = panic_message;
-        assert_eq!(message(Box::new("static")), "static");
-        assert_eq!(message(Box::new(String::from("owned"))), "owned");
-        assert_eq!(message(Box::new(5_u8)), "a panic with a non-string payload");
+        assert_eq!(panic_message(Box::new("static")), "static");
+        assert_eq!(panic_message(Box::new(String::from("owned"))), "owned");
+        assert_eq!(
+            panic_message(Box::new(5_u8)),
+            "a panic with a non-string payload"
+        );
     }
 
     #[test]

@@ -209,16 +209,13 @@ impl Client {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn persist<T: TaskValue>(&self, handle: &Delayed<T>) -> Result<Delayed<T>, Error> {
-        let mut roots = Roots::default();
-        roots.push(handle);
-        let mut values = self.compute_values(Graph::collect(&roots.0))?;
-        let value = values.pop().expect("one value for the one handle");
+        let value = self.compute_node(&handle.node)?;
         Ok(handle.persisted(value))
     }
 
-    /// Computes one node on this client: a task built from bytes
+    /// Computes one node on this client, its value untyped: a handle to
+    /// persist, a task built from bytes
     /// ([`distributed::Function::call`](crate::distributed::Function::call)).
-    #[cfg_attr(not(feature = "distributed"), allow(dead_code))]
     pub(crate) fn compute_node(&self, node: &Arc<Node>) -> Result<Value, Error> {
         let mut values = self.compute_values(Graph::collect(&[node]))?;
         Ok(values.pop().expect("one value for the one root"))

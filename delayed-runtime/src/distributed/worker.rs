@@ -76,7 +76,13 @@ pub(crate) fn serve(url: &str, settings: Settings, connect: Connect) -> Result<(
         .recv()
         // Every thread gone without a word: each ended by a panic, whose
         // message went to the panic hook.
-        .unwrap_or_else(|_| Err(Error::stopped()))
+        .unwrap_or_else(|_| {
+            Err(Error::other(
+                "every thread of this worker stopped with a panic (its message is printed \
+                 above): start the worker again, and report the panic to delayed's maintainers"
+                    .into(),
+            ))
+        })
 }
 
 /// How large a freed block glibc's malloc keeps for the next allocation,

@@ -54,7 +54,7 @@ impl DrawnBox {
 }
 
 /// Whether a client with workers sends `node` to them.
-pub(super) fn on_worker(node: &Node) -> bool {
+fn on_worker(node: &Node) -> bool {
     #[cfg(feature = "distributed")]
     return node.runs_on_workers();
     #[cfg(not(feature = "distributed"))]
@@ -65,7 +65,7 @@ pub(super) fn on_worker(node: &Node) -> bool {
 }
 
 /// The tooltip of a task that runs on a worker says so.
-pub(super) const ON_A_WORKER: &str = " (on a worker)";
+const ON_A_WORKER: &str = " (on a worker)";
 
 /// Each node's kind, for summaries: its function, whether it is a plain
 /// value or a junction, and whether it runs on a worker, numbered in order
@@ -122,7 +122,7 @@ const JUNCTION_RADIUS: f64 = 5.0;
 
 impl Drawing {
     /// One box per task.
-    pub(super) fn full(graph: &Graph) -> Drawing {
+    fn full(graph: &Graph) -> Drawing {
         let mut outputs = vec![false; graph.len()];
         for &root in &graph.roots {
             outputs[root as usize] = true;
@@ -179,7 +179,7 @@ impl Drawing {
 
     /// The summary, given each node's kind: the only pass over the nodes
     /// themselves, which the dashboard shares.
-    pub(super) fn summary_of(graph: &Graph, kinds: &Kinds) -> Drawing {
+    fn summary_of(graph: &Graph, kinds: &Kinds) -> Drawing {
         let n = graph.len();
         // Each node's depth: the longest path to it from a node without
         // inputs (nodes are numbered dependencies first).
@@ -332,7 +332,7 @@ pub(crate) fn thousands(n: usize) -> String {
 }
 
 /// The width of `text` in the 13 px sans font the pictures use.
-pub(super) fn text_width(text: &str) -> f64 {
+fn text_width(text: &str) -> f64 {
     text.chars().count() as f64 * 7.6
 }
 

@@ -65,8 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // client bounded to the cores runs as many tasks as that pool can
     // serve, rather than lending the slot of each waiting task to one
     // more read (see "Two schedulers in one process" in the guide).
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let client = Client::builder().threads(cores).build()?;
+    let client = Client::builder().threads(cores()).build()?;
     // Three rounds, each way in turn, for medians: the first read of a
     // file and polars's first use of its pool cost more.
     let (mut parallel, mut sequentially) = (Vec::new(), Vec::new());
@@ -110,13 +109,9 @@ fn run_variant(variant: &str, paths: &[PathBuf]) -> Result<(), Box<dyn std::erro
     let (cpu_before, _) = usage();
     let ranked = match variant {
         "delayed" => pipeline(paths, MIN_CHECKOUTS).totals.compute()?,
-        "delayed-threads-1" => {
-            let client = Client::builder().threads(1).build()?;
-            client.compute(&pipeline(paths, MIN_CHECKOUTS).totals)?
-        }
-        "delayed-threads-cores" => {
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            let client = Client::builder().threads(cores).build()?;
+        "delayed-threads-1" | "delayed-threads-cores" => {
+            let threads = if variant.ends_with("-1") { 1 } else { cores() };
+            let client = Client::builder().threads(threads).build()?;
             client.compute(&pipeline(paths, MIN_CHECKOUTS).totals)?
         }
         "polars" => polars_alone(paths, MIN_CHECKOUTS)?,
@@ -192,7 +187,7 @@ fn measure(data: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
             figures.push((parts[0].parse()?, parts[1].parse()?, parts[2].parse()?));
         }
     }
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let cores = cores();
     println!(
         "{MONTHS} files of {ROWS} records, {cores} cores, POLARS_MAX_THREADS={}, medians of {RUNS} runs",
         std::env::var("POLARS_MAX_THREADS").unwrap_or_else(|_| "unset".into())
@@ -215,4 +210,9 @@ fn measure(data: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
+}
+
+/// The machine's cores, as the client counts them.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
