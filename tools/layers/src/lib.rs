@@ -693,15 +693,11 @@ fn tokenize(source: &str) -> Vec<Token> {
                     i += 1;
                 }
             }
-        } else if c == 'r'
-            && (at(i + 1) == '#' || at(i + 1) == '"')
-            && raw_string(&chars, i).is_some()
-        {
-            let end = raw_string(&chars, i).expect("checked");
-            line += chars[i..end].iter().filter(|&&c| c == '\n').count();
-            i = end;
-        } else if c == 'b' && at(i + 1) == 'r' && raw_string(&chars, i + 1).is_some() {
-            let end = raw_string(&chars, i + 1).expect("checked");
+        } else if let Some(end) = match (c, at(i + 1)) {
+            ('r', '#' | '"') => raw_string(&chars, i),
+            ('b', 'r') => raw_string(&chars, i + 1),
+            _ => None,
+        } {
             line += chars[i..end].iter().filter(|&&c| c == '\n').count();
             i = end;
         } else if c == '"' || (c == 'b' && at(i + 1) == '"') {
@@ -936,7 +932,7 @@ mod tests {
     #[test]
     fn strings_characters_and_lifetimes_hide_no_paths() {
         let tokens = tokenize(
-            "fn f<'a>(x: &'a str) -> char { let _ = r#\"crate::a\"#; let _ = b'\\''; '\"' }\n\
+            "fn f<'a>(x: &'a str) -> char { let _ = r#\"crate::a\"#; let _ = br\"crate::c\"; let _ = b'\\''; '\"' }\n\
              crate::b",
         );
         let idents: Vec<&str> = tokens
@@ -947,7 +943,8 @@ mod tests {
         assert_eq!(
             idents,
             [
-                "fn", "f", "a", "x", "a", "str", "char", "let", "_", "let", "_", "crate", "b"
+                "fn", "f", "a", "x", "a", "str", "char", "let", "_", "let", "_", "let", "_",
+                "crate", "b"
             ]
         );
         assert_eq!(tokens.last().unwrap().line, 2);
