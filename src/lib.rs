@@ -278,6 +278,42 @@ pub use delayed_macros::delayed;
 /// `&mut self`, a generic impl.
 pub use delayed_macros::methods;
 
+/// Marks a helper whose code is part of the cache key of every
+/// `#[delayed(cache, uses = [helper])]` function that names it (feature
+/// `cache`): change the helper and those functions' tasks run again.
+/// A helper that calls other helpers names them too:
+/// `#[delayed::tracked(uses = [other])]`.
+///
+/// ```
+/// use delayed::delayed;
+///
+/// #[delayed::tracked]
+/// fn clean(word: &str) -> String { word.trim().to_lowercase() }
+///
+/// #[delayed(cache, uses = [clean])]
+/// fn words(text: String) -> Vec<String> { text.split(',').map(clean).collect() }
+///
+/// let dir = std::env::temp_dir().join(format!("delayed-doc-tracked-{}", std::process::id()));
+/// let client = delayed::Client::builder().cache(&dir).build()?;
+/// assert_eq!(client.compute(&words(" A, b".into()))?, ["a", "b"]);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), delayed::Error>(())
+/// ```
+///
+/// A helper named in `uses` without it is a compile error on its name:
+/// ``cannot find value `__delayed_tokens_clean` ``.
+#[cfg(feature = "cache")]
+pub use delayed_macros::tracked;
+
+/// Results cached across runs (feature `cache`): the stores, what the
+/// cache did for each task ([`explain`](cache::explain)), and why a task
+/// missed. The guide's chapter "Caching across runs" shows it whole.
+#[cfg(feature = "cache")]
+pub mod cache {
+    pub use delayed_runtime::cache::*;
+    pub use delayed_runtime::diagnostics::{Explanation, TaskVerdict, explain};
+}
+
 pub use delayed_runtime::diagnostics;
 #[cfg(feature = "distributed")]
 pub use delayed_runtime::distributed;

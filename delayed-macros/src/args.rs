@@ -1,11 +1,25 @@
 //! Parsing `#[delayed(pure, local, name = "…", retries = 3, backoff = "…",
-//! timeout = "…", crate = "…", trait_name = "…")]`.
+//! timeout = "…", cache, uses = […], version = "…", crate = "…",
+//! trait_name = "…")]`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr, Meta, Path, Token};
+
+/// Records `cache` once, or says that it was given twice.
+fn set_cache(args: &mut Args, cache: Cache, path: &Path, fail: &mut impl FnMut(syn::Error)) {
+    if args.cache.is_some() {
+        fail(syn::Error::new_spanned(
+            path,
+            "`cache` is given twice\nhelp: keep one `cache`, `cache(by_value)` or `cache = false`",
+        ));
+    } else {
+        args.cache = Some(cache);
+        args.cache_span = Some(syn::spanned::Spanned::span(path));
+    }
+}
 
 /// The arguments of one `#[delayed(…)]` attribute.
 #[derive(Default)]
@@ -28,6 +42,26 @@ pub(crate) struct Args {
     pub(crate) backoff: Option<(LitStr, u64)>,
     /// How long one attempt may take, in milliseconds (more than 0).
     pub(crate) timeout: Option<(LitStr, u64)>,
+    /// `cache`, `cache = true`, `cache(by_value)` or `cache = false`.
+    pub(crate) cache: Option<Cache>,
+    /// Where `cache` is written.
+    pub(crate) cache_span: Option<proc_macro2::Span>,
+    /// `uses = [helper, …]`: helpers whose tokens are part of the key.
+    pub(crate) uses: Vec<Path>,
+    /// `version = "…"`: a salt of the function's cache keys.
+    pub(crate) version: Option<LitStr>,
+}
+
+/// What `cache` says: whether the function's tasks are cached, and how
+/// their inputs are keyed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Cache {
+    /// `cache = false`: never cached.
+    Off,
+    /// `cache`: keyed on its inputs' keys.
+    ByKey,
+    /// `cache(by_value)`: keyed on its inputs' values.
+    ByValue,
 }
 
 impl Args {
@@ -63,6 +97,19 @@ impl Args {
         if let Some((timeout, _)) = &self.timeout {
             args.push(quote!(timeout = #timeout));
         }
+        match self.cache {
+            Some(Cache::Off) => args.push(quote!(cache = false)),
+            Some(Cache::ByKey) => args.push(quote!(cache)),
+            Some(Cache::ByValue) => args.push(quote!(cache(by_value))),
+            None => {}
+        }
+        if !self.uses.is_empty() {
+            let uses = &self.uses;
+            args.push(quote!(uses = [#(#uses),*]));
+        }
+        if let Some(version) = &self.version {
+            args.push(quote!(version = #version));
+        }
         if let Some(path) = &self.krate {
             let text = quote!(#path).to_string().replace(' ', "");
             args.push(quote!(crate = #text));
@@ -93,7 +140,7 @@ impl Args {
     }
 }
 
-const EXPECTED: &str = "`#[delayed]` takes `pure`, `local`, `name = \"…\"`, `retries = 3`, `backoff = \"100ms\"`, `timeout = \"30s\"`, `crate = \"…\"` and, on an impl block, `trait_name = \"…\"`, e.g. `#[delayed(pure, name = \"load\")]`";
+const EXPECTED: &str = "`#[delayed]` takes `pure`, `local`, `name = \"…\"`, `retries = 3`, `backoff = \"100ms\"`, `timeout = \"30s\"`, `cache`, `uses = [helper]`, `version = \"2\"`, `crate = \"…\"` and, on an impl block, `trait_name = \"…\"`, e.g. `#[delayed(pure, name = \"load\")]`";
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Args> {
@@ -217,6 +264,65 @@ impl Parse for Args {
                         Err(error) => fail(error),
                     }
                 }
+                Meta::Path(path) if path.is_ident("cache") => {
+                    set_cache(&mut args, Cache::ByKey, &path, &mut fail)
+                }
+                Meta::NameValue(pair) if pair.path.is_ident("cache") => match &pair.value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Bool(on), ..
+                    }) => {
+                        let cache = if on.value { Cache::ByKey } else { Cache::Off };
+                        set_cache(&mut args, cache, &pair.path, &mut fail)
+                    }
+                    other => fail(syn::Error::new_spanned(
+                        other,
+                        "`cache` takes `true` or `false`\nhelp: write `cache`, `cache(by_value)` or `cache = false`",
+                    )),
+                },
+                Meta::List(list) if list.path.is_ident("cache") => {
+                    match list.parse_args::<Ident>() {
+                        Ok(word) if word == "by_value" => {
+                            set_cache(&mut args, Cache::ByValue, &list.path, &mut fail)
+                        }
+                        _ => fail(syn::Error::new_spanned(
+                            &list.tokens,
+                            "`cache(…)` takes `by_value`, which keys a task on its inputs' values rather than their keys\nhelp: write `cache(by_value)`, or `cache`",
+                        )),
+                    }
+                }
+                Meta::NameValue(pair) if pair.path.is_ident("uses") => match &pair.value {
+                    Expr::Array(array) if args.uses.is_empty() => {
+                        for element in &array.elems {
+                            match element {
+                                Expr::Path(path) if path.qself.is_none() => {
+                                    args.uses.push(path.path.clone())
+                                }
+                                other => fail(syn::Error::new_spanned(
+                                    other,
+                                    "`uses` lists functions by path\nhelp: write for example `uses = [parse_row, util::clean]`",
+                                )),
+                            }
+                        }
+                    }
+                    Expr::Array(_) => fail(syn::Error::new_spanned(
+                        &pair.path,
+                        "`uses` is given twice\nhelp: keep one `uses = […]` listing every helper",
+                    )),
+                    other => fail(syn::Error::new_spanned(
+                        other,
+                        "`uses` takes a list of functions\nhelp: write for example `uses = [parse_row, util::clean]`",
+                    )),
+                },
+                Meta::NameValue(pair) if pair.path.is_ident("version") => {
+                    match string_value(&pair.value, "version", "2") {
+                        Ok(text) if args.version.is_some() => fail(syn::Error::new(
+                            text.span(),
+                            "`version` is given twice\nhelp: keep one `version = \"…\"`",
+                        )),
+                        Ok(text) => args.version = Some(text),
+                        Err(error) => fail(error),
+                    }
+                }
                 Meta::Path(path) if is_flag(&path) => {
                     let word = flag_word(&path);
                     let slot = if word == "pure" {
@@ -255,6 +361,29 @@ impl Parse for Args {
                     ));
                 }
             }
+        }
+        if !matches!(args.cache, Some(Cache::ByKey | Cache::ByValue)) {
+            let stray = args
+                .uses
+                .first()
+                .map(|path| ("uses", quote!(#path)))
+                .or_else(|| args.version.as_ref().map(|v| ("version", quote!(#v))));
+            if let Some((word, tokens)) = stray {
+                fail(syn::Error::new_spanned(
+                    tokens,
+                    format!(
+                        "`{word}` is part of a cache key, and this function is not cached\nhelp: add `cache`, as in `#[delayed(cache, {word} = …)]`, or remove `{word}`"
+                    ),
+                ));
+            }
+        }
+        if let (Some(Cache::ByKey | Cache::ByValue), Some(span), false) =
+            (args.cache, args.cache_span, cfg!(feature = "cache"))
+        {
+            fail(syn::Error::new(
+                span,
+                "`cache` needs the `cache` feature of `delayed`\nhelp: in Cargo.toml, write `delayed = { version = \"…\", features = [\"cache\"] }`",
+            ));
         }
         match errors {
             Some(errors) => Err(errors),

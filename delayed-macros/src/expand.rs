@@ -43,6 +43,7 @@ use syn::spanned::Spanned;
 use syn::{Generics, Ident, ItemFn, LitStr};
 
 use crate::args::Args;
+use crate::cache::CacheTask;
 use crate::signature::{Output, Param, Pass, Signature};
 
 /// A `#[delayed]` function without a receiver: the lazy function, with the
@@ -60,6 +61,9 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
         Registration::None
     };
     let mut task = Task::new(args, &original.ident, sig, original.asyncness.is_some());
+    let tokens = crate::cache::own_tokens(item);
+    task.cache = CacheTask::of(args, tokens);
+    let tokens_const = crate::cache::tokens_const(attrs, vis, &original.ident, tokens, &args.uses);
     task.remote = match &plan {
         Registration::Remote(path) => Some(Remote::Registered(path.clone())),
         Registration::Generic(base) => Some(Remote::Instance {
@@ -130,6 +134,7 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
         #(#attrs)*
         #lazy
         #companion
+        #tokens_const
     }
 }
 
@@ -410,6 +415,8 @@ pub(crate) struct Task<'a> {
     /// How the function's tasks record how to run on a worker (feature
     /// `distributed`).
     pub(crate) remote: Option<Remote>,
+    /// What its tasks record for the cache (`#[delayed(cache)]`).
+    pub(crate) cache: Option<CacheTask>,
 }
 
 /// How a task finds what it needs to run on a worker.
@@ -439,6 +446,7 @@ impl<'a> Task<'a> {
             output: &sig.output,
             is_async,
             remote: None,
+            cache: None,
         }
     }
 
@@ -622,8 +630,14 @@ impl<'a> Task<'a> {
                 }
             }
         });
-        let immutable =
-            params.is_empty() && self.pure.is_none() && self.policy.is_empty() && remote.is_none();
+        let cache = self.cache.as_ref().map(|cache| {
+            cache.record(krate, &self.name, value_type, params, &slots)
+        });
+        let immutable = params.is_empty()
+            && self.pure.is_none()
+            && self.policy.is_empty()
+            && remote.is_none()
+            && cache.is_none();
         let binding = if immutable {
             quote!(let)
         } else {
@@ -638,6 +652,7 @@ impl<'a> Task<'a> {
             #finish_pure
             #policy
             #remote
+            #cache
             #build
         }
     }

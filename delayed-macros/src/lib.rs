@@ -11,6 +11,7 @@
 
 mod args;
 mod attributes;
+mod cache;
 mod compute;
 mod doc_images;
 mod expand;
@@ -132,4 +133,33 @@ pub fn __embed_images(_args: TokenStream, item: TokenStream) -> TokenStream {
     doc_images::embed(module)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+/// The cache part of a method's tasks, from its tokens.
+fn expand_cache_of(args: &args::Args, tokens: &proc_macro2::TokenStream) -> Option<cache::CacheTask> {
+    cache::CacheTask::of(args, cache::fn_tokens(tokens))
+}
+
+/// Marks a helper whose code is part of the cache keys of the
+/// `#[delayed(cache, uses = [helper])]` functions that name it; see
+/// `delayed::tracked`.
+#[proc_macro_attribute]
+pub fn tracked(args: TokenStream, item: TokenStream) -> TokenStream {
+    let parsed = syn::parse::<cache::Tracked>(args).and_then(|args| {
+        let function = syn::parse::<syn::ItemFn>(item.clone()).map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                "`#[delayed::tracked]` goes on a function\nhelp: put it on the helper `fn` that a `#[delayed(cache, uses = [helper])]` function names",
+            )
+        })?;
+        Ok((args, function))
+    });
+    match parsed {
+        Ok((args, function)) => cache::tracked(&args, &function).into(),
+        Err(error) => {
+            let mut tokens = error.to_compile_error();
+            tokens.extend(proc_macro2::TokenStream::from(item));
+            tokens.into()
+        }
+    }
 }

@@ -269,6 +269,106 @@ impl<T: TaskValue> Delayed<T> {
         }))
     }
 
+    /// Reads this task's value from the client's cache when it is there,
+    /// and writes it there when it runs: undoes [`uncached`](Self::uncached).
+    /// Tasks of `#[delayed(cache)]` functions are cached already (feature
+    /// `cache`); any other task computed with `.cached()` fails with a
+    /// configuration error naming it, since only that attribute records
+    /// what its key is made of.
+    ///
+    /// ```
+    /// use delayed::{delayed, ErrorKind};
+    ///
+    /// #[delayed(cache)]
+    /// fn square(x: u64) -> u64 { x * x }
+    /// #[delayed]
+    /// fn cube(x: u64) -> u64 { x * x * x }
+    ///
+    /// assert_eq!(square(3).uncached().cached().compute()?, 9);
+    /// let err = cube(3).cached().compute().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Config);
+    /// assert!(err.to_string().contains("#[delayed(cache)]"), "{err}");
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    #[cfg(feature = "cache")]
+    pub fn cached(self) -> Delayed<T> {
+        if self.node.cached().is_none() {
+            let name = self.node.key.name();
+            return self.configured(|policy| {
+                policy.invalid = Some(format!(
+                    "`.cached()` on a task of `{name}`, which is not `#[delayed(cache)]`: \
+                     only that attribute records what a task's cache key is made of; \
+                     write `#[delayed(cache)]` on `{name}`"
+                ))
+            });
+        }
+        self.cache_switched(true)
+    }
+
+    /// Runs this task whether or not its value is in the cache, and writes
+    /// nothing (feature `cache`): for a task of a `#[delayed(cache)]`
+    /// function whose value must be fresh this time. On any other task it
+    /// changes nothing.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    ///
+    /// #[delayed(cache)]
+    /// fn now_ms() -> u128 {
+    ///     std::time::SystemTime::UNIX_EPOCH.elapsed().unwrap().as_millis()
+    /// }
+    ///
+    /// let fresh = now_ms().uncached();
+    /// assert!(fresh.compute()? > 0);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    #[cfg(feature = "cache")]
+    pub fn uncached(self) -> Delayed<T> {
+        if self.node.cached().is_none() {
+            return self;
+        }
+        self.cache_switched(false)
+    }
+
+    /// This task with its cache on or off: changed in place when nothing
+    /// else refers to it yet; otherwise a node with its own switch over
+    /// the same body, keeping its policy.
+    #[cfg(feature = "cache")]
+    fn cache_switched(mut self, on: bool) -> Delayed<T> {
+        if let Some(node) = Arc::get_mut(&mut self.node) {
+            if let Some(cached) = node.cached_mut() {
+                cached.on = on;
+                *crate::sync::lock(&cached.verdict) = None;
+                return self;
+            }
+        }
+        let spec = match self.node.cached() {
+            Some(cached) if cached.on == on => return self,
+            Some(cached) => cached.spec.clone(),
+            None => return self,
+        };
+        let body = Body::Cached(Box::new(crate::node::Cached {
+            spec,
+            on,
+            verdict: crate::sync::Mutex::new(None),
+            body: Body::Same(self.node.clone()),
+        }));
+        let body = match self.node.policy() {
+            Some(policy) => Body::Configured(Box::new(Configured {
+                policy: policy.clone(),
+                body,
+            })),
+            None => body,
+        };
+        Delayed::from_node(Arc::new(Node {
+            key: self.node.key.clone(),
+            pure: false,
+            junction: self.node.junction,
+            deps: self.node.deps.clone(),
+            body,
+        }))
+    }
+
     /// This task under another key: renamed in place when nothing else
     /// refers to it yet; otherwise its value is passed on, without a copy,
     /// by a task with the new key.

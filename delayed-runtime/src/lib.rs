@@ -14,14 +14,15 @@
 //! | layer | modules | may import |
 //! |---|---|---|
 //! | Base | `sync` | nothing |
-//! | Graph | `value`, `key`, `error`, `node`, `graph`, `wire` | Base |
+//! | Graph | `value`, `key`, `error`, `node`, `graph`, `wire`, `cache` | Base |
 //! | Build | `handle`, `task`, `function`, `ops`, `collection`, `computable` | Graph, Base |
 //! | See | `visualize`, `diagnostics` | Build, Graph, Base |
 //! | Run | `executor`, `client`, `compute`, `running`, `as_completed` | See, Build, Graph, Base |
 //! | Distributed | `distributed` | Run, See, Build, Graph, Base |
 //!
 //! - **Graph**: what a task graph is: a node, its key and body, a value,
-//!   an error, and (feature `distributed`) what travels to a worker.
+//!   an error, (feature `distributed`) what travels to a worker, and
+//!   (feature `cache`) what a cached task's key is made of and the stores.
 //! - **Build**: handles and the ways of making tasks.
 //! - **See**: pictures and diagnostics; they learn of a compute only
 //!   through the [`Callback`](diagnostics::Callback) trait and read-only
@@ -37,6 +38,8 @@
 #![deny(unsafe_code)]
 
 mod as_completed;
+#[cfg(feature = "cache")]
+pub mod cache;
 mod client;
 mod collection;
 mod computable;
@@ -57,7 +60,7 @@ mod sync;
 mod task;
 mod value;
 mod visualize;
-#[cfg(feature = "distributed")]
+#[cfg(any(feature = "distributed", feature = "cache"))]
 mod wire;
 
 pub use as_completed::{AsCompleted, Completable, as_completed};
@@ -77,6 +80,8 @@ pub use visualize::{DEFAULT_MAX_NODES, Visualization, visualize};
 /// What the `#[delayed]` expansion calls. Not part of the public contract.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "cache")]
+    pub use crate::cache::__private as cache;
     pub use crate::computable::{Outputs, computable};
     #[cfg(feature = "distributed")]
     pub use crate::distributed::__private::*;

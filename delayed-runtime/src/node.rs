@@ -38,6 +38,20 @@ pub(crate) enum Body {
     /// A body that may also run on a worker, with what to send it.
     #[cfg(feature = "distributed")]
     Remote(Box<Remote>),
+    /// A body whose value may be read from the client's cache instead.
+    #[cfg(feature = "cache")]
+    Cached(Box<Cached>),
+}
+
+/// A body, how its task's cache key is made, and what the cache did for
+/// it last (for `cache::explain`).
+#[cfg(feature = "cache")]
+pub(crate) struct Cached {
+    pub(crate) spec: Arc<crate::cache::Spec>,
+    /// Whether the cache is used for this task (`.uncached()` clears it).
+    pub(crate) on: bool,
+    pub(crate) verdict: Mutex<Option<crate::cache::Verdict>>,
+    pub(crate) body: Body,
 }
 
 /// A body, and what a worker needs to run it instead.
@@ -166,6 +180,31 @@ impl Node {
             Body::Configured(configured) => Some(&configured.body),
             #[cfg(feature = "distributed")]
             Body::Remote(remote) => Some(&remote.body),
+            #[cfg(feature = "cache")]
+            Body::Cached(cached) => Some(&cached.body),
+            _ => None,
+        })
+    }
+
+    /// This node's own cache layer, to change: found through its policy,
+    /// never through another node's body (`Same`), which is shared.
+    #[cfg(feature = "cache")]
+    pub(crate) fn cached_mut(&mut self) -> Option<&mut Cached> {
+        let mut body = &mut self.body;
+        loop {
+            body = match body {
+                Body::Cached(cached) => return Some(cached),
+                Body::Configured(configured) => &mut configured.body,
+                _ => return None,
+            };
+        }
+    }
+
+    /// How this task is cached, if its function is `#[delayed(cache)]`.
+    #[cfg(feature = "cache")]
+    pub(crate) fn cached(&self) -> Option<&Cached> {
+        self.layers().find_map(|body| match body {
+            Body::Cached(cached) => Some(&**cached),
             _ => None,
         })
     }

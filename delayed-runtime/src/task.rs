@@ -30,6 +30,9 @@ pub struct TaskBuilder {
     /// What a worker needs to run the task, when it can run on one.
     #[cfg(feature = "distributed")]
     remote: Option<crate::wire::Spec>,
+    /// How the task's cache key is made (`#[delayed(cache)]`).
+    #[cfg(feature = "cache")]
+    cache: Option<crate::cache::Spec>,
 }
 
 impl TaskBuilder {
@@ -42,7 +45,16 @@ impl TaskBuilder {
             policy: None,
             #[cfg(feature = "distributed")]
             remote: None,
+            #[cfg(feature = "cache")]
+            cache: None,
         }
+    }
+
+    /// `#[delayed(cache)]`: the task's value may be read from the client's
+    /// cache, under a key made as `spec` says.
+    #[cfg(feature = "cache")]
+    pub fn cache(&mut self, spec: crate::cache::Spec) {
+        self.cache = Some(spec);
     }
 
     /// Records how the task runs on a worker (feature `distributed`): the
@@ -158,6 +170,16 @@ impl TaskBuilder {
         #[cfg(feature = "distributed")]
         let body = match self.remote {
             Some(spec) => Body::Remote(Box::new(crate::node::Remote { spec, body })),
+            None => body,
+        };
+        #[cfg(feature = "cache")]
+        let body = match self.cache {
+            Some(spec) => Body::Cached(Box::new(crate::node::Cached {
+                spec: Arc::new(spec),
+                on: true,
+                verdict: crate::sync::Mutex::new(None),
+                body,
+            })),
             None => body,
         };
         let body = match self.policy {
@@ -304,7 +326,7 @@ impl<T> Shared<T> {
     }
 }
 
-#[cfg(feature = "distributed")]
+#[cfg(any(feature = "distributed", feature = "cache"))]
 impl<T: TaskValue> Shared<T> {
     /// This argument for a worker: its value, or its input, with the
     /// encoder that writes it when the task is sent (never before, so a
@@ -319,7 +341,7 @@ impl<T: TaskValue> Shared<T> {
     }
 }
 
-#[cfg(feature = "distributed")]
+#[cfg(any(feature = "distributed", feature = "cache"))]
 impl<T: Any + Send + Sync> Owned<T> {
     /// This argument for a worker: its value, or its input, with the
     /// encoder that writes it when the task is sent (never before, so a

@@ -1,6 +1,7 @@
 //! What travels between a client and its workers (feature
-//! `distributed`): how a task's arguments are encoded and its result
-//! decoded, and the MessagePack helpers both ends use.
+//! `distributed`), or to the cache (feature `cache`): how a task's
+//! arguments are encoded and its result decoded, and the MessagePack
+//! helpers both ends use.
 //!
 //! A leaf of the graph layer: it depends only on `value` and `error`, so
 //! that a node (`node.rs`) and the builder (`task.rs`) can record what a
@@ -11,6 +12,7 @@
 //! function runs from bytes: [`EncodeVia`] and [`DecodeVia`] are found
 //! for serde types, the fallbacks otherwise.
 
+#[cfg(feature = "distributed")]
 use std::marker::PhantomData;
 
 use serde::Serialize;
@@ -64,6 +66,7 @@ impl Part {
     }
 }
 
+#[cfg(feature = "distributed")]
 /// What a task needs to run on a worker: its registered function's
 /// path, its arguments and how to decode its result.
 pub(crate) struct Spec {
@@ -72,28 +75,33 @@ pub(crate) struct Spec {
     pub(crate) decode: Decode,
 }
 
+#[cfg(feature = "distributed")]
 /// A type whose values may cross to a worker; see [`EncodeVia`].
 #[doc(hidden)]
 pub struct Codec<T>(PhantomData<fn() -> T>);
 
+#[cfg(feature = "distributed")]
 impl<T> Codec<T> {
     pub fn new() -> Codec<T> {
         Codec(PhantomData)
     }
 }
 
+#[cfg(feature = "distributed")]
 impl<T> Default for Codec<T> {
     fn default() -> Codec<T> {
         Codec::new()
     }
 }
 
+#[cfg(feature = "distributed")]
 /// Found first for a type that serializes.
 #[doc(hidden)]
 pub trait EncodeVia {
     fn encoder(&self) -> Option<Encode>;
 }
 
+#[cfg(feature = "distributed")]
 impl<T: Serialize + std::any::Any> EncodeVia for Codec<T> {
     fn encoder(&self) -> Option<Encode> {
         Some(encoder_of::<T>())
@@ -106,24 +114,28 @@ pub fn encoder_of<T: Serialize + std::any::Any>() -> Encode {
     Encode(|value| value.with(encode_value::<T>))
 }
 
+#[cfg(feature = "distributed")]
 /// Found otherwise: the task runs in the client.
 #[doc(hidden)]
 pub trait EncodeFallback {
     fn encoder(&self) -> Option<Encode>;
 }
 
+#[cfg(feature = "distributed")]
 impl<T> EncodeFallback for &Codec<T> {
     fn encoder(&self) -> Option<Encode> {
         None
     }
 }
 
+#[cfg(feature = "distributed")]
 /// Found first for a type that deserializes into an owned value.
 #[doc(hidden)]
 pub trait DecodeVia {
     fn decoder(&self) -> Option<Decode>;
 }
 
+#[cfg(feature = "distributed")]
 impl<T: DeserializeOwned + TaskValue> DecodeVia for Codec<T> {
     fn decoder(&self) -> Option<Decode> {
         Some(decoder_of::<T>())
@@ -135,18 +147,21 @@ pub(crate) fn decoder_of<T: DeserializeOwned + TaskValue>() -> Decode {
     Decode(|bytes| decode::<T>(bytes).map(Value::new))
 }
 
+#[cfg(feature = "distributed")]
 /// Found otherwise: the task runs in the client.
 #[doc(hidden)]
 pub trait DecodeFallback {
     fn decoder(&self) -> Option<Decode>;
 }
 
+#[cfg(feature = "distributed")]
 impl<T> DecodeFallback for &Codec<T> {
     fn decoder(&self) -> Option<Decode> {
         None
     }
 }
 
+#[cfg(feature = "distributed")]
 /// A value as MessagePack, as arguments and results travel: several
 /// arguments as one tuple.
 ///
@@ -240,7 +255,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "distributed"))]
 // `(&Codec::<T>::new())`: the borrow is what lets a type that is not a
 // serde type find the fallback, as in generated code.
 #[allow(clippy::needless_borrow)]

@@ -46,3 +46,35 @@ impl Subscriber for Spans {
     fn enter(&self, _: &Id) {}
     fn exit(&self, _: &Id) {}
 }
+
+/// Records the message and fields of every event while it is the
+/// subscriber, as text.
+#[derive(Clone, Default)]
+pub struct Events(pub Arc<Mutex<Vec<String>>>);
+
+impl Events {
+    /// The events recorded so far, each as `target: field=value …`.
+    pub fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl Subscriber for Events {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut fields = Fields(Vec::new());
+        event.record(&mut fields);
+        let fields: Vec<String> = fields.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let line = format!("{}: {}", event.metadata().target(), fields.join(" "));
+        self.0.lock().unwrap().push(line);
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}

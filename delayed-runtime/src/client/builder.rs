@@ -49,6 +49,10 @@ impl Client {
             #[cfg(feature = "dashboard")]
             dashboard: None,
             offload: None,
+            #[cfg(feature = "cache")]
+            cache: None,
+            #[cfg(feature = "cache")]
+            cache_salt: 0,
         }
     }
 }
@@ -72,6 +76,12 @@ pub struct ClientBuilder {
     /// Connects the backend that runs tasks elsewhere, on the client's
     /// runtime (set by `redis(url)`).
     offload: Option<Connect>,
+    /// Where cached tasks' values are kept.
+    #[cfg(feature = "cache")]
+    cache: Option<Arc<dyn crate::cache::Store>>,
+    /// The hash of `cache_salt`'s bytes.
+    #[cfg(feature = "cache")]
+    cache_salt: u128,
 }
 
 /// How a builder connects its client's [`Offload`], given the client's
@@ -210,6 +220,66 @@ impl ClientBuilder {
         self
     }
 
+    /// Caches the values of `#[delayed(cache)]` tasks across runs in
+    /// `dir`, a [`DiskStore`](crate::cache::DiskStore) that many processes
+    /// may share (feature `cache`). Without it (or
+    /// [`cache_store`](Self::cache_store)) every task runs.
+    ///
+    /// ```
+    /// use delayed::{delayed, Client};
+    ///
+    /// #[delayed(cache)]
+    /// fn slow_square(x: u64) -> u64 { x * x }
+    ///
+    /// let dir = std::env::temp_dir().join(format!("delayed-doc-builder-{}", std::process::id()));
+    /// let client = Client::builder().cache(&dir).build()?;
+    /// assert_eq!(client.compute(&slow_square(3))?, 9);
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    #[cfg(feature = "cache")]
+    pub fn cache(self, dir: impl AsRef<std::path::Path>) -> ClientBuilder {
+        self.cache_store(Arc::new(crate::cache::DiskStore::open(dir)))
+    }
+
+    /// Caches `#[delayed(cache)]` tasks' values in `store`: a
+    /// [`DiskStore`](crate::cache::DiskStore) with a size limit, a
+    /// `RedisStore` shared by many machines (feature `distributed`), or a
+    /// store of your own ([`Store`](crate::cache::Store)).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use delayed::cache::DiskStore;
+    ///
+    /// let dir = std::env::temp_dir().join("delayed-doc-store");
+    /// let store = Arc::new(DiskStore::open(&dir).limit(10 << 30)); // 10 GiB at most
+    /// let client = delayed::Client::builder().cache_store(store).build()?;
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    #[cfg(feature = "cache")]
+    pub fn cache_store(mut self, store: Arc<dyn crate::cache::Store>) -> ClientBuilder {
+        self.cache = Some(store);
+        self
+    }
+
+    /// Makes `salt` part of every cache key of this client: a change of it
+    /// misses every entry. Use it for what `#[delayed]` cannot see, such
+    /// as the dependencies' code (`include_bytes!("../Cargo.lock")`) or an
+    /// input file's modification time.
+    ///
+    /// ```
+    /// let client = delayed::Client::builder()
+    ///     .cache(std::env::temp_dir().join("delayed-doc-salt"))
+    ///     .cache_salt("thresholds v3") // or include_bytes!("../Cargo.lock")
+    ///     .build()?;
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    #[cfg(feature = "cache")]
+    pub fn cache_salt(mut self, salt: impl AsRef<[u8]>) -> ClientBuilder {
+        self.cache_salt = crate::cache::hash(salt.as_ref());
+        self
+    }
+
     /// Runs the tasks `connect`'s backend plans for on it (the workers of
     /// `redis(url)`, which sets it); connected when the client is built.
     #[cfg_attr(not(feature = "distributed"), allow(dead_code))]
@@ -274,6 +344,11 @@ impl ClientBuilder {
                 callbacks,
                 #[cfg(feature = "dashboard")]
                 dashboard,
+                #[cfg(feature = "cache")]
+                cache: self.cache.map(|store| crate::cache::Cache {
+                    store,
+                    salt: self.cache_salt,
+                }),
             }),
         })
     }

@@ -19,7 +19,7 @@ use crate::error::Error;
 use crate::executor::delivery::{Sender, Watch};
 use crate::executor::offload::Offload;
 use crate::executor::threaded::{self, Job, Pool};
-use crate::executor::{Control, OnDone, sequential};
+use crate::executor::{Control, OnDone, Services, sequential};
 use crate::graph::Graph;
 use crate::graph::Roots;
 use crate::handle::Delayed;
@@ -68,6 +68,9 @@ struct Inner {
     /// The dashboard this client serves, also among its callbacks.
     #[cfg(feature = "dashboard")]
     dashboard: Option<crate::diagnostics::Dashboard>,
+    /// Where cached tasks' values are kept (`ClientBuilder::cache`).
+    #[cfg(feature = "cache")]
+    cache: Option<crate::cache::Cache>,
 }
 
 enum Scheduler {
@@ -132,6 +135,8 @@ impl Client {
                 callbacks,
                 #[cfg(feature = "dashboard")]
                 dashboard: None,
+                #[cfg(feature = "cache")]
+                cache: None,
             }),
         }
     }
@@ -226,9 +231,9 @@ impl Client {
         let callbacks = diagnostics::for_compute(&self.inner.callbacks);
         match &self.inner.scheduler {
             Scheduler::Threaded { pool, offload, .. } => {
-                threaded::compute(pool, graph, callbacks, offload.as_deref())
+                threaded::compute(pool, graph, callbacks, &self.services(offload))
             }
-            Scheduler::Synchronous => run_synchronously(graph, callbacks),
+            Scheduler::Synchronous => run_synchronously(graph, callbacks, self.services(&None)),
         }
     }
 
@@ -265,12 +270,15 @@ impl Client {
                     // The caller may have stopped waiting.
                     let _ = sender.send(outcome);
                 });
-                let job = threaded::start(pool, graph, callbacks, done, None, offload.as_deref());
+                let services = self.services(offload);
+                let job = threaded::start(pool, graph, callbacks, done, None, &services);
                 let _cancel = CancelOnDrop(Arc::downgrade(&job));
                 drop(job);
                 receiver.await.unwrap_or_else(|_| Err(Error::stopped()))?
             }
-            Scheduler::Synchronous => sequential::run(graph, callbacks, None).await?,
+            Scheduler::Synchronous => {
+                sequential::run(graph, callbacks, None, self.services(&None)).await?
+            }
         };
         Ok(computable.take_output(&mut Outputs::new(values)))
     }
@@ -326,8 +334,8 @@ impl Client {
         let callbacks = diagnostics::for_compute(&self.inner.callbacks);
         match &self.inner.scheduler {
             Scheduler::Threaded { pool, offload, .. } => {
-                let offload = offload.as_deref();
-                let job = threaded::start(pool, graph, callbacks, done, Some(control), offload);
+                let services = self.services(offload);
+                let job = threaded::start(pool, graph, callbacks, done, Some(control), &services);
                 Some((Arc::downgrade(&job), pool.clone()))
             }
             Scheduler::Synchronous => {
@@ -335,6 +343,7 @@ impl Client {
                 // could not start.
                 let done = Arc::new(Mutex::new(Some(done)));
                 let deliver = done.clone();
+                let services = self.services(&None);
                 let started = std::thread::Builder::new()
                     .name("delayed-synchronous".into())
                     .spawn(move || {
@@ -343,7 +352,7 @@ impl Client {
                             .build()
                             .map_err(Error::start)
                             .and_then(|runtime| {
-                                runtime.block_on(sequential::run(graph, callbacks, Some(control)))
+                                runtime.block_on(sequential::run(graph, callbacks, Some(control), services))
                             });
                         if let Some(done) = lock(&deliver).take() {
                             done(outcome);
@@ -381,13 +390,14 @@ fn collect<C: Computable + ?Sized>(computable: &C) -> Graph {
 fn run_synchronously(
     graph: Graph,
     callbacks: Option<Arc<[Arc<dyn Callback>]>>,
+    services: Services,
 ) -> Result<Vec<Value>, Error> {
     let drive = move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(Error::start)?;
-        runtime.block_on(sequential::run(graph, callbacks, None))
+        runtime.block_on(sequential::run(graph, callbacks, None, services))
     };
     if Handle::try_current().is_err() {
         return drive();
@@ -411,6 +421,18 @@ impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         if let Some(job) = self.0.upgrade() {
             job.cancel();
+        }
+    }
+}
+
+impl Client {
+    /// What this client lends a compute: its workers (`offload`, from the
+    /// scheduler) and its cache.
+    fn services(&self, offload: &Option<Arc<dyn Offload>>) -> Services {
+        Services {
+            offload: offload.clone(),
+            #[cfg(feature = "cache")]
+            cache: self.inner.cache.clone(),
         }
     }
 }

@@ -34,12 +34,16 @@
 
 #[cfg(feature = "dashboard")]
 mod dashboard;
+#[cfg(feature = "cache")]
+mod explain;
 mod profiler;
 mod progress;
 
 pub use crate::visualize::timeline::TaskRecord;
 #[cfg(feature = "dashboard")]
 pub use dashboard::Dashboard;
+#[cfg(feature = "cache")]
+pub use explain::{Explanation, TaskVerdict, explain};
 pub use profiler::{FunctionSummary, Profiler, Summary};
 pub use progress::ProgressBar;
 
@@ -377,6 +381,9 @@ pub struct TaskFinish<'a> {
     /// client with workers, feature `distributed`); `None` when it ran in
     /// this process, on `thread`.
     pub worker: Option<&'a str>,
+    /// Whether its value was read from the client's cache rather than
+    /// computed (feature `cache`): then it did not run.
+    pub cached: bool,
 }
 
 /// What [`Callback::finish`] is told.

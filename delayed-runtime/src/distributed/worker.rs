@@ -505,7 +505,7 @@ impl Cache {
 /// worker runs the tasks it is sent, one after another on one runtime.
 fn compute_on(runtime: &Runtime, node: &Arc<Node>) -> Result<Value, Error> {
     let graph = Graph::collect(&[node]);
-    let mut values = runtime.block_on(sequential::run(graph, None, None))?;
+    let mut values = runtime.block_on(sequential::run(graph, None, None, Default::default()))?;
     Ok(values.pop().expect("one value for the one root"))
 }
 

@@ -2,6 +2,8 @@
 //!
 //! See `README.md` beside this file for the protocol and its invariants.
 
+#[cfg(feature = "cache")]
+pub(crate) mod cache;
 pub(crate) mod delivery;
 pub(crate) mod offload;
 pub(crate) mod sequential;
@@ -32,6 +34,15 @@ pub(crate) type ComputeOutcome = Result<Vec<Value>, Error>;
 
 /// Called once with the outcome, from whichever thread finishes the compute.
 pub(crate) type OnDone = Box<dyn FnOnce(ComputeOutcome) + Send>;
+
+/// What a client lends each of its computes beyond its threads: a backend
+/// that runs tasks elsewhere, and a cache.
+#[derive(Clone, Default)]
+pub(crate) struct Services {
+    pub(crate) offload: Option<Arc<dyn Offload>>,
+    #[cfg(feature = "cache")]
+    pub(crate) cache: Option<crate::cache::Cache>,
+}
 
 /// The state of one compute over one [`Graph`].
 pub(crate) struct Run {
@@ -64,6 +75,10 @@ pub(crate) struct Run {
     /// Where the tasks that run elsewhere go, and how (a client with
     /// workers); `None`, the common case, costs each task one branch.
     plan: Option<Box<dyn Plan>>,
+    /// The client's cache, when it has one and a task of this graph is
+    /// cached; `None` costs each task one branch.
+    #[cfg(feature = "cache")]
+    cache: Option<cache::CacheRun>,
 }
 
 /// What the handle of a running compute sees of it: how many tasks are
@@ -128,16 +143,22 @@ impl Watchdog for Unwatched {
 }
 
 impl Run {
-    /// A run of `graph`; with `offload`, the tasks its plan chooses run
-    /// through it.
+    /// A run of `graph`; with an offload among `services`, the tasks its
+    /// plan chooses run through it, and with a cache, cached tasks are
+    /// looked up first.
     pub(crate) fn new(
         graph: Graph,
         done: OnDone,
         callbacks: Option<Callbacks>,
         control: Option<Arc<Control>>,
-        offload: Option<&dyn Offload>,
+        services: &Services,
     ) -> Run {
-        let plan = offload.and_then(|offload| offload.plan(&graph));
+        let plan = services.offload.as_ref().and_then(|offload| offload.plan(&graph));
+        #[cfg(feature = "cache")]
+        let cache = services
+            .cache
+            .as_ref()
+            .and_then(|cache| cache::CacheRun::new(cache, &graph));
         let len = graph.len();
         let is_ready = |i: u32| graph.is_value(i);
         let mut pending = Vec::with_capacity(len);
@@ -186,6 +207,8 @@ impl Run {
             },
             control,
             plan,
+            #[cfg(feature = "cache")]
+            cache,
         }
     }
 
@@ -295,6 +318,20 @@ impl Run {
         if let Some(input) = self.failed_input(i) {
             return self.skipped(i, input);
         }
+        #[cfg(feature = "cache")]
+        let pending = match self.cache_lookup(i) {
+            Some(cache::Lookup::Hit(value)) => return self.hit(i, value),
+            Some(cache::Lookup::Miss(pending)) => Some(pending),
+            None => None,
+        };
+        let outcome = self.run_sync_here(i, watchdog);
+        #[cfg(feature = "cache")]
+        self.cache_write(i, pending, &outcome);
+        outcome
+    }
+
+    /// Runs a synchronous task here, as [`run_sync`](Self::run_sync) says.
+    fn run_sync_here(&self, i: u32, watchdog: &dyn Watchdog) -> Result<Value, Failure> {
         let Some(policy) = self.graph.node(i).policy() else {
             return self.attempt_sync(i, self.inputs(i), None);
         };
@@ -330,6 +367,25 @@ impl Run {
             if let Some(input) = self.failed_input(i) {
                 return self.skipped(i, input);
             }
+            #[cfg(feature = "cache")]
+            let pending = match self.cache_lookup(i) {
+                Some(cache::Lookup::Hit(value)) => return self.hit(i, value),
+                Some(cache::Lookup::Miss(pending)) => Some(pending),
+                None => None,
+            };
+            let outcome = self.run_async_here(i).await;
+            #[cfg(feature = "cache")]
+            self.cache_write(i, pending, &outcome);
+            outcome
+        };
+        #[cfg(feature = "tracing")]
+        let run = tracing::Instrument::instrument(run, task_span(&self.graph.node(i).key));
+        run.await
+    }
+
+    /// Runs an `async` task here, as [`run_async`](Self::run_async) says.
+    async fn run_async_here(&self, i: u32) -> Result<Value, Failure> {
+        {
             let Some(policy) = self.graph.node(i).policy() else {
                 return self.attempt_async(i, self.inputs(i), None).await;
             };
@@ -350,10 +406,38 @@ impl Run {
                 }
             };
             self.release(i, outcome)
+        }
+    }
+
+    /// Looks cached task `i` up, if the compute has a cache.
+    #[cfg(feature = "cache")]
+    fn cache_lookup(&self, i: u32) -> Option<cache::Lookup> {
+        self.cache.as_ref()?.lookup(&self.graph, &self.results, i)
+    }
+
+    /// Writes task `i`'s value to the cache after a miss.
+    #[cfg(feature = "cache")]
+    fn cache_write(
+        &self,
+        i: u32,
+        pending: Option<cache::Pending>,
+        outcome: &Result<Value, Failure>,
+    ) {
+        if let (Some(cache), Some(pending), Ok(value)) = (&self.cache, pending, outcome) {
+            cache.write(&self.graph, i, pending, value);
+        }
+    }
+
+    /// Task `i`'s value read from the cache: it gives up its inputs
+    /// unread, and the callbacks see a task that was cached.
+    #[cfg(feature = "cache")]
+    fn hit(&self, i: u32, value: Value) -> Result<Value, Failure> {
+        let outcome = self.release(i, Ok(value));
+        let Some(callbacks) = &self.callbacks else {
+            return outcome;
         };
-        #[cfg(feature = "tracing")]
-        let run = tracing::Instrument::instrument(run, task_span(&self.graph.node(i).key));
-        run.await
+        let started = self.task_started(callbacks, i)?;
+        self.task_finished(callbacks, i, started, outcome, None, true)
     }
 
     /// Task `i`'s inputs, one per dependency edge, read from the result
@@ -407,7 +491,7 @@ impl Run {
         };
         let started = self.task_started(callbacks, i)?;
         let outcome = attempt();
-        self.task_finished(callbacks, i, started, outcome, None)
+        self.task_finished(callbacks, i, started, outcome, None, false)
     }
 
     /// One attempt at an async task, dropped after `timeout`.
@@ -435,7 +519,7 @@ impl Run {
         let started = self.task_started(callbacks, i)?;
         let outcome = attempt.await;
         let worker = ran_on.and_then(|ran_on| ran_on.get());
-        self.task_finished(callbacks, i, started, outcome, worker.as_deref())
+        self.task_finished(callbacks, i, started, outcome, worker.as_deref(), false)
     }
 
     /// Tells the callbacks that task `i` starts; a hook that panics fails
@@ -459,8 +543,9 @@ impl Run {
         Ok(start.at)
     }
 
-    /// Tells the callbacks how task `i` ended; a hook that panics fails
-    /// the task (unless it failed already).
+    /// Tells the callbacks how task `i` ended (`cached`: its value was
+    /// read from the cache); a hook that panics fails the task (unless it
+    /// failed already).
     fn task_finished(
         &self,
         callbacks: &Callbacks,
@@ -468,6 +553,7 @@ impl Run {
         started: Instant,
         outcome: Result<Value, Failure>,
         worker: Option<&str>,
+        cached: bool,
     ) -> Result<Value, Failure> {
         let key = &self.graph.node(i).key;
         let finish = TaskFinish {
@@ -485,6 +571,7 @@ impl Run {
             ok: outcome.is_ok(),
             error: outcome.as_ref().err().map(|failure| failure as _),
             worker,
+            cached,
         };
         let told = hooks(callbacks, |c| c.task_finish(&finish));
         match (outcome, told) {

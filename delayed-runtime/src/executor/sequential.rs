@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::{ComputeOutcome, Control, Run, Unwatched};
+use super::{ComputeOutcome, Control, Run, Services, Unwatched};
 use crate::diagnostics::Callback;
 use crate::error::Error;
 use crate::graph::Graph;
@@ -16,6 +16,7 @@ pub(crate) async fn run(
     graph: Graph,
     callbacks: Option<Arc<[Arc<dyn Callback>]>>,
     control: Option<Arc<Control>>,
+    services: Services,
 ) -> ComputeOutcome {
     let outcome: Arc<Mutex<Option<ComputeOutcome>>> = Arc::default();
     let sink = outcome.clone();
@@ -24,7 +25,7 @@ pub(crate) async fn run(
         Box::new(move |result| *lock(&sink) = Some(result)),
         callbacks,
         control.clone(),
-        None,
+        &services,
     );
     // In index order every task's inputs are ready when it is reached, so
     // the ready lists the bookkeeping produces are not needed.

@@ -18,9 +18,8 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
 use super::delivery::{Arrival, Sender, Watch};
-use super::offload::Offload;
 use super::slots::{Parking, Seat, Slots};
-use super::{ComputeOutcome, Control, Disarm, OnDone, Run, Watchdog};
+use super::{ComputeOutcome, Control, Disarm, OnDone, Run, Services, Watchdog};
 use crate::diagnostics::Callback;
 use crate::error::{Error, Fault};
 use crate::graph::Graph;
@@ -369,17 +368,17 @@ struct AsyncTasks {
     waiting: VecDeque<u32>,
 }
 
-/// Starts a compute of `graph` on `pool`, with the tasks `offload` plans
-/// for running through it; `done` gets the outcome.
+/// Starts a compute of `graph` on `pool`, with the client's `services`;
+/// `done` gets the outcome.
 pub(crate) fn start(
     pool: &Arc<Pool>,
     graph: Graph,
     callbacks: Option<Arc<[Arc<dyn Callback>]>>,
     done: OnDone,
     control: Option<Arc<Control>>,
-    offload: Option<&dyn Offload>,
+    services: &Services,
 ) -> Arc<Job> {
-    let run = Run::new(graph, done, callbacks, control, offload);
+    let run = Run::new(graph, done, callbacks, control, services);
     let job = Arc::new(Job {
         run,
         pool: pool.clone(),
@@ -648,12 +647,12 @@ pub(crate) fn compute(
     pool: &Arc<Pool>,
     graph: Graph,
     callbacks: Option<Arc<[Arc<dyn Callback>]>>,
-    offload: Option<&dyn Offload>,
+    services: &Services,
 ) -> ComputeOutcome {
     let watch = Arc::new(Watch::default());
     let sender = Sender(watch.clone());
     let done: OnDone = Box::new(move |result| sender.send(result));
-    let job = Arc::downgrade(&start(pool, graph, callbacks, done, None, offload));
+    let job = Arc::downgrade(&start(pool, graph, callbacks, done, None, services));
     wait(pool, &job, || match watch.take(None) {
         Arrival::Here(outcome) => Some(outcome),
         Arrival::Taken => Some(Err(Error::taken())),

@@ -1,0 +1,239 @@
+//! The cache in a compute: a cached task is looked up before it runs,
+//! and its value written after (see `cache/` for what a key is made of).
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::cache::{Cache, Envelope, Lineage, Miss, Recipe, Verdict};
+use crate::graph::Graph;
+use crate::node::{Cached, ResultSlot};
+use crate::sync::{Mutex, lock};
+use crate::value::Value;
+use crate::wire::Source;
+
+/// One compute's view of its client's cache.
+pub(crate) struct CacheRun {
+    cache: Cache,
+    /// Per node: its cache key and lineage, once worked out (cached tasks
+    /// only), for the tasks that take its value.
+    keys: Box<[OnceLock<(u128, Lineage)>]>,
+}
+
+/// What a lookup found.
+pub(crate) enum Lookup {
+    /// The value, read from the store: the task does not run.
+    Hit(Value),
+    /// The task runs; its value is then written as this says.
+    Miss(Pending),
+}
+
+/// A miss to write once the task has its value.
+pub(crate) struct Pending {
+    key: String,
+    recipe: Recipe,
+    lineage: Lineage,
+    /// Held until the value is written, so that another process waiting
+    /// on this key then reads it instead of computing it.
+    _claim: Option<Box<dyn Send>>,
+}
+
+/// The warnings a client gives before it goes quiet: a store that cannot
+/// be written would otherwise warn once for every task.
+const WARNINGS: u32 = 5;
+
+static WARNED: AtomicU32 = AtomicU32::new(0);
+
+fn warn(task: &crate::key::Key, what: &str) {
+    match WARNED.fetch_add(1, Ordering::Relaxed) {
+        n if n < WARNINGS => tracing::warn!(target: "delayed::cache", task = %task, "{what}"),
+        WARNINGS => tracing::warn!(
+            target: "delayed::cache",
+            task = %task,
+            "{what} (further cache warnings of this process are logged at debug level)"
+        ),
+        _ => tracing::debug!(target: "delayed::cache", task = %task, "{what}"),
+    }
+}
+
+impl CacheRun {
+    /// The cache for a compute of `graph`: `None` when no task of it is
+    /// cached, so that such a compute costs nothing more.
+    pub(crate) fn new(cache: &Cache, graph: &Graph) -> Option<CacheRun> {
+        let any = graph.nodes.iter().any(|node| node.cached().is_some());
+        any.then(|| CacheRun {
+            cache: cache.clone(),
+            keys: (0..graph.len()).map(|_| OnceLock::new()).collect(),
+        })
+    }
+
+    /// Looks task `i` up, when it is cached: its key is worked out from its
+    /// inputs (which stay in place for the task), and on a miss the key is
+    /// claimed from other processes until the value is written.
+    pub(crate) fn lookup(
+        &self,
+        graph: &Graph,
+        results: &[Mutex<ResultSlot>],
+        i: u32,
+    ) -> Option<Lookup> {
+        let node = graph.node(i);
+        if node.junction {
+            self.gathered(graph, i);
+        }
+        let cached = node.cached()?;
+        if !cached.on {
+            record(cached, Verdict::Off);
+            return None;
+        }
+        let (recipe, lineage) = match self.recipe(graph, results, i, cached) {
+            Ok(made) => made,
+            Err(why) => {
+                warn(&node.key, &format!("not cached: {why}"));
+                record(cached, Verdict::Miss(Miss::Unavailable(why)));
+                return None;
+            }
+        };
+        let hash = recipe.key();
+        let _ = self.keys[i as usize].set((hash, lineage));
+        let key = format!("{hash:032x}");
+        let store = &*self.cache.store;
+        let why = match self.read(node, cached, &key) {
+            Ok(value) => return Some(Lookup::Hit(value)),
+            Err(why) => why,
+        };
+        let claim = match store.lock(&key) {
+            Ok(claim) => claim,
+            Err(error) => {
+                warn(&node.key, &format!("could not claim the cache entry: {error}"));
+                None
+            }
+        };
+        // Another process may have written it while this one waited.
+        if claim.is_some() {
+            if let Ok(value) = self.read(node, cached, &key) {
+                return Some(Lookup::Hit(value));
+            }
+        }
+        let why = why.unwrap_or_else(|| {
+            let before = store
+                .get(&lineage.store_key())
+                .ok()
+                .flatten()
+                .and_then(|bytes| Recipe::from_bytes(&bytes));
+            Miss::between(before.as_ref(), &recipe)
+        });
+        record(cached, Verdict::Miss(why));
+        Some(Lookup::Miss(Pending {
+            key,
+            recipe,
+            lineage,
+            _claim: claim,
+        }))
+    }
+
+    /// Gives junction `i` (a list of inputs gathered for a task) a key of
+    /// its inputs' keys, when they all have one: the task it feeds is then
+    /// keyed by them rather than by the bytes of the whole list.
+    fn gathered(&self, graph: &Graph, i: u32) {
+        let mut bytes = b"gathered".to_vec();
+        let mut lineages = Vec::new();
+        for &dep in graph.deps(i) {
+            let Some(&(key, lineage)) = self.keys[dep as usize].get() else {
+                return;
+            };
+            bytes.extend_from_slice(&key.to_le_bytes());
+            lineages.push(Some(lineage));
+        }
+        let lineage = Lineage::of("gathered", lineages.into_iter());
+        let _ = self.keys[i as usize].set((crate::cache::hash(&bytes), lineage));
+    }
+
+    /// The value under `key`; otherwise why not, when that is already
+    /// known (`None`: the entry is not there).
+    fn read(
+        &self,
+        node: &crate::node::Node,
+        cached: &Cached,
+        key: &str,
+    ) -> Result<Value, Option<Miss>> {
+        match self.cache.store.get(key) {
+            Ok(Some(bytes)) => match Envelope::read(&cached.spec, &bytes) {
+                Ok(value) => {
+                    record(cached, Verdict::Hit);
+                    Ok(value)
+                }
+                Err(why) => {
+                    warn(&node.key, &format!("cache entry {key} ignored: {why}"));
+                    Err(Some(Miss::Unreadable(why)))
+                }
+            },
+            Ok(None) => Err(None),
+            Err(error) => {
+                warn(&node.key, &format!("could not read cache entry {key}: {error}"));
+                Err(Some(Miss::Unavailable(error.to_string())))
+            }
+        }
+    }
+
+    /// Task `i`'s recipe and lineage, from its spec and inputs.
+    fn recipe(
+        &self,
+        graph: &Graph,
+        results: &[Mutex<ResultSlot>],
+        i: u32,
+        cached: &Cached,
+    ) -> Result<(Recipe, Lineage), String> {
+        let spec = &cached.spec;
+        let deps = graph.deps(i);
+        let mut args = Vec::with_capacity(spec.parts.len());
+        let mut lineages = Vec::with_capacity(spec.parts.len());
+        for (n, part) in spec.parts.iter().enumerate() {
+            match &part.0 {
+                Source::Constant(value, encode) => {
+                    let bytes = encode.encode(value).map_err(|e| format!("argument {}: {e}", n + 1))?;
+                    args.push((false, crate::cache::hash(&bytes)));
+                    lineages.push(None);
+                }
+                Source::Input(j, encode) => {
+                    let dep = deps[*j];
+                    let known = self.keys[dep as usize].get();
+                    lineages.push(known.map(|&(_, lineage)| lineage));
+                    let hash = match known {
+                        Some(&(key, _)) if !spec.by_value => key,
+                        _ => {
+                            let slot = lock(&results[dep as usize]);
+                            let value = slot.value().ok_or("an input has no value")?;
+                            let bytes = encode
+                                .encode(value)
+                                .map_err(|e| format!("input {}: {e}", n + 1))?;
+                            crate::cache::hash(&bytes)
+                        }
+                    };
+                    args.push((true, hash));
+                }
+            }
+        }
+        let recipe = Recipe::new(spec, self.cache.salt, args);
+        Ok((recipe, Lineage::of(spec.path, lineages.into_iter())))
+    }
+
+    /// Writes task `i`'s value and its recipe; a store that fails is a
+    /// warning, and the task is simply not cached.
+    pub(crate) fn write(&self, graph: &Graph, i: u32, pending: Pending, value: &Value) {
+        let node = graph.node(i);
+        let Some(cached) = node.cached() else { return };
+        let entry = match Envelope::write(&cached.spec, value) {
+            Ok(entry) => entry,
+            Err(error) => return warn(&node.key, &format!("not cached: {error}")),
+        };
+        let store = &*self.cache.store;
+        if let Err(error) = store.put(&pending.key, &entry) {
+            return warn(&node.key, &format!("could not write cache entry {}: {error}", pending.key));
+        }
+        // Only for explaining the next miss here: a failure changes no value.
+        let _ = store.put(&pending.lineage.store_key(), &pending.recipe.to_bytes());
+    }
+}
+
+fn record(cached: &Cached, verdict: Verdict) {
+    *lock(&cached.verdict) = Some(verdict);
+}

@@ -1,0 +1,310 @@
+//! Results cached across runs (feature `cache`): what runs again, and what
+//! a bad store does.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use delayed::cache::{Miss, Verdict};
+use delayed::diagnostics::{Callback, TaskFinish};
+use delayed::{Client, Delayed, delayed};
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("delayed-cache-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Counts the tasks that ran and the ones read from the cache, by name.
+/// The `list` that gathers a `Vec` of handles for `total` is left out: it
+/// runs no code of ours, and always runs.
+#[derive(Default)]
+struct Ran(Mutex<Vec<(&'static str, bool)>>);
+
+impl Ran {
+    fn ran(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.0.lock().unwrap().iter().filter(|(_, c)| !c).map(|(n, _)| *n).collect();
+        names.sort();
+        names
+    }
+    fn cached(&self) -> usize {
+        self.0.lock().unwrap().iter().filter(|(_, c)| *c).count()
+    }
+    fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+impl Callback for Ran {
+    fn task_finish(&self, task: &TaskFinish<'_>) {
+        if task.name != "list" {
+            self.0.lock().unwrap().push((task.name, task.cached));
+        }
+    }
+}
+
+fn client(dir: &Path, ran: &Arc<Ran>) -> Client {
+    Client::builder().cache(dir).callback(ran.clone()).build().unwrap()
+}
+
+#[delayed(cache)]
+fn load(day: u32) -> Vec<u32> {
+    (0..100).map(|i| i * day).collect()
+}
+
+#[delayed(cache)]
+fn clean(rows: &[u32]) -> Vec<u32> {
+    rows.iter().copied().filter(|x| x % 2 == 0).collect()
+}
+
+#[delayed(cache)]
+fn total(parts: Vec<Vec<u32>>) -> u64 {
+    parts.iter().flatten().map(|&x| u64::from(x)).sum()
+}
+
+fn pipeline(days: &[u32]) -> Delayed<u64> {
+    let cleaned: Vec<_> = days.iter().map(|&day| clean(load(day))).collect();
+    total(cleaned)
+}
+
+#[test]
+fn a_pipeline_run_twice_runs_nothing_the_second_time() {
+    let dir = scratch("twice");
+    let ran = Arc::new(Ran::default());
+    let first = client(&dir, &ran).compute(&pipeline(&[1, 2, 3])).unwrap();
+    assert_eq!(ran.ran().len(), 7);
+    assert_eq!(ran.cached(), 0);
+    ran.clear();
+    // Another client, as another run of the program would have.
+    let second = client(&dir, &ran).compute(&pipeline(&[1, 2, 3])).unwrap();
+    assert_eq!(second, first);
+    assert_eq!(ran.ran(), Vec::<&str>::new());
+    assert_eq!(ran.cached(), 7);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_changed_argument_reruns_only_what_depends_on_it() {
+    let dir = scratch("argument");
+    let ran = Arc::new(Ran::default());
+    let client = client(&dir, &ran);
+    client.compute(&pipeline(&[1, 2, 3])).unwrap();
+    ran.clear();
+    let again = pipeline(&[1, 2, 4]);
+    assert_eq!(client.compute(&again).unwrap(), pipeline(&[1, 2, 4]).uncached().compute().unwrap());
+    assert_eq!(ran.ran(), ["clean", "load", "total"]);
+    assert_eq!(ran.cached(), 4);
+    let explained = delayed::cache::explain(&again);
+    let misses: Vec<String> = explained
+        .tasks()
+        .iter()
+        .filter(|task| !task.verdict.is_hit())
+        .map(|task| format!("{} {}", task.key.name(), task.verdict))
+        .collect();
+    assert_eq!(
+        misses,
+        // `load(4)` is compared with the last `load` written at its
+        // place, fed by nothing: `load(3)`.
+        [
+            "load miss: argument 1 changed",
+            "clean miss: input 1 changed",
+            "total miss: input 1 changed",
+        ],
+        "{explained}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_task_with_a_different_argument_at_the_same_place_says_which() {
+    let dir = scratch("which");
+    let ran = Arc::new(Ran::default());
+    let client = client(&dir, &ran);
+    client.compute(&clean(load(5))).unwrap();
+    let six = clean(load(6));
+    client.compute(&six).unwrap();
+    let verdicts: Vec<Verdict> = delayed::cache::explain(&six).tasks().iter().map(|t| t.verdict.clone()).collect();
+    assert_eq!(verdicts, [Verdict::Miss(Miss::Argument(0)), Verdict::Miss(Miss::Input(0))]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+static UPSTREAM_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Not cached: it runs every time, and returns the same bytes.
+#[delayed]
+fn fetch(n: u32) -> Vec<u32> {
+    UPSTREAM_RUNS.fetch_add(1, Ordering::SeqCst);
+    vec![n; 10]
+}
+
+#[delayed(cache)]
+fn summed_by_key(rows: Vec<u32>) -> u32 {
+    rows.iter().sum()
+}
+
+#[delayed(cache(by_value))]
+fn summed_by_value(rows: Vec<u32>) -> u32 {
+    rows.iter().sum()
+}
+
+#[delayed(cache, version = "2")]
+fn doubled(x: u32) -> u32 {
+    x * 2
+}
+
+#[test]
+fn an_uncached_input_is_keyed_by_its_bytes_so_equal_bytes_hit() {
+    let dir = scratch("bytes");
+    let ran = Arc::new(Ran::default());
+    let client = client(&dir, &ran);
+    client.compute(&(summed_by_key(fetch(3)), summed_by_value(fetch(3)))).unwrap();
+    ran.clear();
+    assert_eq!(client.compute(&(summed_by_key(fetch(3)), summed_by_value(fetch(3)))).unwrap(), (30, 30));
+    // `fetch` ran again (it is not cached); the sums did not.
+    assert_eq!(ran.ran(), ["fetch", "fetch"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Different calls, equal bytes: `parity(2)` and `parity(4)` are both 0.
+#[delayed(cache)]
+fn parity(n: u32) -> u32 {
+    n % 2
+}
+
+#[delayed(cache)]
+fn described_by_key(bit: u32) -> String {
+    format!("bit {bit}")
+}
+
+#[delayed(cache(by_value))]
+fn described_by_value(bit: u32) -> String {
+    format!("bit {bit}")
+}
+
+#[test]
+fn by_value_an_input_with_a_new_key_but_the_same_bytes_keeps_its_dependents() {
+    let dir = scratch("by-value");
+    let ran = Arc::new(Ran::default());
+    let client = client(&dir, &ran);
+    client.compute(&(described_by_key(parity(2)), described_by_value(parity(2)))).unwrap();
+    ran.clear();
+    let again = (described_by_key(parity(4)), described_by_value(parity(4)));
+    assert_eq!(client.compute(&again).unwrap(), ("bit 0".to_string(), "bit 0".to_string()));
+    // `parity(4)` is a new task; by key its dependent is too, by value
+    // not. Of its two calls, one runs; the other waits for its claim on
+    // the key, then reads it.
+    assert_eq!(ran.ran(), ["described_by_key", "parity"]);
+    assert_eq!(ran.cached(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn uncached_tasks_run_and_write_nothing() {
+    let dir = scratch("uncached");
+    let ran = Arc::new(Ran::default());
+    let client = client(&dir, &ran);
+    client.compute(&doubled(4).uncached()).unwrap();
+    client.compute(&doubled(4).uncached()).unwrap();
+    assert_eq!(ran.ran(), ["doubled", "doubled"]);
+    let off = doubled(4).uncached();
+    client.compute(&off).unwrap();
+    assert_eq!(delayed::cache::explain(&off).tasks()[0].verdict, Verdict::Off);
+    // Nothing was written, so the first cached run misses.
+    let on = doubled(4);
+    client.compute(&on).unwrap();
+    assert_eq!(delayed::cache::explain(&on).tasks()[0].verdict, Verdict::Miss(Miss::New));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_client_without_a_cache_runs_cached_functions_as_any_other() {
+    let ran = Arc::new(Ran::default());
+    let client = Client::builder().callback(ran.clone()).build().unwrap();
+    client.compute(&pipeline(&[1])).unwrap();
+    client.compute(&pipeline(&[1])).unwrap();
+    assert_eq!(ran.ran().len(), 6);
+    assert_eq!(ran.cached(), 0);
+}
+
+/// Every file under `dir` whose path contains `part`.
+fn files(dir: &Path, part: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.to_string_lossy().contains(part) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// Computes `pipeline(&[7])` on a synchronous client (so that this
+/// thread's subscriber sees its events) and returns the warnings.
+fn computed_with_warnings(dir: &Path, ran: &Arc<Ran>) -> (u64, Vec<String>) {
+    let events = common::spans::Events::default();
+    let client = Client::builder().synchronous().cache(dir).callback(ran.clone()).build().unwrap();
+    let value = tracing::subscriber::with_default(events.clone(), || client.compute(&pipeline(&[7])));
+    let warnings = events.all().into_iter().filter(|e| e.starts_with("delayed::cache")).collect();
+    (value.unwrap(), warnings)
+}
+
+#[test]
+fn a_corrupt_or_truncated_entry_is_a_miss_with_a_warning() {
+    let dir = scratch("corrupt");
+    let ran = Arc::new(Ran::default());
+    let expected = pipeline(&[7]).uncached().compute().unwrap();
+    let (value, warnings) = computed_with_warnings(&dir, &ran);
+    assert_eq!((value, warnings.len()), (expected, 0));
+    let contents = files(&dir, "content-v2");
+    assert_eq!(contents.len(), 6, "3 values and 3 recipes: {contents:?}");
+    for (i, file) in contents.iter().enumerate() {
+        let bytes = std::fs::read(file).unwrap();
+        // Garbage in half of them, the others cut short.
+        let spoiled = if i % 2 == 0 { vec![0xc1; bytes.len()] } else { bytes[..bytes.len() / 2].to_vec() };
+        std::fs::write(file, spoiled).unwrap();
+    }
+    ran.clear();
+    let (value, warnings) = computed_with_warnings(&dir, &ran);
+    assert_eq!(value, expected);
+    assert_eq!(ran.ran(), ["clean", "load", "total"]);
+    assert!(!warnings.is_empty());
+    assert!(warnings.iter().all(|w| w.contains("could not read cache entry")), "{warnings:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_store_that_cannot_be_written_leaves_the_compute_uncached_with_a_warning() {
+    let dir = scratch("unwritable");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A directory inside a file: every write fails, as on a full disk or a
+    // read-only mount (a test running as root could write anywhere else).
+    let file = dir.join("not-a-directory");
+    std::fs::write(&file, b"").unwrap();
+    let store = file.join("cache");
+    let ran = Arc::new(Ran::default());
+    let (value, warnings) = computed_with_warnings(&store, &ran);
+    assert_eq!(value, pipeline(&[7]).uncached().compute().unwrap());
+    assert_eq!(ran.ran(), ["clean", "load", "total"]);
+    assert!(warnings.iter().any(|w| w.contains("could not")), "{warnings:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn cached_on_a_function_that_is_not_cached_names_the_task() {
+    #[delayed]
+    fn plain(x: u32) -> u32 {
+        x
+    }
+    let err = plain(1).cached().compute().unwrap_err();
+    assert_eq!(err.kind(), delayed::ErrorKind::Config);
+    assert_eq!(err.key().unwrap().name(), "plain");
+    assert!(err.to_string().contains("write `#[delayed(cache)]` on `plain`"), "{err}");
+}
