@@ -26,7 +26,14 @@ struct Ran(Mutex<Vec<(&'static str, bool)>>);
 
 impl Ran {
     fn ran(&self) -> Vec<&'static str> {
-        let mut names: Vec<_> = self.0.lock().unwrap().iter().filter(|(_, c)| !c).map(|(n, _)| *n).collect();
+        let mut names: Vec<_> = self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, c)| !c)
+            .map(|(n, _)| *n)
+            .collect();
         names.sort();
         names
     }
@@ -47,7 +54,11 @@ impl Callback for Ran {
 }
 
 fn client(dir: &Path, ran: &Arc<Ran>) -> Client {
-    Client::builder().cache(dir).callback(ran.clone()).build().unwrap()
+    Client::builder()
+        .cache(dir)
+        .callback(ran.clone())
+        .build()
+        .unwrap()
 }
 
 #[delayed(cache)]
@@ -94,7 +105,10 @@ fn a_changed_argument_reruns_only_what_depends_on_it() {
     client.compute(&pipeline(&[1, 2, 3])).unwrap();
     ran.clear();
     let again = pipeline(&[1, 2, 4]);
-    assert_eq!(client.compute(&again).unwrap(), pipeline(&[1, 2, 4]).uncached().compute().unwrap());
+    assert_eq!(
+        client.compute(&again).unwrap(),
+        pipeline(&[1, 2, 4]).uncached().compute().unwrap()
+    );
     assert_eq!(ran.ran(), ["clean", "load", "total"]);
     assert_eq!(ran.cached(), 4);
     let explained = delayed::cache::explain(&again);
@@ -126,8 +140,18 @@ fn a_task_with_a_different_argument_at_the_same_place_says_which() {
     client.compute(&clean(load(5))).unwrap();
     let six = clean(load(6));
     client.compute(&six).unwrap();
-    let verdicts: Vec<Verdict> = delayed::cache::explain(&six).tasks().iter().map(|t| t.verdict.clone()).collect();
-    assert_eq!(verdicts, [Verdict::Miss(Miss::Argument(0)), Verdict::Miss(Miss::Input(0))]);
+    let verdicts: Vec<Verdict> = delayed::cache::explain(&six)
+        .tasks()
+        .iter()
+        .map(|t| t.verdict.clone())
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            Verdict::Miss(Miss::Argument(0)),
+            Verdict::Miss(Miss::Input(0))
+        ]
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -160,9 +184,16 @@ fn an_uncached_input_is_keyed_by_its_bytes_so_equal_bytes_hit() {
     let dir = scratch("bytes");
     let ran = Arc::new(Ran::default());
     let client = client(&dir, &ran);
-    client.compute(&(summed_by_key(fetch(3)), summed_by_value(fetch(3)))).unwrap();
+    client
+        .compute(&(summed_by_key(fetch(3)), summed_by_value(fetch(3))))
+        .unwrap();
     ran.clear();
-    assert_eq!(client.compute(&(summed_by_key(fetch(3)), summed_by_value(fetch(3)))).unwrap(), (30, 30));
+    assert_eq!(
+        client
+            .compute(&(summed_by_key(fetch(3)), summed_by_value(fetch(3))))
+            .unwrap(),
+        (30, 30)
+    );
     // `fetch` ran again (it is not cached); the sums did not.
     assert_eq!(ran.ran(), ["fetch", "fetch"]);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -189,10 +220,15 @@ fn by_value_an_input_with_a_new_key_but_the_same_bytes_keeps_its_dependents() {
     let dir = scratch("by-value");
     let ran = Arc::new(Ran::default());
     let client = client(&dir, &ran);
-    client.compute(&(described_by_key(parity(2)), described_by_value(parity(2)))).unwrap();
+    client
+        .compute(&(described_by_key(parity(2)), described_by_value(parity(2))))
+        .unwrap();
     ran.clear();
     let again = (described_by_key(parity(4)), described_by_value(parity(4)));
-    assert_eq!(client.compute(&again).unwrap(), ("bit 0".to_string(), "bit 0".to_string()));
+    assert_eq!(
+        client.compute(&again).unwrap(),
+        ("bit 0".to_string(), "bit 0".to_string())
+    );
     // `parity(4)` is a new task; by key its dependent is too, by value
     // not. Of its two calls, one runs; the other waits for its claim on
     // the key, then reads it.
@@ -211,11 +247,17 @@ fn uncached_tasks_run_and_write_nothing() {
     assert_eq!(ran.ran(), ["doubled", "doubled"]);
     let off = doubled(4).uncached();
     client.compute(&off).unwrap();
-    assert_eq!(delayed::cache::explain(&off).tasks()[0].verdict, Verdict::Off);
+    assert_eq!(
+        delayed::cache::explain(&off).tasks()[0].verdict,
+        Verdict::Off
+    );
     // Nothing was written, so the first cached run misses.
     let on = doubled(4);
     client.compute(&on).unwrap();
-    assert_eq!(delayed::cache::explain(&on).tasks()[0].verdict, Verdict::Miss(Miss::New));
+    assert_eq!(
+        delayed::cache::explain(&on).tasks()[0].verdict,
+        Verdict::Miss(Miss::New)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -250,9 +292,19 @@ fn files(dir: &Path, part: &str) -> Vec<PathBuf> {
 /// thread's subscriber sees its events) and returns the warnings.
 fn computed_with_warnings(dir: &Path, ran: &Arc<Ran>) -> (u64, Vec<String>) {
     let events = common::spans::Events::default();
-    let client = Client::builder().synchronous().cache(dir).callback(ran.clone()).build().unwrap();
-    let value = tracing::subscriber::with_default(events.clone(), || client.compute(&pipeline(&[7])));
-    let warnings = events.all().into_iter().filter(|e| e.starts_with("delayed::cache")).collect();
+    let client = Client::builder()
+        .synchronous()
+        .cache(dir)
+        .callback(ran.clone())
+        .build()
+        .unwrap();
+    let value =
+        tracing::subscriber::with_default(events.clone(), || client.compute(&pipeline(&[7])));
+    let warnings = events
+        .all()
+        .into_iter()
+        .filter(|e| e.starts_with("delayed::cache"))
+        .collect();
     (value.unwrap(), warnings)
 }
 
@@ -268,7 +320,11 @@ fn a_corrupt_or_truncated_entry_is_a_miss_with_a_warning() {
     for (i, file) in contents.iter().enumerate() {
         let bytes = std::fs::read(file).unwrap();
         // Garbage in half of them, the others cut short.
-        let spoiled = if i % 2 == 0 { vec![0xc1; bytes.len()] } else { bytes[..bytes.len() / 2].to_vec() };
+        let spoiled = if i % 2 == 0 {
+            vec![0xc1; bytes.len()]
+        } else {
+            bytes[..bytes.len() / 2].to_vec()
+        };
         std::fs::write(file, spoiled).unwrap();
     }
     ran.clear();
@@ -276,7 +332,12 @@ fn a_corrupt_or_truncated_entry_is_a_miss_with_a_warning() {
     assert_eq!(value, expected);
     assert_eq!(ran.ran(), ["clean", "load", "total"]);
     assert!(!warnings.is_empty());
-    assert!(warnings.iter().all(|w| w.contains("could not read cache entry")), "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .all(|w| w.contains("could not read cache entry")),
+        "{warnings:?}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -293,7 +354,10 @@ fn a_store_that_cannot_be_written_leaves_the_compute_uncached_with_a_warning() {
     let (value, warnings) = computed_with_warnings(&store, &ran);
     assert_eq!(value, pipeline(&[7]).uncached().compute().unwrap());
     assert_eq!(ran.ran(), ["clean", "load", "total"]);
-    assert!(warnings.iter().any(|w| w.contains("could not")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("could not")),
+        "{warnings:?}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -306,5 +370,9 @@ fn cached_on_a_function_that_is_not_cached_names_the_task() {
     let err = plain(1).cached().compute().unwrap_err();
     assert_eq!(err.kind(), delayed::ErrorKind::Config);
     assert_eq!(err.key().unwrap().name(), "plain");
-    assert!(err.to_string().contains("write `#[delayed(cache)]` on `plain`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("write `#[delayed(cache)]` on `plain`"),
+        "{err}"
+    );
 }

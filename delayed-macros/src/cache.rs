@@ -84,7 +84,8 @@ pub(crate) struct Tracked {
 impl syn::parse::Parse for Tracked {
     fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Tracked> {
         let mut uses = Vec::new();
-        let metas = syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated(input)?;
+        let metas =
+            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated(input)?;
         for meta in metas {
             let list = match &meta {
                 syn::Meta::NameValue(pair) if pair.path.is_ident("uses") && uses.is_empty() => {

@@ -630,9 +630,10 @@ impl<'a> Task<'a> {
                 }
             }
         });
-        let cache = self.cache.as_ref().map(|cache| {
-            cache.record(krate, &self.name, value_type, params, &slots)
-        });
+        let cache = self
+            .cache
+            .as_ref()
+            .map(|cache| cache.record(krate, &self.name, value_type, params, &slots));
         let immutable = params.is_empty()
             && self.pure.is_none()
             && self.policy.is_empty()

@@ -136,7 +136,10 @@ pub fn __embed_images(_args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// The cache part of a method's tasks, from its tokens.
-fn expand_cache_of(args: &args::Args, tokens: &proc_macro2::TokenStream) -> Option<cache::CacheTask> {
+fn expand_cache_of(
+    args: &args::Args,
+    tokens: &proc_macro2::TokenStream,
+) -> Option<cache::CacheTask> {
     cache::CacheTask::of(args, cache::fn_tokens(tokens))
 }
 

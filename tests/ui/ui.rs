@@ -5,7 +5,8 @@
 //!
 //! After changing a message, regenerate the `.stderr` files with
 //! `TRYBUILD=overwrite cargo test -p delayed-ui` (and `--features
-//! distributed` for `fail-distributed/`) and read each diff.
+//! distributed` for `fail-distributed/`, `--features cache` for
+//! `fail-cache/`) and read each diff.
 
 #[test]
 fn ui() {
@@ -23,8 +24,11 @@ fn ui() {
     // `distributed`, an unmet bound also names the copy of the function
     // the registry calls); `register!` exists only with `distributed`, as
     // `.ci/run` tests it.
+    // `#[delayed(cache)]` needs `cache`, whose cases are in `fail-cache/`.
     if cfg!(feature = "distributed") {
         cases.compile_fail("fail-distributed/*.rs");
+    } else if cfg!(feature = "cache") {
+        cases.compile_fail("fail-cache/*.rs");
     } else {
         cases.compile_fail("fail/*.rs");
     }

@@ -104,8 +104,9 @@ impl DiskStore {
     /// quarters of the limit; returns the bytes left.
     fn evict(&self, limit: u64) -> io::Result<u64> {
         let _one_at_a_time = lock(&self.evicting);
-        let mut entries: Vec<cacache::Metadata> =
-            cacache::index::ls(&self.dir).filter_map(Result::ok).collect();
+        let mut entries: Vec<cacache::Metadata> = cacache::index::ls(&self.dir)
+            .filter_map(Result::ok)
+            .collect();
         let mut used: u64 = entries.iter().map(|entry| entry.size as u64).sum();
         if used > limit {
             entries.sort_by_key(|entry| entry.time);
@@ -229,7 +230,9 @@ mod tests {
             store.put(&format!("k{i}"), &vec![i as u8; 1_000]).unwrap();
             std::thread::sleep(Duration::from_millis(2));
         }
-        let kept: Vec<usize> = (0..30).filter(|i| store.get(&format!("k{i}")).unwrap().is_some()).collect();
+        let kept: Vec<usize> = (0..30)
+            .filter(|i| store.get(&format!("k{i}")).unwrap().is_some())
+            .collect();
         assert!(kept.len() <= 10 && kept.len() >= 5, "{kept:?}");
         // The newest survive, in one run at the end.
         assert_eq!(kept.last(), Some(&29));

@@ -114,7 +114,11 @@ impl Recipe {
             path: spec.path.to_owned(),
             type_name: spec.type_name.to_owned(),
             tokens: spec.tokens,
-            uses: spec.uses.iter().map(|&(name, hash)| (name.to_owned(), hash)).collect(),
+            uses: spec
+                .uses
+                .iter()
+                .map(|&(name, hash)| (name.to_owned(), hash))
+                .collect(),
             version: spec.version.to_owned(),
             salt,
             args,

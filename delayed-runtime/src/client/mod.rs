@@ -352,7 +352,12 @@ impl Client {
                             .build()
                             .map_err(Error::start)
                             .and_then(|runtime| {
-                                runtime.block_on(sequential::run(graph, callbacks, Some(control), services))
+                                runtime.block_on(sequential::run(
+                                    graph,
+                                    callbacks,
+                                    Some(control),
+                                    services,
+                                ))
                             });
                         if let Some(done) = lock(&deliver).take() {
                             done(outcome);

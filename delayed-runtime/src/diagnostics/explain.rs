@@ -105,7 +105,10 @@ impl Explanation {
     /// assert_eq!(delayed::cache::explain(&one()).hits(), 0);
     /// ```
     pub fn hits(&self) -> usize {
-        self.tasks.iter().filter(|task| task.verdict.is_hit()).count()
+        self.tasks
+            .iter()
+            .filter(|task| task.verdict.is_hit())
+            .count()
     }
 
     /// How many ran because their value was not in the cache.

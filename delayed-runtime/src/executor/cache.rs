@@ -103,7 +103,10 @@ impl CacheRun {
         let claim = match store.lock(&key) {
             Ok(claim) => claim,
             Err(error) => {
-                warn(&node.key, &format!("could not claim the cache entry: {error}"));
+                warn(
+                    &node.key,
+                    &format!("could not claim the cache entry: {error}"),
+                );
                 None
             }
         };
@@ -168,7 +171,10 @@ impl CacheRun {
             },
             Ok(None) => Err(None),
             Err(error) => {
-                warn(&node.key, &format!("could not read cache entry {key}: {error}"));
+                warn(
+                    &node.key,
+                    &format!("could not read cache entry {key}: {error}"),
+                );
                 Err(Some(Miss::Unavailable(error.to_string())))
             }
         }
@@ -189,7 +195,9 @@ impl CacheRun {
         for (n, part) in spec.parts.iter().enumerate() {
             match &part.0 {
                 Source::Constant(value, encode) => {
-                    let bytes = encode.encode(value).map_err(|e| format!("argument {}: {e}", n + 1))?;
+                    let bytes = encode
+                        .encode(value)
+                        .map_err(|e| format!("argument {}: {e}", n + 1))?;
                     args.push((false, crate::cache::hash(&bytes)));
                     lineages.push(None);
                 }
@@ -227,7 +235,10 @@ impl CacheRun {
         };
         let store = &*self.cache.store;
         if let Err(error) = store.put(&pending.key, &entry) {
-            return warn(&node.key, &format!("could not write cache entry {}: {error}", pending.key));
+            return warn(
+                &node.key,
+                &format!("could not write cache entry {}: {error}", pending.key),
+            );
         }
         // Only for explaining the next miss here: a failure changes no value.
         let _ = store.put(&pending.lineage.store_key(), &pending.recipe.to_bytes());

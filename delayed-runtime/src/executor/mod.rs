@@ -153,7 +153,10 @@ impl Run {
         control: Option<Arc<Control>>,
         services: &Services,
     ) -> Run {
-        let plan = services.offload.as_ref().and_then(|offload| offload.plan(&graph));
+        let plan = services
+            .offload
+            .as_ref()
+            .and_then(|offload| offload.plan(&graph));
         #[cfg(feature = "cache")]
         let cache = services
             .cache
