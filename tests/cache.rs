@@ -376,3 +376,58 @@ fn cached_on_a_function_that_is_not_cached_names_the_task() {
         "{err}"
     );
 }
+
+#[test]
+fn the_progress_bar_counts_the_tasks_read_from_the_cache() {
+    let dir = scratch("progress");
+    let log = dir.with_extension("log");
+    let bar = delayed::diagnostics::ProgressBar::lines(
+        std::fs::File::create(&log).unwrap(),
+        std::time::Duration::from_secs(60),
+    );
+    let client = Client::builder()
+        .cache(&dir)
+        .callback(Arc::new(bar.clone()))
+        .build()
+        .unwrap();
+    client.compute(&pipeline(&[5, 6])).unwrap();
+    assert_eq!(bar.cached(), 0);
+    client.compute(&pipeline(&[5, 6])).unwrap();
+    // Five cached tasks, and the list that gathers two of them for `total`.
+    assert_eq!((bar.cached(), bar.position()), (5, 6));
+    let lines = std::fs::read_to_string(&log).unwrap();
+    let last = lines.lines().last().unwrap();
+    assert!(
+        last.starts_with("[00:00:00] 6/6 tasks (5 cached) done in"),
+        "{lines}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_file(&log).unwrap();
+}
+
+#[test]
+fn the_profile_draws_tasks_read_from_the_cache_in_their_own_style() {
+    let dir = scratch("profile");
+    let profiler = delayed::diagnostics::Profiler::new();
+    let client = Client::builder()
+        .cache(&dir)
+        .callback(Arc::new(profiler.clone()))
+        .build()
+        .unwrap();
+    client.compute(&clean(load(8))).unwrap();
+    profiler.clear();
+    client.compute(&(clean(load(8)), clean(load(9)))).unwrap();
+    let records = profiler.records();
+    let mut cached: Vec<&str> = records
+        .iter()
+        .filter(|r| r.cached)
+        .map(|r| r.function.as_str())
+        .collect();
+    cached.sort();
+    assert_eq!(cached, ["clean", "load"]);
+    let svg = profiler.to_svg();
+    assert_eq!(svg.matches(r#"class="task cached""#).count(), 2, "{svg}");
+    assert_eq!(svg.matches(r#"class="task""#).count(), 2, "{svg}");
+    assert_eq!(svg.matches(", cached)</title>").count(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -437,3 +437,39 @@ fn the_page_renders_progress_and_failures_in_headless_chromium() {
         let _ = std::fs::remove_dir_all(user_data);
     });
 }
+
+/// Cached in `square_cached`'s tests: the dashboard counts the tasks read
+/// from the cache (features `dashboard` and `cache`).
+#[cfg(feature = "cache")]
+#[delayed(cache)]
+fn square_cached(x: i64) -> i64 {
+    x * x
+}
+
+#[cfg(feature = "cache")]
+#[test]
+fn tasks_read_from_the_cache_are_counted_as_cached() {
+    common::within(60, || {
+        let dir =
+            std::env::temp_dir().join(format!("delayed-dashboard-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let client = Client::builder()
+            .dashboard("127.0.0.1:0")
+            .cache(&dir)
+            .build()
+            .unwrap();
+        let address = address(&client);
+        let squares = |n: i64| (0..n).map(square_cached).collect::<Vec<_>>();
+        client.compute(&squares(3)).unwrap();
+        let mut events = http::events(address, "/events");
+        client.compute(&squares(5)).unwrap();
+        let frame = events.until("the second compute finished", |f| {
+            f["computes"][0]["running"] == false && counts(f, "square_cached") == Some((5, 0, 0, 0))
+        });
+        let function = &frame["computes"][0]["functions"][0];
+        assert_eq!(function["name"], "square_cached");
+        // Three read from the cache, two run.
+        assert_eq!(function["cached"], 3);
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}

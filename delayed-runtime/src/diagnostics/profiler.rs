@@ -56,6 +56,7 @@ struct Raw {
     started: Instant,
     duration: Duration,
     ok: bool,
+    cached: bool,
 }
 
 /// Where a task is drawn: the thread of this process it ran on, or the
@@ -128,6 +129,7 @@ impl Profiler {
                     start,
                     end: start + raw.duration.as_secs_f64(),
                     ok: raw.ok,
+                    cached: raw.cached,
                 }
             })
             .collect()
@@ -271,6 +273,7 @@ impl Callback for Profiler {
             started: task.started,
             duration: task.duration,
             ok: task.ok,
+            cached: task.cached,
         };
         self.state
             .tasks

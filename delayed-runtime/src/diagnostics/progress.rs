@@ -43,6 +43,8 @@ pub struct ProgressBar {
     bar: indicatif::ProgressBar,
     /// Where plain lines go, when the bar is not drawn on a terminal.
     lines: Option<Arc<Lines>>,
+    /// Tasks of the current compute read from the cache (feature `cache`).
+    cached: Arc<AtomicU64>,
 }
 
 /// Plain progress lines to a writer.
@@ -126,10 +128,18 @@ impl ProgressBar {
     fn with_target(target: ProgressDrawTarget, lines: Option<Arc<Lines>>) -> ProgressBar {
         // No length until a compute starts: nothing is drawn before.
         let bar = indicatif::ProgressBar::with_draw_target(None, target);
+        let cached = Arc::new(AtomicU64::new(0));
+        let shown = cached.clone();
         let style = ProgressStyle::with_template(
-            "[{elapsed_precise}] {wide_bar:.cyan/blue} {pos}/{len} tasks{rate}{left}",
+            "[{elapsed_precise}] {wide_bar:.cyan/blue} {pos}/{len} tasks{cached}{rate}{left}",
         )
         .expect("the template is valid")
+        .with_key(
+            "cached",
+            move |_: &ProgressState, out: &mut dyn std::fmt::Write| {
+                let _ = write_cached(out, shown.load(Ordering::Relaxed));
+            },
+        )
         .with_key(
             "rate",
             |state: &ProgressState, out: &mut dyn std::fmt::Write| {
@@ -145,7 +155,7 @@ impl ProgressBar {
         )
         .progress_chars("█▉▊▋▌▍▎▏ ");
         bar.set_style(style);
-        ProgressBar { bar, lines }
+        ProgressBar { bar, lines, cached }
     }
 
     /// Shows this bar for every compute until the guard is dropped.
@@ -164,6 +174,17 @@ impl ProgressBar {
     /// ```
     pub fn position(&self) -> u64 {
         self.bar.position()
+    }
+
+    /// Tasks of the current (or last) compute whose values were read from
+    /// the client's cache rather than computed (feature `cache`); they
+    /// count in [`position`](Self::position) too.
+    ///
+    /// ```
+    /// assert_eq!(delayed::diagnostics::ProgressBar::hidden().cached(), 0);
+    /// ```
+    pub fn cached(&self) -> u64 {
+        self.cached.load(Ordering::Relaxed)
     }
 
     /// Tasks in the current (or last) compute; `None` before the first.
@@ -189,6 +210,7 @@ impl ProgressBar {
         let (pos, len) = (self.bar.position(), self.bar.length().unwrap_or(0));
         let elapsed = outcome.map_or_else(|| self.bar.elapsed(), |c| c.elapsed);
         let mut line = format!("[{}] {pos}/{len} tasks", clock(elapsed));
+        let _ = write_cached(&mut line, self.cached());
         let _ = match outcome {
             None => write_rate(&mut line, pos, elapsed)
                 .and_then(|()| write_left(&mut line, pos, len, elapsed)),
@@ -208,6 +230,14 @@ impl ProgressBar {
 
 /// Marks a bar cleared after a failure.
 const CLEARED: &str = "failed";
+
+/// ` (3 cached)`, once a task was read from the cache.
+fn write_cached(out: &mut dyn std::fmt::Write, cached: u64) -> std::fmt::Result {
+    match cached {
+        0 => Ok(()),
+        n => write!(out, " ({n} cached)"),
+    }
+}
 
 /// `  4.0 tasks/s`, once a task is done.
 fn write_rate(out: &mut dyn std::fmt::Write, pos: u64, elapsed: Duration) -> std::fmt::Result {
@@ -282,6 +312,7 @@ impl Callback for ProgressBar {
         // The length first, then the reset that draws: the first frame is
         // 0 of the tasks, never a full bar of 0/0.
         self.bar.set_length(compute.tasks as u64);
+        self.cached.store(0, Ordering::Relaxed);
         self.bar.set_message("");
         self.bar.reset();
         if let Some(lines) = &self.lines {
@@ -289,7 +320,10 @@ impl Callback for ProgressBar {
         }
     }
 
-    fn task_finish(&self, _task: &TaskFinish<'_>) {
+    fn task_finish(&self, task: &TaskFinish<'_>) {
+        if task.cached {
+            self.cached.fetch_add(1, Ordering::Relaxed);
+        }
         self.bar.inc(1);
         let Some(lines) = &self.lines else { return };
         let due = lines.next.load(Ordering::Acquire);

@@ -39,6 +39,10 @@ pub struct TaskRecord {
     pub end: f64,
     /// Whether it returned a value.
     pub ok: bool,
+    /// Whether its value was read from the client's cache (feature
+    /// `cache`): drawn pale, with a dashed outline.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
 }
 
 /// Draws the task stream.
@@ -108,9 +112,21 @@ pub(crate) fn write(records: &[TaskRecord]) -> String {
         let y = TOP + record.thread as f64 * ROW + 3.0;
         let (x1, x2) = (x(record.start), x(record.end));
         let stroke = if record.ok { "none" } else { "#d00" };
+        // A value read from the cache: pale, outlined in dashes.
+        let (class, style, what) = match record.cached {
+            true => (
+                "task cached",
+                format!(
+                    r#" fill-opacity="0.35" stroke="{}" stroke-dasharray="3 2""#,
+                    colour(&record.function)
+                ),
+                ", cached",
+            ),
+            false => ("task", format!(r#" stroke="{stroke}""#), ""),
+        };
         let _ = writeln!(
             out,
-            r#"<rect class="task" x="{x1:.2}" y="{y:.1}" width="{:.2}" height="{:.1}" fill="{}" stroke="{stroke}"><title>{} ({:.3} s)</title></rect>"#,
+            r#"<rect class="{class}" x="{x1:.2}" y="{y:.1}" width="{:.2}" height="{:.1}" fill="{}"{style}><title>{} ({:.3} s{what})</title></rect>"#,
             (x2 - x1).max(0.5),
             ROW - 6.0,
             colour(&record.function),

@@ -105,12 +105,14 @@ impl Shard {
     const STARTED: usize = 0;
     const DONE: usize = 1;
     const FAILED: usize = 2;
+    /// Done, and read from the cache rather than run (also counted done).
+    const CACHED: usize = 3;
     /// Counters of padding before and after: 128 bytes.
     const PAD: usize = 16;
 
     fn new(functions: usize) -> Shard {
         Shard {
-            counters: (0..3 * functions + 2 * Shard::PAD)
+            counters: (0..4 * functions + 2 * Shard::PAD)
                 .map(|_| AtomicU64::new(0))
                 .collect(),
             functions,
@@ -119,7 +121,7 @@ impl Shard {
         }
     }
 
-    /// Counter `which` (started, done, failed) of function `f`.
+    /// Counter `which` (started, done, failed, cached) of function `f`.
     fn counter(&self, which: usize, f: usize) -> &AtomicU64 {
         &self.counters[Shard::PAD + which * self.functions + f]
     }
@@ -199,6 +201,8 @@ struct FunctionFrame {
     running: u64,
     done: u64,
     failed: u64,
+    /// Of those done, read from the cache.
+    cached: u64,
 }
 
 thread_local! {
@@ -352,6 +356,11 @@ impl Board {
             let function = function as usize;
             let which = if task.ok { Shard::DONE } else { Shard::FAILED };
             // Release: a frame that sees this count sees the start's too.
+            if task.cached {
+                shard
+                    .counter(Shard::CACHED, function)
+                    .fetch_add(1, Ordering::Relaxed);
+            }
             shard
                 .counter(which, function)
                 .fetch_add(1, Ordering::Release);
@@ -516,6 +525,7 @@ impl Live {
     fn frame(&self, bars: &mut Vec<Bar>, dropped: &mut u64) -> ComputeFrame {
         let n = self.functions.len();
         let (mut started, mut done, mut failed) = (vec![0; n], vec![0; n], vec![0; n]);
+        let mut cached = vec![0; n];
         let mut drawn = 0;
         for shard in &self.shards {
             // Finished before started: a task counted as finished here was
@@ -524,6 +534,7 @@ impl Live {
                 done[f] += shard.counter(Shard::DONE, f).load(Ordering::Acquire);
                 failed[f] += shard.counter(Shard::FAILED, f).load(Ordering::Acquire);
                 started[f] += shard.counter(Shard::STARTED, f).load(Ordering::Acquire);
+                cached[f] += shard.counter(Shard::CACHED, f).load(Ordering::Relaxed);
             }
             let mut drained = lock(&shard.bars);
             drawn += drained.len() as u64;
@@ -545,6 +556,7 @@ impl Live {
                     running,
                     done: done[f],
                     failed: failed[f],
+                    cached: cached[f],
                 }
             })
             .collect();
