@@ -288,9 +288,20 @@ fn files(dir: &Path, part: &str) -> Vec<PathBuf> {
     found
 }
 
-/// Computes `pipeline(&[7])` on a synchronous client (so that this
-/// thread's subscriber sees its events) and returns the warnings.
-fn computed_with_warnings(dir: &Path, ran: &Arc<Ran>) -> (u64, Vec<String>) {
+/// A value large enough for a file of its own in the disk store.
+#[delayed(cache)]
+fn big(day: u64) -> Vec<u64> {
+    (0..5_000).map(|i| i * day).collect()
+}
+
+#[delayed(cache)]
+fn sum_big(values: &[u64]) -> u64 {
+    values.iter().sum()
+}
+
+/// Computes `graph` on a synchronous client (so that this thread's
+/// subscriber sees its events) and returns the cache's warnings.
+fn computed_with_warnings(dir: &Path, ran: &Arc<Ran>, graph: &Delayed<u64>) -> (u64, Vec<String>) {
     let events = common::spans::Events::default();
     let client = Client::builder()
         .synchronous()
@@ -298,8 +309,7 @@ fn computed_with_warnings(dir: &Path, ran: &Arc<Ran>) -> (u64, Vec<String>) {
         .callback(ran.clone())
         .build()
         .unwrap();
-    let value =
-        tracing::subscriber::with_default(events.clone(), || client.compute(&pipeline(&[7])));
+    let value = tracing::subscriber::with_default(events.clone(), || client.compute(graph));
     let warnings = events
         .all()
         .into_iter()
@@ -308,18 +318,10 @@ fn computed_with_warnings(dir: &Path, ran: &Arc<Ran>) -> (u64, Vec<String>) {
     (value.unwrap(), warnings)
 }
 
-#[test]
-fn a_corrupt_or_truncated_entry_is_a_miss_with_a_warning() {
-    let dir = scratch("corrupt");
-    let ran = Arc::new(Ran::default());
-    let expected = pipeline(&[7]).uncached().compute().unwrap();
-    let (value, warnings) = computed_with_warnings(&dir, &ran);
-    assert_eq!((value, warnings.len()), (expected, 0));
-    let contents = files(&dir, "content-v2");
-    assert_eq!(contents.len(), 6, "3 values and 3 recipes: {contents:?}");
-    for (i, file) in contents.iter().enumerate() {
+/// Writes garbage into half of `files` and cuts the others short.
+fn spoil(files: &[PathBuf]) {
+    for (i, file) in files.iter().enumerate() {
         let bytes = std::fs::read(file).unwrap();
-        // Garbage in half of them, the others cut short.
         let spoiled = if i % 2 == 0 {
             vec![0xc1; bytes.len()]
         } else {
@@ -327,17 +329,38 @@ fn a_corrupt_or_truncated_entry_is_a_miss_with_a_warning() {
         };
         std::fs::write(file, spoiled).unwrap();
     }
+}
+
+#[test]
+fn a_corrupt_or_truncated_entry_is_a_miss_with_a_warning() {
+    let dir = scratch("corrupt");
+    let ran = Arc::new(Ran::default());
+    let graph = || sum_big(big(7));
+    let expected = graph().uncached().compute().unwrap();
+    let (value, warnings) = computed_with_warnings(&dir, &ran, &graph());
+    assert_eq!((value, warnings.len()), (expected, 0));
+    // The large value has a file of its own; the others live in the index.
+    let contents = files(&dir, "content-v2");
+    assert_eq!(contents.len(), 1, "{contents:?}");
+    spoil(&contents);
     ran.clear();
-    let (value, warnings) = computed_with_warnings(&dir, &ran);
+    let (value, warnings) = computed_with_warnings(&dir, &ran, &graph());
     assert_eq!(value, expected);
-    assert_eq!(ran.ran(), ["clean", "load", "total"]);
-    assert!(!warnings.is_empty());
+    // `big` ran again; `sum_big`, keyed by `big`'s key, was read.
+    assert_eq!(ran.ran(), ["big"]);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
-        warnings
-            .iter()
-            .all(|w| w.contains("could not read cache entry")),
+        warnings[0].contains("could not read cache entry"),
         "{warnings:?}"
     );
+    // Now the index: a line that does not match its hash is no entry.
+    let index = files(&dir, "index-v5");
+    assert!(index.len() >= 4, "{index:?}");
+    spoil(&index);
+    ran.clear();
+    let (value, _) = computed_with_warnings(&dir, &ran, &graph());
+    assert_eq!(value, expected);
+    assert_eq!(ran.ran(), ["big", "sum_big"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -351,7 +374,7 @@ fn a_store_that_cannot_be_written_leaves_the_compute_uncached_with_a_warning() {
     std::fs::write(&file, b"").unwrap();
     let store = file.join("cache");
     let ran = Arc::new(Ran::default());
-    let (value, warnings) = computed_with_warnings(&store, &ran);
+    let (value, warnings) = computed_with_warnings(&store, &ran, &pipeline(&[7]));
     assert_eq!(value, pipeline(&[7]).uncached().compute().unwrap());
     assert_eq!(ran.ran(), ["clean", "load", "total"]);
     assert!(

@@ -110,8 +110,9 @@ impl CacheRun {
                 None
             }
         };
-        // Another process may have written it while this one waited.
-        if claim.is_some() {
+        // Another process may have written it while this one waited (an
+        // entry there but unreadable is not read twice).
+        if claim.is_some() && why.is_none() {
             if let Ok(value) = self.read(node, cached, &key) {
                 return Some(Lookup::Hit(value));
             }
