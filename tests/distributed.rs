@@ -232,6 +232,15 @@ fn main() {
             a_killed_client_leaves_the_workers_serving_and_its_keys_expire,
         ),
     ];
+    #[cfg(feature = "cache")]
+    let tests = [
+        tests,
+        vec![(
+            "a_redis_cache_is_shared_by_clients_and_their_workers",
+            a_redis_cache_is_shared_by_clients_and_their_workers as Test,
+        )],
+    ]
+    .concat();
     #[cfg(feature = "tls")]
     let tests = [
         tests,
@@ -1407,4 +1416,67 @@ fn wait_for_runs(log: &std::path::Path, count: usize) {
         assert!(Instant::now() < deadline, "{count} runs within 20 s");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Cached on Redis: each run appends to `log`, so that the test counts
+/// the runs wherever they happen (here or on a worker).
+#[cfg(feature = "cache")]
+#[delayed(cache)]
+fn cached_square(log: String, x: i64) -> i64 {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .expect("the run log opens");
+    writeln!(file, "run {x}").expect("the run log is written");
+    x * x
+}
+
+#[cfg(feature = "cache")]
+fn a_redis_cache_is_shared_by_clients_and_their_workers(
+    redis: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    use delayed::cache::{RedisStore, Store};
+    use std::sync::Arc;
+    let log = std::env::temp_dir().join(format!("delayed-redis-cache-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let runs = || std::fs::read_to_string(&log).map_or(0, |text| text.lines().count());
+    let squares = |xs: std::ops::Range<i64>| -> Vec<Delayed<i64>> {
+        xs.map(|x| cached_square(log.to_string_lossy().into_owned(), x))
+            .collect()
+    };
+    let store = || Arc::new(RedisStore::open(&redis.url()).expect("a Redis URL"));
+    // One machine computes four squares, in its own process.
+    let here = Client::builder().cache_store(store()).build().unwrap();
+    assert_eq!(here.compute(&squares(0..4)).unwrap(), [0, 1, 4, 9]);
+    assert_eq!(runs(), 4);
+    // Another, with workers, reads those four and computes two more on them.
+    let _workers = [redis.worker(&[])];
+    let there = Client::builder()
+        .redis(redis.url())
+        .cache_store(store())
+        .build()
+        .expect("the client connects");
+    assert_eq!(there.compute(&squares(0..6)).unwrap(), [0, 1, 4, 9, 16, 25]);
+    assert_eq!(runs(), 6);
+    // And back: all six are hits.
+    assert_eq!(here.compute(&squares(0..6)).unwrap(), [0, 1, 4, 9, 16, 25]);
+    assert_eq!(runs(), 6);
+    // Entries live under the store's prefix, and a claim is released.
+    let bytes = store().get("no-such-key").unwrap();
+    assert_eq!(bytes, None);
+    let claim = store().lock("k").unwrap();
+    assert!(claim.is_some());
+    drop(claim);
+    // Not released, the claim would hold for its lease of 10 minutes.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let retaken = store();
+    std::thread::spawn(move || {
+        let _ = sender.send(retaken.lock("k").map(|claim| claim.is_some()).ok());
+    });
+    let again = receiver.recv_timeout(Duration::from_secs(10));
+    assert_eq!(again, Ok(Some(true)), "a released claim is free at once");
+    std::fs::remove_file(&log).unwrap();
 }

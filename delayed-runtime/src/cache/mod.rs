@@ -45,6 +45,8 @@
 
 mod disk;
 mod recipe;
+#[cfg(feature = "distributed")]
+mod redis;
 mod verdict;
 
 use std::fmt;
@@ -52,6 +54,8 @@ use std::sync::Arc;
 
 pub use disk::DiskStore;
 pub(crate) use recipe::{Envelope, Lineage, Recipe, Spec};
+#[cfg(feature = "distributed")]
+pub use redis::RedisStore;
 pub use verdict::{Miss, Verdict};
 
 /// Where cached results live: bytes under string keys. [`DiskStore`] is
