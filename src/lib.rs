@@ -422,6 +422,9 @@ pub mod guide {
     #[doc = include_str!("../docs/src/results-as-they-arrive.md")]
     pub mod results_as_they_arrive {}
     /// With the `distributed` feature.
+    #[cfg(feature = "cache")]
+    #[doc = include_str!("../docs/src/caching-across-runs.md")]
+    pub mod caching_across_runs {}
     #[cfg(feature = "distributed")]
     #[doc = include_str!("../docs/src/beyond-one-machine.md")]
     pub mod beyond_one_machine {}

@@ -171,7 +171,14 @@ fn store_operations(n: usize) {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `misses N`: that row alone, for a profiler.
+    if let [what, n] = args.as_slice() {
+        if what == "misses" {
+            return misses(n.parse().expect("a number of tasks"));
+        }
+    }
+    let quick = args.iter().any(|a| a == "--quick");
     store_operations(if quick { 1_000 } else { 10_000 });
     hits(if quick { 1_000 } else { 10_000 });
     misses(if quick { 10_000 } else { 100_000 });

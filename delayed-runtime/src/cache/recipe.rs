@@ -144,7 +144,7 @@ impl Recipe {
 /// function and its inputs' lineages. Two runs of one pipeline give a task
 /// the same lineage, so a miss can be compared with the last recipe
 /// written there.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub(crate) struct Lineage(pub(crate) u128);
 
 impl Lineage {

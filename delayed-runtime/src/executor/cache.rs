@@ -1,6 +1,7 @@
 //! The cache in a compute: a cached task is looked up before it runs,
 //! and its value written after (see `cache/` for what a key is made of).
 
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -17,6 +18,14 @@ pub(crate) struct CacheRun {
     /// Per node: its cache key and lineage, once worked out (cached tasks
     /// only), for the tasks that take its value.
     keys: Box<[OnceLock<(u128, Lineage)>]>,
+    /// The recipe last written at each lineage before this compute, read
+    /// once: the tasks of a wide graph often share one lineage (one
+    /// function, fed by no task), and a store read for each would read
+    /// one record as many times.
+    before: Mutex<HashMap<Lineage, Option<Recipe>>>,
+    /// The lineages whose recipe this compute wrote: one each, so that a
+    /// record shared by a million tasks is not rewritten a million times.
+    written: Mutex<HashSet<Lineage>>,
 }
 
 /// What a lookup found.
@@ -63,6 +72,8 @@ impl CacheRun {
         any.then(|| CacheRun {
             cache: cache.clone(),
             keys: (0..graph.len()).map(|_| OnceLock::new()).collect(),
+            before: Mutex::default(),
+            written: Mutex::default(),
         })
     }
 
@@ -117,14 +128,7 @@ impl CacheRun {
                 return Some(Lookup::Hit(value));
             }
         }
-        let why = why.unwrap_or_else(|| {
-            let before = store
-                .get(&lineage.store_key())
-                .ok()
-                .flatten()
-                .and_then(|bytes| Recipe::from_bytes(&bytes));
-            Miss::between(before.as_ref(), &recipe)
-        });
+        let why = why.unwrap_or_else(|| Miss::between(self.before(lineage).as_ref(), &recipe));
         record(cached, Verdict::Miss(why));
         Some(Lookup::Miss(Pending {
             key,
@@ -132,6 +136,21 @@ impl CacheRun {
             lineage,
             _claim: claim,
         }))
+    }
+
+    /// The recipe written at `lineage` before this compute, if any.
+    fn before(&self, lineage: Lineage) -> Option<Recipe> {
+        if let Some(known) = lock(&self.before).get(&lineage) {
+            return known.clone();
+        }
+        let read = self
+            .cache
+            .store
+            .get(&lineage.store_key())
+            .ok()
+            .flatten()
+            .and_then(|bytes| Recipe::from_bytes(&bytes));
+        lock(&self.before).entry(lineage).or_insert(read).clone()
     }
 
     /// Gives junction `i` (a list of inputs gathered for a task) a key of
@@ -241,8 +260,12 @@ impl CacheRun {
                 &format!("could not write cache entry {}: {error}", pending.key),
             );
         }
-        // Only for explaining the next miss here: a failure changes no value.
-        let _ = store.put(&pending.lineage.store_key(), &pending.recipe.to_bytes());
+        // Only for explaining the next miss here: a failure changes no
+        // value. What was there is read first, for this compute's misses.
+        if lock(&self.written).insert(pending.lineage) {
+            self.before(pending.lineage);
+            let _ = store.put(&pending.lineage.store_key(), &pending.recipe.to_bytes());
+        }
     }
 }
 
