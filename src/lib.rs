@@ -295,7 +295,7 @@ pub use delayed_macros::methods;
 ///
 /// let dir = std::env::temp_dir().join(format!("delayed-doc-tracked-{}", std::process::id()));
 /// let client = delayed::Client::builder().cache(&dir).build()?;
-/// assert_eq!(client.compute(&words(" A, b".into()))?, ["a", "b"]);
+/// assert_eq!(client.compute(&words(" A, b"))?, ["a", "b"]);
 /// # std::fs::remove_dir_all(&dir).ok();
 /// # Ok::<(), delayed::Error>(())
 /// ```

@@ -235,4 +235,28 @@ mod tests {
         other.args[1].1 = 6;
         assert_ne!(recipe.key(), other.key());
     }
+
+    #[test]
+    fn an_entry_of_another_type_is_not_a_value() {
+        let of = |spec: Spec| spec;
+        let number = of(spec::<u64>("p::f", 1, &[], "", false, Vec::new()));
+        let text = of(spec::<String>("p::f", 1, &[], "", false, Vec::new()));
+        let entry = Envelope::write(&number, &Value::new(7_u64)).unwrap();
+        assert_eq!(
+            Envelope::read(&number, &entry).unwrap().with(|x: &u64| *x),
+            7
+        );
+        let why = Envelope::read(&text, &entry).err().unwrap();
+        assert!(
+            why.contains("holds a `u64`, not a `alloc::string::String`"),
+            "{why}"
+        );
+        // Flipped bytes: the checksum says so, whatever the decoder would.
+        let mut flipped = entry.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        let why = Envelope::read(&number, &flipped).err().unwrap();
+        assert!(why.contains("checksum"), "{why}");
+        assert!(Envelope::read(&number, b"garbage").is_err());
+    }
 }
