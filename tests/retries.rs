@@ -59,7 +59,7 @@ fn a_panic_is_retried() {
     static CALLS: AtomicU32 = AtomicU32::new(0);
     #[delayed]
     fn shaky(x: u32) -> u32 {
-        if CALLS.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+        if CALLS.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
             panic!("first attempt panics");
         }
         x + 1

@@ -173,10 +173,10 @@ fn store_operations(n: usize) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // `misses N`: that row alone, for a profiler.
-    if let [what, n] = args.as_slice() {
-        if what == "misses" {
-            return misses(n.parse().expect("a number of tasks"));
-        }
+    if let [what, n] = args.as_slice()
+        && what == "misses"
+    {
+        return misses(n.parse().expect("a number of tasks"));
     }
     let quick = args.iter().any(|a| a == "--quick");
     store_operations(if quick { 1_000 } else { 10_000 });

@@ -603,11 +603,11 @@ fn measure_memory(workload: &str, n: u64) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [flag, workload, n] = args.as_slice() {
-        if flag == "--memory" {
-            measure_memory(workload, n.parse().expect("a task count"));
-            return;
-        }
+    if let [flag, workload, n] = args.as_slice()
+        && flag == "--memory"
+    {
+        measure_memory(workload, n.parse().expect("a task count"));
+        return;
     }
     match args
         .iter()

@@ -219,17 +219,15 @@ fn option_some_type(ty: &Type) -> Option<&Type> {
 /// argument replaced by `with`.
 fn replace_first_argument(ty: &Type, with: Type) -> Type {
     let mut ty = ty.clone();
-    if let Type::Path(path) = &mut ty {
-        if let Some(syn::PathArguments::AngleBracketed(args)) = path
+    if let Type::Path(path) = &mut ty
+        && let Some(syn::PathArguments::AngleBracketed(args)) = path
             .path
             .segments
             .last_mut()
             .map(|segment| &mut segment.arguments)
-        {
-            if let Some(syn::GenericArgument::Type(first)) = args.args.first_mut() {
-                *first = with;
-            }
-        }
+        && let Some(syn::GenericArgument::Type(first)) = args.args.first_mut()
+    {
+        *first = with;
     }
     ty
 }

@@ -283,10 +283,8 @@ fn inner_borrow(tokens: TokenStream) -> Option<Span> {
                     && matches!(&tokens[i - 1], TokenTree::Ident(ident)
                         if ident == "Fn" || ident == "FnMut" || ident == "FnOnce" || ident == "fn");
                 let skip = after_fn && group.delimiter() == Delimiter::Parenthesis;
-                if !skip {
-                    if let Some(span) = inner_borrow(group.stream()) {
-                        return Some(span);
-                    }
+                if !skip && let Some(span) = inner_borrow(group.stream()) {
+                    return Some(span);
                 }
             }
             _ => {}

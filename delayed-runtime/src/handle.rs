@@ -335,12 +335,12 @@ impl<T: TaskValue> Delayed<T> {
     /// the same body, keeping its policy.
     #[cfg(feature = "cache")]
     fn cache_switched(mut self, on: bool) -> Delayed<T> {
-        if let Some(node) = Arc::get_mut(&mut self.node) {
-            if let Some(cached) = node.cached_mut() {
-                cached.on = on;
-                *crate::sync::lock(&cached.verdict) = None;
-                return self;
-            }
+        if let Some(node) = Arc::get_mut(&mut self.node)
+            && let Some(cached) = node.cached_mut()
+        {
+            cached.on = on;
+            *crate::sync::lock(&cached.verdict) = None;
+            return self;
         }
         let spec = match self.node.cached() {
             Some(cached) if cached.on == on => return self,

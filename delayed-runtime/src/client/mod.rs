@@ -363,10 +363,10 @@ impl Client {
                             done(outcome);
                         }
                     });
-                if let Err(error) = started {
-                    if let Some(done) = lock(&done).take() {
-                        done(Err(Error::start(error)));
-                    }
+                if let Err(error) = started
+                    && let Some(done) = lock(&done).take()
+                {
+                    done(Err(Error::start(error)));
                 }
                 None
             }

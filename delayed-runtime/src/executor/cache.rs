@@ -123,10 +123,11 @@ impl CacheRun {
         };
         // Another process may have written it while this one waited (an
         // entry there but unreadable is not read twice).
-        if claim.is_some() && why.is_none() {
-            if let Ok(value) = self.read(node, cached, &key) {
-                return Some(Lookup::Hit(value));
-            }
+        if claim.is_some()
+            && why.is_none()
+            && let Ok(value) = self.read(node, cached, &key)
+        {
+            return Some(Lookup::Hit(value));
         }
         let why = why.unwrap_or_else(|| Miss::between(self.before(lineage).as_ref(), &recipe));
         record(cached, Verdict::Miss(why));

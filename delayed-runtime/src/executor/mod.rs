@@ -692,10 +692,10 @@ impl Run {
             }
         };
         let mut slot = lock(&self.results[i as usize]);
-        if let Some(on_output) = self.streaming().and_then(|c| c.on_output.as_ref()) {
-            if slot.output {
-                on_output(i, Ok(value.clone()));
-            }
+        if let Some(on_output) = self.streaming().and_then(|c| c.on_output.as_ref())
+            && slot.output
+        {
+            on_output(i, Ok(value.clone()));
         }
         slot.put(value);
         drop(slot);
@@ -743,10 +743,10 @@ impl Run {
                     id: self.id,
                     error: outcome.as_ref().err(),
                 };
-                if let Err(failure) = hooks(callbacks, |c| c.finish(&finish)) {
-                    if outcome.is_ok() {
-                        outcome = Err(Error::callback("finish", failure));
-                    }
+                if let Err(failure) = hooks(callbacks, |c| c.finish(&finish))
+                    && outcome.is_ok()
+                {
+                    outcome = Err(Error::callback("finish", failure));
                 }
             }
             done(outcome);
@@ -822,10 +822,10 @@ fn current_thread() -> std::thread::ThreadId {
 fn hooks(callbacks: &Callbacks, hook: impl Fn(&dyn Callback)) -> Result<(), String> {
     let mut failure = Ok(());
     for callback in callbacks.iter() {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| hook(&**callback))) {
-            if failure.is_ok() {
-                failure = Err(panic_message(payload));
-            }
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| hook(&**callback)))
+            && failure.is_ok()
+        {
+            failure = Err(panic_message(payload));
         }
     }
     failure

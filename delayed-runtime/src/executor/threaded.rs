@@ -698,22 +698,23 @@ fn help<T>(
             me.seat.rejoin(&pool.slots);
             return outcome;
         }
-        if let Some(job) = job.upgrade() {
-            if let Some(task) = job.pop() {
-                if me.seat.go_on(&pool.slots) {
-                    job.run_tasks(task, me);
-                    continue;
-                }
-                lock(&job.queue).push_front(task);
-                job.queued();
+        if let Some(job) = job.upgrade()
+            && let Some(task) = job.pop()
+        {
+            if me.seat.go_on(&pool.slots) {
+                job.run_tasks(task, me);
+                continue;
             }
+            lock(&job.queue).push_front(task);
+            job.queued();
         }
         // Blocked until the job queues a task or ends: like any blocked
         // task, lend the slot meanwhile.
-        if pool.lending && me.seat.lend(&pool.slots) {
-            if let Some(job) = job.upgrade() {
-                job.pool.work_queued();
-            }
+        if pool.lending
+            && me.seat.lend(&pool.slots)
+            && let Some(job) = job.upgrade()
+        {
+            job.pool.work_queued();
         }
         std::thread::park();
     }

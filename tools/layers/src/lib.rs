@@ -359,28 +359,30 @@ fn parse(src: &Path, path: &Path) -> Result<File, String> {
             }
             continue;
         }
-        if token.ident && !after_colons && tokens.get(i + 1).is_some_and(|t| t.is("::")) {
-            if let Some(mut full) = base(&token.text) {
-                let line = token.line;
-                i += 1;
-                while tokens.get(i).is_some_and(|t| t.is("::"))
-                    && tokens.get(i + 1).is_some_and(|t| t.ident)
-                {
-                    let segment = &tokens[i + 1].text;
-                    if segment == "super" {
-                        full.pop();
-                    } else {
-                        full.push(segment.clone());
-                    }
-                    i += 2;
+        if token.ident
+            && !after_colons
+            && tokens.get(i + 1).is_some_and(|t| t.is("::"))
+            && let Some(mut full) = base(&token.text)
+        {
+            let line = token.line;
+            i += 1;
+            while tokens.get(i).is_some_and(|t| t.is("::"))
+                && tokens.get(i + 1).is_some_and(|t| t.ident)
+            {
+                let segment = &tokens[i + 1].text;
+                if segment == "super" {
+                    full.pop();
+                } else {
+                    full.push(segment.clone());
                 }
-                file.paths.push(Named {
-                    path: full,
-                    line,
-                    reexport: false,
-                });
-                continue;
+                i += 2;
             }
+            file.paths.push(Named {
+                path: full,
+                line,
+                reexport: false,
+            });
+            continue;
         }
         i += 1;
     }
