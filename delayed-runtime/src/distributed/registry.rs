@@ -411,7 +411,7 @@ impl Function {
     }
 
     /// Runs the function on `args`, its arguments as one MessagePack
-    /// tuple ([`encode`]`(&(x, y))`), and returns its result as MessagePack.
+    /// tuple ([`encode`](crate::distributed::encode)`(&(x, y))`), and returns its result as MessagePack.
     /// The task runs on the default client ([`Client::current`](crate::Client::current)).
     ///
     /// A task that fails or panics gives its error, naming its key; a

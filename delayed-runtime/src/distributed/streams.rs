@@ -60,8 +60,8 @@ use crate::sync::lock;
 /// The stream of tasks, read by the workers' consumer group.
 pub const TASKS: &str = "delayed:tasks";
 const GROUP: &str = "workers";
-/// Where entries that are not tasks are reported: the last
-/// [`REJECTED_KEPT`] of them, about.
+/// Where entries that are not tasks are reported: the last ten thousand
+/// or so of them.
 pub const REJECTED: &str = "delayed:rejected";
 /// How many reports of rejected entries [`REJECTED`] keeps, at least: a
 /// stream of garbage does not fill the broker's memory.
