@@ -126,6 +126,16 @@ fn an_edit_reruns_the_edited_task_and_its_descendants_only() {
     // A tracked helper: the function that names it in `uses`, and `sum`.
     let rescaled = doubled.replace("x * 10 // SCALE", "x * 100");
     assert_eq!(run(&krate, &rescaled, &cache), "304 ran: [scaled sum]");
+    // A new `version` of `load`: both its tasks, and everything after them.
+    let versioned = MAIN.replace(
+        "#[delayed(cache)]\nfn load",
+        "#[delayed(cache, version = \"2\")]\nfn load",
+    );
+    assert_ne!(versioned, MAIN);
+    assert_eq!(
+        run(&krate, &versioned, &cache),
+        "34 ran: [double load load scaled sum]"
+    );
     // Back to the first version: every entry is still there.
     assert_eq!(run(&krate, MAIN, &cache), "34 ran: []");
     std::fs::remove_dir_all(&dir).unwrap();
