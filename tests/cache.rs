@@ -454,3 +454,30 @@ fn the_profile_draws_tasks_read_from_the_cache_in_their_own_style() {
     assert_eq!(svg.matches(", cached)</title>").count(), 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[delayed(cache)]
+async fn fetched(page: u32) -> String {
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    format!("page {page}")
+}
+
+#[test]
+fn async_tasks_are_cached_too_on_either_client() {
+    let dir = scratch("async");
+    let ran = Arc::new(Ran::default());
+    let pages = || (0..4).map(fetched).collect::<Vec<_>>();
+    let threaded = client(&dir, &ran);
+    assert_eq!(threaded.compute(&pages()).unwrap()[3], "page 3");
+    assert_eq!(ran.ran().len(), 4);
+    ran.clear();
+    let synchronous = Client::builder()
+        .synchronous()
+        .cache(&dir)
+        .callback(ran.clone())
+        .build()
+        .unwrap();
+    assert_eq!(synchronous.compute(&pages()).unwrap()[3], "page 3");
+    assert_eq!(threaded.compute(&pages()).unwrap()[0], "page 0");
+    assert_eq!((ran.ran().len(), ran.cached()), (0, 8));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -273,3 +273,15 @@ impl CacheRun {
 fn record(cached: &Cached, verdict: Verdict) {
     *lock(&cached.verdict) = Some(verdict);
 }
+
+/// Runs `f`, which blocks, from an async task: on a multi-threaded
+/// runtime (a threaded client's) the worker hands its other tasks to the
+/// others first; elsewhere (the synchronous client, which blocks anyway)
+/// it just runs.
+pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}

@@ -370,15 +370,17 @@ impl Run {
             if let Some(input) = self.failed_input(i) {
                 return self.skipped(i, input);
             }
+            // The store is read and written by blocking calls, which may
+            // wait for another process's claim: off the runtime's workers.
             #[cfg(feature = "cache")]
-            let pending = match self.cache_lookup(i) {
+            let pending = match cache::blocking(|| self.cache_lookup(i)) {
                 Some(cache::Lookup::Hit(value)) => return self.hit(i, value),
                 Some(cache::Lookup::Miss(pending)) => Some(pending),
                 None => None,
             };
             let outcome = self.run_async_here(i).await;
             #[cfg(feature = "cache")]
-            self.cache_write(i, pending, &outcome);
+            cache::blocking(|| self.cache_write(i, pending, &outcome));
             outcome
         };
         #[cfg(feature = "tracing")]
