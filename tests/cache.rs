@@ -481,3 +481,60 @@ fn async_tasks_are_cached_too_on_either_client() {
     assert_eq!((ran.ran().len(), ran.cached()), (0, 8));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Each cached task's verdict before computing `x`, as `name verdict`.
+fn verdicts_of<T: delayed::TaskValue + Clone>(client: &Client, x: &Delayed<T>) -> Vec<String> {
+    let plan = client.explain(x).unwrap();
+    plan.tasks()
+        .iter()
+        .map(|t| format!("{} {}", t.key.name(), t.verdict))
+        .collect()
+}
+
+#[test]
+fn explain_before_a_compute_predicts_what_it_reads_and_runs() {
+    let dir = scratch("dry-run");
+    let ran = Arc::new(Ran::default());
+    let client = client(&dir, &ran);
+    let verdicts = |x: &Delayed<u64>| verdicts_of(&client, x);
+    // Nothing written yet: every task is new, and nothing ran to say so.
+    assert!(
+        verdicts(&pipeline(&[1, 2]))
+            .iter()
+            .all(|v| v.ends_with("miss: never computed"))
+    );
+    assert!(ran.ran().is_empty());
+    client.compute(&pipeline(&[1, 2])).unwrap();
+    assert!(
+        verdicts(&pipeline(&[1, 2]))
+            .iter()
+            .all(|v| v.ends_with(" hit"))
+    );
+    // One new day: what the plan says would run is what runs.
+    let predicted: Vec<String> = verdicts(&pipeline(&[1, 3]))
+        .into_iter()
+        .filter(|v| !v.ends_with(" hit"))
+        .map(|v| v.split(' ').next().unwrap().to_owned())
+        .collect();
+    ran.clear();
+    client.compute(&pipeline(&[1, 3])).unwrap();
+    let mut predicted = predicted;
+    predicted.sort();
+    assert_eq!(predicted, ran.ran());
+    // A task fed by one that is not cached cannot be known before it runs;
+    // by key, one fed by a cached task that misses still can.
+    let fed = verdicts_of(&client, &summed_by_key(fetch(9)));
+    assert_eq!(
+        fed,
+        ["summed_by_key known once it runs: input 1: `fetch` runs first"]
+    );
+    let by_value = verdicts_of(&client, &described_by_value(parity(11)));
+    assert_eq!(
+        by_value,
+        [
+            "parity miss: never computed",
+            "described_by_value known once it runs: input 1: `parity` runs first"
+        ]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

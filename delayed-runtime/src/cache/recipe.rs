@@ -194,6 +194,14 @@ impl Envelope {
             .map_err(|source| Error::codec("could not encode a cache entry".into(), source.into()))
     }
 
+    /// The hash of the value bytes in an entry, checked as
+    /// [`read`](Self::read) checks it, or why it is not one.
+    pub(crate) fn value_hash(spec: &Spec, bytes: &[u8]) -> Result<u128, String> {
+        Envelope::read(spec, bytes)?;
+        let envelope: Envelope = rmp_serde::from_slice(bytes).map_err(|e| e.to_string())?;
+        Ok(super::hash(&envelope.value))
+    }
+
     /// The value in an entry, or why it is not one.
     pub(crate) fn read(spec: &Spec, bytes: &[u8]) -> Result<Value, String> {
         let envelope: Envelope = rmp_serde::from_slice(bytes)

@@ -26,6 +26,10 @@ pub enum Verdict {
     /// It has not been computed (on a client with a cache) since it was
     /// built.
     NotComputed,
+    /// Asked before a compute ([`Client::explain`](crate::Client::explain)):
+    /// its key depends on a value known only once a task before it runs
+    /// (one that is not cached, or misses): why.
+    Unknown(String),
 }
 
 impl Verdict {
@@ -46,6 +50,7 @@ impl fmt::Display for Verdict {
             Verdict::Miss(why) => write!(f, "miss: {why}"),
             Verdict::Off => f.write_str("not cached"),
             Verdict::NotComputed => f.write_str("not computed yet"),
+            Verdict::Unknown(why) => write!(f, "known once it runs: {why}"),
         }
     }
 }

@@ -441,3 +441,57 @@ impl Client {
         }
     }
 }
+
+#[cfg(feature = "cache")]
+impl Client {
+    /// What a compute of `x` on this client would do with each cached
+    /// task, worked out now without running anything (feature `cache`):
+    /// `make -n`. A task whose key needs the value of a task before it
+    /// that must run first (one that is not cached, or misses, when the
+    /// key needs its bytes) is [`Verdict::Unknown`](crate::cache::Verdict::Unknown).
+    /// [`cache::explain`](crate::diagnostics::explain) says what the last
+    /// compute did instead.
+    ///
+    /// # Errors
+    ///
+    /// A [`Config`](crate::ErrorKind::Config) error for a client without a
+    /// cache.
+    ///
+    /// ```
+    /// use delayed::{delayed, Client};
+    /// use delayed::cache::{Miss, Verdict};
+    ///
+    /// #[delayed(cache)]
+    /// fn load(day: u32) -> Vec<u32> { vec![day; 3] }
+    /// #[delayed(cache)]
+    /// fn total(rows: Vec<u32>) -> u32 { rows.iter().sum() }
+    ///
+    /// let dir = std::env::temp_dir().join(format!("delayed-doc-dry-{}", std::process::id()));
+    /// let client = Client::builder().cache(&dir).build()?;
+    /// client.compute(&total(load(1)))?;
+    ///
+    /// let plan = client.explain(&total(load(1)))?;
+    /// assert_eq!(plan.hits(), 2); // nothing would run
+    /// let plan = client.explain(&total(load(2)))?;
+    /// let verdicts: Vec<_> = plan.tasks().iter().map(|t| t.verdict.clone()).collect();
+    /// assert_eq!(verdicts, [Verdict::Miss(Miss::Argument(0)), Verdict::Miss(Miss::Input(0))]);
+    /// assert!(Client::builder().build()?.explain(&load(1)).is_err());
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn explain<C: Computable + ?Sized>(
+        &self,
+        x: &C,
+    ) -> Result<crate::diagnostics::Explanation, Error> {
+        let cache = self.inner.cache.as_ref().ok_or_else(|| {
+            Error::config(
+                "this client has no cache to explain: build it with \
+                 `Client::builder().cache(dir)` or `.cache_store(store)`",
+            )
+        })?;
+        let graph = collect(x);
+        Ok(crate::diagnostics::Explanation::new(
+            crate::executor::cache::dry_run(cache, &graph),
+        ))
+    }
+}

@@ -13,7 +13,8 @@ use crate::sync::lock;
 /// compute read it from the cache, and if not, which part of its key
 /// changed since the last value written for it (see
 /// [`Miss`](crate::cache::Miss)). Tasks of functions that are not
-/// `#[delayed(cache)]` are left out.
+/// `#[delayed(cache)]` are left out. To ask before computing, what a
+/// compute would read and run, see [`Client::explain`](crate::Client::explain).
 ///
 /// ```
 /// use delayed::{delayed, Client};
@@ -88,6 +89,15 @@ pub struct TaskVerdict {
 }
 
 impl Explanation {
+    /// An explanation of these tasks' verdicts.
+    pub(crate) fn new(tasks: impl IntoIterator<Item = (Key, Verdict)>) -> Explanation {
+        let tasks = tasks
+            .into_iter()
+            .map(|(key, verdict)| TaskVerdict { key, verdict })
+            .collect();
+        Explanation { tasks }
+    }
+
     /// Each cached task, in dependency order.
     ///
     /// ```

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::cache::{Cache, Envelope, Lineage, Miss, Recipe, Verdict};
 use crate::graph::Graph;
-use crate::node::{Cached, ResultSlot};
+use crate::node::{Body, Cached, ResultSlot};
 use crate::sync::{Mutex, lock};
 use crate::value::Value;
-use crate::wire::Source;
+use crate::wire::{Encode, Source};
 
 /// One compute's view of its client's cache.
 pub(crate) struct CacheRun {
@@ -155,20 +155,11 @@ impl CacheRun {
     }
 
     /// Gives junction `i` (a list of inputs gathered for a task) a key of
-    /// its inputs' keys, when they all have one: the task it feeds is then
-    /// keyed by them rather than by the bytes of the whole list.
+    /// its inputs' keys, when they all have one.
     fn gathered(&self, graph: &Graph, i: u32) {
-        let mut bytes = b"gathered".to_vec();
-        let mut lineages = Vec::new();
-        for &dep in graph.deps(i) {
-            let Some(&(key, lineage)) = self.keys[dep as usize].get() else {
-                return;
-            };
-            bytes.extend_from_slice(&key.to_le_bytes());
-            lineages.push(Some(lineage));
+        if let Some(key) = gathered_key(graph, i, |dep| self.keys[dep as usize].get().copied()) {
+            let _ = self.keys[i as usize].set(key);
         }
-        let lineage = Lineage::of("gathered", lineages.into_iter());
-        let _ = self.keys[i as usize].set((crate::cache::hash(&bytes), lineage));
     }
 
     /// The value under `key`; otherwise why not, when that is already
@@ -201,7 +192,8 @@ impl CacheRun {
         }
     }
 
-    /// Task `i`'s recipe and lineage, from its spec and inputs.
+    /// Task `i`'s recipe and lineage, from its spec and inputs: an
+    /// input's key, or the bytes of its value in its result slot.
     fn recipe(
         &self,
         graph: &Graph,
@@ -209,40 +201,14 @@ impl CacheRun {
         i: u32,
         cached: &Cached,
     ) -> Result<(Recipe, Lineage), String> {
-        let spec = &cached.spec;
-        let deps = graph.deps(i);
-        let mut args = Vec::with_capacity(spec.parts.len());
-        let mut lineages = Vec::with_capacity(spec.parts.len());
-        for (n, part) in spec.parts.iter().enumerate() {
-            match &part.0 {
-                Source::Constant(value, encode) => {
-                    let bytes = encode
-                        .encode(value)
-                        .map_err(|e| format!("argument {}: {e}", n + 1))?;
-                    args.push((false, crate::cache::hash(&bytes)));
-                    lineages.push(None);
-                }
-                Source::Input(j, encode) => {
-                    let dep = deps[*j];
-                    let known = self.keys[dep as usize].get();
-                    lineages.push(known.map(|&(_, lineage)| lineage));
-                    let hash = match known {
-                        Some(&(key, _)) if !spec.by_value => key,
-                        _ => {
-                            let slot = lock(&results[dep as usize]);
-                            let value = slot.value().ok_or("an input has no value")?;
-                            let bytes = encode
-                                .encode(value)
-                                .map_err(|e| format!("input {}: {e}", n + 1))?;
-                            crate::cache::hash(&bytes)
-                        }
-                    };
-                    args.push((true, hash));
-                }
-            }
-        }
-        let recipe = Recipe::new(spec, self.cache.salt, args);
-        Ok((recipe, Lineage::of(spec.path, lineages.into_iter())))
+        let known = |dep: u32| self.keys[dep as usize].get().copied();
+        let bytes = |dep: u32, encode: Encode| {
+            let slot = lock(&results[dep as usize]);
+            let value = slot.value().ok_or("an input has no value")?;
+            let bytes = encode.encode(value).map_err(|e| e.to_string())?;
+            Ok(crate::cache::hash(&bytes))
+        };
+        recipe_of(graph, i, cached, self.cache.salt, known, bytes)
     }
 
     /// Writes task `i`'s value and its recipe; a store that fails is a
@@ -268,6 +234,155 @@ impl CacheRun {
             let _ = store.put(&pending.lineage.store_key(), &pending.recipe.to_bytes());
         }
     }
+}
+
+/// The key of junction `i` (a list of inputs gathered for a task): a hash
+/// of its inputs' keys, when they all have one. The task it feeds is then
+/// keyed by them rather than by the bytes of the whole list.
+fn gathered_key(
+    graph: &Graph,
+    i: u32,
+    known: impl Fn(u32) -> Option<(u128, Lineage)>,
+) -> Option<(u128, Lineage)> {
+    let mut bytes = b"gathered".to_vec();
+    let mut lineages = Vec::new();
+    for &dep in graph.deps(i) {
+        let (key, lineage) = known(dep)?;
+        bytes.extend_from_slice(&key.to_le_bytes());
+        lineages.push(Some(lineage));
+    }
+    let lineage = Lineage::of("gathered", lineages.into_iter());
+    Some((crate::cache::hash(&bytes), lineage))
+}
+
+/// Task `i`'s recipe and lineage under `salt`: `known(dep)` is an input
+/// task's key and lineage when it has them, `bytes(dep, encode)` the hash
+/// of an input's value as `encode` writes it (for an input without a key,
+/// and for every input of a `cache(by_value)` task).
+fn recipe_of(
+    graph: &Graph,
+    i: u32,
+    cached: &Cached,
+    salt: u128,
+    known: impl Fn(u32) -> Option<(u128, Lineage)>,
+    bytes: impl Fn(u32, Encode) -> Result<u128, String>,
+) -> Result<(Recipe, Lineage), String> {
+    let spec = &cached.spec;
+    let deps = graph.deps(i);
+    let mut args = Vec::with_capacity(spec.parts.len());
+    let mut lineages = Vec::with_capacity(spec.parts.len());
+    for (n, part) in spec.parts.iter().enumerate() {
+        match &part.0 {
+            Source::Constant(value, encode) => {
+                let bytes = encode
+                    .encode(value)
+                    .map_err(|e| format!("argument {}: {e}", n + 1))?;
+                args.push((false, crate::cache::hash(&bytes)));
+                lineages.push(None);
+            }
+            Source::Input(j, encode) => {
+                let dep = deps[*j];
+                let key = known(dep);
+                lineages.push(key.map(|(_, lineage)| lineage));
+                let hash = match key {
+                    Some((key, _)) if !spec.by_value => key,
+                    _ => bytes(dep, *encode).map_err(|e| format!("input {}: {e}", n + 1))?,
+                };
+                args.push((true, hash));
+            }
+        }
+    }
+    let recipe = Recipe::new(spec, salt, args);
+    Ok((recipe, Lineage::of(spec.path, lineages.into_iter())))
+}
+
+/// What a compute of `graph` would do with each cached task, worked out
+/// without running anything: a task's key is known when its inputs' keys
+/// are (or, where it needs their bytes, when they are values given when
+/// the graph was built, or hits); otherwise it is unknown until it runs.
+pub(crate) fn dry_run(cache: &Cache, graph: &Graph) -> Vec<(crate::key::Key, Verdict)> {
+    let len = graph.len();
+    let mut keys: Vec<Option<(u128, Lineage)>> = vec![None; len];
+    // The hash of a hit's value bytes, for the tasks keyed by value.
+    let mut hits: Vec<Option<u128>> = vec![None; len];
+    // Why a task's value cannot be known before it runs.
+    let mut unknown: Vec<Option<String>> = vec![None; len];
+    let mut before: HashMap<Lineage, Option<Recipe>> = HashMap::new();
+    let mut verdicts = Vec::new();
+    for i in 0..len as u32 {
+        let node = graph.node(i);
+        let runs = || Some(format!("`{}` runs first", node.key.name()));
+        if node.junction {
+            keys[i as usize] = gathered_key(graph, i, |dep| keys[dep as usize]);
+            unknown[i as usize] = runs();
+            continue;
+        }
+        let cached = match node.cached() {
+            Some(cached) if cached.on => cached,
+            Some(_) => {
+                verdicts.push((node.key.clone(), Verdict::Off));
+                unknown[i as usize] = runs();
+                continue;
+            }
+            None => {
+                if !graph.is_value(i) {
+                    unknown[i as usize] = runs();
+                }
+                continue;
+            }
+        };
+        let bytes = |dep: u32, encode: Encode| match graph.node(dep).body() {
+            Body::Ready(value) => encode
+                .encode(value)
+                .map(|bytes| crate::cache::hash(&bytes))
+                .map_err(|e| e.to_string()),
+            _ => hits[dep as usize].ok_or_else(|| {
+                unknown[dep as usize]
+                    .clone()
+                    .unwrap_or_else(|| "an input runs first".into())
+            }),
+        };
+        let made = recipe_of(
+            graph,
+            i,
+            cached,
+            cache.salt,
+            |dep| keys[dep as usize],
+            bytes,
+        );
+        let (recipe, lineage) = match made {
+            Ok(made) => made,
+            Err(why) => {
+                verdicts.push((node.key.clone(), Verdict::Unknown(why)));
+                unknown[i as usize] = runs();
+                continue;
+            }
+        };
+        let key = recipe.key();
+        keys[i as usize] = Some((key, lineage));
+        let verdict = match cache.store.get(&format!("{key:032x}")) {
+            Ok(Some(entry)) => match Envelope::value_hash(&cached.spec, &entry) {
+                Ok(hash) => {
+                    hits[i as usize] = Some(hash);
+                    Verdict::Hit
+                }
+                Err(why) => Verdict::Miss(Miss::Unreadable(why)),
+            },
+            Ok(None) => {
+                let before = before.entry(lineage).or_insert_with(|| {
+                    let stored = cache.store.get(&lineage.store_key()).ok().flatten();
+                    stored.and_then(|bytes| Recipe::from_bytes(&bytes))
+                });
+                Verdict::Miss(Miss::between(before.as_ref(), &recipe))
+            }
+            Err(error) => Verdict::Miss(Miss::Unavailable(error.to_string())),
+        };
+        if !verdict.is_hit() {
+            unknown[i as usize] = runs();
+        }
+        verdicts.push((node.key.clone(), verdict));
+    }
+    verdicts
 }
 
 fn record(cached: &Cached, verdict: Verdict) {
