@@ -45,6 +45,8 @@ use crate::sync::{Mutex, lock};
 pub struct DiskStore {
     dir: PathBuf,
     limit: Option<u64>,
+    /// How old a hit's recorded use may get before a hit records it again.
+    touch_after: Duration,
     /// Bytes of entries, as this process last counted them, plus what it
     /// wrote since; `u64::MAX` until first counted.
     used: AtomicU64,
@@ -81,6 +83,7 @@ impl DiskStore {
         DiskStore {
             dir: dir.as_ref().to_owned(),
             limit: None,
+            touch_after: TOUCH_AFTER,
             used: AtomicU64::new(u64::MAX),
             evicting: Mutex::new(()),
             held: Arc::default(),
@@ -174,32 +177,41 @@ impl Store for DiskStore {
         let Some(entry) = cacache::index::find(&self.dir, key).map_err(io_error)? else {
             return Ok(None);
         };
-        if let Some(bytes) = entry.raw_metadata {
+        let inline = entry.raw_metadata.is_some();
+        let bytes = match entry.raw_metadata {
             // An entry in its index line.
-            return match entry.integrity.check(&bytes) {
-                Ok(_) => Ok(Some(bytes)),
-                Err(error) => Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    error.to_string(),
-                )),
-            };
-        }
-        let bytes = match cacache::read_hash_sync(&self.dir, &entry.integrity) {
-            Ok(bytes) => bytes,
-            // Evicted under another key with the same content: a miss.
-            Err(cacache::Error::IoError(source, _)) if source.kind() == io::ErrorKind::NotFound => {
-                return Ok(None);
-            }
-            Err(error) => return Err(io_error(error)),
+            Some(bytes) => match entry.integrity.check(&bytes) {
+                Ok(_) => bytes,
+                Err(error) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        error.to_string(),
+                    ));
+                }
+            },
+            None => match cacache::read_hash_sync(&self.dir, &entry.integrity) {
+                Ok(bytes) => bytes,
+                // Evicted under another key with the same content: a miss.
+                Err(cacache::Error::IoError(source, _))
+                    if source.kind() == io::ErrorKind::NotFound =>
+                {
+                    return Ok(None);
+                }
+                Err(error) => return Err(io_error(error)),
+            },
         };
         let now = now_ms();
-        if self.limit.is_some() && now.saturating_sub(entry.time) > TOUCH_AFTER.as_millis() {
+        if self.limit.is_some() && now.saturating_sub(entry.time) > self.touch_after.as_millis() {
             // Recorded as used now, for eviction; a failure only makes the
             // entry look older than it is.
             let touch = WriteOpts::new()
                 .integrity(entry.integrity)
                 .size(entry.size)
                 .time(now);
+            let touch = match inline {
+                true => touch.raw_metadata(bytes.clone()),
+                false => touch,
+            };
             let _ = cacache::index::insert(&self.dir, key, touch);
         }
         Ok(Some(bytes))
@@ -360,6 +372,32 @@ mod tests {
         // The newest survive, in one run at the end.
         assert_eq!(kept.last(), Some(&29));
         assert!(kept.windows(2).all(|w| w[1] == w[0] + 1), "{kept:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_entry_read_recently_outlives_older_writes() {
+        let dir = scratch("lru");
+        let mut store = DiskStore::open(&dir).limit(10_000);
+        // Every hit records its use (an hour apart in real use).
+        store.touch_after = Duration::ZERO;
+        for i in 0..8 {
+            store.put(&format!("k{i}"), &vec![i as u8; 1_000]).unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // The oldest write is read: it becomes the most recently used.
+        assert!(store.get("k0").unwrap().is_some());
+        std::thread::sleep(Duration::from_millis(2));
+        for i in 8..12 {
+            store.put(&format!("k{i}"), &vec![i as u8; 1_000]).unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let kept: Vec<usize> = (0..12)
+            .filter(|i| store.get(&format!("k{i}")).unwrap().is_some())
+            .collect();
+        assert!(kept.contains(&0), "{kept:?}");
+        assert!(!kept.contains(&1), "{kept:?}");
+        assert!(kept.contains(&11), "{kept:?}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
