@@ -538,3 +538,26 @@ fn explain_before_a_compute_predicts_what_it_reads_and_runs() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_graph_picture_draws_tasks_read_from_the_cache_pale_and_dotted() {
+    let dir = scratch("picture");
+    let ran = Arc::new(Ran::default());
+    let client = client(&dir, &ran);
+    client.compute(&clean(load(21))).unwrap();
+    let again = (clean(load(21)), clean(load(22)));
+    assert_eq!(
+        delayed::visualize(&again)
+            .to_svg()
+            .matches("node cached")
+            .count(),
+        0
+    );
+    client.compute(&again).unwrap();
+    let svg = delayed::visualize(&again).to_svg();
+    assert_eq!(svg.matches(r#"class="node cached""#).count(), 2, "{svg}");
+    assert_eq!(svg.matches("(read from the cache)</title>").count(), 2);
+    let dot = delayed::visualize(&again).to_dot();
+    assert_eq!(dot.matches("rounded,filled,dotted").count(), 2, "{dot}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

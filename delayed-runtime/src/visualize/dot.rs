@@ -21,10 +21,11 @@ pub(super) fn write(drawing: &Drawing) -> String {
             );
             continue;
         }
-        let shape = match (b.value, b.on_worker) {
-            (true, _) => ", shape=box, style=filled",
-            (false, true) => ", style=\"rounded,filled,dashed\"",
-            (false, false) => "",
+        let shape = match (b.value, b.on_worker, b.cached) {
+            (true, _, _) => ", shape=box, style=filled",
+            (false, true, _) => ", style=\"rounded,filled,dashed\"",
+            (false, false, true) => ", style=\"rounded,filled,dotted\"",
+            (false, false, false) => "",
         };
         let border = if b.output { ", penwidth=2.5" } else { "" };
         let fill = if b.value { "#eeeeee" } else { colour(b.name) };

@@ -31,6 +31,9 @@ pub(crate) struct DrawnBox {
     pub(super) junction: bool,
     /// Sent to workers by a client that has them: a dashed border.
     pub(super) on_worker: bool,
+    /// Read from the cache in its last compute (feature `cache`): pale,
+    /// with a dotted border.
+    pub(super) cached: bool,
 }
 
 impl DrawnBox {
@@ -66,6 +69,24 @@ fn on_worker(node: &Node) -> bool {
 
 /// The tooltip of a task that runs on a worker says so.
 const ON_A_WORKER: &str = " (on a worker)";
+
+/// Whether `node`'s last compute read its value from the cache.
+fn was_cached(node: &Node) -> bool {
+    #[cfg(feature = "cache")]
+    return node.cached().is_some_and(|cached| {
+        crate::sync::lock(&cached.verdict)
+            .as_ref()
+            .is_some_and(crate::cache::Verdict::is_hit)
+    });
+    #[cfg(not(feature = "cache"))]
+    {
+        let _ = node;
+        false
+    }
+}
+
+/// The tooltip of a task read from the cache says so.
+const FROM_THE_CACHE: &str = " (read from the cache)";
 
 /// Each node's kind, for summaries: its function, whether it is a plain
 /// value or a junction, and whether it runs on a worker, numbered in order
@@ -131,9 +152,13 @@ impl Drawing {
             .map(|i| {
                 let node = graph.node(i);
                 let on_worker = on_worker(node);
+                let cached = was_cached(node);
                 let mut tooltip = node.key.to_string();
                 if on_worker {
                     tooltip.push_str(ON_A_WORKER);
+                }
+                if cached {
+                    tooltip.push_str(FROM_THE_CACHE);
                 }
                 DrawnBox {
                     label: node.key.name().to_owned(),
@@ -143,6 +168,7 @@ impl Drawing {
                     output: outputs[i as usize],
                     junction: node.junction,
                     on_worker,
+                    cached,
                 }
             })
             .collect();
@@ -288,6 +314,8 @@ impl Drawing {
                     output: outputs[g] > 0,
                     junction: node.junction,
                     on_worker,
+                    // A summary's box stands for many tasks.
+                    cached: false,
                 }
             })
             .collect();

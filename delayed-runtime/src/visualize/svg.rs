@@ -98,14 +98,15 @@ pub(super) fn write(drawing: &Drawing) -> String {
             (colour(b.name), 10.0)
         };
         let stroke = if b.output { 2.5 } else { 1.0 };
-        let dashed = if b.on_worker {
-            r#" stroke-dasharray="5 3""#
-        } else {
-            ""
+        let dashed = match (b.on_worker, b.cached) {
+            (true, _) => r#" stroke-dasharray="5 3""#,
+            (false, true) => r#" stroke-dasharray="2 2" fill-opacity="0.4""#,
+            (false, false) => "",
         };
+        let class = if b.cached { "node cached" } else { "node" };
         let _ = writeln!(
             out,
-            r##"<g class="node"{task}><title>{}</title><rect x="{:.1}" y="{:.1}" width="{width:.1}" height="{NODE_HEIGHT:.1}" rx="{radius}" fill="{fill}" stroke="#333" stroke-width="{stroke}"{dashed}/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"##,
+            r##"<g class="{class}"{task}><title>{}</title><rect x="{:.1}" y="{:.1}" width="{width:.1}" height="{NODE_HEIGHT:.1}" rx="{radius}" fill="{fill}" stroke="#333" stroke-width="{stroke}"{dashed}/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"##,
             escape(&b.tooltip),
             x - width / 2.0,
             y - half,
