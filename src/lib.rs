@@ -169,6 +169,15 @@ extern crate self as delayed;
 /// feature on, an associated function of a generic impl that uses the
 /// impl's type parameters needs it.
 ///
+/// `#[delayed(cache)]` (feature `cache`) reads the task's value from the
+/// client's cache (`Client::builder().cache(dir)`) when an earlier run
+/// computed it with the same code, arguments and inputs, and writes it
+/// there otherwise: `uses = [helper]` makes a `#[delayed::tracked]`
+/// helper's code part of the key, `version = "2"` salts it,
+/// `cache(by_value)` keys it on its inputs' bytes rather than their keys,
+/// and `cache = false` says it must never be cached. See the module
+/// `delayed::cache` and the guide's chapter "Caching across runs".
+///
 /// `#[delayed(crate = "dl")]` is for a renamed dependency
 /// (`dl = { package = "delayed", … }` in `Cargo.toml`): the generated code
 /// then names `dl` instead of `delayed`. `dl::compute!` needs nothing.
