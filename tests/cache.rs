@@ -561,3 +561,42 @@ fn the_graph_picture_draws_tasks_read_from_the_cache_pale_and_dotted() {
     assert_eq!(dot.matches("rounded,filled,dotted").count(), 2, "{dot}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[delayed(cache)]
+fn listed(prices: std::collections::BTreeMap<String, u32>) -> String {
+    prices
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn a_map_of_handles_is_keyed_by_its_keys_as_well_as_its_values() {
+    let dir = scratch("map");
+    let ran = Arc::new(Ran::default());
+    let client = client(&dir, &ran);
+    let map = |a: &str, b: &str| {
+        let entries = [(a.to_string(), doubled(1)), (b.to_string(), doubled(2))];
+        listed(
+            entries
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        )
+    };
+    assert_eq!(
+        client.compute(&map("apple", "banana")).unwrap(),
+        "apple=2,banana=4"
+    );
+    // The same handles in the same order under other keys: another value,
+    // not a hit.
+    assert_eq!(
+        client.compute(&map("cherry", "damson")).unwrap(),
+        "cherry=2,damson=4"
+    );
+    assert_eq!(
+        client.compute(&map("apple", "banana")).unwrap(),
+        "apple=2,banana=4"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -48,6 +48,11 @@ fn identity<T>(values: Vec<T>) -> Vec<T> {
     values
 }
 
+/// The name of the tasks of [`gather_keyed`]: their values hold their
+/// keys too, which no input carries, so a cache cannot key them by their
+/// inputs' keys alone.
+pub(crate) const KEYED: &str = "dict";
+
 /// A task named `name` that gathers the values of keyed handles; pure,
 /// like [`gather`], keyed by the entries' keys and handles' keys.
 fn gather_keyed<K, V, M>(
@@ -195,7 +200,7 @@ where
     S: TaskValue + BuildHasher + Default,
 {
     fn into_delayed(self) -> Delayed<HashMap<K, V, S>> {
-        gather_keyed("dict", self)
+        gather_keyed(KEYED, self)
     }
 }
 
@@ -220,6 +225,6 @@ where
     V: TaskValue + ByValue,
 {
     fn into_delayed(self) -> Delayed<BTreeMap<K, V>> {
-        gather_keyed("dict", self)
+        gather_keyed(KEYED, self)
     }
 }

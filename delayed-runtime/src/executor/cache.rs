@@ -238,12 +238,17 @@ impl CacheRun {
 
 /// The key of junction `i` (a list of inputs gathered for a task): a hash
 /// of its inputs' keys, when they all have one. The task it feeds is then
-/// keyed by them rather than by the bytes of the whole list.
+/// keyed by them rather than by the bytes of the whole list. A map's
+/// junction has none: its keys are in its value, not in its inputs, so
+/// the task it feeds is keyed by the map's bytes.
 fn gathered_key(
     graph: &Graph,
     i: u32,
     known: impl Fn(u32) -> Option<(u128, Lineage)>,
 ) -> Option<(u128, Lineage)> {
+    if graph.node(i).key.name() == crate::collection::KEYED {
+        return None;
+    }
     let mut bytes = b"gathered".to_vec();
     let mut lineages = Vec::new();
     for &dep in graph.deps(i) {
