@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::cache::{Cache, Envelope, Lineage, Miss, Recipe, Verdict};
 use crate::graph::Graph;
@@ -18,6 +18,9 @@ pub(crate) struct CacheRun {
     /// Per node: its cache key and lineage, once worked out (cached tasks
     /// only), for the tasks that take its value.
     keys: Box<[OnceLock<(u128, Lineage)>]>,
+    /// Per node: whether its value was read from the cache (or, for a
+    /// junction, gathered from values that all were).
+    hits: Box<[AtomicBool]>,
     /// The recipe last written at each lineage before this compute, read
     /// once: the tasks of a wide graph often share one lineage (one
     /// function, fed by no task), and a store read for each would read
@@ -34,6 +37,9 @@ pub(crate) enum Lookup {
     Hit(Value),
     /// The task runs; its value is then written as this says.
     Miss(Pending),
+    /// A junction whose inputs were all read from the cache: it gathers
+    /// them (which runs no code of the user's) and counts as read too.
+    Gathered,
 }
 
 /// A miss to write once the task has its value.
@@ -72,6 +78,7 @@ impl CacheRun {
         any.then(|| CacheRun {
             cache: cache.clone(),
             keys: (0..graph.len()).map(|_| OnceLock::new()).collect(),
+            hits: (0..graph.len()).map(|_| AtomicBool::new(false)).collect(),
             before: Mutex::default(),
             written: Mutex::default(),
         })
@@ -89,6 +96,12 @@ impl CacheRun {
         let node = graph.node(i);
         if node.junction {
             self.gathered(graph, i);
+            let deps = graph.deps(i);
+            let read = |&dep: &u32| self.hits[dep as usize].load(Ordering::Acquire);
+            if !deps.is_empty() && deps.iter().all(read) {
+                self.hits[i as usize].store(true, Ordering::Release);
+                return Some(Lookup::Gathered);
+            }
         }
         let cached = node.cached()?;
         if !cached.on {
@@ -108,7 +121,7 @@ impl CacheRun {
         let key = format!("{hash:032x}");
         let store = &*self.cache.store;
         let why = match self.read(node, cached, &key) {
-            Ok(value) => return Some(Lookup::Hit(value)),
+            Ok(value) => return Some(self.hit(i, value)),
             Err(why) => why,
         };
         let claim = match store.lock(&key) {
@@ -127,7 +140,7 @@ impl CacheRun {
             && why.is_none()
             && let Ok(value) = self.read(node, cached, &key)
         {
-            return Some(Lookup::Hit(value));
+            return Some(self.hit(i, value));
         }
         let why = why.unwrap_or_else(|| Miss::between(self.before(lineage).as_ref(), &recipe));
         record(cached, Verdict::Miss(why));
@@ -137,6 +150,12 @@ impl CacheRun {
             lineage,
             _claim: claim,
         }))
+    }
+
+    /// A hit on task `i`, recorded for the junctions after it.
+    fn hit(&self, i: u32, value: Value) -> Lookup {
+        self.hits[i as usize].store(true, Ordering::Release);
+        Lookup::Hit(value)
     }
 
     /// The recipe written at `lineage` before this compute, if any.

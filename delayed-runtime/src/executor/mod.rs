@@ -324,6 +324,7 @@ impl Run {
         #[cfg(feature = "cache")]
         let pending = match self.cache_lookup(i) {
             Some(cache::Lookup::Hit(value)) => return self.hit(i, value),
+            Some(cache::Lookup::Gathered) => return self.gathered(i),
             Some(cache::Lookup::Miss(pending)) => Some(pending),
             None => None,
         };
@@ -375,6 +376,7 @@ impl Run {
             #[cfg(feature = "cache")]
             let pending = match cache::blocking(|| self.cache_lookup(i)) {
                 Some(cache::Lookup::Hit(value)) => return self.hit(i, value),
+                Some(cache::Lookup::Gathered) => return self.gathered(i),
                 Some(cache::Lookup::Miss(pending)) => Some(pending),
                 None => None,
             };
@@ -438,6 +440,20 @@ impl Run {
     #[cfg(feature = "cache")]
     fn hit(&self, i: u32, value: Value) -> Result<Value, Failure> {
         let outcome = self.release(i, Ok(value));
+        self.report_cached(i, outcome)
+    }
+
+    /// A junction gathering values that were all read from the cache: it
+    /// gathers them, and is reported as read from the cache too.
+    #[cfg(feature = "cache")]
+    fn gathered(&self, i: u32) -> Result<Value, Failure> {
+        let outcome = self.call_sync(i, self.inputs(i));
+        self.report_cached(i, outcome)
+    }
+
+    /// Tells the callbacks of task `i`, whose value came from the cache.
+    #[cfg(feature = "cache")]
+    fn report_cached(&self, i: u32, outcome: Result<Value, Failure>) -> Result<Value, Failure> {
         let Some(callbacks) = &self.callbacks else {
             return outcome;
         };
