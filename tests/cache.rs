@@ -605,3 +605,75 @@ fn a_map_of_handles_is_keyed_by_its_keys_as_well_as_its_values() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[derive(Clone, serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+struct Meters(f64);
+
+#[delayed]
+impl Meters {
+    #[delayed(cache)]
+    fn new(x: f64) -> Meters {
+        Meters(x)
+    }
+
+    #[delayed(cache)]
+    fn doubled(&self) -> Meters {
+        Meters(self.0 * 2.0)
+    }
+}
+
+#[delayed(cache)]
+fn first<T>(items: Vec<T>) -> Option<T>
+where
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    items.into_iter().next()
+}
+
+#[test]
+fn methods_and_generic_functions_are_cached_too() {
+    let dir = scratch("methods");
+    let ran = Arc::new(Ran::default());
+    let client = client(&dir, &ran);
+    let graph = || {
+        (
+            Meters::new(1.5).doubled(),
+            first(vec![3_u8, 4]),
+            first(vec!["a".to_string()]),
+        )
+    };
+    let expected = (Meters(3.0), Some(3), Some("a".to_string()));
+    assert_eq!(client.compute(&graph()).unwrap(), expected);
+    assert_eq!(ran.ran(), ["doubled", "first", "first", "new"]);
+    ran.clear();
+    assert_eq!(client.compute(&graph()).unwrap(), expected);
+    assert_eq!((ran.ran().len(), ran.cached()), (0, 4));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+static FLAKY_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Fails its first attempt: retried, then cached.
+#[delayed(pure, cache, retries = 2, backoff = "1ms")]
+fn flaky_square(x: u64) -> Result<u64, String> {
+    match FLAKY_RUNS.fetch_add(1, Ordering::SeqCst) {
+        0 => Err("not yet".into()),
+        _ => Ok(x * x),
+    }
+}
+
+#[test]
+fn a_cached_task_keeps_its_retries_and_purity() {
+    let dir = scratch("retries");
+    let ran = Arc::new(Ran::default());
+    let client = client(&dir, &ran);
+    // Pure: two calls are one task, run once (twice, with its retry).
+    let (a, b) = (flaky_square(7), flaky_square(7));
+    assert_eq!(a.key(), b.key());
+    assert_eq!(client.compute(&(a, b)).unwrap(), (49, 49));
+    assert_eq!(FLAKY_RUNS.load(Ordering::SeqCst), 2);
+    assert_eq!(client.compute(&flaky_square(7)).unwrap(), 49);
+    assert_eq!(FLAKY_RUNS.load(Ordering::SeqCst), 2);
+    assert_eq!(ran.cached(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
