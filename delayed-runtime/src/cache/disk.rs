@@ -47,6 +47,8 @@ pub struct DiskStore {
     limit: Option<u64>,
     /// How old a hit's recorded use may get before a hit records it again.
     touch_after: Duration,
+    /// How long a process waits for another's claim.
+    lease: Duration,
     /// Bytes of entries, as this process last counted them, plus what it
     /// wrote since; `u64::MAX` until first counted.
     used: AtomicU64,
@@ -84,6 +86,7 @@ impl DiskStore {
             dir: dir.as_ref().to_owned(),
             limit: None,
             touch_after: TOUCH_AFTER,
+            lease: Duration::from_secs(600),
             used: AtomicU64::new(u64::MAX),
             evicting: Mutex::new(()),
             held: Arc::default(),
@@ -99,6 +102,22 @@ impl DiskStore {
     /// ```
     pub fn limit(mut self, bytes: u64) -> DiskStore {
         self.limit = Some(bytes);
+        self
+    }
+
+    /// How long a process waits for another's claim on a key before it
+    /// computes the value itself (10 minutes unless set): longer than the
+    /// slowest cached task, so that racing processes never compute one
+    /// twice. A claim of a process that ends, however it ends, goes at
+    /// once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let store = delayed::cache::DiskStore::open("target/doc-cache").lease(Duration::from_secs(3600));
+    /// # let _ = store;
+    /// ```
+    pub fn lease(mut self, lease: Duration) -> DiskStore {
+        self.lease = lease;
         self
     }
 
@@ -235,6 +254,10 @@ impl Store for DiskStore {
             }
         }
         Ok(())
+    }
+
+    fn lease(&self) -> Duration {
+        self.lease
     }
 
     fn lock(&self, key: &str) -> io::Result<Option<Box<dyn Send>>> {

@@ -90,13 +90,15 @@ pub(crate) type Connect = Arc<dyn Fn(&Handle) -> Result<Arc<dyn Offload>, Error>
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("threads", &self.threads)
+        let mut f = f.debug_struct("ClientBuilder");
+        f.field("threads", &self.threads)
             .field("max_threads", &self.max_threads)
             .field("max_async_tasks", &self.max_async_tasks)
             .field("synchronous", &self.synchronous)
-            .field("callbacks", &self.callbacks.len())
-            .finish()
+            .field("callbacks", &self.callbacks.len());
+        #[cfg(feature = "cache")]
+        f.field("cache", &self.cache.is_some());
+        f.finish()
     }
 }
 
