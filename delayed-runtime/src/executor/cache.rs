@@ -84,6 +84,13 @@ impl CacheRun {
         })
     }
 
+    /// Whether the cache has anything to do for task `i`: a cached task,
+    /// or a junction whose inputs may have been read from it.
+    pub(crate) fn concerns(&self, graph: &Graph, i: u32) -> bool {
+        let node = graph.node(i);
+        node.junction || node.cached().is_some()
+    }
+
     /// Looks task `i` up, when it is cached: its key is worked out from its
     /// inputs (which stay in place for the task), and on a miss the key is
     /// claimed from other processes until the value is written.

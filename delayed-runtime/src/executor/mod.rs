@@ -12,6 +12,8 @@ pub(crate) mod threaded;
 
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
+#[cfg(feature = "cache")]
+use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -322,11 +324,9 @@ impl Run {
             return self.skipped(i, input);
         }
         #[cfg(feature = "cache")]
-        let pending = match self.cache_lookup(i) {
-            Some(cache::Lookup::Hit(value)) => return self.hit(i, value),
-            Some(cache::Lookup::Gathered) => return self.gathered(i),
-            Some(cache::Lookup::Miss(pending)) => Some(pending),
-            None => None,
+        let pending = match self.settle(i, self.cache_lookup(i)) {
+            ControlFlow::Break(read) => return read,
+            ControlFlow::Continue(pending) => pending,
         };
         let outcome = self.run_sync_here(i, watchdog);
         #[cfg(feature = "cache")]
@@ -372,17 +372,26 @@ impl Run {
                 return self.skipped(i, input);
             }
             // The store is read and written by blocking calls, which may
-            // wait for another process's claim: off the runtime's workers.
+            // wait for another process's claim: off the runtime's workers,
+            // and only for a task the cache concerns (handing a worker's
+            // tasks over is not free).
             #[cfg(feature = "cache")]
-            let pending = match cache::blocking(|| self.cache_lookup(i)) {
-                Some(cache::Lookup::Hit(value)) => return self.hit(i, value),
-                Some(cache::Lookup::Gathered) => return self.gathered(i),
-                Some(cache::Lookup::Miss(pending)) => Some(pending),
-                None => None,
+            let pending = {
+                let concerned = self
+                    .cache
+                    .as_ref()
+                    .is_some_and(|c| c.concerns(&self.graph, i));
+                let looked = concerned.then(|| cache::blocking(|| self.cache_lookup(i)));
+                match self.settle(i, looked.flatten()) {
+                    ControlFlow::Break(read) => return read,
+                    ControlFlow::Continue(pending) => pending,
+                }
             };
             let outcome = self.run_async_here(i).await;
             #[cfg(feature = "cache")]
-            cache::blocking(|| self.cache_write(i, pending, &outcome));
+            if pending.is_some() {
+                cache::blocking(|| self.cache_write(i, pending, &outcome));
+            }
             outcome
         };
         #[cfg(feature = "tracing")]
@@ -392,34 +401,49 @@ impl Run {
 
     /// Runs an `async` task here, as [`run_async`](Self::run_async) says.
     async fn run_async_here(&self, i: u32) -> Result<Value, Failure> {
-        {
-            let Some(policy) = self.graph.node(i).policy() else {
-                return self.attempt_async(i, self.inputs(i), None).await;
-            };
-            let outcome = match &policy.invalid {
-                Some(message) => Err(Failure::Config(message.clone())),
-                None => {
-                    let mut attempt = 1;
-                    loop {
-                        let inputs = self.kept_inputs(i);
-                        match self.attempt_async(i, inputs, policy.timeout).await {
-                            Err(_) if attempt <= policy.retries => {
-                                tokio::time::sleep(policy.delay(attempt)).await;
-                                attempt += 1;
-                            }
-                            outcome => break outcome.map_err(|failure| failure.after(attempt)),
+        let Some(policy) = self.graph.node(i).policy() else {
+            return self.attempt_async(i, self.inputs(i), None).await;
+        };
+        let outcome = match &policy.invalid {
+            Some(message) => Err(Failure::Config(message.clone())),
+            None => {
+                let mut attempt = 1;
+                loop {
+                    let inputs = self.kept_inputs(i);
+                    match self.attempt_async(i, inputs, policy.timeout).await {
+                        Err(_) if attempt <= policy.retries => {
+                            tokio::time::sleep(policy.delay(attempt)).await;
+                            attempt += 1;
                         }
+                        outcome => break outcome.map_err(|failure| failure.after(attempt)),
                     }
                 }
-            };
-            self.release(i, outcome)
-        }
+            }
+        };
+        self.release(i, outcome)
     }
 
     /// Looks cached task `i` up, if the compute has a cache.
     #[cfg(feature = "cache")]
     fn cache_lookup(&self, i: u32) -> Option<cache::Lookup> {
         self.cache.as_ref()?.lookup(&self.graph, &self.results, i)
+    }
+
+    /// What a lookup means for task `i`: its value, read (a hit, or a
+    /// junction of hits), and it is done; or it runs, and after a miss its
+    /// value is written as the `Pending` says.
+    #[cfg(feature = "cache")]
+    fn settle(
+        &self,
+        i: u32,
+        looked: Option<cache::Lookup>,
+    ) -> ControlFlow<Result<Value, Failure>, Option<cache::Pending>> {
+        match looked {
+            Some(cache::Lookup::Hit(value)) => ControlFlow::Break(self.hit(i, value)),
+            Some(cache::Lookup::Gathered) => ControlFlow::Break(self.gathered(i)),
+            Some(cache::Lookup::Miss(pending)) => ControlFlow::Continue(Some(pending)),
+            None => ControlFlow::Continue(None),
+        }
     }
 
     /// Writes task `i`'s value to the cache after a miss.
