@@ -86,7 +86,7 @@ impl DiskStore {
             dir: dir.as_ref().to_owned(),
             limit: None,
             touch_after: TOUCH_AFTER,
-            lease: Duration::from_secs(600),
+            lease: super::DEFAULT_LEASE,
             used: AtomicU64::new(u64::MAX),
             evicting: Mutex::new(()),
             held: Arc::default(),
@@ -141,8 +141,8 @@ impl DiskStore {
     }
 
     /// Evicts the least recently used entries until they fill three
-    /// quarters of the limit; returns the bytes left.
-    fn evict(&self, limit: u64) -> io::Result<u64> {
+    /// quarters of the limit.
+    fn evict(&self, limit: u64) {
         let _one_at_a_time = lock(&self.evicting);
         let mut entries: Vec<cacache::Metadata> = cacache::index::ls(&self.dir)
             .filter_map(Result::ok)
@@ -166,7 +166,6 @@ impl DiskStore {
             }
         }
         self.used.store(used, Ordering::Relaxed);
-        Ok(used)
     }
 
     /// The lock file of `key`'s stripe.
@@ -250,19 +249,15 @@ impl Store for DiskStore {
         if let Some(limit) = self.limit {
             let before = self.used.fetch_add(bytes.len() as u64, Ordering::Relaxed);
             if before == u64::MAX || before.saturating_add(bytes.len() as u64) > limit {
-                self.evict(limit)?;
+                self.evict(limit);
             }
         }
         Ok(())
     }
 
-    fn lease(&self) -> Duration {
-        self.lease
-    }
-
     fn lock(&self, key: &str) -> io::Result<Option<Box<dyn Send>>> {
         let (stripe, path) = self.stripe(key);
-        let deadline = Instant::now() + self.lease();
+        let deadline = Instant::now() + self.lease;
         let claim = |stripe| Claim {
             held: self.held.clone(),
             stripe,
@@ -295,17 +290,19 @@ impl Store for DiskStore {
                 }
                 None => {}
             }
-            let opened = match &file {
-                Some(opened) => opened,
-                None => {
-                    std::fs::create_dir_all(path.parent().expect("a lock is in `locks/`"))?;
-                    let opened = OpenOptions::new()
-                        .create(true)
-                        .truncate(false)
-                        .write(true)
-                        .open(&path)?;
-                    file.insert(opened)
-                }
+            // The stripe's file, opened (perhaps created) without holding
+            // up this process's other claims, then looked at again.
+            let Some(opened) = &file else {
+                drop(held);
+                std::fs::create_dir_all(path.parent().expect("a lock is in `locks/`"))?;
+                let opened = OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)?;
+                file = Some(opened);
+                held = self.held.0.lock().unwrap_or_else(PoisonError::into_inner);
+                continue;
             };
             match opened.try_lock() {
                 Ok(()) => {

@@ -53,7 +53,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use disk::DiskStore;
-pub(crate) use recipe::{Envelope, Lineage, Recipe, Spec};
+pub(crate) use recipe::{Envelope, Lineage, Recipe, Spec, entry_key};
 #[cfg(feature = "distributed")]
 pub use redis::RedisStore;
 pub use verdict::{Miss, Verdict};
@@ -108,19 +108,21 @@ pub trait Store: Send + Sync {
     /// default) for a store with no locks: racers then each compute it.
     ///
     /// A claim is a lease: it ends when its holder ends, even by a crash,
-    /// and a waiter gives up after [`Store::lease`] and computes the value
-    /// itself.
+    /// and a waiter gives up after the store's lease ([`DEFAULT_LEASE`]
+    /// unless it says otherwise) and computes the value itself.
     fn lock(&self, key: &str) -> std::io::Result<Option<Box<dyn Send>>> {
         let _ = key;
         Ok(None)
     }
-
-    /// How long a process waits for another's claim on a key: 10 minutes
-    /// unless a store says otherwise.
-    fn lease(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(600)
-    }
 }
+
+/// How long a process waits for another's claim on a key, unless a store
+/// is told otherwise ([`DiskStore::lease`]): 10 minutes.
+///
+/// ```
+/// assert_eq!(delayed::cache::DEFAULT_LEASE.as_secs(), 600);
+/// ```
+pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// A client's cache: its store and salt.
 #[derive(Clone)]
@@ -128,6 +130,14 @@ pub(crate) struct Cache {
     pub(crate) store: Arc<dyn Store>,
     /// The hash of the client's salt (`cache_salt`), part of every key.
     pub(crate) salt: u128,
+}
+
+impl Cache {
+    /// The recipe last written at `lineage`, if any can be read.
+    pub(crate) fn recipe_at(&self, lineage: Lineage) -> Option<Recipe> {
+        let bytes = self.store.get(&lineage.store_key()).ok().flatten()?;
+        Recipe::from_bytes(&bytes)
+    }
 }
 
 impl fmt::Debug for Cache {

@@ -82,7 +82,7 @@ impl RedisStore {
                 idle: Mutex::new(Vec::new()),
             }),
             ttl: None,
-            lease: Duration::from_secs(600),
+            lease: super::DEFAULT_LEASE,
         })
     }
 
@@ -193,10 +193,6 @@ impl Store for RedisStore {
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(100));
         }
-    }
-
-    fn lease(&self) -> Duration {
-        self.lease
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use crate::cache::{Cache, Envelope, Lineage, Miss, Recipe, Verdict};
+use crate::cache::{Cache, Envelope, Lineage, Miss, Recipe, Verdict, entry_key};
 use crate::graph::Graph;
 use crate::node::{Body, Cached, ResultSlot};
 use crate::sync::{Mutex, lock};
@@ -125,7 +125,7 @@ impl CacheRun {
         };
         let hash = recipe.key();
         let _ = self.keys[i as usize].set((hash, lineage));
-        let key = format!("{hash:032x}");
+        let key = entry_key(hash);
         let store = &*self.cache.store;
         let why = match self.read(node, cached, &key) {
             Ok(value) => return Some(self.hit(i, value)),
@@ -170,13 +170,7 @@ impl CacheRun {
         if let Some(known) = lock(&self.before).get(&lineage) {
             return known.clone();
         }
-        let read = self
-            .cache
-            .store
-            .get(&lineage.store_key())
-            .ok()
-            .flatten()
-            .and_then(|bytes| Recipe::from_bytes(&bytes));
+        let read = self.cache.recipe_at(lineage);
         lock(&self.before).entry(lineage).or_insert(read).clone()
     }
 
@@ -336,81 +330,58 @@ pub(crate) fn dry_run(cache: &Cache, graph: &Graph) -> Vec<(crate::key::Key, Ver
     let mut keys: Vec<Option<(u128, Lineage)>> = vec![None; len];
     // The hash of a hit's value bytes, for the tasks keyed by value.
     let mut hits: Vec<Option<u128>> = vec![None; len];
-    // Why a task's value cannot be known before it runs.
-    let mut unknown: Vec<Option<String>> = vec![None; len];
     let mut before: HashMap<Lineage, Option<Recipe>> = HashMap::new();
     let mut verdicts = Vec::new();
     for i in 0..len as u32 {
         let node = graph.node(i);
-        let runs = || Some(format!("`{}` runs first", node.key.name()));
         if node.junction {
             keys[i as usize] = gathered_key(graph, i, |dep| keys[dep as usize]);
-            unknown[i as usize] = runs();
             continue;
         }
         let cached = match node.cached() {
             Some(cached) if cached.on => cached,
             Some(_) => {
                 verdicts.push((node.key.clone(), Verdict::Off));
-                unknown[i as usize] = runs();
                 continue;
             }
-            None => {
-                if !graph.is_value(i) {
-                    unknown[i as usize] = runs();
-                }
-                continue;
-            }
+            None => continue,
         };
+        // The bytes of a value given when the graph was built, or of a
+        // hit; any other input's are known only once it runs.
         let bytes = |dep: u32, encode: Encode| match graph.node(dep).body() {
             Body::Ready(value) => encode
                 .encode(value)
                 .map(|bytes| crate::cache::hash(&bytes))
                 .map_err(|e| e.to_string()),
-            _ => hits[dep as usize].ok_or_else(|| {
-                unknown[dep as usize]
-                    .clone()
-                    .unwrap_or_else(|| "an input runs first".into())
-            }),
+            _ => hits[dep as usize]
+                .ok_or_else(|| format!("`{}` runs first", graph.node(dep).key.name())),
         };
-        let made = recipe_of(
-            graph,
-            i,
-            cached,
-            cache.salt,
-            |dep| keys[dep as usize],
-            bytes,
-        );
-        let (recipe, lineage) = match made {
+        let known = |dep: u32| keys[dep as usize];
+        let (recipe, lineage) = match recipe_of(graph, i, cached, cache.salt, known, bytes) {
             Ok(made) => made,
             Err(why) => {
                 verdicts.push((node.key.clone(), Verdict::Unknown(why)));
-                unknown[i as usize] = runs();
                 continue;
             }
         };
         let key = recipe.key();
         keys[i as usize] = Some((key, lineage));
-        let verdict = match cache.store.get(&format!("{key:032x}")) {
-            Ok(Some(entry)) => match Envelope::value_hash(&cached.spec, &entry) {
-                Ok(hash) => {
+        let verdict = match cache.store.get(&entry_key(key)) {
+            Ok(Some(entry)) => match Envelope::open(&cached.spec, &entry) {
+                Ok((_, hash)) => {
                     hits[i as usize] = Some(hash);
                     Verdict::Hit
                 }
                 Err(why) => Verdict::Miss(Miss::Unreadable(why)),
             },
             Ok(None) => {
-                let before = before.entry(lineage).or_insert_with(|| {
-                    let stored = cache.store.get(&lineage.store_key()).ok().flatten();
-                    stored.and_then(|bytes| Recipe::from_bytes(&bytes))
-                });
+                let before = before
+                    .entry(lineage)
+                    .or_insert_with(|| cache.recipe_at(lineage));
                 Verdict::Miss(Miss::between(before.as_ref(), &recipe))
             }
             Err(error) => Verdict::Miss(Miss::Unavailable(error.to_string())),
         };
-        if !verdict.is_hit() {
-            unknown[i as usize] = runs();
-        }
         verdicts.push((node.key.clone(), verdict));
     }
     verdicts
