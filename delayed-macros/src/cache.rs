@@ -28,14 +28,8 @@ pub(crate) fn fnv(text: &str) -> u64 {
 /// sees them, so that a comment or reformatting changes nothing, while any
 /// change to the code does. Attributes are left out: `#[delayed(…)]`'s own
 /// arguments (`version`) and docs are not code.
-pub(crate) fn own_tokens(function: &ItemFn) -> u64 {
-    let ItemFn { sig, block, .. } = function;
-    fn_tokens(&quote!(#sig #block))
-}
-
-/// The hash of any tokens, as [`own_tokens`] takes it.
-pub(crate) fn fn_tokens(tokens: &TokenStream) -> u64 {
-    fnv(&tokens.to_string())
+pub(crate) fn own_tokens(sig: &syn::Signature, block: &syn::Block) -> u64 {
+    fnv(&quote!(#sig #block).to_string())
 }
 
 /// The constant a helper's hash is read from: `util::clean` →
@@ -127,7 +121,7 @@ pub(crate) fn tracked(args: &Tracked, function: &ItemFn) -> TokenStream {
         &function.attrs,
         &function.vis,
         &function.sig.ident,
-        own_tokens(function),
+        own_tokens(&function.sig, &function.block),
         &args.uses,
     );
     quote! {
@@ -147,8 +141,8 @@ pub(crate) struct CacheTask {
 
 impl CacheTask {
     /// The cache part of a task of a function with these arguments and
-    /// tokens; `None` unless it is cached.
-    pub(crate) fn of(args: &Args, tokens: u64) -> Option<CacheTask> {
+    /// this signature and body; `None` unless it is cached.
+    pub(crate) fn of(args: &Args, sig: &syn::Signature, block: &syn::Block) -> Option<CacheTask> {
         let by_value = match args.cache? {
             Cache::Off => return None,
             Cache::ByKey => false,
@@ -158,7 +152,7 @@ impl CacheTask {
             by_value,
             uses: args.uses.clone(),
             version: args.version.as_ref().map(|v| v.value()).unwrap_or_default(),
-            tokens,
+            tokens: own_tokens(sig, block),
         })
     }
 
@@ -218,7 +212,10 @@ mod tests {
 
     #[test]
     fn comments_and_layout_do_not_change_the_hash_but_code_does() {
-        let hash = |source: &str| own_tokens(&syn::parse_str(source).unwrap());
+        let hash = |source: &str| {
+            let function: ItemFn = syn::parse_str(source).unwrap();
+            own_tokens(&function.sig, &function.block)
+        };
         let plain = hash("fn f(x: u64) -> u64 { x + 1 }");
         assert_eq!(
             plain,

@@ -61,9 +61,13 @@ pub(crate) fn function(args: &Args, item: &ItemFn, sig: &Signature) -> TokenStre
         Registration::None
     };
     let mut task = Task::new(args, &original.ident, sig, original.asyncness.is_some());
-    let tokens = crate::cache::own_tokens(item);
-    task.cache = CacheTask::of(args, tokens);
-    let tokens_const = crate::cache::tokens_const(attrs, vis, &original.ident, tokens, &args.uses);
+    task.cache = CacheTask::of(args, original, block);
+    // What another cached function's `uses = [this]` reads: only with the
+    // feature, the one place a cache key is made.
+    let tokens_const = cfg!(feature = "cache").then(|| {
+        let tokens = crate::cache::own_tokens(original, block);
+        crate::cache::tokens_const(attrs, vis, &original.ident, tokens, &args.uses)
+    });
     task.remote = match &plan {
         Registration::Remote(path) => Some(Remote::Registered(path.clone())),
         Registration::Generic(base) => Some(Remote::Instance {

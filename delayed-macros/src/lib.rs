@@ -135,14 +135,6 @@ pub fn __embed_images(_args: TokenStream, item: TokenStream) -> TokenStream {
         .into()
 }
 
-/// The cache part of a method's tasks, from its tokens.
-fn expand_cache_of(
-    args: &args::Args,
-    tokens: &proc_macro2::TokenStream,
-) -> Option<cache::CacheTask> {
-    cache::CacheTask::of(args, cache::fn_tokens(tokens))
-}
-
 /// Marks a helper whose code is part of the cache keys of the
 /// `#[delayed(cache, uses = [helper])]` functions that name it; see
 /// `delayed::tracked`.

@@ -202,8 +202,7 @@ impl LazyMethods {
         let receiver_pass = sig.receiver.expect("methods have a receiver");
         let is_async = method.sig.asyncness.is_some();
         let mut task = Task::new(args, &method.sig.ident, sig, is_async);
-        let (method_sig, block) = (&method.sig, &method.block);
-        task.cache = crate::expand_cache_of(args, &quote!(#method_sig #block));
+        task.cache = crate::cache::CacheTask::of(args, &method.sig, &method.block);
         let krate = &task.krate;
         let receiver = Param {
             binding: format_ident!("__delayed_self"),
