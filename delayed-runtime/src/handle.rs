@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::key::Key;
-use crate::node::{Body, Configured, Inputs, Node, Policy};
+use crate::node::{Body, Inputs, Node, Policy};
 use crate::value::{TaskValue, Value};
 
 /// A lazy value of type `T`: a handle to a task that has not run yet.
@@ -257,15 +257,18 @@ impl<T: TaskValue> Delayed<T> {
         }
         let mut policy = self.node.policy().cloned().unwrap_or_default();
         change(&mut policy);
+        self.over(|same| same.with_policy(Some(policy)))
+    }
+
+    /// A node with this task's key and inputs whose body is `wrap` of
+    /// this node's, which other handles still refer to as it was.
+    fn over(&self, wrap: impl FnOnce(Body) -> Body) -> Delayed<T> {
         Delayed::from_node(Arc::new(Node {
             key: self.node.key.clone(),
             pure: false,
             junction: self.node.junction,
             deps: self.node.deps.clone(),
-            body: Body::Configured(Box::new(Configured {
-                policy,
-                body: Body::Same(self.node.clone()),
-            })),
+            body: wrap(Body::Same(self.node.clone())),
         }))
     }
 
@@ -347,26 +350,9 @@ impl<T: TaskValue> Delayed<T> {
             Some(cached) => cached.spec.clone(),
             None => return self,
         };
-        let body = Body::Cached(Box::new(crate::node::Cached {
-            spec,
-            on,
-            verdict: crate::sync::Mutex::new(None),
-            body: Body::Same(self.node.clone()),
-        }));
-        let body = match self.node.policy() {
-            Some(policy) => Body::Configured(Box::new(Configured {
-                policy: policy.clone(),
-                body,
-            })),
-            None => body,
-        };
-        Delayed::from_node(Arc::new(Node {
-            key: self.node.key.clone(),
-            pure: false,
-            junction: self.node.junction,
-            deps: self.node.deps.clone(),
-            body,
-        }))
+        // The policy stays outermost, where the executor looks for it.
+        let policy = self.node.policy().cloned();
+        self.over(|same| same.cached(spec, on).with_policy(policy))
     }
 
     /// This task under another key: renamed in place when nothing else

@@ -54,6 +54,27 @@ pub(crate) struct Cached {
     pub(crate) body: Body,
 }
 
+impl Body {
+    /// This body under `policy`, when there is one.
+    pub(crate) fn with_policy(self, policy: Option<Policy>) -> Body {
+        match policy {
+            Some(policy) => Body::Configured(Box::new(Configured { policy, body: self })),
+            None => self,
+        }
+    }
+
+    /// This body, its value read from the cache when `on`, under `spec`.
+    #[cfg(feature = "cache")]
+    pub(crate) fn cached(self, spec: Arc<crate::cache::Spec>, on: bool) -> Body {
+        Body::Cached(Box::new(Cached {
+            spec,
+            on,
+            verdict: Mutex::new(None),
+            body: self,
+        }))
+    }
+}
+
 /// A body, and what a worker needs to run it instead.
 #[cfg(feature = "distributed")]
 pub(crate) struct Remote {
@@ -242,10 +263,7 @@ impl Node {
     pub(crate) fn policy_mut(&mut self) -> &mut Policy {
         if !matches!(self.body, Body::Configured(_)) {
             let body = std::mem::replace(&mut self.body, Body::Ready(Value::Word(0)));
-            self.body = Body::Configured(Box::new(Configured {
-                policy: Policy::default(),
-                body,
-            }));
+            self.body = body.with_policy(Some(Policy::default()));
         }
         match &mut self.body {
             Body::Configured(configured) => &mut configured.policy,

@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::error::BoxError;
 use crate::handle::{Arg, Delayed};
 use crate::key::Key;
-use crate::node::{Body, Configured, Inputs, Node, Policy};
+use crate::node::{Body, Inputs, Node, Policy};
 use crate::value::Value;
 use crate::value::{ByValue, TaskValue};
 
@@ -174,21 +174,10 @@ impl TaskBuilder {
         };
         #[cfg(feature = "cache")]
         let body = match self.cache {
-            Some(spec) => Body::Cached(Box::new(crate::node::Cached {
-                spec: Arc::new(spec),
-                on: true,
-                verdict: crate::sync::Mutex::new(None),
-                body,
-            })),
+            Some(spec) => body.cached(Arc::new(spec), true),
             None => body,
         };
-        let body = match self.policy {
-            Some(policy) => Body::Configured(Box::new(Configured {
-                policy: *policy,
-                body,
-            })),
-            None => body,
-        };
+        let body = body.with_policy(self.policy.map(|policy| *policy));
         Delayed::from_node(Arc::new(Node {
             key,
             pure,
