@@ -3,7 +3,7 @@
 //! It belongs to building graphs, like the handles it lists: pictures and
 //! the schedulers both take a `Computable`, and neither needs the other.
 
-use crate::graph::Roots;
+use crate::graph::{Graph, Roots};
 use crate::handle::Delayed;
 use crate::value::TaskValue;
 use crate::value::Value;
@@ -43,6 +43,14 @@ pub trait Computable {
     /// Rebuilds the output from the handles' values, in the same order.
     #[doc(hidden)]
     fn take_output(&self, outputs: &mut Outputs) -> Self::Output;
+}
+
+/// The graph behind everything `computable` lists: what a compute runs,
+/// a picture draws and `explain` reads.
+pub(crate) fn graph_of<C: Computable + ?Sized>(computable: &C) -> Graph {
+    let mut roots = Roots::default();
+    computable.add_roots(&mut roots);
+    Graph::collect(&roots.0)
 }
 
 impl<'a> Roots<'a> {

@@ -13,7 +13,7 @@ mod default;
 pub use builder::{ClientBuilder, DEFAULT_MAX_ASYNC_TASKS, DEFAULT_MAX_THREADS};
 pub use default::DefaultGuard;
 
-use crate::computable::{Computable, Outputs};
+use crate::computable::{Computable, Outputs, graph_of};
 use crate::diagnostics::{self, Callback};
 use crate::error::Error;
 use crate::executor::delivery::{Sender, Watch};
@@ -21,7 +21,6 @@ use crate::executor::offload::Offload;
 use crate::executor::threaded::{self, Job, Pool};
 use crate::executor::{Control, OnDone, Services, sequential};
 use crate::graph::Graph;
-use crate::graph::Roots;
 use crate::handle::Delayed;
 use crate::node::Node;
 use crate::running::{Background, Running};
@@ -195,7 +194,7 @@ impl Client {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn compute<C: Computable + ?Sized>(&self, computable: &C) -> Result<C::Output, Error> {
-        let values = self.compute_values(collect(computable))?;
+        let values = self.compute_values(graph_of(computable))?;
         Ok(computable.take_output(&mut Outputs::new(values)))
     }
 
@@ -261,7 +260,7 @@ impl Client {
         &self,
         computable: &C,
     ) -> Result<C::Output, Error> {
-        let graph = collect(computable);
+        let graph = graph_of(computable);
         let callbacks = diagnostics::for_compute(&self.inner.callbacks);
         let values = match &self.inner.scheduler {
             Scheduler::Threaded { pool, offload, .. } => {
@@ -311,7 +310,7 @@ impl Client {
         C: Computable + Clone + Send + 'static,
         C::Output: 'static,
     {
-        let graph = collect(computable);
+        let graph = graph_of(computable);
         let shape = computable.clone();
         let convert = Box::new(move |values| shape.take_output(&mut Outputs::new(values)));
         let watch = Arc::new(Watch::default());
@@ -381,12 +380,6 @@ impl fmt::Debug for Client {
             None => f.write_str("Client(synchronous)"),
         }
     }
-}
-
-fn collect<C: Computable + ?Sized>(computable: &C) -> Graph {
-    let mut roots = Roots::default();
-    computable.add_roots(&mut roots);
-    Graph::collect(&roots.0)
 }
 
 /// The synchronous scheduler's blocking form: drive the sequential run on a
@@ -489,7 +482,7 @@ impl Client {
                  `Client::builder().cache(dir)` or `.cache_store(store)`",
             )
         })?;
-        let graph = collect(x);
+        let graph = graph_of(x);
         Ok(crate::diagnostics::Explanation::new(
             crate::executor::cache::dry_run(cache, &graph),
         ))

@@ -4,8 +4,7 @@
 use std::fmt;
 
 use crate::cache::Verdict;
-use crate::computable::Computable;
-use crate::graph::{Graph, Roots};
+use crate::computable::{Computable, graph_of};
 use crate::key::Key;
 use crate::sync::lock;
 
@@ -43,9 +42,7 @@ use crate::sync::lock;
 /// # Ok::<(), delayed::Error>(())
 /// ```
 pub fn explain<C: Computable + ?Sized>(of: &C) -> Explanation {
-    let mut roots = Roots::default();
-    of.add_roots(&mut roots);
-    let graph = Graph::collect(&roots.0);
+    let graph = graph_of(of);
     let tasks = graph
         .nodes
         .iter()

@@ -14,10 +14,9 @@ pub(crate) mod timeline;
 
 use std::path::Path;
 
-use crate::computable::Computable;
+use crate::computable::{Computable, graph_of};
 use crate::error::Error;
-use crate::graph::Graph;
-use crate::graph::Roots;
+use crate::graph::{Graph, Roots};
 use crate::handle::Delayed;
 use crate::value::TaskValue;
 use drawing::Drawing;
@@ -68,9 +67,7 @@ pub const DEFAULT_MAX_NODES: usize = 500;
 /// one box per function with the number of its tasks, so that a million
 /// tasks still make a readable picture (in time linear in the graph).
 pub fn visualize<C: Computable + ?Sized>(computable: &C) -> Visualization {
-    let mut roots = Roots::default();
-    computable.add_roots(&mut roots);
-    Visualization::of(roots)
+    Visualization::of(graph_of(computable))
 }
 
 /// A task graph ready to be drawn; made by [`visualize`].
@@ -98,16 +95,17 @@ impl<T: TaskValue> Delayed<T> {
     /// assert!(picture.to_dot().contains("value"));
     /// ```
     pub fn visualize(&self) -> Visualization {
+        // Any handle: a `Delayed<T>` is `Computable` only for a `Clone` `T`.
         let mut roots = Roots::default();
         roots.push(self);
-        Visualization::of(roots)
+        Visualization::of(Graph::collect(&roots.0))
     }
 }
 
 impl Visualization {
-    pub(crate) fn of(roots: Roots<'_>) -> Visualization {
+    pub(crate) fn of(graph: Graph) -> Visualization {
         Visualization {
-            graph: Graph::collect(&roots.0),
+            graph,
             max_nodes: DEFAULT_MAX_NODES,
             left_to_right: false,
         }
