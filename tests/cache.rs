@@ -11,11 +11,34 @@ use delayed::cache::{Miss, Verdict};
 use delayed::diagnostics::{Callback, TaskFinish};
 use delayed::{Client, Delayed, delayed};
 
-/// A fresh directory for one test.
-fn scratch(name: &str) -> PathBuf {
+/// A fresh directory for one test, removed when dropped (also when the
+/// test fails).
+fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("delayed-cache-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    dir
+    Scratch(dir)
+}
+
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Counts the tasks that ran and the ones read from the cache, by name.
@@ -92,7 +115,6 @@ fn a_pipeline_run_twice_runs_nothing_the_second_time() {
     assert_eq!(second, first);
     assert_eq!(ran.ran(), Vec::<&str>::new());
     assert_eq!(ran.cached(), 8);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -127,7 +149,6 @@ fn a_changed_argument_reruns_only_what_depends_on_it() {
         ],
         "{explained}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -150,7 +171,6 @@ fn a_task_with_a_different_argument_at_the_same_place_says_which() {
             Verdict::Miss(Miss::Input(0))
         ]
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 static UPSTREAM_RUNS: AtomicUsize = AtomicUsize::new(0);
@@ -194,7 +214,6 @@ fn an_uncached_input_is_keyed_by_its_bytes_so_equal_bytes_hit() {
     );
     // `fetch` ran again (it is not cached); the sums did not.
     assert_eq!(ran.ran(), ["fetch", "fetch"]);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Different calls, equal bytes: `parity(2)` and `parity(4)` are both 0.
@@ -232,7 +251,6 @@ fn by_value_an_input_with_a_new_key_but_the_same_bytes_keeps_its_dependents() {
     // the key, then reads it.
     assert_eq!(ran.ran(), ["described_by_key", "parity"]);
     assert_eq!(ran.cached(), 2);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -256,7 +274,6 @@ fn uncached_tasks_run_and_write_nothing() {
         delayed::cache::explain(&on).tasks()[0].verdict,
         Verdict::Miss(Miss::New)
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -359,7 +376,6 @@ fn a_corrupt_or_truncated_entry_is_a_miss_with_a_warning() {
     let (value, _) = computed_with_warnings(&dir, &ran, &graph());
     assert_eq!(value, expected);
     assert_eq!(ran.ran(), ["big", "sum_big"]);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -379,7 +395,6 @@ fn a_store_that_cannot_be_written_leaves_the_compute_uncached_with_a_warning() {
         warnings.iter().any(|w| w.contains("could not")),
         "{warnings:?}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -422,7 +437,6 @@ fn the_progress_bar_counts_the_tasks_read_from_the_cache() {
         last.starts_with("[00:00:00] 6/6 tasks (6 cached) done in"),
         "{lines}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_file(&log).unwrap();
 }
 
@@ -450,7 +464,6 @@ fn the_profile_draws_tasks_read_from_the_cache_in_their_own_style() {
     assert_eq!(svg.matches(r#"class="task cached""#).count(), 2, "{svg}");
     assert_eq!(svg.matches(r#"class="task""#).count(), 2, "{svg}");
     assert_eq!(svg.matches(", cached)</title>").count(), 2);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[delayed(cache)]
@@ -477,7 +490,6 @@ fn async_tasks_are_cached_too_on_either_client() {
     assert_eq!(synchronous.compute(&pages()).unwrap()[3], "page 3");
     assert_eq!(threaded.compute(&pages()).unwrap()[0], "page 0");
     assert_eq!((ran.ran().len(), ran.cached()), (0, 8));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Each cached task's verdict before computing `x`, as `name verdict`.
@@ -541,7 +553,6 @@ fn explain_before_a_compute_predicts_what_it_reads_and_runs() {
             "described_by_value known once it runs: input 1: `parity` runs first"
         ]
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -564,7 +575,6 @@ fn the_graph_picture_draws_tasks_read_from_the_cache_pale_and_dotted() {
     assert_eq!(svg.matches("(read from the cache)</title>").count(), 2);
     let dot = delayed::visualize(&again).to_dot();
     assert_eq!(dot.matches("rounded,filled,dotted").count(), 2, "{dot}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[delayed(cache)]
@@ -603,7 +613,6 @@ fn a_map_of_handles_is_keyed_by_its_keys_as_well_as_its_values() {
         client.compute(&map("apple", "banana")).unwrap(),
         "apple=2,banana=4"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[derive(Clone, serde::Serialize, serde::Deserialize, PartialEq, Debug)]
@@ -648,7 +657,6 @@ fn methods_and_generic_functions_are_cached_too() {
     ran.clear();
     assert_eq!(client.compute(&graph()).unwrap(), expected);
     assert_eq!((ran.ran().len(), ran.cached()), (0, 4));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 static FLAKY_RUNS: AtomicUsize = AtomicUsize::new(0);
@@ -675,5 +683,4 @@ fn a_cached_task_keeps_its_retries_and_purity() {
     assert_eq!(client.compute(&flaky_square(7)).unwrap(), 49);
     assert_eq!(FLAKY_RUNS.load(Ordering::SeqCst), 2);
     assert_eq!(ran.cached(), 1);
-    std::fs::remove_dir_all(&dir).unwrap();
 }
