@@ -3,7 +3,8 @@
 //! directory. Run with `DELAYED_CACHE_RACE` set to that directory, a copy
 //! computes a slow cached task and prints its value instead of testing.
 
-use std::io::Write;
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,12 +14,7 @@ use delayed::{Client, delayed};
 /// waits long enough for the other process to look the key up meanwhile.
 #[delayed(cache)]
 fn slow_square(log: String, x: u64) -> u64 {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .expect("the run log opens");
-    writeln!(file, "run in {}", std::process::id()).expect("the run log is written");
+    common::log_run(&log, &format!("run in {}", std::process::id()));
     std::thread::sleep(Duration::from_millis(500));
     x * x
 }

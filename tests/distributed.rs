@@ -8,6 +8,8 @@
 //! Every wait has a deadline, so a hang fails the test rather than
 //! stalling the run.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -25,13 +27,7 @@ fn add(x: i64, y: i64) -> i64 {
 /// Appends a line to `log` (so that a test counts the runs), then waits.
 #[delayed]
 fn logged(log: String, ms: u64, x: i64) -> i64 {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .expect("the run log opens");
-    writeln!(file, "run").expect("the run log is written");
+    common::log_run(&log, "run");
     std::thread::sleep(Duration::from_millis(ms));
     x
 }
@@ -1423,13 +1419,7 @@ fn wait_for_runs(log: &std::path::Path, count: usize) {
 #[cfg(feature = "cache")]
 #[delayed(cache)]
 fn cached_square(log: String, x: i64) -> i64 {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .expect("the run log opens");
-    writeln!(file, "run {x}").expect("the run log is written");
+    common::log_run(&log, &format!("run {x}"));
     x * x
 }
 

@@ -8,6 +8,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+/// Appends `line` to the file at `log`, which tests count runs by: a task
+/// that logs each run, wherever it runs (in another process too).
+pub fn log_run(log: &str, line: &str) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("the run log opens");
+    writeln!(file, "{line}").expect("the run log is written");
+}
+
 /// Runs `f` on its own thread and fails the test if it does not finish in
 /// `seconds`: a hang is a failure, never a stuck test run.
 pub fn within<T: Send + 'static>(seconds: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
