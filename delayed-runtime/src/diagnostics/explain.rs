@@ -76,6 +76,17 @@ pub struct Explanation {
 }
 
 /// One cached task and what the cache did for it.
+///
+/// ```
+/// use delayed::cache::Verdict;
+///
+/// #[delayed::delayed(cache)]
+/// fn one() -> u8 { 1 }
+///
+/// let explained = delayed::cache::explain(&one());
+/// let task = &explained.tasks()[0];
+/// assert_eq!((task.key.name(), &task.verdict), ("one", &Verdict::NotComputed));
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TaskVerdict {

@@ -118,7 +118,7 @@ impl CacheRun {
         let (recipe, lineage) = match self.recipe(graph, results, i, cached) {
             Ok(made) => made,
             Err(why) => {
-                warn(&node.key, &format!("not cached: {why}"));
+                warn(&node.key, &format!("runs uncached: {why}"));
                 record(cached, Verdict::Miss(Miss::Unavailable(why)));
                 return None;
             }
@@ -136,7 +136,9 @@ impl CacheRun {
             Err(error) => {
                 warn(
                     &node.key,
-                    &format!("could not claim the cache entry: {error}"),
+                    &format!(
+                        "could not claim the cache entry, so another process may compute it too: {error}"
+                    ),
                 );
                 None
             }
@@ -197,7 +199,12 @@ impl CacheRun {
                     Ok(value)
                 }
                 Err(why) => {
-                    warn(&node.key, &format!("cache entry {key} ignored: {why}"));
+                    warn(
+                        &node.key,
+                        &format!(
+                            "cache entry {key} ignored, the task runs again and replaces it: {why}"
+                        ),
+                    );
                     Err(Some(Miss::Unreadable(why)))
                 }
             },
@@ -205,7 +212,9 @@ impl CacheRun {
             Err(error) => {
                 warn(
                     &node.key,
-                    &format!("could not read cache entry {key}: {error}"),
+                    &format!(
+                        "could not read cache entry {key}, the task runs uncached (check that the store can be read): {error}"
+                    ),
                 );
                 Err(Some(Miss::Unavailable(error.to_string())))
             }
@@ -238,13 +247,16 @@ impl CacheRun {
         let Some(cached) = node.cached() else { return };
         let entry = match Envelope::write(&cached.spec, value) {
             Ok(entry) => entry,
-            Err(error) => return warn(&node.key, &format!("not cached: {error}")),
+            Err(error) => return warn(&node.key, &format!("its value is not cached: {error}")),
         };
         let store = &*self.cache.store;
         if let Err(error) = store.put(&pending.key, &entry) {
             return warn(
                 &node.key,
-                &format!("could not write cache entry {}: {error}", pending.key),
+                &format!(
+                    "could not write cache entry {}, the value is not cached (check the store's space and permissions): {error}",
+                    pending.key
+                ),
             );
         }
         // Only for explaining the next miss here: a failure changes no
