@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
 
 use crate::handle::{Arg, Delayed, IntoDelayed};
+use crate::node::Gathers;
 use crate::task::{Owned, PureKey, TaskBuilder};
 use crate::value::{ByValue, TaskValue};
 
@@ -31,7 +32,7 @@ where
     C: TaskValue,
 {
     let mut builder = TaskBuilder::new(name);
-    builder.junction();
+    builder.junction(Gathers::Values);
     let mut key = PureKey::new(name, std::any::type_name::<C>());
     let slots: Vec<Owned<T>> = handles
         .into_iter()
@@ -48,11 +49,6 @@ fn identity<T>(values: Vec<T>) -> Vec<T> {
     values
 }
 
-/// The name of the tasks of [`gather_keyed`]: their values hold their
-/// keys too, which no input carries, so a cache cannot key them by their
-/// inputs' keys alone.
-pub(crate) const KEYED: &str = "dict";
-
 /// A task named `name` that gathers the values of keyed handles; pure,
 /// like [`gather`], keyed by the entries' keys and handles' keys.
 fn gather_keyed<K, V, M>(
@@ -65,7 +61,7 @@ where
     M: FromIterator<(K, V)> + TaskValue,
 {
     let mut builder = TaskBuilder::new(name);
-    builder.junction();
+    builder.junction(Gathers::Entries);
     let mut pure = PureKey::new(name, std::any::type_name::<M>());
     let mut slots: Vec<(K, Owned<V>)> = Vec::new();
     // Entries are combined in an order-independent way: two equal hash
@@ -200,7 +196,7 @@ where
     S: TaskValue + BuildHasher + Default,
 {
     fn into_delayed(self) -> Delayed<HashMap<K, V, S>> {
-        gather_keyed(KEYED, self)
+        gather_keyed("dict", self)
     }
 }
 
@@ -225,6 +221,6 @@ where
     V: TaskValue + ByValue,
 {
     fn into_delayed(self) -> Delayed<BTreeMap<K, V>> {
-        gather_keyed(KEYED, self)
+        gather_keyed("dict", self)
     }
 }

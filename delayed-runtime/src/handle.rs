@@ -266,7 +266,7 @@ impl<T: TaskValue> Delayed<T> {
         Delayed::from_node(Arc::new(Node {
             key: self.node.key.clone(),
             pure: false,
-            junction: self.node.junction,
+            gathers: self.node.gathers,
             deps: self.node.deps.clone(),
             body: wrap(Body::Same(self.node.clone())),
         }))

@@ -88,6 +88,19 @@ pub(crate) struct Configured {
     pub(crate) body: Body,
 }
 
+/// What a junction gathers its inputs into.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Gathers {
+    /// Nothing: a task the user wrote, or a value.
+    Nothing,
+    /// A list (`Vec`, array, set) of its inputs' values, in order: its
+    /// value is theirs alone.
+    Values,
+    /// A map of its inputs' values under keys it holds itself: its value
+    /// is theirs and those keys.
+    Entries,
+}
+
 /// The nodes a node takes, in argument order: one inline (a chain costs
 /// no allocation per link), or any number in a slice.
 #[derive(Clone)]
@@ -171,10 +184,10 @@ pub(crate) struct Node {
     /// The key is a hash of the call: nodes with equal keys compute the
     /// same value, so a compute runs one of them.
     pub(crate) pure: bool,
-    /// Gathers its inputs into a collection (`Vec<Delayed<T>>` passed where
-    /// a `Vec<T>` is expected): pictures draw it as a junction, not as a
-    /// task the user wrote.
-    pub(crate) junction: bool,
+    /// What it gathers, when it only gathers its inputs into a collection
+    /// (`Vec<Delayed<T>>` passed where a `Vec<T>` is expected): pictures
+    /// draw it as a junction, not as a task the user wrote.
+    pub(crate) gathers: Gathers,
     /// The nodes whose values this node's call takes, in argument order.
     pub(crate) deps: Deps,
     pub(crate) body: Body,
@@ -186,7 +199,7 @@ impl Node {
         Arc::new(Node {
             key,
             pure,
-            junction: false,
+            gathers: Gathers::Nothing,
             deps: deps.into(),
             body,
         })
@@ -228,6 +241,11 @@ impl Node {
             Body::Cached(cached) => Some(&**cached),
             _ => None,
         })
+    }
+
+    /// Whether this node only gathers its inputs (a junction).
+    pub(crate) fn is_junction(&self) -> bool {
+        self.gathers != Gathers::Nothing
     }
 
     /// What running this node means, under every layer around it.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::error::BoxError;
 use crate::handle::{Arg, Delayed};
 use crate::key::Key;
-use crate::node::{Body, Inputs, Node, Policy};
+use crate::node::{Body, Gathers, Inputs, Node, Policy};
 use crate::value::Value;
 use crate::value::{ByValue, TaskValue};
 
@@ -25,7 +25,7 @@ pub struct TaskBuilder {
     deps: Vec<Arc<Node>>,
     /// Set for a pure call: its key, hashed from the call.
     pure_key: Option<Key>,
-    junction: bool,
+    gathers: Gathers,
     policy: Option<Box<Policy>>,
     /// What a worker needs to run the task, when it can run on one.
     #[cfg(feature = "distributed")]
@@ -41,7 +41,7 @@ impl TaskBuilder {
             name,
             deps: Vec::new(),
             pure_key: None,
-            junction: false,
+            gathers: Gathers::Nothing,
             policy: None,
             #[cfg(feature = "distributed")]
             remote: None,
@@ -93,9 +93,10 @@ impl TaskBuilder {
         self.policy.get_or_insert_with(Box::default).timeout = Some(Duration::from_millis(ms));
     }
 
-    /// Marks the task as a junction that only gathers its inputs.
-    pub(crate) fn junction(&mut self) {
-        self.junction = true;
+    /// Marks the task as a junction that only gathers its inputs into
+    /// what `gathers` says.
+    pub(crate) fn junction(&mut self, gathers: Gathers) {
+        self.gathers = gathers;
     }
 
     /// Makes the task pure: its key is `hash`, so identical calls share a
@@ -181,7 +182,7 @@ impl TaskBuilder {
         Delayed::from_node(Arc::new(Node {
             key,
             pure,
-            junction: self.junction,
+            gathers: self.gathers,
             deps: self.deps.into(),
             body,
         }))

@@ -284,7 +284,7 @@ impl<'a> TaskGraph<'a> {
     /// }
     /// ```
     pub fn is_junction(&self, i: usize) -> bool {
-        self.graph.node(index(i)).junction
+        self.graph.node(index(i)).is_junction()
     }
 
     /// The nodes the compute returns, in request order.

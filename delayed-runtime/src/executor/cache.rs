@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use crate::cache::{Cache, Envelope, Lineage, Miss, Recipe, Verdict, entry_key};
 use crate::graph::Graph;
-use crate::node::{Body, Cached, ResultSlot};
+use crate::node::{Body, Cached, Gathers, ResultSlot};
 use crate::sync::{Mutex, lock};
 use crate::value::Value;
 use crate::wire::{Encode, Source};
@@ -88,7 +88,7 @@ impl CacheRun {
     /// or a junction whose inputs may have been read from it.
     pub(crate) fn concerns(&self, graph: &Graph, i: u32) -> bool {
         let node = graph.node(i);
-        node.junction || node.cached().is_some()
+        node.is_junction() || node.cached().is_some()
     }
 
     /// Looks task `i` up, when it is cached: its key is worked out from its
@@ -101,7 +101,7 @@ impl CacheRun {
         i: u32,
     ) -> Option<Lookup> {
         let node = graph.node(i);
-        if node.junction {
+        if node.is_junction() {
             self.gathered(graph, i);
             let deps = graph.deps(i);
             let read = |&dep: &u32| self.hits[dep as usize].load(Ordering::Acquire);
@@ -278,7 +278,7 @@ fn gathered_key(
     i: u32,
     known: impl Fn(u32) -> Option<(u128, Lineage)>,
 ) -> Option<(u128, Lineage)> {
-    if graph.node(i).key.name() == crate::collection::KEYED {
+    if graph.node(i).gathers == Gathers::Entries {
         return None;
     }
     let mut bytes = b"gathered".to_vec();
@@ -346,7 +346,7 @@ pub(crate) fn dry_run(cache: &Cache, graph: &Graph) -> Vec<(crate::key::Key, Ver
     let mut verdicts = Vec::new();
     for i in 0..len as u32 {
         let node = graph.node(i);
-        if node.junction {
+        if node.is_junction() {
             keys[i as usize] = gathered_key(graph, i, |dep| keys[dep as usize]);
             continue;
         }

@@ -112,7 +112,7 @@ impl Kinds {
             let kind = (
                 node.key.name(),
                 node.is_value(),
-                node.junction,
+                node.is_junction(),
                 on_worker(node),
             );
             let k = match last {
@@ -166,7 +166,7 @@ impl Drawing {
                     name: node.key.name(),
                     value: node.is_value(),
                     output: outputs[i as usize],
-                    junction: node.junction,
+                    junction: node.is_junction(),
                     on_worker,
                     cached,
                 }
@@ -312,7 +312,7 @@ impl Drawing {
                     name: node.key.name(),
                     value: node.is_value(),
                     output: outputs[g] > 0,
-                    junction: node.junction,
+                    junction: node.is_junction(),
                     on_worker,
                     // A summary's box stands for many tasks.
                     cached: false,
