@@ -3,6 +3,7 @@
 //! It belongs to building graphs, like the handles it lists: pictures and
 //! the schedulers both take a `Computable`, and neither needs the other.
 
+use crate::error::Error;
 use crate::graph::{Graph, Roots};
 use crate::handle::Delayed;
 use crate::value::TaskValue;
@@ -36,6 +37,11 @@ pub trait Computable {
     /// The computed form: `T` for `Delayed<T>`, `Vec<T>` for a `Vec<Delayed<T>>`.
     type Output;
 
+    /// The same shape with each handle's value or error:
+    /// `Result<T, Error>` for `Delayed<T>`, what
+    /// [`Client::compute_settled`](crate::Client::compute_settled) returns.
+    type Settled;
+
     /// Lists the handles to compute, in order.
     #[doc(hidden)]
     fn add_roots<'a>(&'a self, roots: &mut Roots<'a>);
@@ -43,6 +49,11 @@ pub trait Computable {
     /// Rebuilds the output from the handles' values, in the same order.
     #[doc(hidden)]
     fn take_output(&self, outputs: &mut Outputs) -> Self::Output;
+
+    /// Rebuilds the settled output from each handle's value or error, in
+    /// the same order.
+    #[doc(hidden)]
+    fn take_settled(&self, outputs: &mut Settled) -> Self::Settled;
 }
 
 /// The graph behind everything `computable` lists: what a compute runs,
@@ -75,8 +86,24 @@ impl Outputs {
     }
 }
 
+/// Each requested handle's value or error, in the order they were listed.
+#[doc(hidden)]
+pub struct Settled(std::vec::IntoIter<Result<Value, Error>>);
+
+impl Settled {
+    pub(crate) fn new(outcomes: Vec<Result<Value, Error>>) -> Settled {
+        Settled(outcomes.into_iter())
+    }
+
+    pub fn take<T: TaskValue + Clone>(&mut self) -> Result<T, Error> {
+        let outcome = self.0.next().expect("one outcome per listed handle");
+        outcome.map(|value| value.owned(T::clone))
+    }
+}
+
 impl<T: TaskValue + Clone> Computable for Delayed<T> {
     type Output = T;
+    type Settled = Result<T, Error>;
 
     fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
         roots.push(self);
@@ -85,11 +112,16 @@ impl<T: TaskValue + Clone> Computable for Delayed<T> {
     fn take_output(&self, outputs: &mut Outputs) -> T {
         outputs.take()
     }
+
+    fn take_settled(&self, outputs: &mut Settled) -> Result<T, Error> {
+        outputs.take()
+    }
 }
 
 #[diagnostic::do_not_recommend]
 impl<C: Computable + ?Sized> Computable for &C {
     type Output = C::Output;
+    type Settled = C::Settled;
 
     fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
         (**self).add_roots(roots);
@@ -98,6 +130,10 @@ impl<C: Computable + ?Sized> Computable for &C {
     fn take_output(&self, outputs: &mut Outputs) -> C::Output {
         (**self).take_output(outputs)
     }
+
+    fn take_settled(&self, outputs: &mut Settled) -> C::Settled {
+        (**self).take_settled(outputs)
+    }
 }
 
 /// The roots of each item, in iteration order.
@@ -105,24 +141,27 @@ fn add_all<'a, C: Computable + 'a>(items: impl Iterator<Item = &'a C>, roots: &m
     items.for_each(|c| c.add_roots(roots));
 }
 
-/// Each entry's output under its key; `entries` must iterate in the order
-/// [`add_all`] was given the values (an unchanged map does).
-fn take_keyed<'a, K, C, M>(
+/// Each entry's output under its key, as `take` makes it from `outputs`;
+/// `entries` must iterate in the order [`add_all`] was given the values
+/// (an unchanged map does).
+fn take_keyed<'a, K, C, O, V, M>(
     entries: impl Iterator<Item = (&'a K, &'a C)>,
-    outputs: &mut Outputs,
+    outputs: &mut O,
+    take: impl Fn(&C, &mut O) -> V,
 ) -> M
 where
     K: Clone + 'a,
     C: Computable + 'a,
-    M: FromIterator<(K, C::Output)>,
+    M: FromIterator<(K, V)>,
 {
     entries
-        .map(|(key, c)| (key.clone(), c.take_output(outputs)))
+        .map(|(key, c)| (key.clone(), take(c, outputs)))
         .collect()
 }
 
 impl<C: Computable> Computable for [C] {
     type Output = Vec<C::Output>;
+    type Settled = Vec<C::Settled>;
 
     fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
         add_all(self.iter(), roots);
@@ -131,10 +170,15 @@ impl<C: Computable> Computable for [C] {
     fn take_output(&self, outputs: &mut Outputs) -> Vec<C::Output> {
         self.iter().map(|c| c.take_output(outputs)).collect()
     }
+
+    fn take_settled(&self, outputs: &mut Settled) -> Vec<C::Settled> {
+        self.iter().map(|c| c.take_settled(outputs)).collect()
+    }
 }
 
 impl<C: Computable> Computable for Vec<C> {
     type Output = Vec<C::Output>;
+    type Settled = Vec<C::Settled>;
 
     fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
         self.as_slice().add_roots(roots);
@@ -143,10 +187,15 @@ impl<C: Computable> Computable for Vec<C> {
     fn take_output(&self, outputs: &mut Outputs) -> Vec<C::Output> {
         self.as_slice().take_output(outputs)
     }
+
+    fn take_settled(&self, outputs: &mut Settled) -> Vec<C::Settled> {
+        self.as_slice().take_settled(outputs)
+    }
 }
 
 impl<C: Computable, const N: usize> Computable for [C; N] {
     type Output = [C::Output; N];
+    type Settled = [C::Settled; N];
 
     fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
         self.as_slice().add_roots(roots);
@@ -162,6 +211,16 @@ impl<C: Computable, const N: usize> Computable for [C; N] {
                 .take_output(outputs)
         })
     }
+
+    fn take_settled(&self, outputs: &mut Settled) -> [C::Settled; N] {
+        let mut items = self.iter();
+        std::array::from_fn(|_| {
+            items
+                .next()
+                .expect("N items for N outputs")
+                .take_settled(outputs)
+        })
+    }
 }
 
 impl<K, C, S> Computable for std::collections::HashMap<K, C, S>
@@ -171,25 +230,35 @@ where
     S: std::hash::BuildHasher + Default,
 {
     type Output = std::collections::HashMap<K, C::Output, S>;
+    type Settled = std::collections::HashMap<K, C::Settled, S>;
 
     fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
         add_all(self.values(), roots);
     }
 
     fn take_output(&self, outputs: &mut Outputs) -> Self::Output {
-        take_keyed(self.iter(), outputs)
+        take_keyed(self.iter(), outputs, C::take_output)
+    }
+
+    fn take_settled(&self, outputs: &mut Settled) -> Self::Settled {
+        take_keyed(self.iter(), outputs, C::take_settled)
     }
 }
 
 impl<K: Clone + Ord, C: Computable> Computable for std::collections::BTreeMap<K, C> {
     type Output = std::collections::BTreeMap<K, C::Output>;
+    type Settled = std::collections::BTreeMap<K, C::Settled>;
 
     fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
         add_all(self.values(), roots);
     }
 
     fn take_output(&self, outputs: &mut Outputs) -> Self::Output {
-        take_keyed(self.iter(), outputs)
+        take_keyed(self.iter(), outputs, C::take_output)
+    }
+
+    fn take_settled(&self, outputs: &mut Settled) -> Self::Settled {
+        take_keyed(self.iter(), outputs, C::take_settled)
     }
 }
 
@@ -198,6 +267,7 @@ macro_rules! tuples {
         #[diagnostic::do_not_recommend]
         impl<$($c: Computable),+> Computable for ($($c,)+) {
             type Output = ($($c::Output,)+);
+            type Settled = ($($c::Settled,)+);
 
             fn add_roots<'a>(&'a self, roots: &mut Roots<'a>) {
                 $(self.$i.add_roots(roots);)+
@@ -205,6 +275,10 @@ macro_rules! tuples {
 
             fn take_output(&self, outputs: &mut Outputs) -> Self::Output {
                 ($(self.$i.take_output(outputs),)+)
+            }
+
+            fn take_settled(&self, outputs: &mut Settled) -> Self::Settled {
+                ($(self.$i.take_settled(outputs),)+)
             }
         }
     )+};

@@ -5,9 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::key::Key;
+use crate::value::Value;
 
 /// The error a task body returns: the user's own error, boxed.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Runs a failed task again in this process, its inputs computed anew:
+/// what [`Error::replay`] calls. Made by the executor, which knows how.
+pub(crate) type Rerun = Arc<dyn Fn() -> Result<Value, Error> + Send + Sync>;
 
 /// Why a compute failed.
 ///
@@ -48,7 +53,15 @@ enum Kind {
         cause: Cause,
         /// How many times the task ran: 1 unless it was retried.
         attempts: u32,
+        /// Runs it again here, for [`Error::replay`].
+        rerun: Option<Rerun>,
     },
+    /// A task's own "no value, skip my dependents" ([`Error::skip`]),
+    /// before it is tied to the task.
+    Skip { reason: Option<String> },
+    /// An output not computed because the compute stopped after
+    /// `max_failures` failures.
+    MaxFailures(usize),
     /// An output whose input failed, in a compute that goes on after a
     /// failure (`as_completed`): the input's error is the source.
     Upstream { key: Key, failed: Arc<Error> },
@@ -164,8 +177,28 @@ pub enum ErrorKind {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     Upstream,
+    /// A task returned [`Error::skip`]: it has no value, and the tasks
+    /// that need it did not run (theirs is of this kind too). Not a
+    /// failure to [`max_failures`](crate::KeepGoing::max_failures).
+    ///
+    /// ```
+    /// #[delayed::delayed]
+    /// fn load(day: u32) -> Result<u32, delayed::Error> {
+    ///     if day == 0 { Err(delayed::Error::skip()) } else { Ok(day) }
+    /// }
+    /// #[delayed::delayed]
+    /// fn double(x: u32) -> u32 { 2 * x }
+    ///
+    /// let [sunday, monday] = delayed::compute_settled(&[double(load(0)), double(load(1))])?;
+    /// assert_eq!(sunday.unwrap_err().kind(), delayed::ErrorKind::Skipped);
+    /// assert_eq!(monday?, 2);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    Skipped,
     /// The compute was cancelled ([`Running::cancel`](crate::Running::cancel),
-    /// or its future dropped).
+    /// or its future dropped), or, for an output of
+    /// [`compute_settled`](crate::Client::compute_settled), stopped after
+    /// [`max_failures`](crate::KeepGoing::max_failures) failures.
     ///
     /// ```
     /// #[delayed::delayed]
@@ -393,6 +426,8 @@ enum Cause {
     /// It ran on workers, and the broker failed it (an error of
     /// [`ErrorKind::Broker`]).
     Broker,
+    /// It returned [`Error::skip`].
+    Skipped,
 }
 
 /// The source of a timed-out task's error.
@@ -467,7 +502,9 @@ impl Error {
         };
         let (source, cause): (BoxError, Cause) = match fault {
             Fault::Error(source) => {
-                let cause = if source.is::<WorkersLost>() {
+                let cause = if is_skip(&*source) {
+                    Cause::Skipped
+                } else if source.is::<WorkersLost>() {
                     Cause::Lost
                 } else if source
                     .downcast_ref::<Error>()
@@ -489,7 +526,135 @@ impl Error {
             source,
             cause,
             attempts,
+            rerun: None,
         })
+    }
+
+    /// This task's error, able to run the task again with `rerun`
+    /// ([`Error::replay`]).
+    pub(crate) fn replayable(mut self, rerun: Rerun) -> Error {
+        if let Kind::Task { rerun: slot, .. } = &mut *self.kind {
+            *slot = Some(rerun);
+        }
+        self
+    }
+
+    /// "No value; skip the tasks that need mine": what a task returns
+    /// when it has nothing to give and nothing went wrong, a day with no
+    /// data, a file that is not there yet. Its dependents do not run;
+    /// each output that needs it is an error of kind
+    /// [`ErrorKind::Skipped`], which
+    /// [`compute_settled`](crate::Client::compute_settled) gives beside
+    /// the other outputs, and which is not retried or counted as a
+    /// failure. A task returns it as its error, so its error type must
+    /// hold it: `delayed::Error`, or a `Box<dyn Error + Send + Sync>`.
+    ///
+    /// ```
+    /// use delayed::{delayed, Error, ErrorKind};
+    ///
+    /// #[delayed]
+    /// fn rows(file: String) -> Result<Vec<u32>, Error> {
+    ///     if file.is_empty() { return Err(Error::skip()) }
+    ///     Ok(vec![1, 2, 3])
+    /// }
+    ///
+    /// let err = rows(String::new()).compute().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Skipped);
+    /// ```
+    pub fn skip() -> Error {
+        Error::new(Kind::Skip { reason: None })
+    }
+
+    /// [`skip`](Self::skip), saying why: the reason is its message.
+    ///
+    /// ```
+    /// let skip = delayed::Error::skip_because("no trades on Sunday");
+    /// assert_eq!(skip.to_string(), "skipped: no trades on Sunday");
+    /// assert_eq!(skip.kind(), delayed::ErrorKind::Skipped);
+    /// ```
+    pub fn skip_because(reason: impl Into<String>) -> Error {
+        Error::new(Kind::Skip {
+            reason: Some(reason.into()),
+        })
+    }
+
+    /// For a task that skipped ([`Error::skip`]), the reason it gave, if
+    /// any; `None` for any other error.
+    #[allow(dead_code)] // only a worker (feature `distributed`) reports skips
+    pub(crate) fn skip_reason(&self) -> Option<Option<&str>> {
+        let mut error: &(dyn std::error::Error + 'static) = self;
+        loop {
+            if let Some(Kind::Skip { reason }) = error
+                .downcast_ref::<Error>()
+                .map(|error| &*error.resolved().kind)
+            {
+                return Some(reason.as_deref());
+            }
+            error = error.source()?;
+        }
+    }
+
+    /// The outputs of a keep-going compute left when it stopped after
+    /// `failures` failures.
+    pub(crate) fn max_failures(failures: usize) -> Error {
+        Error::new(Kind::MaxFailures(failures))
+    }
+
+    /// Runs the task whose failure this is again, here, in the calling
+    /// thread: the same function on inputs computed again from the same
+    /// graph, so that you can step through it in a debugger, or see it
+    /// succeed once what it read is fixed. For a task that did not run
+    /// because an input failed, the input is replayed; a task that failed
+    /// on a worker runs here too.
+    ///
+    /// Its inputs are computed anew, in this thread, rather than kept
+    /// from the failed compute: keeping them would cost every task a copy
+    /// of its inputs, failing or not. So a replay costs what the failed
+    /// task's ancestors cost to compute (nothing for those the
+    /// [cache](crate::cache) has), and the error holds the failed task's
+    /// part of the graph, not its values, for as long as it lives.
+    ///
+    /// # Errors
+    ///
+    /// The replay's own error when it fails again (of the same task, or of
+    /// an input that fails now); an error of kind [`ErrorKind::Config`]
+    /// when this error is not a task's (the runtime failed, or a setting).
+    ///
+    /// ```
+    /// use delayed::delayed;
+    /// use std::sync::atomic::{AtomicI64, Ordering};
+    ///
+    /// static LIMIT: AtomicI64 = AtomicI64::new(0);
+    ///
+    /// #[delayed]
+    /// fn limit() -> i64 { LIMIT.load(Ordering::Relaxed) }
+    /// #[delayed]
+    /// fn check(x: i64, limit: i64) -> Result<i64, String> {
+    ///     if x > limit { Err(format!("{x} is over {limit}")) } else { Ok(x) }
+    /// }
+    ///
+    /// let err = check(5, limit()).compute().unwrap_err();
+    /// let again = err.replay().unwrap_err(); // fails again, the same way
+    /// assert_eq!(again.to_string(), err.to_string());
+    /// LIMIT.store(10, Ordering::Relaxed); // fix what it read
+    /// assert!(err.replay().is_ok());
+    /// ```
+    pub fn replay(&self) -> Result<(), Error> {
+        let mut error = self.resolved();
+        loop {
+            match &*error.kind {
+                Kind::Upstream { failed, .. } => error = failed.resolved(),
+                Kind::Task {
+                    rerun: Some(rerun), ..
+                } => return rerun().map(drop),
+                _ => {
+                    return Err(Error::config(format!(
+                        "nothing to replay: \"{self}\" is not the failure of a task that \
+                         ran in a compute (replay the error a compute returned)"
+                    )));
+                }
+            }
+        }
     }
 
     /// An output that could not be computed because `failed` failed first.
@@ -606,9 +771,15 @@ impl Error {
                 Cause::Timeout => ErrorKind::TimedOut,
                 Cause::Lost => ErrorKind::LostWorker,
                 Cause::Broker => ErrorKind::Broker,
+                Cause::Skipped => ErrorKind::Skipped,
             },
+            // What a skip keeps from running is skipped too.
+            Kind::Upstream { failed, .. } if failed.kind() == ErrorKind::Skipped => {
+                ErrorKind::Skipped
+            }
+            Kind::Skip { .. } => ErrorKind::Skipped,
             Kind::Upstream { .. } => ErrorKind::Upstream,
-            Kind::Cancelled => ErrorKind::Cancelled,
+            Kind::Cancelled | Kind::MaxFailures(_) => ErrorKind::Cancelled,
             Kind::Callback { .. } => ErrorKind::Panic,
             Kind::Config { .. } | Kind::Format { .. } => ErrorKind::Config,
             Kind::Start(_) | Kind::Write { .. } | Kind::Serve { .. } => ErrorKind::Io,
@@ -684,7 +855,7 @@ impl Error {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        matches!(&*self.resolved().kind, Kind::Cancelled)
+        matches!(&*self.resolved().kind, Kind::Cancelled | Kind::MaxFailures(_))
     }
 
     /// How many times the failed task ran: more than 1 when it was retried
@@ -763,8 +934,25 @@ impl Error {
             | Kind::Format { .. }
             | Kind::Cancelled
             | Kind::Taken
+            | Kind::Skip { .. }
+            | Kind::MaxFailures(_)
             | Kind::Config { .. } => None,
         }
+    }
+}
+
+/// Whether a task's error is its [`Error::skip`], directly or shared.
+fn is_skip(error: &(dyn std::error::Error + 'static)) -> bool {
+    error
+        .downcast_ref::<Error>()
+        .is_some_and(|error| matches!(&*error.resolved().kind, Kind::Skip { .. }))
+}
+
+impl Failure {
+    /// Whether the task said "skip me" ([`Error::skip`]): it is not run
+    /// again, and not counted as a failure.
+    pub(crate) fn is_skip(&self) -> bool {
+        matches!(self, Failure::Ran { fault: Fault::Error(error), .. } if is_skip(&**error))
     }
 }
 
@@ -802,6 +990,7 @@ impl fmt::Display for Error {
                     Cause::Error | Cause::Lost | Cause::Broker => "failed",
                     Cause::Panic => "panicked",
                     Cause::Timeout => "timed out",
+                    Cause::Skipped => "skipped",
                 };
                 write!(f, "task `{key}` {what}")?;
                 if *attempts > 1 {
@@ -809,10 +998,26 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            Kind::Upstream { key, failed } => match failed.key() {
-                Some(input) => write!(f, "task `{key}` did not run: `{input}` failed"),
-                None => write!(f, "task `{key}` did not run: an input failed"),
-            },
+            Kind::Upstream { key, failed } => {
+                let how = match failed.kind() {
+                    ErrorKind::Skipped => "was skipped",
+                    _ => "failed",
+                };
+                match failed.key() {
+                    Some(input) => write!(f, "task `{key}` did not run: `{input}` {how}"),
+                    None => write!(f, "task `{key}` did not run: an input {how}"),
+                }
+            }
+            Kind::Skip { reason: None } => f.write_str("skipped"),
+            Kind::Skip {
+                reason: Some(reason),
+            } => write!(f, "skipped: {reason}"),
+            Kind::MaxFailures(failures) => write!(
+                f,
+                "not computed: the compute stopped after {failures} failed task{} \
+                 (`max_failures({failures})`)",
+                if *failures == 1 { "" } else { "s" }
+            ),
             Kind::Cancelled => f.write_str("the compute was cancelled"),
             Kind::Taken => f.write_str(
                 "the output of this compute was taken already: a `Running` gives its output once, to the first `wait`, `wait_timeout` or await that gets it",
@@ -902,6 +1107,8 @@ impl std::error::Error for Error {
             | Kind::Format { .. }
             | Kind::Cancelled
             | Kind::Taken
+            | Kind::Skip { .. }
+            | Kind::MaxFailures(_)
             | Kind::Config { .. } => None,
         }
     }

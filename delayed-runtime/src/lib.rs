@@ -17,7 +17,7 @@
 //! | Graph | `value`, `key`, `error`, `node`, `graph`, `wire`, `cache` | Base |
 //! | Build | `handle`, `task`, `function`, `ops`, `collection`, `computable` | Graph, Base |
 //! | See | `visualize`, `diagnostics` | Build, Graph, Base |
-//! | Run | `executor`, `client`, `compute`, `running`, `as_completed` | See, Build, Graph, Base |
+//! | Run | `executor`, `client`, `compute`, `running`, `as_completed`, `settled` | See, Build, Graph, Base |
 //! | Distributed | `distributed` | Run, See, Build, Graph, Base |
 //!
 //! - **Graph**: what a task graph is: a node, its key and body, a value,
@@ -56,6 +56,7 @@ mod key;
 mod node;
 mod ops;
 mod running;
+mod settled;
 mod sync;
 mod task;
 mod value;
@@ -74,6 +75,7 @@ pub use function::{DelayedFn, TaskFn, delayed};
 pub use handle::{Delayed, IntoDelayed, value};
 pub use key::Key;
 pub use running::Running;
+pub use settled::{KeepGoing, compute_settled};
 pub use value::TaskValue;
 pub use visualize::{DEFAULT_MAX_NODES, Visualization, visualize};
 

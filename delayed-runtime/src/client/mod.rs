@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-use tokio::runtime::{Handle, Runtime};
+use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 
 mod builder;
@@ -227,12 +227,24 @@ impl Client {
 
     /// Runs `graph` and returns its roots' values, blocking until done.
     fn compute_values(&self, graph: Graph) -> Result<Vec<Value>, Error> {
+        self.run_blocking(graph, None)
+    }
+
+    /// Runs `graph` under `control`, blocking until done; a streaming
+    /// control receives the outputs itself.
+    pub(crate) fn run_blocking(
+        &self,
+        graph: Graph,
+        control: Option<Arc<Control>>,
+    ) -> Result<Vec<Value>, Error> {
         let callbacks = diagnostics::for_compute(&self.inner.callbacks);
         match &self.inner.scheduler {
             Scheduler::Threaded { pool, offload, .. } => {
-                threaded::compute(pool, graph, callbacks, &self.services(offload))
+                threaded::compute(pool, graph, callbacks, control, &self.services(offload))
             }
-            Scheduler::Synchronous => run_synchronously(graph, callbacks, self.services(&None)),
+            Scheduler::Synchronous => {
+                sequential::block_on(graph, callbacks, control, self.services(&None))
+            }
         }
     }
 
@@ -382,35 +394,6 @@ impl fmt::Debug for Client {
     }
 }
 
-/// The synchronous scheduler's blocking form: drive the sequential run on a
-/// current-thread runtime (so async tasks have timers and I/O), on this
-/// thread, or on a helper thread where this one is already inside a runtime.
-fn run_synchronously(
-    graph: Graph,
-    callbacks: Option<Arc<[Arc<dyn Callback>]>>,
-    services: Services,
-) -> Result<Vec<Value>, Error> {
-    let drive = move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(Error::start)?;
-        runtime.block_on(sequential::run(graph, callbacks, None, services))
-    };
-    if Handle::try_current().is_err() {
-        return drive();
-    }
-    std::thread::scope(|scope| {
-        let helper = std::thread::Builder::new()
-            .name("delayed-synchronous".into())
-            .spawn_scoped(scope, drive)
-            .map_err(Error::start)?;
-        helper
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
-}
-
 /// Cancels a compute whose future is dropped before it completes. Weak, so
 /// that it does not keep a finished run (and its graph) alive.
 struct CancelOnDrop(Weak<Job>);
@@ -431,6 +414,7 @@ impl Client {
             offload: offload.clone(),
             #[cfg(feature = "cache")]
             cache: self.inner.cache.clone(),
+            replay: Some(|graph, services| sequential::block_on(graph, None, None, services)),
         }
     }
 }

@@ -106,6 +106,9 @@ pub enum Outcome {
     /// The task was given up: its workers were lost each time it was
     /// delivered, until its retries ran out. The report says so.
     Lost(String),
+    /// The task returned [`Error::skip`](crate::Error::skip): the reason
+    /// it gave, empty for none.
+    Skipped(String),
 }
 
 /// A completion read from a reply stream.
@@ -253,6 +256,9 @@ pub(crate) enum Finish<'a> {
     /// The task given up because its workers were lost, as the report
     /// reads.
     Lost(String),
+    /// The task skipped ([`Error::skip`](crate::Error::skip)), with its
+    /// reason, empty for none.
+    Skipped(String),
     /// A result handed to the next task of the message: recorded without
     /// its value, and the delivery goes on.
     Passed,

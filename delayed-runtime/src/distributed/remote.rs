@@ -375,6 +375,8 @@ impl RemoteClient {
             ))),
             Outcome::Failed(report) => Err(BoxError::from(RemoteFailure(report))),
             Outcome::Lost(report) => Err(BoxError::from(WorkersLost(report))),
+            Outcome::Skipped(reason) if reason.is_empty() => Err(BoxError::from(Error::skip())),
+            Outcome::Skipped(reason) => Err(BoxError::from(Error::skip_because(reason))),
         }
     }
 

@@ -350,6 +350,8 @@ fn completion(mut entry: StreamId) -> Done {
         Outcome::Failed(text(report))
     } else if let Some(report) = field("lost") {
         Outcome::Lost(text(report))
+    } else if let Some(reason) = field("skipped") {
+        Outcome::Skipped(text(reason))
     } else if field("stored").is_some() {
         Outcome::Stored
     } else if field("passed").is_some() {
@@ -650,6 +652,7 @@ impl Deliveries for RedisStream {
             }
             Finish::Failed(report) => (None, "failed", report.into_bytes()),
             Finish::Lost(report) => (None, "lost", report.into_bytes()),
+            Finish::Skipped(reason) => (None, "skipped", reason.into_bytes()),
             Finish::Passed => (None, "passed", Vec::new()),
         };
         let finish = self.unsent.cmd("EVAL").arg(FINISH);

@@ -292,7 +292,7 @@ impl Worker {
         &mut self,
         delivery: &Delivery,
         task: &TaskMessage,
-        outcome: Result<Vec<u8>, String>,
+        outcome: Result<Vec<u8>, Finish<'static>>,
     ) {
         match outcome {
             Ok(bytes) if bytes.len() <= INLINE => {
@@ -306,10 +306,7 @@ impl Worker {
                     lock(&self.cache).insert(&task.result, Arc::new(bytes), task.uses);
                 }
             }
-            Err(report) => {
-                self.deliveries
-                    .finish(delivery, task, Finish::Failed(report));
-            }
+            Err(failed) => self.deliveries.finish(delivery, task, failed),
         }
     }
 
@@ -320,17 +317,17 @@ impl Worker {
         &mut self,
         task: &TaskMessage,
         previous: Option<&[u8]>,
-    ) -> Result<Result<Vec<u8>, String>, Error> {
+    ) -> Result<Result<Vec<u8>, Finish<'static>>, Error> {
         let Some(function) = function(&task.function) else {
-            return Ok(Err(format!(
+            return Ok(Err(Finish::Failed(format!(
                 "no task function `{}` in this worker's build: a worker runs only the \
                  `#[delayed]` functions compiled into it",
                 task.function
-            )));
+            ))));
         };
         let args = match self.arguments(task, previous)? {
             Ok(args) => args,
-            Err(report) => return Ok(Err(report)),
+            Err(report) => return Ok(Err(Finish::Failed(report))),
         };
         // A task's own panic is its error already; this keeps the worker
         // alive through one of the registry's.
@@ -348,20 +345,24 @@ impl Worker {
             .or_insert(took);
         let max = self.settings.max_payload;
         Ok(match called {
-            Ok(Ok(bytes)) if bytes.len() > max => Err(format!(
+            Ok(Ok(bytes)) if bytes.len() > max => Err(Finish::Failed(format!(
                 "the result of task `{}` is {} bytes, over the limit of {max} \
                  (`DELAYED_MAX_PAYLOAD`)",
                 task.key,
                 bytes.len(),
-            )),
+            ))),
             Ok(Ok(bytes)) => Ok(bytes),
-            Ok(Err(error)) => Err(format!("{error:?}")),
-            Err(payload) => Err(format!(
+            // A task that skips tells the client so, with its reason.
+            Ok(Err(error)) => match error.skip_reason() {
+                Some(reason) => Err(Finish::Skipped(reason.unwrap_or_default().to_owned())),
+                None => Err(Finish::Failed(format!("{error:?}"))),
+            },
+            Err(payload) => Err(Finish::Failed(format!(
                 "task `{}` could not run: task function `{}` panicked: {}",
                 task.key,
                 function.path(),
                 panic_message(payload)
-            )),
+            ))),
         })
     }
 

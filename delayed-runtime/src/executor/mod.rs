@@ -38,13 +38,20 @@ pub(crate) type ComputeOutcome = Result<Vec<Value>, Error>;
 pub(crate) type OnDone = Box<dyn FnOnce(ComputeOutcome) + Send>;
 
 /// What a client lends each of its computes beyond its threads: a backend
-/// that runs tasks elsewhere, and a cache.
+/// that runs tasks elsewhere, a cache, and how a failed task is replayed.
 #[derive(Clone, Default)]
 pub(crate) struct Services {
     pub(crate) offload: Option<Arc<dyn Offload>>,
     #[cfg(feature = "cache")]
     pub(crate) cache: Option<crate::cache::Cache>,
+    /// Runs a graph in the calling thread, with these services (less the
+    /// offload): what [`Error::replay`] does with a failed task's graph.
+    /// `None` leaves errors without a replay.
+    pub(crate) replay: Option<RunHere>,
 }
+
+/// Runs a graph to its end in the calling thread.
+pub(crate) type RunHere = fn(Graph, Services) -> ComputeOutcome;
 
 /// The state of one compute over one [`Graph`].
 pub(crate) struct Run {
@@ -81,6 +88,9 @@ pub(crate) struct Run {
     /// cached; `None` costs each task one branch.
     #[cfg(feature = "cache")]
     cache: Option<cache::CacheRun>,
+    /// What a failed task is replayed with ([`Error::replay`]): the
+    /// client's cache, and no workers, so that it runs here.
+    replay: Services,
 }
 
 /// What the handle of a running compute sees of it: how many tasks are
@@ -100,6 +110,10 @@ pub(crate) struct Control {
     /// In a streaming compute, the failed tasks and the error that failed
     /// each (for one that did not run, its failed input's).
     failed: Mutex<HashMap<u32, Arc<Error>>>,
+    /// A streaming compute stops after this many tasks failed (skips and
+    /// tasks whose input failed do not count).
+    max_failures: Option<usize>,
+    failures: AtomicUsize,
 }
 
 /// Receives each output of a streaming compute, by node index.
@@ -112,6 +126,22 @@ impl Control {
             on_output: Some(on_output),
             ..Control::default()
         }
+    }
+
+    /// A control for a streaming compute that stops after `max_failures`
+    /// failed tasks, if given.
+    pub(crate) fn keep_going(on_output: OnOutput, max_failures: Option<usize>) -> Control {
+        Control {
+            max_failures,
+            ..Control::streaming(on_output)
+        }
+    }
+
+    /// Counts a failed task; returns the limit when this failure reaches
+    /// it, and the compute stops.
+    fn count_failure(&self) -> Option<usize> {
+        let limit = self.max_failures?;
+        (self.failures.fetch_add(1, Ordering::AcqRel) + 1 == limit).then_some(limit)
     }
 }
 
@@ -214,6 +244,10 @@ impl Run {
             plan,
             #[cfg(feature = "cache")]
             cache,
+            replay: Services {
+                offload: None,
+                ..services.clone()
+            },
         }
     }
 
@@ -351,8 +385,12 @@ impl Run {
                     let outcome = self.attempt_sync(i, inputs(), armed);
                     match outcome {
                         // A synchronous attempt that timed out may still run:
-                        // it is never run again.
-                        Err(failure) if attempt <= policy.retries && !failure.is_timeout() => {
+                        // it is never run again; nor is a task that skips.
+                        Err(failure)
+                            if attempt <= policy.retries
+                                && !failure.is_timeout()
+                                && !failure.is_skip() =>
+                        {
                             std::thread::sleep(policy.delay(attempt));
                             attempt += 1;
                         }
@@ -362,6 +400,22 @@ impl Run {
             }
         };
         self.release(i, outcome)
+    }
+
+    /// The error of task `i`, which failed so: it names the task, and can
+    /// run it again here ([`Error::replay`]).
+    fn task_error(&self, i: u32, failure: Failure) -> Error {
+        let node = self.graph.nodes[i as usize].clone();
+        let error = Error::task(node.key.clone(), failure);
+        let Some(run_here) = self.replay.replay else {
+            return error;
+        };
+        let services = self.replay.clone();
+        error.replayable(Arc::new(move || {
+            let graph = Graph::collect(&[&node]);
+            let mut values = run_here(graph, services.clone())?;
+            Ok(values.pop().expect("one value for the one root"))
+        }))
     }
 
     /// Runs an `async` task to completion, telling the callbacks; with a
@@ -411,7 +465,7 @@ impl Run {
                 loop {
                     let inputs = self.kept_inputs(i);
                     match self.attempt_async(i, inputs, policy.timeout).await {
-                        Err(_) if attempt <= policy.retries => {
+                        Err(failure) if attempt <= policy.retries && !failure.is_skip() => {
                             tokio::time::sleep(policy.delay(attempt)).await;
                             attempt += 1;
                         }
@@ -706,28 +760,34 @@ impl Run {
         let value = match outcome {
             Ok(value) => value,
             Err(failure) => {
-                let key = self.graph.node(i).key.clone();
                 let Some(control) = self.streaming() else {
                     self.stop();
-                    self.deliver(Err(Error::task(key, failure)));
+                    self.deliver(Err(self.task_error(i, failure)));
                     return false;
                 };
                 // The compute goes on: the tasks that need this one fail
                 // when they are reached, with the error that failed it.
-                let (cause, shown) = match failure {
+                let (cause, shown, counts) = match failure {
                     Failure::Upstream(input) => {
+                        let key = self.graph.node(i).key.clone();
                         let shown = Arc::new(Error::upstream(key, input.clone()));
-                        (input, shown)
+                        (input, shown, false)
                     }
                     failure => {
-                        let error = Arc::new(Error::task(key, failure));
-                        (error.clone(), error)
+                        let counts = !failure.is_skip();
+                        let error = Arc::new(self.task_error(i, failure));
+                        (error.clone(), error, counts)
                     }
                 };
                 lock(&control.failed).insert(i, cause);
                 let output = lock(&self.results[i as usize]).output;
                 if let (Some(on_output), true) = (&control.on_output, output) {
                     on_output(i, Err(shown));
+                }
+                if let Some(limit) = counts.then(|| control.count_failure()).flatten() {
+                    self.stop();
+                    self.deliver(Err(Error::max_failures(limit)));
+                    return false;
                 }
                 self.ready_dependents(i, ready);
                 return true;

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use tokio::runtime::Handle;
+
 use super::{ComputeOutcome, Control, Run, Services, Unwatched};
 use crate::diagnostics::Callback;
 use crate::error::Error;
@@ -58,4 +60,34 @@ pub(crate) async fn run(
     drop(run);
     let outcome = lock(&outcome).take();
     outcome.unwrap_or_else(|| Err(Error::stopped()))
+}
+
+/// The synchronous scheduler's blocking form: drives [`run`] on a
+/// current-thread runtime (so async tasks have timers and I/O), on this
+/// thread, or on a helper thread where this one is already inside a runtime.
+pub(crate) fn block_on(
+    graph: Graph,
+    callbacks: Option<Arc<[Arc<dyn Callback>]>>,
+    control: Option<Arc<Control>>,
+    services: Services,
+) -> ComputeOutcome {
+    let drive = move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Error::start)?;
+        runtime.block_on(run(graph, callbacks, control, services))
+    };
+    if Handle::try_current().is_err() {
+        return drive();
+    }
+    std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new()
+            .name("delayed-synchronous".into())
+            .spawn_scoped(scope, drive)
+            .map_err(Error::start)?;
+        helper
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }

@@ -647,12 +647,13 @@ pub(crate) fn compute(
     pool: &Arc<Pool>,
     graph: Graph,
     callbacks: Option<Arc<[Arc<dyn Callback>]>>,
+    control: Option<Arc<Control>>,
     services: &Services,
 ) -> ComputeOutcome {
     let watch = Arc::new(Watch::default());
     let sender = Sender(watch.clone());
     let done: OnDone = Box::new(move |result| sender.send(result));
-    let job = Arc::downgrade(&start(pool, graph, callbacks, done, None, services));
+    let job = Arc::downgrade(&start(pool, graph, callbacks, done, control, services));
     wait(pool, &job, || match watch.take(None) {
         Arrival::Here(outcome) => Some(outcome),
         Arrival::Taken => Some(Err(Error::taken())),
