@@ -329,8 +329,8 @@ pub use delayed_runtime::distributed;
 pub use delayed_runtime::{
     AsCompleted, Client, ClientBuilder, Completable, Computable, DEFAULT_MAX_ASYNC_TASKS,
     DEFAULT_MAX_NODES, DEFAULT_MAX_THREADS, DefaultGuard, Delayed, DelayedFn, Error, ErrorKind,
-    IntoDelayed, Key, KeepGoing, Running, TaskFn, TaskValue, Visualization, as_completed,
-    compute, compute_async, compute_settled, delayed, value, visualize,
+    IntoDelayed, KeepGoing, Key, Resources, Running, TaskFn, TaskValue, Visualization,
+    as_completed, compute, compute_async, compute_settled, delayed, value, visualize,
 };
 
 /// Computes handles and returns their values: Dask's `compute(a, b, c)`.

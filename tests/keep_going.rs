@@ -62,7 +62,10 @@ fn keep_going_returns_the_independent_results_and_the_failures_key() {
                 "names the task that failed: {err}"
             );
             let cause = err.source().expect("the failed task's error");
-            assert!(cause.to_string().contains(&failed_key.to_string()), "{cause}");
+            assert!(
+                cause.to_string().contains(&failed_key.to_string()),
+                "{cause}"
+            );
             assert_eq!(
                 cause.source().unwrap().to_string(),
                 "day 3 is corrupt",
@@ -126,7 +129,10 @@ fn a_skip_is_not_a_failure_and_skips_what_needs_it() {
         // A plain compute of a skipped task fails with its kind.
         let sunday = maybe(0);
         let err = client.compute(&sunday).unwrap_err();
-        assert_eq!((err.kind(), err.key()), (ErrorKind::Skipped, Some(sunday.key())));
+        assert_eq!(
+            (err.kind(), err.key()),
+            (ErrorKind::Skipped, Some(sunday.key()))
+        );
     }
     // A skip is not retried.
     static TRIES: AtomicUsize = AtomicUsize::new(0);
@@ -138,13 +144,20 @@ fn a_skip_is_not_a_failure_and_skips_what_needs_it() {
 #[delayed]
 fn fail_after(order: &'static Mutex<Vec<u32>>, x: u32) -> Result<u32, String> {
     order.lock().unwrap().push(x);
-    if x % 2 == 0 { Err(format!("{x} is even")) } else { Ok(x) }
+    if x % 2 == 0 {
+        Err(format!("{x} is even"))
+    } else {
+        Ok(x)
+    }
 }
 
 #[test]
 fn max_failures_stops_the_compute_and_says_so() {
     static ORDER: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-    for client in [Client::synchronous(), Client::builder().threads(1).build().unwrap()] {
+    for client in [
+        Client::synchronous(),
+        Client::builder().threads(1).build().unwrap(),
+    ] {
         ORDER.lock().unwrap().clear();
         let tasks: Vec<Delayed<u32>> = (0..10).map(|x| fail_after(&ORDER, x)).collect();
         let settled = client.keep_going().max_failures(2).compute(&tasks);
@@ -216,7 +229,10 @@ fn a_replayed_failure_fails_again_and_succeeds_once_its_input_is_fixed() {
     let err = Client::builder().threads(0).build().unwrap_err();
     let nothing = err.replay().unwrap_err();
     assert_eq!(nothing.kind(), ErrorKind::Config);
-    assert!(nothing.to_string().starts_with("nothing to replay"), "{nothing}");
+    assert!(
+        nothing.to_string().starts_with("nothing to replay"),
+        "{nothing}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

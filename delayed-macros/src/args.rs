@@ -1,6 +1,6 @@
 //! Parsing `#[delayed(pure, local, name = "…", retries = 3, backoff = "…",
-//! timeout = "…", cache, uses = […], version = "…", crate = "…",
-//! trait_name = "…")]`.
+//! timeout = "…", priority = 10, resources(gpu = 1, memory = "4GiB"),
+//! cache, uses = […], version = "…", crate = "…", trait_name = "…")]`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -50,6 +50,18 @@ pub(crate) struct Args {
     pub(crate) uses: Vec<Path>,
     /// `version = "…"`: a salt of the function's cache keys.
     pub(crate) version: Option<LitStr>,
+    /// `priority = n`: among ready tasks, a higher one runs first.
+    pub(crate) priority: Option<(Expr, i32)>,
+    /// `resources(name = amount, …)`: what each task needs to run.
+    pub(crate) resources: Vec<(Ident, Amount)>,
+}
+
+/// One amount of `resources(…)`: a count, or a size to check as the
+/// crate compiles (`"4GiB"`).
+#[derive(Clone)]
+pub(crate) enum Amount {
+    Count(LitInt),
+    Size(LitStr),
 }
 
 /// What `cache` says: whether the function's tasks are cached, and how
@@ -97,6 +109,16 @@ impl Args {
         if let Some((timeout, _)) = &self.timeout {
             args.push(quote!(timeout = #timeout));
         }
+        if let Some((priority, _)) = &self.priority {
+            args.push(quote!(priority = #priority));
+        }
+        if !self.resources.is_empty() {
+            let pairs = self.resources.iter().map(|(name, amount)| match amount {
+                Amount::Count(count) => quote!(#name = #count),
+                Amount::Size(size) => quote!(#name = #size),
+            });
+            args.push(quote!(resources(#(#pairs),*)));
+        }
         match self.cache {
             Some(Cache::Off) => args.push(quote!(cache = false)),
             Some(Cache::ByKey) => args.push(quote!(cache)),
@@ -136,11 +158,33 @@ impl Args {
                 quote!(#krate::__private::TaskBuilder::timeout_ms(&mut __delayed_builder, #ms);),
             );
         }
+        if let Some((_, priority)) = &self.priority {
+            calls.push(
+                quote!(#krate::__private::TaskBuilder::priority(&mut __delayed_builder, #priority);),
+            );
+        }
+        for (name, amount) in &self.resources {
+            let name = name.to_string();
+            // A size is read by a `const`, so that a bad one fails the
+            // build, pointing at it.
+            let amount = match amount {
+                Amount::Count(count) => quote!(#count),
+                Amount::Size(size) => quote::quote_spanned! {size.span()=>
+                    {
+                        const AMOUNT: u64 = #krate::__private::checked_amount(#size);
+                        AMOUNT
+                    }
+                },
+            };
+            calls.push(quote!(
+                #krate::__private::TaskBuilder::resource(&mut __delayed_builder, #name, #amount);
+            ));
+        }
         quote!(#(#calls)*)
     }
 }
 
-const EXPECTED: &str = "`#[delayed]` takes `pure`, `local`, `name = \"…\"`, `retries = 3`, `backoff = \"100ms\"`, `timeout = \"30s\"`, `cache`, `uses = [helper]`, `version = \"2\"`, `crate = \"…\"` and, on an impl block, `trait_name = \"…\"`, e.g. `#[delayed(pure, name = \"load\")]`";
+const EXPECTED: &str = "`#[delayed]` takes `pure`, `local`, `name = \"…\"`, `retries = 3`, `backoff = \"100ms\"`, `timeout = \"30s\"`, `priority = 10`, `resources(gpu = 1)`, `cache`, `uses = [helper]`, `version = \"2\"`, `crate = \"…\"` and, on an impl block, `trait_name = \"…\"`, e.g. `#[delayed(pure, name = \"load\")]`";
 
 impl Parse for Args {
     fn parse(input: ParseStream<'_>) -> syn::Result<Args> {
@@ -262,6 +306,83 @@ impl Parse for Args {
                             )),
                         },
                         Err(error) => fail(error),
+                    }
+                }
+                Meta::NameValue(pair) if pair.path.is_ident("priority") => {
+                    const HELP: &str = "`priority` takes a whole number, higher first, 0 by default\nhelp: write for example `priority = 10` or `priority = -1`";
+                    let value = match &pair.value {
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Int(n), ..
+                        }) => n.base10_parse::<i32>().ok(),
+                        Expr::Unary(syn::ExprUnary {
+                            op: syn::UnOp::Neg(_),
+                            expr,
+                            ..
+                        }) => match &**expr {
+                            Expr::Lit(ExprLit {
+                                lit: Lit::Int(n), ..
+                            }) => n
+                                .base10_parse::<i64>()
+                                .ok()
+                                .and_then(|n| i32::try_from(-n).ok()),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    match value {
+                        _ if args.priority.is_some() => fail(syn::Error::new_spanned(
+                            &pair.path,
+                            "`priority` is given twice\nhelp: keep one `priority = …`",
+                        )),
+                        Some(priority) => args.priority = Some((pair.value.clone(), priority)),
+                        None => fail(syn::Error::new_spanned(&pair.value, HELP)),
+                    }
+                }
+                Meta::List(list) if list.path.is_ident("resources") => {
+                    const HELP: &str = "`resources(…)` lists what each task needs, as `name = amount`: a whole number, or a size in a string\nhelp: write for example `resources(gpu = 1, memory = \"4GiB\")`";
+                    if !args.resources.is_empty() {
+                        fail(syn::Error::new_spanned(
+                            &list.path,
+                            "`resources` is given twice\nhelp: keep one `resources(…)` listing them all",
+                        ));
+                        continue;
+                    }
+                    let pairs = match list.parse_args_with(
+                        Punctuated::<syn::MetaNameValue, Token![,]>::parse_terminated,
+                    ) {
+                        Ok(pairs) if !pairs.is_empty() => pairs,
+                        _ => {
+                            fail(syn::Error::new_spanned(&list.tokens, HELP));
+                            continue;
+                        }
+                    };
+                    for pair in pairs {
+                        let Some(name) = pair.path.get_ident().cloned() else {
+                            fail(syn::Error::new_spanned(&pair.path, HELP));
+                            continue;
+                        };
+                        if args.resources.iter().any(|(seen, _)| *seen == name) {
+                            fail(syn::Error::new_spanned(
+                                &name,
+                                format!("`{name}` is given twice\nhelp: keep one `{name} = …`"),
+                            ));
+                            continue;
+                        }
+                        let amount = match pair.value {
+                            Expr::Lit(ExprLit {
+                                lit: Lit::Int(count),
+                                ..
+                            }) if count.base10_parse::<u64>().is_ok() => Amount::Count(count),
+                            Expr::Lit(ExprLit {
+                                lit: Lit::Str(size),
+                                ..
+                            }) => Amount::Size(size),
+                            other => {
+                                fail(syn::Error::new_spanned(other, HELP));
+                                continue;
+                            }
+                        };
+                        args.resources.push((name, amount));
                     }
                 }
                 Meta::Path(path) if path.is_ident("cache") => {

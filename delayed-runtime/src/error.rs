@@ -855,7 +855,10 @@ impl Error {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        matches!(&*self.resolved().kind, Kind::Cancelled | Kind::MaxFailures(_))
+        matches!(
+            &*self.resolved().kind,
+            Kind::Cancelled | Kind::MaxFailures(_)
+        )
     }
 
     /// How many times the failed task ran: more than 1 when it was retried

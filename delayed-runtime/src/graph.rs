@@ -40,6 +40,11 @@ pub(crate) struct Graph {
     /// node, and reading it from the node itself would touch a node's
     /// memory again each time (a cache miss apiece in a large graph).
     kinds: Vec<Kind>,
+    /// Each node's priority, when one is not 0; `None` (the common case)
+    /// when all are, so that the schedulers keep their plain order.
+    priorities: Option<Vec<i32>>,
+    /// Whether a task needs resources.
+    resourced: bool,
 }
 
 /// What running a node takes.
@@ -79,6 +84,8 @@ impl Graph {
         let mut pure: HashMap<&Key, u32> = HashMap::new();
         let mut nodes: Vec<Arc<Node>> = Vec::new();
         let mut kinds = Vec::new();
+        let mut priorities: Option<Vec<i32>> = None;
+        let mut resourced = false;
         let mut dep_start = vec![0];
         let mut deps = Vec::new();
         let mut root_indices = Vec::with_capacity(roots.len());
@@ -124,6 +131,18 @@ impl Graph {
                 }
                 nodes.push(node.clone());
                 kinds.push(Kind::of(node));
+                if let Some(policy) = node.policy() {
+                    resourced |= policy.resources.is_some();
+                }
+                match (&mut priorities, node.priority()) {
+                    (Some(priorities), priority) => priorities.push(priority),
+                    (None, 0) => {}
+                    (None, priority) => {
+                        let mut first = vec![0; i as usize];
+                        first.push(priority);
+                        priorities = Some(first);
+                    }
+                }
                 numbered.push(i);
             }
             root_indices.push(numbered.pop().expect("the root was numbered"));
@@ -138,7 +157,24 @@ impl Graph {
             dependents,
             roots: root_indices,
             kinds,
+            priorities,
+            resourced,
         }
+    }
+
+    /// Node `i`'s priority: among ready tasks, a higher one runs first.
+    pub(crate) fn priority(&self, i: u32) -> i32 {
+        self.priorities.as_ref().map_or(0, |p| p[i as usize])
+    }
+
+    /// Whether any task has a priority other than 0.
+    pub(crate) fn has_priorities(&self) -> bool {
+        self.priorities.is_some()
+    }
+
+    /// Whether any task needs resources.
+    pub(crate) fn has_resources(&self) -> bool {
+        self.resourced
     }
 
     /// Whether node `i`'s value is known before any task runs.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::key::Key;
 use crate::node::{Body, Inputs, Node, Policy};
+use crate::resources::Resources;
 use crate::value::{TaskValue, Value};
 
 /// A lazy value of type `T`: a handle to a task that has not run yet.
@@ -244,6 +245,59 @@ impl<T: TaskValue> Delayed<T> {
                     "`with_timeout` of zero leaves no time to run: give a positive duration".into(),
                 );
             }
+        })
+    }
+
+    /// Among tasks ready at the same time, runs this one before those of
+    /// lower priority (0 by default; negative runs after). Tasks of equal
+    /// priority keep the order they would have had. Locally it orders
+    /// every ready task of a compute; on workers, the order in which
+    /// tasks are sent and each worker's batch. Dask's `priority=`; also
+    /// `#[delayed(priority = 10)]` on the function.
+    ///
+    /// ```
+    /// use delayed::delayed;
+    /// use std::sync::Mutex;
+    ///
+    /// static ORDER: Mutex<Vec<&str>> = Mutex::new(Vec::new());
+    ///
+    /// #[delayed]
+    /// fn step(name: &'static str) -> &'static str { ORDER.lock().unwrap().push(name); name }
+    ///
+    /// let client = delayed::Client::builder().threads(1).build()?;
+    /// let steps = vec![step("later"), step("first").with_priority(10), step("last").with_priority(-1)];
+    /// client.compute(&steps)?;
+    /// assert_eq!(*ORDER.lock().unwrap(), ["first", "later", "last"]);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn with_priority(self, priority: i32) -> Delayed<T> {
+        self.configured(|policy| policy.priority = priority)
+    }
+
+    /// Runs this task only where `resources` fit, holding them while it
+    /// runs: on a client whose
+    /// [`resources`](crate::ClientBuilder::resources) have them free, or
+    /// on a worker started with enough (`DELAYED_WORKER_RESOURCES`).
+    /// A task that no client or worker can ever fit fails at once, naming
+    /// the resource, rather than wait. Also `#[delayed(resources(gpu = 1,
+    /// memory = "4GiB"))]` on the function.
+    ///
+    /// ```
+    /// use delayed::{Client, ErrorKind, Resources};
+    ///
+    /// let client = Client::builder().threads(4).resources(Resources::from([("gpu", 1)])).build()?;
+    /// let on_gpu = delayed::value(2).map(|x| x * 10).with_resources([("gpu", 1)]);
+    /// assert_eq!(client.compute(&on_gpu)?, 20);
+    /// let too_big = delayed::value(2).map(|x| x * 10).with_resources([("gpu", 2)]);
+    /// let err = client.compute(&too_big).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Config);
+    /// assert!(err.to_string().contains("needs gpu=2"), "{err}");
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn with_resources(self, resources: impl Into<Resources>) -> Delayed<T> {
+        let resources = resources.into();
+        self.configured(|policy| {
+            policy.resources = (!resources.is_empty()).then(|| Arc::new(resources));
         })
     }
 

@@ -14,7 +14,7 @@
 //! | layer | modules | may import |
 //! |---|---|---|
 //! | Base | `sync` | nothing |
-//! | Graph | `value`, `key`, `error`, `node`, `graph`, `wire`, `cache` | Base |
+//! | Graph | `value`, `key`, `error`, `resources`, `node`, `graph`, `wire`, `cache` | Base |
 //! | Build | `handle`, `task`, `function`, `ops`, `collection`, `computable` | Graph, Base |
 //! | See | `visualize`, `diagnostics` | Build, Graph, Base |
 //! | Run | `executor`, `client`, `compute`, `running`, `as_completed`, `settled` | See, Build, Graph, Base |
@@ -55,6 +55,7 @@ mod handle;
 mod key;
 mod node;
 mod ops;
+mod resources;
 mod running;
 mod settled;
 mod sync;
@@ -74,6 +75,7 @@ pub use error::{Error, ErrorKind};
 pub use function::{DelayedFn, TaskFn, delayed};
 pub use handle::{Delayed, IntoDelayed, value};
 pub use key::Key;
+pub use resources::Resources;
 pub use running::Running;
 pub use settled::{KeepGoing, compute_settled};
 pub use value::TaskValue;
@@ -90,6 +92,7 @@ pub mod __private {
     pub use crate::graph::Roots;
     pub use crate::handle::Arg;
     pub use crate::node::Inputs;
+    pub use crate::resources::checked_amount;
     pub use crate::task::{
         IntoTaskResult, Owned, PureArg, PureKey, Shared, TaskBuilder, rejected, returning,
     };

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::error::BoxError;
 use crate::key::Key;
+use crate::resources::Resources;
 use crate::sync::{Mutex, MutexGuard, lock, yield_now};
 use crate::value::Value;
 
@@ -144,9 +145,15 @@ impl std::ops::Deref for Deps {
     }
 }
 
-/// How a task runs beyond its call: retries, their backoff, a timeout.
+/// How a task runs beyond its call: retries, their backoff, a timeout;
+/// and the annotations that say when and where: its priority and the
+/// resources it needs.
 #[derive(Clone, Default)]
 pub(crate) struct Policy {
+    /// Among ready tasks, a higher one runs first; 0 by default.
+    pub(crate) priority: i32,
+    /// What it needs to run, held while it runs; `None` for nothing.
+    pub(crate) resources: Option<Arc<Resources>>,
     /// How many times a failed task runs again.
     pub(crate) retries: u32,
     /// The pause before the first retry (doubling for each next one, up
@@ -163,6 +170,13 @@ impl Policy {
     /// The pause before the first retry when none is set.
     pub(crate) const DEFAULT_BACKOFF: Duration = Duration::from_millis(100);
     const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+    /// Whether the task may run more than once, or not at all: retries,
+    /// a timeout, or a setting it cannot take. Only then does it keep its
+    /// inputs for each attempt.
+    pub(crate) fn reruns(&self) -> bool {
+        self.retries > 0 || self.timeout.is_some() || self.invalid.is_some()
+    }
 
     /// The pause after failed attempt number `attempt` (from 1).
     pub(crate) fn delay(&self, attempt: u32) -> Duration {
@@ -269,12 +283,28 @@ impl Node {
         !self.is_value() && self.remote().is_some()
     }
 
-    /// Retries and timeout, if this task has any.
+    /// Retries, timeout and annotations, if this task has any.
     pub(crate) fn policy(&self) -> Option<&Policy> {
         match &self.body {
             Body::Configured(configured) => Some(&configured.policy),
             _ => None,
         }
+    }
+
+    /// Retries or a timeout (or a setting it cannot take), if this task
+    /// has any: what makes it run more than once, or not at all.
+    pub(crate) fn reruns(&self) -> Option<&Policy> {
+        self.policy().filter(|policy| policy.reruns())
+    }
+
+    /// This task's priority: 0 unless it was given one.
+    pub(crate) fn priority(&self) -> i32 {
+        self.policy().map_or(0, |policy| policy.priority)
+    }
+
+    /// The resources this task needs, if any.
+    pub(crate) fn resources(&self) -> Option<&Arc<Resources>> {
+        self.policy().and_then(|policy| policy.resources.as_ref())
     }
 
     /// This task's policy to change, given one (the default) if it had none.

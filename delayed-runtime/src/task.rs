@@ -93,6 +93,20 @@ impl TaskBuilder {
         self.policy.get_or_insert_with(Box::default).timeout = Some(Duration::from_millis(ms));
     }
 
+    /// `#[delayed(priority = n)]`: among ready tasks, a higher one runs
+    /// first.
+    pub fn priority(&mut self, priority: i32) {
+        self.policy.get_or_insert_with(Box::default).priority = priority;
+    }
+
+    /// `#[delayed(resources(name = amount, …))]`: what the task needs to
+    /// run, one resource at a time (the macro has checked the amounts).
+    pub fn resource(&mut self, name: &'static str, amount: u64) {
+        let policy = self.policy.get_or_insert_with(Box::default);
+        let resources = policy.resources.take().map(Arc::unwrap_or_clone);
+        policy.resources = Some(Arc::new(resources.unwrap_or_default().with(name, amount)));
+    }
+
     /// Marks the task as a junction that only gathers its inputs into
     /// what `gathers` says.
     pub(crate) fn junction(&mut self, gathers: Gathers) {

@@ -45,6 +45,7 @@ impl Client {
             max_threads: None,
             max_async_tasks: None,
             synchronous: false,
+            resources: crate::resources::Resources::new(),
             callbacks: Vec::new(),
             #[cfg(feature = "dashboard")]
             dashboard: None,
@@ -70,6 +71,7 @@ pub struct ClientBuilder {
     max_threads: Option<usize>,
     max_async_tasks: Option<usize>,
     synchronous: bool,
+    resources: crate::resources::Resources,
     callbacks: Vec<Arc<dyn Callback>>,
     #[cfg(feature = "dashboard")]
     dashboard: Option<String>,
@@ -95,6 +97,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_threads", &self.max_threads)
             .field("max_async_tasks", &self.max_async_tasks)
             .field("synchronous", &self.synchronous)
+            .field("resources", &self.resources)
             .field("callbacks", &self.callbacks.len());
         #[cfg(feature = "cache")]
         f.field("cache", &self.cache.is_some());
@@ -159,6 +162,38 @@ impl ClientBuilder {
     /// ```
     pub fn max_async_tasks(mut self, max_async_tasks: usize) -> ClientBuilder {
         self.max_async_tasks = Some(max_async_tasks);
+        self
+    }
+
+    /// The resources this client's own tasks may hold at once: a task
+    /// that needs some ([`Delayed::with_resources`](crate::Delayed::with_resources),
+    /// `#[delayed(resources(gpu = 1))]`) starts only when they are free,
+    /// and holds them until it ends; other ready tasks go on meanwhile. A
+    /// task that needs more than the client has in all (or than any worker
+    /// has, for a task sent to workers) fails at once, naming the
+    /// resource. Without this a client has no resources.
+    ///
+    /// ```
+    /// use delayed::{delayed, Client, Resources};
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// static ON_GPU: AtomicUsize = AtomicUsize::new(0);
+    ///
+    /// #[delayed(resources(gpu = 1))]
+    /// fn train(seed: u64) -> usize {
+    ///     let at_once = ON_GPU.fetch_add(1, Ordering::SeqCst) + 1;
+    ///     std::thread::sleep(std::time::Duration::from_millis(5));
+    ///     ON_GPU.fetch_sub(1, Ordering::SeqCst);
+    ///     at_once
+    /// }
+    ///
+    /// let client = Client::builder().threads(4).resources("gpu=1".parse::<Resources>()?).build()?;
+    /// let at_once = client.compute(&(0..4).map(train).collect::<Vec<_>>())?;
+    /// assert!(at_once.iter().all(|&n| n == 1)); // one GPU: one at a time
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn resources(mut self, resources: impl Into<crate::resources::Resources>) -> ClientBuilder {
+        self.resources = resources.into();
         self
     }
 
@@ -351,6 +386,7 @@ impl ClientBuilder {
                     store,
                     salt: self.cache_salt,
                 }),
+                resources: Arc::new(self.resources),
             }),
         })
     }
@@ -399,6 +435,7 @@ impl ClientBuilder {
             lending: self.threads.is_none(),
             max_threads,
             max_async,
+            resources: self.resources.clone(),
         };
         let pool = Pool::new(runtime.handle().clone(), &limits).map_err(Error::start)?;
         Ok(Scheduler::Threaded {

@@ -70,6 +70,8 @@ struct Inner {
     /// Where cached tasks' values are kept (`ClientBuilder::cache`).
     #[cfg(feature = "cache")]
     cache: Option<crate::cache::Cache>,
+    /// What its own tasks may hold at once (`ClientBuilder::resources`).
+    resources: Arc<crate::resources::Resources>,
 }
 
 enum Scheduler {
@@ -136,6 +138,7 @@ impl Client {
                 dashboard: None,
                 #[cfg(feature = "cache")]
                 cache: None,
+                resources: Arc::default(),
             }),
         }
     }
@@ -415,6 +418,7 @@ impl Client {
             #[cfg(feature = "cache")]
             cache: self.inner.cache.clone(),
             replay: Some(|graph, services| sequential::block_on(graph, None, None, services)),
+            resources: self.inner.resources.clone(),
         }
     }
 }

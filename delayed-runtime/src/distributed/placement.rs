@@ -132,17 +132,23 @@ impl OnWorkers {
     /// The task that can follow task `i` in its message to a worker, run
     /// by the same worker with `i`'s result passed in memory: the one task
     /// that reads `i`'s result, which reads nothing else, both on workers
-    /// with `i`'s result left there ([`Place::Kept`]), and neither with
+    /// with `i`'s result left there ([`Place::Kept`]), neither with
     /// retries or a timeout, which the client applies to a task sent on
-    /// its own.
+    /// its own, and both with the same priority and resources: a chain is
+    /// split where its annotations change, so that each part is placed
+    /// and ordered as its own annotations say.
     fn follower(&self, graph: &Graph, i: u32) -> Option<u32> {
-        if self.places[i as usize] != Place::Kept || graph.node(i).policy().is_some() {
+        let node = graph.node(i);
+        if self.places[i as usize] != Place::Kept || node.reruns().is_some() {
             return None;
         }
         let (&next, others) = graph.dependents(i).split_first()?;
         let alone = others.iter().all(|&j| j == next) && graph.deps(next).iter().all(|&d| d == i);
         let on_worker = self.places[next as usize] != Place::Here;
-        (alone && on_worker && graph.node(next).policy().is_none()).then_some(next)
+        let follower = graph.node(next);
+        let same =
+            follower.priority() == node.priority() && follower.resources() == node.resources();
+        (alone && on_worker && same && follower.reruns().is_none()).then_some(next)
     }
 
     /// The chain of tasks that follow task `i` on its worker, in its

@@ -5,7 +5,9 @@
 #[cfg(feature = "cache")]
 pub(crate) mod cache;
 pub(crate) mod delivery;
+pub(crate) mod gate;
 pub(crate) mod offload;
+pub(crate) mod ready;
 pub(crate) mod sequential;
 pub(crate) mod slots;
 pub(crate) mod threaded;
@@ -25,6 +27,7 @@ use crate::diagnostics::{Callback, ComputeFinish, ComputeStart, TaskFinish, Task
 use crate::error::{Error, Failure, Fault, panic_message};
 use crate::graph::Graph;
 use crate::node::{Body, Inputs, ResultSlot};
+use crate::resources::Resources;
 use crate::sync::Mutex;
 pub(crate) use crate::sync::lock;
 use crate::value::Value;
@@ -48,6 +51,9 @@ pub(crate) struct Services {
     /// offload): what [`Error::replay`] does with a failed task's graph.
     /// `None` leaves errors without a replay.
     pub(crate) replay: Option<RunHere>,
+    /// What the client's own tasks may hold at once: a task that needs
+    /// more than this, and runs here, can never run.
+    pub(crate) resources: Arc<crate::resources::Resources>,
 }
 
 /// Runs a graph to its end in the calling thread.
@@ -91,6 +97,9 @@ pub(crate) struct Run {
     /// What a failed task is replayed with ([`Error::replay`]): the
     /// client's cache, and no workers, so that it runs here.
     replay: Services,
+    /// A task that needs resources no client or worker has: the compute
+    /// fails with this when it starts, before any task runs.
+    unfit: Mutex<Option<Error>>,
 }
 
 /// What the handle of a running compute sees of it: how many tasks are
@@ -225,7 +234,9 @@ impl Run {
         let timed = callbacks
             .as_deref()
             .is_some_and(|callbacks| callbacks.iter().any(|c| c.times_tasks()));
+        let unfit = unfit(&graph, plan.as_deref(), &services.resources);
         Run {
+            unfit: Mutex::new(unfit),
             timed,
             graph,
             pending: pending.into(),
@@ -260,6 +271,15 @@ impl Run {
     /// that runs elsewhere is awaited as an async task, holding none.
     pub(crate) fn is_sync(&self, i: u32) -> bool {
         self.graph.is_sync(i) && !self.offloads(i)
+    }
+
+    /// The resources task `i` needs to run here: none for a task that
+    /// runs elsewhere, whose place holds them.
+    pub(crate) fn resources_here(&self, i: u32) -> Option<&Resources> {
+        if !self.graph.has_resources() || self.offloads(i) {
+            return None;
+        }
+        self.graph.node(i).resources().map(|r| &**r)
     }
 
     /// Tasks not finished yet: the control's counter when a handle watches
@@ -305,6 +325,11 @@ impl Run {
     /// The tasks that can run at once. When there is nothing to run (every
     /// output is a plain value), the outputs are ready straight away.
     pub(crate) fn start(&self) -> Vec<u32> {
+        if let Some(error) = lock(&self.unfit).take() {
+            self.stop();
+            self.deliver(Err(error));
+            return Vec::new();
+        }
         if let Some(callbacks) = &self.callbacks {
             let start = ComputeStart {
                 tasks: self.remaining().load(Ordering::Acquire),
@@ -370,7 +395,7 @@ impl Run {
 
     /// Runs a synchronous task here, as [`run_sync`](Self::run_sync) says.
     fn run_sync_here(&self, i: u32, watchdog: &dyn Watchdog) -> Result<Value, Failure> {
-        let Some(policy) = self.graph.node(i).policy() else {
+        let Some(policy) = self.graph.node(i).reruns() else {
             return self.attempt_sync(i, self.inputs(i), None);
         };
         let inputs = || self.kept_inputs(i);
@@ -455,7 +480,7 @@ impl Run {
 
     /// Runs an `async` task here, as [`run_async`](Self::run_async) says.
     async fn run_async_here(&self, i: u32) -> Result<Value, Failure> {
-        let Some(policy) = self.graph.node(i).policy() else {
+        let Some(policy) = self.graph.node(i).reruns() else {
             return self.attempt_async(i, self.inputs(i), None).await;
         };
         let outcome = match &policy.invalid {
@@ -909,6 +934,36 @@ impl Drop for Run {
             None => self.deliver(Ok(values)),
         }
     }
+}
+
+/// The error of the first task of `graph` that needs resources no one
+/// has: more than the client (`capacity`) for a task run here, more than
+/// any worker for one the `plan` sends to workers.
+fn unfit(graph: &Graph, plan: Option<&dyn Plan>, capacity: &Resources) -> Option<Error> {
+    if !graph.has_resources() {
+        return None;
+    }
+    (0..graph.len() as u32).find_map(|i| {
+        let node = graph.node(i);
+        let needs = node.resources()?;
+        let message = match plan.filter(|plan| plan.offloads(i)) {
+            Some(plan) => plan.unfit(needs)?,
+            None => {
+                let (name, needed, has) = needs.unmet_by(capacity)?;
+                let need = Resources::from([(name, needed)]);
+                let has = match has {
+                    0 => format!("has no {name}"),
+                    has => format!("has {}", Resources::from([(name, has)])),
+                };
+                format!(
+                    "needs {need}, and this client {has}, so it could never run: give the \
+                     client more with `Client::builder().resources(\"{need}\")`, run it on \
+                     workers started with `DELAYED_WORKER_RESOURCES={need}`, or ask for less"
+                )
+            }
+        };
+        Some(Error::task_config(node.key.clone(), message))
+    })
 }
 
 /// The current thread's id, without taking a reference to the thread.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::graph::Graph;
 use crate::node::{BoxFuture, Inputs};
+use crate::resources::Resources;
 use crate::sync::{Mutex, lock};
 
 /// A backend that may run some of a compute's tasks elsewhere. A client
@@ -26,6 +27,11 @@ pub(crate) trait Plan: Send + Sync {
     /// async task, holding no slot, whatever its body is; the answer never
     /// changes during the compute.
     fn offloads(&self, i: u32) -> bool;
+
+    /// Why a task that [`offloads`](Self::offloads) and needs `needs`
+    /// can never run there (no place it goes has enough), if it cannot:
+    /// the message of its error, saying what to do.
+    fn unfit(&self, needs: &Resources) -> Option<String>;
 
     /// Starts task `i`, one that [`offloads`](Self::offloads), once its
     /// inputs are ready: reads each of its inputs once from `inputs` (for

@@ -1,6 +1,8 @@
 //! The synchronous scheduler, for debugging: every task runs on the calling
 //! thread, one at a time, in a fixed topological order.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -30,10 +32,25 @@ pub(crate) async fn run(
         &services,
     );
     // In index order every task's inputs are ready when it is reached, so
-    // the ready lists the bookkeeping produces are not needed.
-    run.start();
+    // the ready lists the bookkeeping produces are not needed; with
+    // priorities, the ready task of highest priority runs next, ties in
+    // index order.
+    let started = run.start();
+    let mut ranked: Option<BinaryHeap<(i32, Reverse<u32>)>> =
+        run.graph.has_priorities().then(|| {
+            let priority = |task| (run.graph.priority(task), Reverse(task));
+            started.into_iter().map(priority).collect()
+        });
+    let mut in_order = (0..run.graph.len() as u32).filter(|&task| !run.graph.is_value(task));
     let mut ready = Vec::new();
-    for task in 0..run.graph.len() as u32 {
+    loop {
+        let next = match &mut ranked {
+            Some(heap) => heap.pop().map(|(_, Reverse(task))| task),
+            None => in_order.next(),
+        };
+        let Some(task) = next else {
+            break;
+        };
         if control
             .as_ref()
             .is_some_and(|c| c.cancelled.load(Ordering::Acquire))
@@ -44,15 +61,20 @@ pub(crate) async fn run(
         if run.is_stopped() {
             break;
         }
-        let result = if run.graph.is_value(task) {
-            continue;
-        } else if run.is_sync(task) {
+        let result = if run.is_sync(task) {
             run.run_sync(task, &Unwatched)
         } else {
             run.run_async(task).await
         };
         if run.finish(task, result, &mut ready) {
             run.complete(1);
+        }
+        if let Some(heap) = &mut ranked {
+            heap.extend(
+                ready
+                    .iter()
+                    .map(|&task| (run.graph.priority(task), Reverse(task))),
+            );
         }
         ready.clear();
     }

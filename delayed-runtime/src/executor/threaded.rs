@@ -8,7 +8,6 @@
 //! beside this file for the protocol and its invariants.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
@@ -18,11 +17,14 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 
 use super::delivery::{Arrival, Sender, Watch};
+use super::gate::Gate;
+use super::ready::Ready;
 use super::slots::{Parking, Seat, Slots};
 use super::{ComputeOutcome, Control, Disarm, OnDone, Run, Services, Watchdog};
 use crate::diagnostics::Callback;
 use crate::error::{Error, Fault};
 use crate::graph::Graph;
+use crate::resources::Resources;
 use crate::sync::{Condvar, Mutex, lock};
 
 /// How long an idle pool thread waits for work before it exits.
@@ -57,6 +59,8 @@ pub(crate) struct Pool {
     pub(crate) max_threads: usize,
     /// The most async tasks of one compute in flight at once.
     pub(crate) max_async: usize,
+    /// The client's resources, when it has any.
+    gate: Option<Gate<Job>>,
     slots: Slots,
     /// Functions whose tasks block, as last seen by the monitor.
     blocking: Blocking,
@@ -84,6 +88,8 @@ pub(crate) struct Limits {
     pub(crate) lending: bool,
     pub(crate) max_threads: usize,
     pub(crate) max_async: usize,
+    /// What the client's tasks may hold at once.
+    pub(crate) resources: Resources,
 }
 
 impl Pool {
@@ -94,6 +100,7 @@ impl Pool {
             lending: limits.lending,
             max_threads: limits.max_threads,
             max_async: limits.max_async,
+            gate: (!limits.resources.is_empty()).then(|| Gate::new(limits.resources.clone())),
             slots: Slots::new(limits.slots),
             blocking: Blocking::default(),
             parking: Parking::new(PoolState {
@@ -166,7 +173,7 @@ impl Pool {
         let state = self.parking.lock();
         let (found, more) = state.jobs.iter().find_map(|job| {
             let mut queue = lock(&job.queue);
-            let task = queue.pop_front()?;
+            let task = queue.pop()?;
             Some(((job.clone(), task), !queue.is_empty()))
         })?;
         drop(state);
@@ -350,7 +357,7 @@ pub(crate) struct Job {
     pub(crate) run: Run,
     pool: Arc<Pool>,
     /// Ready synchronous tasks no pool thread has claimed yet.
-    queue: Mutex<VecDeque<u32>>,
+    queue: Mutex<Ready>,
     asyncs: Mutex<AsyncTasks>,
     /// The thread that waits for this compute and helps run it, woken when
     /// a task is queued.
@@ -361,11 +368,10 @@ pub(crate) struct Job {
     keeper: Mutex<Option<Arc<Job>>>,
 }
 
-#[derive(Default)]
 struct AsyncTasks {
     in_flight: usize,
     /// Ready async tasks waiting for one in flight to finish.
-    waiting: VecDeque<u32>,
+    waiting: Ready,
 }
 
 /// Starts a compute of `graph` on `pool`, with the client's `services`;
@@ -379,11 +385,15 @@ pub(crate) fn start(
     services: &Services,
 ) -> Arc<Job> {
     let run = Run::new(graph, done, callbacks, control, services);
+    let ranked = run.graph.has_priorities();
     let job = Arc::new(Job {
         run,
         pool: pool.clone(),
-        queue: Mutex::new(VecDeque::new()),
-        asyncs: Mutex::new(AsyncTasks::default()),
+        queue: Mutex::new(Ready::new(ranked)),
+        asyncs: Mutex::new(AsyncTasks {
+            in_flight: 0,
+            waiting: Ready::new(ranked),
+        }),
         helper: Mutex::new(None),
         keeper: Mutex::new(None),
     });
@@ -402,7 +412,7 @@ pub(crate) fn start(
 
 impl Job {
     fn pop(&self) -> Option<u32> {
-        lock(&self.queue).pop_front()
+        lock(&self.queue).pop()
     }
 
     fn has_queued(&self) -> bool {
@@ -440,13 +450,26 @@ impl Job {
         if ready.is_empty() {
             return None;
         }
-        // The common case of a chain: one synchronous successor, run next.
+        let graph = &self.run.graph;
+        let ranked = graph.has_priorities();
+        // The common case of a chain: one synchronous successor, run next
+        // (with priorities, unless a queued task comes before it).
         if keep && ready.len() == 1 && self.run.is_sync(ready[0]) {
-            return ready.pop().filter(|_| !self.run.is_stopped());
+            let first = !ranked
+                || lock(&self.queue)
+                    .top_priority()
+                    .is_none_or(|top| top <= graph.priority(ready[0]));
+            if first {
+                return ready.pop().filter(|_| !self.run.is_stopped());
+            }
         }
         if self.run.is_stopped() {
             ready.clear();
             return None;
+        }
+        if ranked {
+            // Sent to workers and spawned highest first.
+            ready.sort_by_key(|&task| std::cmp::Reverse(graph.priority(task)));
         }
         ready.retain(|&task| {
             let sync = self.run.is_sync(task);
@@ -455,20 +478,54 @@ impl Job {
             }
             sync
         });
-        let next = if keep { ready.pop() } else { None };
-        if !ready.is_empty() {
-            let mut queue = lock(&self.queue);
-            if queue.is_empty() && ready.len() > queue.capacity() {
-                // The first tasks of a wide graph: the list becomes the
-                // queue, rather than a copy of it.
-                *queue = VecDeque::from(std::mem::take(ready));
-            } else {
-                queue.extend(ready.drain(..));
+        if !ranked {
+            let next = if keep { ready.pop() } else { None };
+            if !ready.is_empty() {
+                lock(&self.queue).extend(ready, |_| 0);
+                self.queued();
             }
-            drop(queue);
+            return next;
+        }
+        if ready.is_empty() {
+            return None;
+        }
+        // With priorities, the thread goes on with the first of the queue.
+        let mut queue = lock(&self.queue);
+        queue.extend(ready, |task| graph.priority(task));
+        let next = if keep { queue.pop() } else { None };
+        let more = !queue.is_empty();
+        drop(queue);
+        if more {
             self.queued();
         }
         next
+    }
+
+    /// Takes the resources task `task` needs to run here, if it needs
+    /// any. When they are held by others it waits for them, holding
+    /// nothing, and is sent back to this compute when they are given back:
+    /// false then, and the caller runs something else.
+    fn hold(self: &Arc<Job>, task: u32) -> bool {
+        match (self.run.resources_here(task), &self.pool.gate) {
+            (Some(needs), Some(gate)) => {
+                let priority = self.run.graph.priority(task);
+                gate.take(needs, Arc::downgrade(self), task, priority)
+            }
+            _ => true,
+        }
+    }
+
+    /// Gives back the resources task `task` held, and sends the tasks
+    /// waiting for them that now fit back to their computes.
+    fn give_back(&self, task: u32) {
+        let (Some(held), Some(gate)) = (self.run.resources_here(task), &self.pool.gate) else {
+            return;
+        };
+        for (job, task) in gate.give_back(held) {
+            if let Some(job) = job.upgrade() {
+                job.dispatch(&mut vec![task], false);
+            }
+        }
     }
 
     /// Tells whoever may run a queued task that there is one.
@@ -483,7 +540,7 @@ impl Job {
     /// waking another pool thread if more are queued and a slot is free.
     fn pop_next(&self) -> Option<u32> {
         let mut queue = lock(&self.queue);
-        let next = queue.pop_front();
+        let next = queue.pop();
         let more = !queue.is_empty();
         drop(queue);
         if more && self.pool.slots.any_free() {
@@ -503,9 +560,20 @@ impl Job {
             if self.run.is_stopped() {
                 break;
             }
+            if !self.hold(task) {
+                // It waits for its resources: on with another.
+                match self.pop_next() {
+                    Some(next) => {
+                        task = next;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
             unfinished.task.set(Some(task));
             self.starting(task, me);
             let outcome = self.run.run_sync(task, self);
+            self.give_back(task);
             let succeeded = self.run.finish(task, outcome, &mut ready);
             unfinished.task.set(None);
             if !succeeded {
@@ -525,7 +593,8 @@ impl Job {
             };
             if !me.seat.go_on(&self.pool.slots) {
                 // No slot for it now: back to the front of the queue.
-                lock(&self.queue).push_front(next);
+                let priority = self.run.graph.priority(next);
+                lock(&self.queue).push_front(next, priority);
                 self.queued();
                 break;
             }
@@ -554,7 +623,7 @@ impl Job {
         {
             let mut asyncs = lock(&self.asyncs);
             if asyncs.in_flight >= self.pool.max_async {
-                asyncs.waiting.push_back(task);
+                asyncs.waiting.push(task, self.run.graph.priority(task));
                 return;
             }
             asyncs.in_flight += 1;
@@ -596,15 +665,22 @@ async fn run_async_tasks(unfinished: Unfinished<Arc<Job>>) {
         if job.run.is_stopped() {
             break;
         }
-        let outcome = job.run.run_async(task).await;
-        let succeeded = job.run.finish(task, outcome, &mut ready);
-        unfinished.task.set(None);
-        if !succeeded || job.run.complete(1) {
-            job.end();
+        // One that waits for its resources gives its place in flight to
+        // the next.
+        if job.hold(task) {
+            let outcome = job.run.run_async(task).await;
+            job.give_back(task);
+            let succeeded = job.run.finish(task, outcome, &mut ready);
+            unfinished.task.set(None);
+            if !succeeded || job.run.complete(1) {
+                job.end();
+            }
+            job.dispatch(&mut ready, false);
+        } else {
+            unfinished.task.set(None);
         }
-        job.dispatch(&mut ready, false);
         let mut asyncs = lock(&job.asyncs);
-        match asyncs.waiting.pop_front() {
+        match asyncs.waiting.pop() {
             Some(next) => unfinished.task.set(Some(next)),
             None => asyncs.in_flight -= 1,
         }
@@ -706,7 +782,8 @@ fn help<T>(
                 job.run_tasks(task, me);
                 continue;
             }
-            lock(&job.queue).push_front(task);
+            let priority = job.run.graph.priority(task);
+            lock(&job.queue).push_front(task, priority);
             job.queued();
         }
         // Blocked until the job queues a task or ends: like any blocked

@@ -1,0 +1,145 @@
+//! A client's resources (`ClientBuilder::resources`): what its tasks may
+//! hold at once. A task that needs some takes them when it starts and
+//! gives them back when it ends; one that finds them taken waits here,
+//! holding nothing, and is sent back to its compute when enough are
+//! given back, highest priority first.
+
+use std::collections::HashMap;
+use std::sync::Weak;
+
+use crate::resources::Resources;
+use crate::sync::{Mutex, lock};
+
+/// A client's resources, and the tasks waiting for them.
+pub(crate) struct Gate<J> {
+    state: Mutex<State<J>>,
+}
+
+struct State<J> {
+    /// What is not held, by name.
+    free: HashMap<String, u64>,
+    /// Tasks that found their resources held: their compute, index,
+    /// priority and order of arrival.
+    waiting: Vec<Waiter<J>>,
+    arrivals: u64,
+}
+
+struct Waiter<J> {
+    job: Weak<J>,
+    task: u32,
+    priority: i32,
+    arrival: u64,
+    needs: Resources,
+}
+
+impl<J> Gate<J> {
+    /// A gate over `capacity`, all of it free.
+    pub(crate) fn new(capacity: Resources) -> Gate<J> {
+        let free = capacity
+            .iter()
+            .map(|(name, amount)| (name.to_owned(), amount))
+            .collect();
+        Gate {
+            state: Mutex::new(State {
+                free,
+                waiting: Vec::new(),
+                arrivals: 0,
+            }),
+        }
+    }
+
+    /// Takes `needs` for a task that starts; when they are not all free,
+    /// takes nothing, and the task waits (`job`'s `task`, of `priority`)
+    /// until [`give_back`](Self::give_back) hands it back.
+    pub(crate) fn take(&self, needs: &Resources, job: Weak<J>, task: u32, priority: i32) -> bool {
+        let mut state = lock(&self.state);
+        if state.fits(needs) {
+            for (name, amount) in needs.iter() {
+                *state.free.get_mut(name).expect("fits checked the name") -= amount;
+            }
+            return true;
+        }
+        let arrival = state.arrivals;
+        state.arrivals += 1;
+        state.waiting.push(Waiter {
+            job,
+            task,
+            priority,
+            arrival,
+            needs: needs.clone(),
+        });
+        false
+    }
+
+    /// Gives back what a task held; returns the waiting tasks that now
+    /// fit, highest priority first, to send back to their computes (which
+    /// take their resources when they start, or wait again). A waiter
+    /// whose compute is gone is forgotten.
+    pub(crate) fn give_back(&self, held: &Resources) -> Vec<(Weak<J>, u32)> {
+        let mut state = lock(&self.state);
+        for (name, amount) in held.iter() {
+            *state.free.get_mut(name).expect("held what it took") += amount;
+        }
+        state.waiting.retain(|waiter| waiter.job.strong_count() > 0);
+        state
+            .waiting
+            .sort_by_key(|waiter| (std::cmp::Reverse(waiter.priority), waiter.arrival));
+        // What the ones let through will take, so that no more are let
+        // through than fit together.
+        let mut free = state.free.clone();
+        let mut through = Vec::new();
+        state.waiting.retain(|waiter| {
+            let fits = waiter
+                .needs
+                .iter()
+                .all(|(name, amount)| free.get(name).is_some_and(|&f| f >= amount));
+            if fits {
+                for (name, amount) in waiter.needs.iter() {
+                    *free.get_mut(name).expect("fits checked the name") -= amount;
+                }
+                through.push((waiter.job.clone(), waiter.task));
+            }
+            !fits
+        });
+        through
+    }
+}
+
+impl<J> State<J> {
+    fn fits(&self, needs: &Resources) -> bool {
+        needs
+            .iter()
+            .all(|(name, amount)| self.free.get(name).is_some_and(|&free| free >= amount))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_task_holds_its_resources_and_the_waiters_come_back_by_priority() {
+        let gate: Gate<()> = Gate::new(Resources::from([("gpu", 2)]));
+        let job = Arc::new(());
+        let one = Resources::from([("gpu", 1)]);
+        let two = Resources::from([("gpu", 2)]);
+        assert!(gate.take(&one, Arc::downgrade(&job), 0, 0));
+        assert!(gate.take(&one, Arc::downgrade(&job), 1, 0));
+        assert!(!gate.take(&one, Arc::downgrade(&job), 2, 0));
+        assert!(!gate.take(&two, Arc::downgrade(&job), 3, 5));
+        assert!(!gate.take(&one, Arc::downgrade(&job), 4, 1));
+        // One GPU back: the waiter of priority 5 needs two, so 4 goes.
+        let through: Vec<u32> = gate.give_back(&one).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(through, [4]);
+        assert!(gate.take(&one, Arc::downgrade(&job), 4, 1));
+        gate.give_back(&one);
+        let through: Vec<u32> = gate.give_back(&one).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(through, [3], "both free: the priority-5 task needing two");
+        drop(job);
+        assert!(
+            gate.give_back(&Resources::new()).is_empty(),
+            "a gone compute's waiter is dropped"
+        );
+    }
+}
