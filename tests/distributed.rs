@@ -15,7 +15,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use delayed::__private::{Argument, Link, Outcome, REJECTED, RedisBroker, TASKS, TaskMessage};
+use delayed::__private::{
+    Argument, Link, Outcome, REJECTED, RedisBroker, TASKS, TaskMessage, WORKERS,
+};
 use delayed::distributed::{LocalCluster, decode, encode};
 use delayed::{Client, Delayed, delayed};
 
@@ -89,6 +91,52 @@ fn repeat<const N: usize>(v: Vec<u8>) -> Vec<u8> {
 }
 
 delayed::register!(tagged::<String>, tagged::<Vec<u8>>, repeat::<3>);
+
+/// The process a task ran in, on a worker with a GPU.
+#[delayed(resources(gpu = 1))]
+fn on_gpu(x: i64) -> (u32, i64) {
+    (std::process::id(), x)
+}
+
+/// When a task on the GPU ran, in microseconds since the epoch: from,
+/// to.
+#[delayed(resources(gpu = 1))]
+fn gpu_span(ms: u64) -> (u64, u64) {
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as u64
+    };
+    let from = now();
+    std::thread::sleep(Duration::from_millis(ms));
+    (from, now())
+}
+
+/// A task that has no value for odd numbers.
+#[delayed]
+fn even_only(x: i64) -> Result<i64, delayed::Error> {
+    if x % 2 == 1 {
+        Err(delayed::Error::skip_because(format!("{x} is odd")))
+    } else {
+        Ok(x)
+    }
+}
+
+/// `x` when it is at most the limit written in the file `limit`.
+#[delayed]
+fn under_limit(limit: String, x: i64) -> Result<i64, String> {
+    let limit: i64 = std::fs::read_to_string(&limit)
+        .map_err(|e| e.to_string())?
+        .trim()
+        .parse()
+        .map_err(|e: std::num::ParseIntError| e.to_string())?;
+    if x > limit {
+        Err(format!("{x} is over {limit}"))
+    } else {
+        Ok(x)
+    }
+}
 
 fn main() {
     // In a worker process: serve until killed.
@@ -226,6 +274,14 @@ fn main() {
         (
             "a_killed_client_leaves_the_workers_serving_and_its_keys_expire",
             a_killed_client_leaves_the_workers_serving_and_its_keys_expire,
+        ),
+        (
+            "a_task_needing_a_gpu_runs_only_on_the_worker_that_has_one",
+            a_task_needing_a_gpu_runs_only_on_the_worker_that_has_one,
+        ),
+        (
+            "keep_going_skips_and_replays_work_with_tasks_on_workers",
+            keep_going_skips_and_replays_work_with_tasks_on_workers,
         ),
     ];
     #[cfg(feature = "cache")]
@@ -494,6 +550,8 @@ fn task(test: &str, key: &str, function: &str, args: Vec<Argument>) -> TaskMessa
         reply: format!("delayed:reply:{test}"),
         result: format!("delayed:result:{test}:{key}"),
         then: Vec::new(),
+        priority: 0,
+        resources: String::new(),
     }
 }
 
@@ -550,6 +608,7 @@ fn value<T: serde::de::DeserializeOwned>(outcome: &Outcome) -> T {
         Outcome::Stored => panic!("`next_done` takes a result left on the broker"),
         Outcome::Passed => panic!("a task sent alone passes its result to no other"),
         Outcome::Lost(report) => panic!("the task's workers were lost: {report}"),
+        Outcome::Skipped(reason) => panic!("the task skipped: {reason}"),
     }
 }
 
@@ -600,6 +659,128 @@ fn a_client_computes_a_graph_on_worker_processes(
         cause.contains("on a worker") && cause.contains("no 3"),
         "{cause}"
     );
+}
+
+/// Waits until a worker process serving `redis` says it has `resources`.
+fn wait_for_worker_with(redis: &Redis, resources: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let members = redis.cli(&["ZRANGE", WORKERS, "0", "-1"]);
+        if members
+            .lines()
+            .any(|m| m.ends_with(&format!("|{resources}")))
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no worker with `{resources}` registered within 20 s");
+}
+
+fn a_task_needing_a_gpu_runs_only_on_the_worker_that_has_one(
+    redis: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    let plain = redis.worker(&[("DELAYED_WORKER_THREADS", "2")]);
+    let gpu = redis.worker(&[
+        ("DELAYED_WORKER_THREADS", "2"),
+        ("DELAYED_WORKER_RESOURCES", "gpu=1,memory=2GiB"),
+    ]);
+    wait_for_worker_with(redis, "gpu=1,memory=2GiB");
+    let client = redis.client();
+    // Plain tasks may go anywhere; the GPU tasks go to the GPU worker only.
+    let (ran_on, plain_ran_on) = client
+        .compute(&(
+            (0..20).map(on_gpu).collect::<Vec<_>>(),
+            (0..20).map(|_| process()).collect::<Vec<_>>(),
+        ))
+        .expect("the tasks run");
+    let gpu_pid = gpu.0.id();
+    assert!(
+        ran_on.iter().all(|&(pid, _)| pid == gpu_pid),
+        "every GPU task ran on the GPU worker {gpu_pid}: {ran_on:?} (plain worker {})",
+        plain.0.id()
+    );
+    assert_eq!(
+        ran_on.iter().map(|&(_, x)| x).collect::<Vec<_>>(),
+        (0..20).collect::<Vec<_>>()
+    );
+    assert!(plain_ran_on.iter().all(|&pid| pid != std::process::id()));
+    // One GPU: a worker with two threads still runs one GPU task at a time.
+    let mut spans = client
+        .compute(&(0..4).map(|_| gpu_span(50)).collect::<Vec<_>>())
+        .expect("the GPU tasks run");
+    spans.sort();
+    assert!(
+        spans.windows(2).all(|w| w[0].1 <= w[1].0),
+        "no two tasks held the one GPU at once: {spans:?}"
+    );
+    // More than any worker has: an error at once, naming the task and the
+    // resource, and saying what the workers have.
+    let greedy = on_gpu(1).with_resources([("gpu", 4)]);
+    let started = Instant::now();
+    let err = client.compute(&greedy).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "at once, never a hang"
+    );
+    assert_eq!(err.kind(), delayed::ErrorKind::Config);
+    assert_eq!(err.key(), Some(greedy.key()));
+    let message = err.to_string();
+    assert!(message.contains("needs gpu=4"), "{message}");
+    assert!(
+        message.contains("gpu=1,memory=2GiB"),
+        "says what the workers have: {message}"
+    );
+}
+
+fn keep_going_skips_and_replays_work_with_tasks_on_workers(
+    redis: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    let _workers = [redis.worker(&[]), redis.worker(&[])];
+    let client = redis.client();
+    // Keep going: what the failure leaves standing is computed.
+    let failing = fails(3);
+    let (bad, good, downstream) =
+        client.compute_settled(&(failing.clone(), add(1, 2), inc(failing.clone())));
+    assert_eq!(good.expect("independent of the failure"), 3);
+    assert_eq!(bad.as_ref().unwrap_err().key(), Some(failing.key()));
+    let downstream = downstream.unwrap_err();
+    assert_eq!(downstream.kind(), delayed::ErrorKind::Upstream);
+    assert!(
+        downstream.to_string().contains(&failing.key().to_string()),
+        "{downstream}"
+    );
+    // A skip on a worker is a skip here, with its reason.
+    let settled = client.compute_settled(&(0..4).map(|x| inc(even_only(x))).collect::<Vec<_>>());
+    assert_eq!(settled[0].as_ref().unwrap(), &1);
+    assert_eq!(settled[2].as_ref().unwrap(), &3);
+    let odd = settled[1].as_ref().unwrap_err();
+    assert_eq!(odd.kind(), delayed::ErrorKind::Skipped, "{odd:?}");
+    assert!(format!("{odd:?}").contains("skipped: 1 is odd"), "{odd:?}");
+    // Replay: a task that failed on a worker runs again here, its inputs
+    // computed again, and fails the same way until its input is fixed.
+    let limit = std::env::temp_dir().join(format!("delayed-limit-{}", std::process::id()));
+    std::fs::write(&limit, "5").unwrap();
+    let checked = under_limit(limit.display().to_string(), add(4, 3));
+    let err = client.compute(&checked).unwrap_err();
+    assert_eq!(err.key(), Some(checked.key()));
+    let cause = std::error::Error::source(&err).unwrap().to_string();
+    assert!(
+        cause.contains("on a worker") && cause.contains("7 is over 5"),
+        "{cause}"
+    );
+    let again = err.replay().unwrap_err();
+    assert_eq!(again.key(), err.key());
+    assert_eq!(
+        std::error::Error::source(&again).unwrap().to_string(),
+        "7 is over 5",
+        "the same error, this time in this process"
+    );
+    std::fs::write(&limit, "10").unwrap();
+    err.replay().expect("succeeds once the input is fixed");
+    let _ = std::fs::remove_file(&limit);
 }
 
 fn a_worker_runs_as_many_tasks_at_once_as_it_has_threads(

@@ -44,6 +44,15 @@ pub struct TaskMessage {
     /// memory: a link costs no round trip through the client.
     #[serde(default)]
     pub then: Vec<Link>,
+    /// Among tasks a worker has taken, a higher one runs first; 0 by
+    /// default. The links of its chain have the same.
+    #[serde(default)]
+    pub priority: i32,
+    /// What the task (and each link of its chain) needs to run, as
+    /// [`Resources`](crate::Resources) print: `gpu=1,memory=4GiB`; empty
+    /// for nothing. Only a worker that has them takes it.
+    #[serde(default)]
+    pub resources: String,
 }
 
 /// A task that follows another in its [`TaskMessage`]: its reply stream
@@ -75,6 +84,8 @@ impl TaskMessage {
             uses: link.uses,
             build: self.build.clone(),
             then: Vec::new(),
+            priority: self.priority,
+            resources: self.resources.clone(),
         }
     }
 }
@@ -130,6 +141,9 @@ pub struct Done {
 /// once.
 pub(crate) const THREADS_VARIABLE: &str = "DELAYED_WORKER_THREADS";
 
+/// The variable that gives a worker its resources: `gpu=2,memory=16GiB`.
+pub(crate) const RESOURCES_VARIABLE: &str = "DELAYED_WORKER_RESOURCES";
+
 /// The most threads a worker runs tasks on: each holds a connection to
 /// the broker.
 const MAX_THREADS: usize = 1024;
@@ -150,6 +164,10 @@ pub struct Settings {
     pub cache: usize,
     /// How many tasks a worker runs at once, each on a thread of its own.
     pub threads: usize,
+    /// What the worker has for the tasks that need resources
+    /// (`DELAYED_WORKER_RESOURCES=gpu=2,memory=16GiB`): it takes such a
+    /// task only when it has them, and holds them while the task runs.
+    pub resources: crate::resources::Resources,
 }
 
 impl Default for Settings {
@@ -161,6 +179,7 @@ impl Default for Settings {
             max_payload: 64 << 20,
             cache: 256 << 20,
             threads: std::thread::available_parallelism().map_or(1, usize::from),
+            resources: crate::resources::Resources::new(),
         }
     }
 }
@@ -168,7 +187,8 @@ impl Default for Settings {
 impl Settings {
     /// The defaults, with `DELAYED_LEASE_MS`, `DELAYED_RETRIES`,
     /// `DELAYED_RESULT_TTL_MS`, `DELAYED_MAX_PAYLOAD` (bytes),
-    /// `DELAYED_WORKER_CACHE` (bytes) and `DELAYED_WORKER_THREADS` from the
+    /// `DELAYED_WORKER_CACHE` (bytes), `DELAYED_WORKER_THREADS` and
+    /// `DELAYED_WORKER_RESOURCES` (`gpu=2,memory=16GiB`) from the
     /// environment when set.
     pub fn from_env() -> Result<Settings, Error> {
         let mut settings = Settings::default();
@@ -194,6 +214,11 @@ impl Settings {
         }
         if let Some(bytes) = number("DELAYED_WORKER_CACHE")? {
             settings.cache = usize::try_from(bytes).unwrap_or(usize::MAX);
+        }
+        if let Ok(text) = std::env::var(RESOURCES_VARIABLE) {
+            settings.resources = text.parse().map_err(|error: Error| {
+                Error::config(format!("`{RESOURCES_VARIABLE}`: {error}"))
+            })?;
         }
         if let Some(threads) = number(THREADS_VARIABLE)? {
             settings.threads = match usize::try_from(threads) {
@@ -233,6 +258,10 @@ pub(crate) trait Queue: Send + Sync + 'static {
     /// Frees the values under `results`, read by all their readers, while
     /// a second run of their tasks still finds them recorded.
     fn release<'a>(&'a self, results: &'a [String]) -> Pending<'a, ()>;
+
+    /// What each worker serving now has, as [`Resources`](crate::Resources)
+    /// print; one entry per worker process.
+    fn workers(&self) -> Pending<'_, Vec<String>>;
 }
 
 /// One task as a worker received it.
@@ -241,6 +270,9 @@ pub(crate) struct Delivery {
     pub(crate) id: String,
     /// How many times it was delivered, this time included.
     pub(crate) deliveries: usize,
+    /// Which of the worker's queues it came from: tasks needing resources
+    /// go to queues of their own.
+    pub(crate) queue: String,
     /// The task, or why what came is not one.
     pub(crate) task: Result<TaskMessage, String>,
 }
@@ -289,6 +321,11 @@ pub(crate) trait Deliveries {
 
     /// Sets aside a delivery that is not a task, with the reason.
     fn reject(&mut self, delivery: &Delivery, reason: &str);
+
+    /// Hands a task this worker can never run (it needs more of a
+    /// resource than the worker has) back to the other workers of its
+    /// queue.
+    fn pass_on(&mut self, delivery: &Delivery, task: &TaskMessage) -> Result<(), Error>;
 
     /// After an error, what may bring the broker back.
     fn recover(&mut self, on: &Runtime);

@@ -153,7 +153,7 @@ pub mod __private {
         BorrowsInItsSignature, Codecs, Fallback, Instance, Instantiation, IntoInstance,
         MarkedLocal, Probe, Registration, SaysSelf, ViaSerde, Wire, instance,
     };
-    pub use super::streams::{REJECTED, RedisBroker, TASKS};
+    pub use super::streams::{REJECTED, RedisBroker, TASKS, WORKERS};
     pub use crate::wire::{
         Codec, Decode, DecodeFallback, DecodeVia, Encode, EncodeFallback, EncodeVia, Part,
         encoder_of,

@@ -12,6 +12,7 @@ use crate::client::ClientBuilder;
 use crate::executor::offload::{Offload, Plan, RanOn};
 use crate::graph::Graph;
 use crate::node::{BoxFuture, Inputs};
+use crate::resources::Resources;
 use crate::sync::{Mutex, lock};
 
 /// The workers of a client built with `redis(url)`, as the executor sees
@@ -20,7 +21,7 @@ pub(crate) struct Workers(pub(crate) Arc<RemoteClient>);
 
 impl Offload for Workers {
     fn plan(&self, graph: &Graph) -> Option<Box<dyn Plan>> {
-        let places = places(graph);
+        let places = places(graph, &self.0);
         if places.iter().all(|&place| place == Place::Here) {
             return None;
         }
@@ -29,6 +30,24 @@ impl Offload for Workers {
             places: places.into(),
             attached: Mutex::default(),
         }))
+    }
+
+    fn resources_elsewhere(&self) -> String {
+        let workers = self.0.workers();
+        if workers.is_empty() {
+            return "and no worker serves now".into();
+        }
+        let each: Vec<String> = (workers.iter())
+            .map(|has| match has.is_empty() {
+                true => "nothing".to_string(),
+                false => has.to_string(),
+            })
+            .collect();
+        format!(
+            "nor has any of the {} workers serving now, which have {}",
+            workers.len(),
+            each.join("; ")
+        )
     }
 }
 
@@ -81,16 +100,20 @@ enum Place {
     Kept,
 }
 
-/// Each task's place: on a worker when it records how to run on one,
-/// kept on the broker when, besides, it is not requested and every task
-/// that reads it runs on a worker too.
-fn places(graph: &Graph) -> Vec<Place> {
+/// Each task's place: on a worker when it records how to run on one (and
+/// a worker serving has the resources it needs), kept on the broker when,
+/// besides, it is not requested and every task that reads it runs on a
+/// worker too.
+fn places(graph: &Graph, client: &RemoteClient) -> Vec<Place> {
+    let workers = graph.has_resources().then(|| client.workers());
+    let fits =
+        |needs: &Resources| (workers.iter().flatten()).any(|has| needs.unmet_by(has).is_none());
     let mut places: Vec<Place> = graph
         .nodes
         .iter()
         .map(|node| match node.runs_on_workers() {
-            true => Place::Worker,
-            false => Place::Here,
+            true if node.resources().is_none_or(|needs| fits(needs)) => Place::Worker,
+            _ => Place::Here,
         })
         .collect();
     let mut requested = vec![false; graph.len()];
@@ -218,7 +241,7 @@ impl Plan for OnWorkers {
         match remote::arguments(&spec.parts, |k| inputs.share(k)) {
             Ok(args) => {
                 let (future, attached) = self.client.call(
-                    node.key.to_string(),
+                    node,
                     spec,
                     args,
                     self.kept_for(graph, i),

@@ -10,7 +10,7 @@
 //!
 //! What a node records is in [`wire`](crate::wire), which this reads.
 
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -22,7 +22,8 @@ use super::broker::{Argument, Link, Outcome, Queue, TaskMessage};
 use crate::error::BoxError;
 use crate::error::{Error, WorkersLost};
 use crate::executor::offload::RanOn;
-use crate::node::BoxFuture;
+use crate::node::{BoxFuture, Node};
+use crate::resources::Resources;
 use crate::sync::lock;
 use crate::value::Value;
 use crate::wire::{Decode, Part, Source, Spec};
@@ -162,10 +163,42 @@ pub(crate) struct RemoteClient {
     release: mpsc::UnboundedSender<String>,
     /// The tasks sent and not done, and those waiting to be sent.
     window: Mutex<Window>,
+    /// What each worker serving has, read every [`WORKERS_READ_EVERY`]:
+    /// a task that needs resources goes to workers only if one has them.
+    workers: Mutex<Vec<Resources>>,
+}
+
+/// How often a client reads which workers serve, and what they have.
+const WORKERS_READ_EVERY: Duration = Duration::from_secs(1);
+
+/// The workers' resources as they print, read: one that does not parse
+/// (another version's) counts as having nothing.
+fn capacities(workers: Vec<String>) -> Vec<Resources> {
+    workers
+        .iter()
+        .map(|has| has.parse().unwrap_or_default())
+        .collect()
+}
+
+/// Reads which workers serve, and what they have, for as long as the
+/// client lives.
+async fn watch_workers(client: Weak<RemoteClient>) {
+    loop {
+        tokio::time::sleep(WORKERS_READ_EVERY).await;
+        let Some(client) = client.upgrade() else {
+            return;
+        };
+        // Unread, the last list stands: the broker's loss is told by the
+        // tasks in flight.
+        if let Ok(workers) = client.broker.workers().await {
+            *lock(&client.workers) = capacities(workers);
+        }
+    }
 }
 
 /// How many tasks a client has on the broker at once. A task ready
-/// beyond them waits its turn, newest first: the consumer of a result
+/// beyond them waits its turn, highest priority first, then newest
+/// first: the consumer of a result
 /// just written goes ahead of tasks that were ready long before, so that
 /// results are read and released soon after they are written (memory on
 /// the broker follows the frontier of the graph, as it does locally), and
@@ -176,8 +209,38 @@ const WINDOW: usize = 256;
 #[derive(Default)]
 struct Window {
     sent: usize,
-    /// Newest last: each is told when a place is free.
-    waiting: Vec<oneshot::Sender<()>>,
+    /// Each is told when a place is free, highest priority first, then
+    /// newest first.
+    waiting: BinaryHeap<Turn>,
+    /// How many have waited: the order of arrival.
+    arrivals: u64,
+}
+
+/// A task waiting for a place in the window.
+struct Turn {
+    priority: i32,
+    arrival: u64,
+    place: oneshot::Sender<()>,
+}
+
+impl PartialEq for Turn {
+    fn eq(&self, other: &Turn) -> bool {
+        (self.priority, self.arrival) == (other.priority, other.arrival)
+    }
+}
+
+impl Eq for Turn {}
+
+impl PartialOrd for Turn {
+    fn partial_cmp(&self, other: &Turn) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Turn {
+    fn cmp(&self, other: &Turn) -> std::cmp::Ordering {
+        (self.priority, self.arrival).cmp(&(other.priority, other.arrival))
+    }
 }
 
 /// A task's place in the window, given to the next waiting task when it
@@ -189,7 +252,7 @@ impl Drop for Place {
         let mut window = lock(&self.0.window);
         while let Some(next) = window.waiting.pop() {
             // A task dropped while waiting has no use for the place.
-            if next.send(()).is_ok() {
+            if next.place.send(()).is_ok() {
                 return;
             }
         }
@@ -207,16 +270,23 @@ struct Waiting {
 }
 
 impl RemoteClient {
-    /// A place in the window, waiting for one if it is full.
-    async fn place(self: &Arc<Self>) -> Place {
+    /// A place in the window for a task of `priority`, waiting for one
+    /// if it is full.
+    async fn place(self: &Arc<Self>, priority: i32) -> Place {
         let turn = {
             let mut window = lock(&self.window);
             if window.sent < WINDOW {
                 window.sent += 1;
                 None
             } else {
-                let (sender, turn) = oneshot::channel();
-                window.waiting.push(sender);
+                let (place, turn) = oneshot::channel();
+                let arrival = window.arrivals;
+                window.arrivals += 1;
+                window.waiting.push(Turn {
+                    priority,
+                    arrival,
+                    place,
+                });
                 Some(turn)
             }
         };
@@ -235,11 +305,12 @@ impl RemoteClient {
         // also inside a runtime, where blocking on one is not allowed.
         // Two connections: the reader's blocking reads would hold up the
         // tasks sent on the same one.
-        let (broker, reader) = std::thread::spawn(move || {
+        let (broker, reader, workers) = std::thread::spawn(move || {
             connecting.block_on(async {
                 let broker = super::queue(&url, Duration::from_secs(5)).await?;
                 let reader = super::queue(&url, Duration::from_secs(5)).await?;
-                Ok::<_, Error>((broker, reader))
+                let workers = broker.workers().await?;
+                Ok::<_, Error>((broker, reader, workers))
             })
         })
         .join()
@@ -256,13 +327,21 @@ impl RemoteClient {
             waiting: Mutex::new(HashMap::new()),
             release,
             window: Mutex::default(),
+            workers: Mutex::new(capacities(workers)),
         });
         handle.spawn(read_completions(
             Arc::downgrade(&client),
             reader,
             client.reply.clone(),
         ));
+        handle.spawn(watch_workers(Arc::downgrade(&client)));
         Ok(client)
+    }
+
+    /// What each worker serving has, as last read from the broker (at
+    /// most [`WORKERS_READ_EVERY`] ago).
+    pub(crate) fn workers(&self) -> Vec<Resources> {
+        lock(&self.workers).clone()
     }
 
     /// Sends task `key` to the workers and returns the future of its value,
@@ -277,7 +356,7 @@ impl RemoteClient {
     /// reaches it.
     pub(crate) fn call(
         self: &Arc<Self>,
-        key: String,
+        node: &Node,
         spec: &Spec,
         (args, held): (Vec<Argument>, Vec<Arc<OnBroker>>),
         kept_for: Option<u32>,
@@ -309,8 +388,9 @@ impl RemoteClient {
                 },
             ));
         }
+        let priority = node.priority();
         let message = TaskMessage {
-            key,
+            key: node.key.to_string(),
             function: spec.path.to_string(),
             args,
             reply: self.reply.clone(),
@@ -318,6 +398,8 @@ impl RemoteClient {
             uses: kept_for.unwrap_or(0),
             build: super::build::build().to_string(),
             then: links,
+            priority,
+            resources: node.resources().map_or(String::new(), |r| r.to_string()),
         };
         let (sender, mut receiver) = oneshot::channel();
         let kept = kept_for.is_some();
@@ -325,7 +407,7 @@ impl RemoteClient {
         let client = self.clone();
         let decode = spec.decode;
         let future = Box::pin(async move {
-            let place = client.place().await;
+            let place = client.place(priority).await;
             if let Err(error) = client.broker.submit(&message).await {
                 lock(&client.waiting).remove(&message.result);
                 return Err(BoxError::from(error));

@@ -2,7 +2,14 @@
 //! [`Queue`] and [`Deliveries`] of `redis://` and `rediss://` addresses.
 //!
 //! - Tasks go to one stream, `delayed:tasks`, read by the consumer group
-//!   `workers`: each entry reaches one worker. Its one field, `task`, is a
+//!   `workers`: each entry reaches one worker. A task that needs
+//!   resources goes to a stream named by them, `delayed:tasks:gpu` or
+//!   `delayed:tasks:gpu+memory`, read only by workers that have each of
+//!   them; one that finds a worker with too little of one is passed on.
+//! - Each worker process says what it has in the sorted set
+//!   `delayed:workers` (`<name>|gpu=2`, scored by when it expires), renewed
+//!   by its heartbeat: a client sends a task that needs resources only if
+//!   a worker serving has enough. Its one field, `task`, is a
 //!   [`TaskMessage`] in MessagePack. An argument travels inside it, or,
 //!   when it is the result of another task on a worker, as that result's
 //!   key.
@@ -40,8 +47,9 @@
 //! - An entry acknowledged is deleted: the task stream holds the tasks
 //!   waiting or running, and no more, however long the workers serve.
 
-use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{
@@ -55,10 +63,17 @@ use super::broker::{
     Deliveries, Delivery, Done, Finish, Outcome, Pending, Queue, Settings, TaskMessage,
 };
 use crate::error::Error;
+use crate::resources::Resources;
 use crate::sync::lock;
 
 /// The stream of tasks, read by the workers' consumer group.
 pub const TASKS: &str = "delayed:tasks";
+/// The workers serving now and what each has: members `<name>|<resources>`,
+/// scored by the time (ms since the epoch) each expires unless renewed.
+pub const WORKERS: &str = "delayed:workers";
+/// The most resource names one worker lists: it reads a stream for each
+/// combination of them.
+const MAX_RESOURCE_NAMES: usize = 6;
 const GROUP: &str = "workers";
 /// Where entries that are not tasks are reported: the last ten thousand
 /// or so of them.
@@ -101,6 +116,56 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// The stream of the tasks that need `resources` (as they print, names
+/// in order): [`TASKS`] for none, `delayed:tasks:gpu+memory` for some.
+pub fn stream_for(resources: &str) -> String {
+    let names: Vec<&str> = resources
+        .split(',')
+        .filter_map(|pair| pair.split_once('=').map(|(name, _)| name.trim()))
+        .collect();
+    match names.is_empty() {
+        true => TASKS.to_string(),
+        false => format!("{TASKS}:{}", names.join("+")),
+    }
+}
+
+/// The streams a worker with `capacity` reads: one for each combination of
+/// its resources, then [`TASKS`].
+fn streams_of(capacity: &Resources) -> Result<Vec<String>, Error> {
+    let names: Vec<&str> = capacity.iter().map(|(name, _)| name).collect();
+    if names.len() > MAX_RESOURCE_NAMES {
+        return Err(Error::config(format!(
+            "a worker lists at most {MAX_RESOURCE_NAMES} resources, and this one lists {} \
+             (`{capacity}`): it reads a stream for each combination of them",
+            names.len()
+        )));
+    }
+    let mut streams: Vec<String> = (1..1_usize << names.len())
+        .map(|mask| {
+            let chosen: Vec<&str> = (0..names.len())
+                .filter(|bit| mask & (1 << bit) != 0)
+                .map(|bit| names[bit])
+                .collect();
+            format!("{TASKS}:{}", chosen.join("+"))
+        })
+        .collect();
+    streams.push(TASKS.to_string());
+    Ok(streams)
+}
+
+/// This worker process's name in [`WORKERS`], the same for its threads.
+fn process_name() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| format!("worker-{}", super::build::unique_name()))
+}
+
+/// Milliseconds since the epoch: the scores of [`WORKERS`].
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 /// A connection to the broker, for a client or a worker.
 #[derive(Clone)]
 pub struct RedisBroker {
@@ -108,6 +173,9 @@ pub struct RedisBroker {
     /// Reconnects by itself: a command after the broker came back finds
     /// it again.
     connection: ConnectionManager,
+    /// The streams of tasks needing resources whose group this connection
+    /// made sure of.
+    ensured: Arc<Mutex<HashSet<String>>>,
 }
 
 impl RedisBroker {
@@ -147,20 +215,22 @@ impl RedisBroker {
             Ok(Err(e)) => return Err(unreachable(Some(e))),
             Err(_) => return Err(unreachable(None)),
         };
-        let mut broker = RedisBroker {
+        let broker = RedisBroker {
             url: url.to_string(),
             connection,
+            ensured: Arc::default(),
         };
-        broker.ensure_group().await?;
+        broker.ensure_group(TASKS).await?;
         Ok(broker)
     }
 
-    /// Creates the task stream and the workers' group, unless they exist:
-    /// also after a Redis without persistence restarted.
-    async fn ensure_group(&mut self) -> Result<(), Error> {
+    /// Creates the task stream `stream` and the workers' group on it,
+    /// unless they exist: also after a Redis without persistence restarted.
+    async fn ensure_group(&self, stream: &str) -> Result<(), Error> {
         let created: redis::RedisResult<()> = self
             .connection
-            .xgroup_create_mkstream(TASKS, GROUP, "0")
+            .clone()
+            .xgroup_create_mkstream(stream, GROUP, "0")
             .await;
         match created {
             Ok(()) => Ok(()),
@@ -178,35 +248,89 @@ impl RedisBroker {
         move |e| broker_error(what, &self.url, e)
     }
 
-    /// Sends a task to the workers.
+    /// Sends a task to the workers: to those that have its resources.
     pub async fn submit(&self, task: &TaskMessage) -> Result<(), Error> {
+        let stream = stream_for(&task.resources);
+        if stream != TASKS && !lock(&self.ensured).contains(&stream) {
+            // The group first, so that the workers that come for this
+            // stream later read from its start.
+            self.ensure_group(&stream).await?;
+            lock(&self.ensured).insert(stream.clone());
+        }
         let mut submit = redis::pipe();
         submit
-            .xadd(TASKS, "*", &[("task", crate::wire::encode(task)?)])
+            .xadd(&stream, "*", &[("task", crate::wire::encode(task)?)])
             .ignore();
         self.again_if_dropped(&submit)
             .await
             .map_err(self.failed("could not send a task to"))
     }
 
-    /// Renews the leases of the tasks `ids` that consumer `me` holds.
-    async fn renew(&self, me: &str, ids: &[String]) -> Result<(), Error> {
-        // XCLAIM by the owner resets an entry's idle time, and with JUSTID
-        // leaves its count of deliveries as it was.
-        let _: redis::Value = self
+    /// Renews the leases of the tasks that consumer `me` holds, each
+    /// named by its stream and id.
+    async fn renew(&self, me: &str, held: &[(String, String)]) -> Result<(), Error> {
+        let mut streams: Vec<&str> = held.iter().map(|(stream, _)| stream.as_str()).collect();
+        streams.sort_unstable();
+        streams.dedup();
+        let mut renew = redis::pipe();
+        for stream in streams {
+            let ids: Vec<&str> = (held.iter())
+                .filter(|(s, _)| s == stream)
+                .map(|(_, id)| id.as_str())
+                .collect();
+            // XCLAIM by the owner resets an entry's idle time, and with
+            // JUSTID leaves its count of deliveries as it was.
+            renew
+                .xclaim_options(
+                    stream,
+                    GROUP,
+                    me,
+                    0,
+                    &ids,
+                    StreamClaimOptions::default().with_justid(),
+                )
+                .ignore();
+        }
+        renew
+            .query_async::<()>(&mut self.connection.clone())
+            .await
+            .map_err(self.failed("could not renew leases on"))
+    }
+
+    /// Says that worker process `name` serves, with `resources`, for the
+    /// next `lease`.
+    async fn register(
+        &self,
+        name: &str,
+        resources: &Resources,
+        lease: Duration,
+    ) -> Result<(), Error> {
+        let member = format!("{name}|{resources}");
+        let expires = now_ms() + lease.as_millis() as u64;
+        let _: () = self
             .connection
             .clone()
-            .xclaim_options(
-                TASKS,
-                GROUP,
-                me,
-                0,
-                ids,
-                StreamClaimOptions::default().with_justid(),
-            )
+            .zadd(WORKERS, member, expires)
             .await
-            .map_err(self.failed("could not renew leases on"))?;
+            .map_err(self.failed("could not register a worker on"))?;
         Ok(())
+    }
+
+    /// What each worker process serving now has, as resources print; the
+    /// entries of those gone are removed on the way.
+    pub async fn workers(&self) -> Result<Vec<String>, Error> {
+        let now = now_ms();
+        let mut read = redis::pipe();
+        read.zrembyscore(WORKERS, "-inf", now).ignore();
+        read.zrangebyscore(WORKERS, now, "+inf");
+        let (members,): (Vec<String>,) = read
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(self.failed("could not read the workers from"))?;
+        Ok(members
+            .into_iter()
+            .filter_map(|member| member.split_once('|').map(|(_, r)| r.to_string()))
+            .collect())
     }
 
     /// The next completion on the reply stream `reply` after `after`
@@ -390,6 +514,10 @@ impl Queue for RedisBroker {
     fn release<'a>(&'a self, results: &'a [String]) -> Pending<'a, ()> {
         Box::pin(RedisBroker::release(self, results))
     }
+
+    fn workers(&self) -> Pending<'_, Vec<String>> {
+        Box::pin(RedisBroker::workers(self))
+    }
 }
 
 /// Records a task's result once, tells its client, and acknowledges the
@@ -407,7 +535,7 @@ impl Queue for RedisBroker {
 /// recorded the same way, and the entry stays unacknowledged: the
 /// delivery goes on with that task.
 ///
-/// KEYS: the result, the reply stream, the task stream, and the key the
+/// KEYS: the result, the reply stream, the task's stream, and the key the
 /// value was written under, if it was. ARGV: the time to live in
 /// milliseconds, the group, the entry's id, the task's key, the reply's
 /// field (`value`, `stored`, `passed`, `failed` or `lost`) with its text, and the
@@ -434,16 +562,17 @@ redis.call('XACK', KEYS[3], ARGV[2], ARGV[3])
 return redis.call('XDEL', KEYS[3], ARGV[3])
 ";
 
-/// Renews the leases of the tasks a worker holds every third of a lease,
-/// on a thread and a connection of its own, for as long as the worker
-/// lives.
+/// Renews the leases of the tasks a worker thread holds, and the worker's
+/// entry in [`WORKERS`], every third of a lease, on a thread and a
+/// connection of its own, for as long as the worker thread lives.
 fn heartbeat(
     url: &str,
     me: &str,
-    lease: Duration,
-    held: Weak<Mutex<Vec<String>>>,
+    settings: &Settings,
+    held: Weak<Mutex<Vec<(String, String)>>>,
 ) -> Result<(), Error> {
     let (url, me) = (url.to_string(), me.to_string());
+    let (lease, resources) = (settings.lease, settings.resources.clone());
     let every = (lease / 3).max(Duration::from_millis(1));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -461,16 +590,16 @@ fn heartbeat(
                     };
                     let ids = lock(&held).clone();
                     drop(held);
-                    if ids.is_empty() {
-                        continue;
-                    }
                     if broker.is_none() {
                         broker = RedisBroker::connect(&url, every).await.ok();
                     }
-                    let renewed = match &broker {
-                        Some(broker) => broker.renew(&me, &ids).await,
-                        None => continue,
+                    let Some(connected) = &broker else {
+                        continue;
                     };
+                    let mut renewed = connected.register(process_name(), &resources, lease).await;
+                    if renewed.is_ok() && !ids.is_empty() {
+                        renewed = connected.renew(&me, &ids).await;
+                    }
                     if let Err(error) = renewed {
                         tracing::warn!(target: "delayed::worker", worker = %me, "{error}");
                         broker = None;
@@ -491,7 +620,12 @@ pub(crate) struct RedisStream {
     me: String,
     lease: Duration,
     ttl: Duration,
-    held: Arc<Mutex<Vec<String>>>,
+    /// The streams it reads, those of its resources first.
+    streams: Vec<String>,
+    /// Which of them it looks for lost tasks in next.
+    reclaim_next: usize,
+    /// The tasks it holds, by stream and id.
+    held: Arc<Mutex<Vec<(String, String)>>>,
     /// Commands that record finished tasks, and report rejected entries,
     /// to go out with the next round trip.
     unsent: Pipeline,
@@ -510,15 +644,27 @@ impl RedisStream {
         settings: &Settings,
         on: &Runtime,
     ) -> Result<RedisStream, Error> {
+        let streams = streams_of(&settings.resources)?;
         let broker = on.block_on(RedisBroker::connect(url, Duration::from_secs(10)))?;
+        on.block_on(async {
+            for stream in &streams {
+                broker.ensure_group(stream).await?;
+            }
+            // Said at once, so that clients send it what it can run.
+            broker
+                .register(process_name(), &settings.resources, settings.lease)
+                .await
+        })?;
         let me = format!("worker-{}", super::build::unique_name());
         let held = Arc::new(Mutex::new(Vec::new()));
-        heartbeat(url, &me, settings.lease, Arc::downgrade(&held))?;
+        heartbeat(url, &me, settings, Arc::downgrade(&held))?;
         Ok(RedisStream {
             broker,
             me,
             lease: settings.lease,
             ttl: settings.ttl,
+            streams,
+            reclaim_next: 0,
             held,
             unsent: redis::pipe(),
             finished: Vec::new(),
@@ -546,14 +692,14 @@ impl RedisStream {
         let sent = on.block_on(pipe.query_async::<(T,)>(&mut connection));
         let finished = std::mem::take(&mut self.finished);
         if !finished.is_empty() {
-            lock(&self.held).retain(|id| !finished.contains(id));
+            lock(&self.held).retain(|(_, id)| !finished.contains(id));
         }
         sent.map(|(value,)| value).map_err(self.broker.failed(what))
     }
 }
 
-/// A stream entry as a delivery: its task, or why it is not one.
-fn delivery(entry: StreamId, deliveries: usize) -> Delivery {
+/// An entry of `stream` as a delivery: its task, or why it is not one.
+fn delivery(entry: StreamId, deliveries: usize, stream: &str) -> Delivery {
     let task = entry
         .get::<Vec<u8>>("task")
         .ok_or_else(|| "it has no `task` field".to_string())
@@ -561,6 +707,7 @@ fn delivery(entry: StreamId, deliveries: usize) -> Delivery {
     Delivery {
         id: entry.id,
         deliveries,
+        queue: stream.to_string(),
         task,
     }
 }
@@ -571,15 +718,18 @@ impl Deliveries for RedisStream {
     }
 
     /// A lost task, looked for every quarter of a lease while there are
-    /// none (so that a new task costs no extra round trip), else new ones,
-    /// waiting up to half a second for them.
+    /// none (so that a new task costs no extra round trip), in each of its
+    /// streams in turn, else new ones, waiting up to half a second for
+    /// them.
     fn next(&mut self, on: &Runtime, count: usize) -> Result<Vec<Delivery>, Error> {
         let every = (self.lease / 4).max(Duration::from_millis(10));
         if self.reclaimed_at.elapsed() >= every {
             let lease_ms = self.lease.as_millis().max(1) as usize;
+            let stream = self.streams[self.reclaim_next % self.streams.len()].clone();
+            self.reclaim_next += 1;
             let mut reclaim = self.unsent();
             reclaim.xautoclaim_options(
-                TASKS,
+                &stream,
                 GROUP,
                 &self.me,
                 lease_ms,
@@ -591,14 +741,19 @@ impl Deliveries for RedisStream {
             match reclaimed.claimed.into_iter().next() {
                 Some(entry) => {
                     let mut count = redis::pipe();
-                    count.xpending_consumer_count(TASKS, GROUP, &entry.id, &entry.id, 1, &self.me);
+                    count
+                        .xpending_consumer_count(&stream, GROUP, &entry.id, &entry.id, 1, &self.me);
                     let pending: StreamPendingCountReply =
                         self.send(on, count, "could not read a task's deliveries from")?;
                     let deliveries = pending.ids.first().map_or(1, |p| p.times_delivered);
-                    lock(&self.held).push(entry.id.clone());
-                    return Ok(vec![delivery(entry, deliveries)]);
+                    lock(&self.held).push((stream.clone(), entry.id.clone()));
+                    return Ok(vec![delivery(entry, deliveries, &stream)]);
                 }
-                None => self.reclaimed_at = Instant::now(),
+                // Every stream looked at in turn: wait a while.
+                None if self.reclaim_next.is_multiple_of(self.streams.len()) => {
+                    self.reclaimed_at = Instant::now()
+                }
+                None => {}
             }
         }
         let options = StreamReadOptions::default()
@@ -606,17 +761,18 @@ impl Deliveries for RedisStream {
             .count(count)
             .block(every.min(Duration::from_millis(500)).as_millis() as usize);
         let mut read = self.unsent();
-        read.xread_options(&[TASKS], &[">"], &options);
+        let from = vec![">"; self.streams.len()];
+        read.xread_options(&self.streams, &from, &options);
         let read: Option<StreamReadReply> = self.send(on, read, "could not read tasks from")?;
-        let entries = read
-            .and_then(|r| r.keys.into_iter().next())
-            .map(|key| key.ids)
-            .unwrap_or_default();
-        lock(&self.held).extend(entries.iter().map(|entry| entry.id.clone()));
-        Ok(entries
-            .into_iter()
-            .map(|entry| delivery(entry, 1))
-            .collect())
+        let mut deliveries = Vec::new();
+        let mut held = lock(&self.held);
+        for stream in read.map(|r| r.keys).unwrap_or_default() {
+            for entry in stream.ids {
+                held.push((stream.key.clone(), entry.id.clone()));
+                deliveries.push(delivery(entry, 1, &stream.key));
+            }
+        }
+        Ok(deliveries)
     }
 
     fn fetch(&mut self, on: &Runtime, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, Error> {
@@ -661,9 +817,13 @@ impl Deliveries for RedisStream {
                 .arg(4)
                 .arg(&task.result)
                 .arg(&task.reply)
-                .arg(TASKS)
+                .arg(&delivery.queue)
                 .arg(staged),
-            None => finish.arg(3).arg(&task.result).arg(&task.reply).arg(TASKS),
+            None => finish
+                .arg(3)
+                .arg(&task.result)
+                .arg(&task.reply)
+                .arg(&delivery.queue),
         };
         finish
             .arg(ttl_ms)
@@ -691,7 +851,8 @@ impl Deliveries for RedisStream {
         tracing::warn!(
             target: "delayed::worker",
             worker = %self.me,
-            "rejected entry {id} of {TASKS}: {reason}"
+            "rejected entry {id} of {}: {reason}",
+            delivery.queue
         );
         self.unsent
             .xadd_maxlen(
@@ -701,16 +862,31 @@ impl Deliveries for RedisStream {
                 &[("id", id), ("reason", reason)],
             )
             .ignore()
-            .xack(TASKS, GROUP, &[id])
+            .xack(&delivery.queue, GROUP, &[id])
             .ignore()
-            .xdel(TASKS, &[id])
+            .xdel(&delivery.queue, &[id])
             .ignore();
         self.finished.push(delivery.id.clone());
     }
 
+    fn pass_on(&mut self, delivery: &Delivery, task: &TaskMessage) -> Result<(), Error> {
+        let stream = delivery.queue.as_str();
+        self.unsent
+            .xadd(stream, "*", &[("task", crate::wire::encode(task)?)])
+            .ignore()
+            .xack(stream, GROUP, &[&delivery.id])
+            .ignore()
+            .xdel(stream, &[&delivery.id])
+            .ignore();
+        self.finished.push(delivery.id.clone());
+        Ok(())
+    }
+
     fn recover(&mut self, on: &Runtime) {
-        // A Redis restarted without persistence lost the group.
-        let _ = on.block_on(self.broker.ensure_group());
+        // A Redis restarted without persistence lost the groups.
+        for stream in &self.streams {
+            let _ = on.block_on(self.broker.ensure_group(stream));
+        }
     }
 }
 
@@ -727,6 +903,29 @@ mod tests {
         assert_eq!(next_id("0"), None);
         assert_eq!(next_id("1-x"), None);
     }
+    #[test]
+    fn tasks_needing_resources_go_to_the_streams_of_workers_that_have_them() {
+        assert_eq!(stream_for(""), TASKS);
+        assert_eq!(stream_for("gpu=1"), "delayed:tasks:gpu");
+        assert_eq!(stream_for("gpu=1,memory=4GiB"), "delayed:tasks:gpu+memory");
+        let worker: Resources = "memory=16GiB,gpu=2".parse().unwrap();
+        assert_eq!(
+            streams_of(&worker).unwrap(),
+            [
+                "delayed:tasks:gpu",
+                "delayed:tasks:memory",
+                "delayed:tasks:gpu+memory",
+                TASKS
+            ]
+        );
+        assert_eq!(streams_of(&Resources::new()).unwrap(), [TASKS]);
+        let many: Resources = "a=1,b=1,c=1,d=1,e=1,f=1,g=1".parse().unwrap();
+        assert_eq!(
+            streams_of(&many).unwrap_err().kind(),
+            crate::ErrorKind::Config
+        );
+    }
+
     #[test]
     fn addresses_in_messages_keep_no_password() {
         assert_eq!(

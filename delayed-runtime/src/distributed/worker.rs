@@ -27,7 +27,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use tokio::runtime::Runtime;
@@ -36,15 +36,21 @@ use super::broker::{Argument, Deliveries, Delivery, Finish, INLINE, Settings, Ta
 use super::build::build;
 use super::registry::function;
 use crate::error::{Error, panic_message};
+use crate::executor::Services;
 use crate::executor::sequential;
 use crate::graph::Graph;
 use crate::node::Node;
+use crate::resources::Resources;
 use crate::sync::lock;
 use crate::value::Value;
 
 /// How long the tasks of one read should take together, at the worker's
 /// pace.
 const BATCH_TIME: Duration = Duration::from_millis(2);
+
+/// How long a worker waits before it passes on a task that needs more of
+/// a resource than it has.
+const PASS_ON_PAUSE: Duration = Duration::from_millis(50);
 
 /// How a worker thread reaches the broker at an address, its connection
 /// driven by the thread's runtime.
@@ -57,16 +63,19 @@ pub(crate) fn serve(url: &str, settings: Settings, connect: Connect) -> Result<(
     build();
     keep_freed_memory();
     let cache = Arc::new(Mutex::new(Cache::new(settings.cache)));
+    let holdings = Arc::new(Holdings::new(settings.resources.clone()));
     let (stopped, first_to_stop) = mpsc::channel();
     for _ in 0..settings.threads.max(1) {
         let (url, settings) = (url.to_string(), settings.clone());
         let (cache, stopped) = (cache.clone(), stopped.clone());
+        let holdings = holdings.clone();
         std::thread::Builder::new()
             .name("delayed-worker".into())
             // A task runs on it in place: the stack of a main thread.
             .stack_size(8 << 20)
             .spawn(move || {
-                let _ = stopped.send(serve_on_this_thread(&url, settings, cache, connect));
+                let shared = Shared { cache, holdings };
+                let _ = stopped.send(serve_on_this_thread(&url, settings, shared, connect));
             })
             .map_err(Error::start)?;
     }
@@ -123,7 +132,7 @@ fn keep_freed_memory() {
 fn serve_on_this_thread(
     url: &str,
     settings: Settings,
-    cache: Arc<Mutex<Cache>>,
+    shared: Shared,
     connect: Connect,
 ) -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -134,7 +143,8 @@ fn serve_on_this_thread(
     let mut worker = Worker {
         runtime,
         deliveries,
-        cache,
+        cache: shared.cache,
+        holdings: shared.holdings,
         settings,
         // One task at first: until its pace is known, a thread takes no
         // task that another could run.
@@ -162,6 +172,12 @@ fn serve_on_this_thread(
     }
 }
 
+/// What a worker's threads share.
+struct Shared {
+    cache: Arc<Mutex<Cache>>,
+    holdings: Arc<Holdings>,
+}
+
 /// Why a worker runs none of the tasks of a delivery.
 enum Refusal {
     /// They come from another build of the program.
@@ -178,6 +194,8 @@ struct Worker {
     settings: Settings,
     /// Shared by the worker's threads.
     cache: Arc<Mutex<Cache>>,
+    /// The worker's resources, shared by its threads.
+    holdings: Arc<Holdings>,
     /// How long a task took, on average of the last few.
     pace: Duration,
     /// How long a task of each function took, on average of its last few,
@@ -189,7 +207,12 @@ impl Worker {
     /// Takes tasks and runs them.
     fn serve_some(&mut self) -> Result<(), Error> {
         let count = (BATCH_TIME.as_nanos() / self.pace.as_nanos().max(1)).clamp(1, 64) as usize;
-        for delivery in self.deliveries.next(&self.runtime, count)? {
+        let mut batch = self.deliveries.next(&self.runtime, count)?;
+        // Highest priority first; the others as they came.
+        batch.sort_by_key(|delivery| {
+            std::cmp::Reverse(delivery.task.as_ref().map_or(0, |task| task.priority))
+        });
+        for delivery in batch {
             let started = Instant::now();
             self.run(delivery)?;
             self.pace = (self.pace * 3 + started.elapsed()) / 4;
@@ -208,6 +231,22 @@ impl Worker {
                 return Ok(());
             }
         };
+        let needs = match task.resources.parse::<Resources>() {
+            Ok(needs) => needs,
+            Err(error) => {
+                self.deliveries.reject(&delivery, &error.to_string());
+                return Ok(());
+            }
+        };
+        if needs.unmet_by(&self.holdings.has).is_some() {
+            // Another worker of this stream has more: it goes back to
+            // them, after a pause that keeps it from coming straight back.
+            std::thread::sleep(PASS_ON_PAUSE);
+            return self.deliveries.pass_on(&delivery, &task);
+        }
+        // Held until the message is done, its chain included.
+        let holdings = self.holdings.clone();
+        let _held = (!needs.is_empty()).then(|| holdings.take(needs));
         let mut links = std::mem::take(&mut task.then).into_iter();
         if let Some(refusal) = self.refusal(&task, &delivery) {
             // Each task of the message fails: one recorded by an earlier
@@ -334,7 +373,7 @@ impl Worker {
         let started = Instant::now();
         let called = catch_unwind(AssertUnwindSafe(|| {
             function.build(&args).and_then(|built| {
-                let value = compute_on(&self.runtime, &built.node)?;
+                let value = compute_on(&self.runtime, &built.node, &self.holdings.has)?;
                 built.encode(function.path(), &value)
             })
         }));
@@ -504,10 +543,77 @@ impl Cache {
 /// Computes a task in this thread on `runtime`, as the synchronous
 /// client does but without a runtime of its own for each task: how a
 /// worker runs the tasks it is sent, one after another on one runtime.
-fn compute_on(runtime: &Runtime, node: &Arc<Node>) -> Result<Value, Error> {
+/// Computes `node` on this thread, where the worker has `resources` (the
+/// task holds what it needs of them already).
+fn compute_on(
+    runtime: &Runtime,
+    node: &Arc<Node>,
+    resources: &Arc<Resources>,
+) -> Result<Value, Error> {
     let graph = Graph::collect(&[node]);
-    let mut values = runtime.block_on(sequential::run(graph, None, None, Default::default()))?;
+    let services = Services {
+        resources: resources.clone(),
+        ..Services::default()
+    };
+    let mut values = runtime.block_on(sequential::run(graph, None, None, services))?;
     Ok(values.pop().expect("one value for the one root"))
+}
+
+/// A worker process's resources, shared by its threads: a task that needs
+/// some takes them before it runs, waiting while other threads hold them,
+/// and gives them back when its message is done.
+pub(crate) struct Holdings {
+    has: Arc<Resources>,
+    free: Mutex<Resources>,
+    given_back: Condvar,
+}
+
+impl Holdings {
+    fn new(has: Resources) -> Holdings {
+        Holdings {
+            free: Mutex::new(has.clone()),
+            has: Arc::new(has),
+            given_back: Condvar::new(),
+        }
+    }
+
+    /// Takes `needs`, waiting until other threads give enough back; the
+    /// guard gives them back. `needs` must fit what the worker has.
+    fn take(&self, needs: Resources) -> Held<'_> {
+        let mut free = lock(&self.free);
+        while needs.unmet_by(&free).is_some() {
+            free = self
+                .given_back
+                .wait(free)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        for (name, amount) in needs.iter() {
+            let left = free.get(name) - amount;
+            *free = std::mem::take(&mut *free).with(name, left);
+        }
+        Held {
+            holdings: self,
+            needs,
+        }
+    }
+}
+
+/// Resources a task holds, given back when dropped.
+struct Held<'a> {
+    holdings: &'a Holdings,
+    needs: Resources,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let mut free = lock(&self.holdings.free);
+        for (name, amount) in self.needs.iter() {
+            let back = free.get(name) + amount;
+            *free = std::mem::take(&mut *free).with(name, back);
+        }
+        drop(free);
+        self.holdings.given_back.notify_all();
+    }
 }
 
 #[cfg(test)]

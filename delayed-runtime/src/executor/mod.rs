@@ -234,7 +234,7 @@ impl Run {
         let timed = callbacks
             .as_deref()
             .is_some_and(|callbacks| callbacks.iter().any(|c| c.times_tasks()));
-        let unfit = unfit(&graph, plan.as_deref(), &services.resources);
+        let unfit = unfit(&graph, plan.as_deref(), services);
         Run {
             unfit: Mutex::new(unfit),
             timed,
@@ -936,32 +936,33 @@ impl Drop for Run {
     }
 }
 
-/// The error of the first task of `graph` that needs resources no one
-/// has: more than the client (`capacity`) for a task run here, more than
-/// any worker for one the `plan` sends to workers.
-fn unfit(graph: &Graph, plan: Option<&dyn Plan>, capacity: &Resources) -> Option<Error> {
+/// The error of the first task of `graph` run here that needs more
+/// resources than the client has: one that fits a place the `plan` sends
+/// tasks to goes there instead.
+fn unfit(graph: &Graph, plan: Option<&dyn Plan>, services: &Services) -> Option<Error> {
     if !graph.has_resources() {
         return None;
     }
     (0..graph.len() as u32).find_map(|i| {
         let node = graph.node(i);
         let needs = node.resources()?;
-        let message = match plan.filter(|plan| plan.offloads(i)) {
-            Some(plan) => plan.unfit(needs)?,
-            None => {
-                let (name, needed, has) = needs.unmet_by(capacity)?;
-                let need = Resources::from([(name, needed)]);
-                let has = match has {
-                    0 => format!("has no {name}"),
-                    has => format!("has {}", Resources::from([(name, has)])),
-                };
-                format!(
-                    "needs {need}, and this client {has}, so it could never run: give the \
-                     client more with `Client::builder().resources(\"{need}\")`, run it on \
-                     workers started with `DELAYED_WORKER_RESOURCES={need}`, or ask for less"
-                )
-            }
+        if plan.is_some_and(|plan| plan.offloads(i)) {
+            return None;
+        }
+        let (name, needed, has) = needs.unmet_by(&services.resources)?;
+        let need = Resources::from([(name, needed)]);
+        let has = match has {
+            0 => format!("has no {name}"),
+            has => format!("has {}", Resources::from([(name, has)])),
         };
+        let elsewhere = (services.offload.as_ref()).map_or(String::new(), |offload| {
+            format!(" ({})", offload.resources_elsewhere())
+        });
+        let message = format!(
+            "needs {need}, and this client {has}{elsewhere}, so it could never run: give the \
+             client more with `Client::builder().resources(\"{need}\")`, run it on workers \
+             started with `DELAYED_WORKER_RESOURCES={need}`, or ask for less"
+        );
         Some(Error::task_config(node.key.clone(), message))
     })
 }

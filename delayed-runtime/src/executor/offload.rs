@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use crate::graph::Graph;
 use crate::node::{BoxFuture, Inputs};
-use crate::resources::Resources;
 use crate::sync::{Mutex, lock};
 
 /// A backend that may run some of a compute's tasks elsewhere. A client
@@ -18,6 +17,11 @@ pub(crate) trait Offload: Send + Sync {
     /// prepares what running them needs; `None` when none does, so that
     /// the compute runs exactly as on a client without a backend.
     fn plan(&self, graph: &Graph) -> Option<Box<dyn Plan>>;
+
+    /// What the places tasks go to have, for the error of a task that
+    /// needs more resources than any of them and than this client: a task
+    /// that needs resources goes elsewhere only where they fit.
+    fn resources_elsewhere(&self) -> String;
 }
 
 /// One compute's tasks that run elsewhere, and the state of running them
@@ -27,11 +31,6 @@ pub(crate) trait Plan: Send + Sync {
     /// async task, holding no slot, whatever its body is; the answer never
     /// changes during the compute.
     fn offloads(&self, i: u32) -> bool;
-
-    /// Why a task that [`offloads`](Self::offloads) and needs `needs`
-    /// can never run there (no place it goes has enough), if it cannot:
-    /// the message of its error, saying what to do.
-    fn unfit(&self, needs: &Resources) -> Option<String>;
 
     /// Starts task `i`, one that [`offloads`](Self::offloads), once its
     /// inputs are ready: reads each of its inputs once from `inputs` (for
@@ -87,6 +86,10 @@ mod tests {
             let maps: Vec<bool> = graph.nodes.iter().map(|n| n.key.name() == "map").collect();
             maps.contains(&true)
                 .then(|| Box::new(Maps(maps)) as Box<dyn Plan>)
+        }
+
+        fn resources_elsewhere(&self) -> String {
+            "elsewhere has none".into()
         }
     }
 
