@@ -13,6 +13,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use delayed::__private::{
@@ -111,6 +112,16 @@ fn gpu_span(ms: u64) -> (u64, u64) {
     let from = now();
     std::thread::sleep(Duration::from_millis(ms));
     (from, now())
+}
+
+/// Says what it does as it does it, `lines` times.
+#[delayed]
+fn chatty(lines: u32) -> u32 {
+    for line in 0..lines {
+        tracing::info!(line, "loading part");
+    }
+    tracing::debug!("too verbose to travel");
+    lines
 }
 
 /// A task that has no value for odd numbers.
@@ -282,6 +293,10 @@ fn main() {
         (
             "keep_going_skips_and_replays_work_with_tasks_on_workers",
             keep_going_skips_and_replays_work_with_tasks_on_workers,
+        ),
+        (
+            "a_task_s_tracing_events_on_a_worker_reach_the_client_s_subscriber",
+            a_task_s_tracing_events_on_a_worker_reach_the_client_s_subscriber,
         ),
     ];
     #[cfg(feature = "cache")]
@@ -609,6 +624,7 @@ fn value<T: serde::de::DeserializeOwned>(outcome: &Outcome) -> T {
         Outcome::Passed => panic!("a task sent alone passes its result to no other"),
         Outcome::Lost(report) => panic!("the task's workers were lost: {report}"),
         Outcome::Skipped(reason) => panic!("the task skipped: {reason}"),
+        Outcome::Logged(_) => panic!("`next_done` passes over log lines"),
     }
 }
 
@@ -781,6 +797,82 @@ fn keep_going_skips_and_replays_work_with_tasks_on_workers(
     std::fs::write(&limit, "10").unwrap();
     err.replay().expect("succeeds once the input is fixed");
     let _ = std::fs::remove_file(&limit);
+}
+
+/// The log lines each finished task came home with, by key.
+#[derive(Default)]
+struct Logs(std::sync::Mutex<Vec<(String, Vec<delayed::diagnostics::LogLine>)>>);
+
+impl delayed::diagnostics::Callback for Logs {
+    fn task_finish(&self, task: &delayed::diagnostics::TaskFinish<'_>) {
+        (self.0.lock().unwrap()).push((task.key.to_string(), task.logs.to_vec()));
+    }
+}
+
+fn a_task_s_tracing_events_on_a_worker_reach_the_client_s_subscriber(
+    redis: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    // The client's subscriber: the completions are read on its runtime's
+    // threads, so a global one.
+    let events = common::spans::Events::default();
+    tracing::subscriber::set_global_default(events.clone()).expect("the first subscriber");
+    let _worker = redis.worker(&[("DELAYED_WORKER_THREADS", "1")]);
+    let logs = Arc::new(Logs::default());
+    let client = Client::builder()
+        .redis(redis.url())
+        .callback(logs.clone())
+        .build()
+        .expect("the client connects");
+    let task = chatty(2);
+    assert_eq!(client.compute(&task).expect("the task runs"), 2);
+    let key = task.key().to_string();
+    let ours: Vec<String> = (events.all().into_iter())
+        .filter(|event| event.contains(&format!("key={key}")))
+        .collect();
+    assert_eq!(ours.len(), 2, "two info events, no debug one: {ours:?}");
+    for (line, event) in ours.iter().enumerate() {
+        assert!(event.starts_with("delayed::worker: "), "{event}");
+        assert!(
+            event.contains(&format!("loading part line={line}")),
+            "{event}"
+        );
+        assert!(
+            event.contains("worker=worker-"),
+            "names the worker: {event}"
+        );
+        assert!(
+            event.contains("origin=distributed"),
+            "and where it came from: {event}"
+        );
+    }
+    // The callbacks (and so the dashboard) see them beside the task.
+    let seen = logs.0.lock().unwrap().clone();
+    let (_, lines) = seen
+        .iter()
+        .find(|(k, _)| *k == key)
+        .expect("the task finished");
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1].message, "loading part line=1");
+    assert_eq!(lines[1].level, delayed::diagnostics::LogLevel::Info);
+    // A chatty task is cut at the limit, and the client told how many
+    // events were left out.
+    let loud = chatty(500);
+    client.compute(&loud).expect("the task runs");
+    let key = loud.key().to_string();
+    let ours: Vec<String> = (events.all().into_iter())
+        .filter(|event| event.contains(&format!("key={key}")))
+        .collect();
+    assert_eq!(
+        ours.len(),
+        101,
+        "100 events and one saying what was left out"
+    );
+    assert!(
+        ours[100].contains("400 more events of this task were left out"),
+        "{}",
+        ours[100]
+    );
 }
 
 fn a_worker_runs_as_many_tasks_at_once_as_it_has_threads(

@@ -384,6 +384,70 @@ pub struct TaskFinish<'a> {
     /// Whether its value was read from the client's cache rather than
     /// computed (feature `cache`): then it did not run.
     pub cached: bool,
+    /// The `tracing` events it emitted on its worker (feature
+    /// `distributed`), which came home with it; empty for a task that ran
+    /// in this process, whose events went to this process's subscriber.
+    pub logs: &'a [LogLine],
+}
+
+/// A `tracing` event a task emitted on a worker, as it came home
+/// ([`TaskFinish::logs`]).
+///
+/// ```
+/// use delayed::diagnostics::{LogLevel, LogLine};
+///
+/// let line = LogLine { level: LogLevel::Info, target: "etl".into(), message: "loaded rows=3".into() };
+/// assert_eq!(line.to_string(), "INFO etl: loaded rows=3");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// How important it is.
+    pub level: LogLevel,
+    /// Where it came from: the module of its `tracing` call, or the
+    /// target it named.
+    pub target: String,
+    /// Its message, then its other fields as `name=value`.
+    pub message: String,
+}
+
+impl std::fmt::Display for LogLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.level, self.target, self.message)
+    }
+}
+
+/// The level of a [`LogLine`], most important first.
+///
+/// ```
+/// use delayed::diagnostics::LogLevel;
+///
+/// assert!(LogLevel::Error < LogLevel::Debug);
+/// assert_eq!(LogLevel::Warn.to_string(), "WARN");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    /// `tracing::error!`
+    Error,
+    /// `tracing::warn!`
+    Warn,
+    /// `tracing::info!`
+    Info,
+    /// `tracing::debug!`
+    Debug,
+    /// `tracing::trace!`
+    Trace,
+}
+
+impl std::fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LogLevel::Error => "ERROR",
+            LogLevel::Warn => "WARN",
+            LogLevel::Info => "INFO",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Trace => "TRACE",
+        })
+    }
 }
 
 /// What [`Callback::finish`] is told.

@@ -120,6 +120,9 @@ pub enum Outcome {
     /// The task returned [`Error::skip`](crate::Error::skip): the reason
     /// it gave, empty for none.
     Skipped(String),
+    /// Not a completion: the `tracing` events the task emitted on its
+    /// worker, in MessagePack, ahead of its completion.
+    Logged(Vec<u8>),
 }
 
 /// A completion read from a reply stream.
@@ -164,6 +167,10 @@ pub struct Settings {
     pub cache: usize,
     /// How many tasks a worker runs at once, each on a thread of its own.
     pub threads: usize,
+    /// The most verbose level of the `tracing` events a task emits that
+    /// go to its client (`DELAYED_WORKER_LOG`, `info` by default); `None`
+    /// sends none.
+    pub log: Option<tracing::Level>,
     /// What the worker has for the tasks that need resources
     /// (`DELAYED_WORKER_RESOURCES=gpu=2,memory=16GiB`): it takes such a
     /// task only when it has them, and holds them while the task runs.
@@ -180,6 +187,7 @@ impl Default for Settings {
             cache: 256 << 20,
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             resources: crate::resources::Resources::new(),
+            log: Some(tracing::Level::INFO),
         }
     }
 }
@@ -187,8 +195,9 @@ impl Default for Settings {
 impl Settings {
     /// The defaults, with `DELAYED_LEASE_MS`, `DELAYED_RETRIES`,
     /// `DELAYED_RESULT_TTL_MS`, `DELAYED_MAX_PAYLOAD` (bytes),
-    /// `DELAYED_WORKER_CACHE` (bytes), `DELAYED_WORKER_THREADS` and
-    /// `DELAYED_WORKER_RESOURCES` (`gpu=2,memory=16GiB`) from the
+    /// `DELAYED_WORKER_CACHE` (bytes), `DELAYED_WORKER_THREADS`,
+    /// `DELAYED_WORKER_RESOURCES` (`gpu=2,memory=16GiB`) and
+    /// `DELAYED_WORKER_LOG` (`off`, `error` … `trace`) from the
     /// environment when set.
     pub fn from_env() -> Result<Settings, Error> {
         let mut settings = Settings::default();
@@ -215,6 +224,7 @@ impl Settings {
         if let Some(bytes) = number("DELAYED_WORKER_CACHE")? {
             settings.cache = usize::try_from(bytes).unwrap_or(usize::MAX);
         }
+        settings.log = super::logs::level_from_env()?;
         if let Ok(text) = std::env::var(RESOURCES_VARIABLE) {
             settings.resources = text.parse().map_err(|error: Error| {
                 Error::config(format!("`{RESOURCES_VARIABLE}`: {error}"))
@@ -321,6 +331,10 @@ pub(crate) trait Deliveries {
 
     /// Sets aside a delivery that is not a task, with the reason.
     fn reject(&mut self, delivery: &Delivery, reason: &str);
+
+    /// Sends the `tracing` events `task` emitted (a batch in MessagePack)
+    /// to its client, ahead of its completion.
+    fn log(&mut self, task: &TaskMessage, batch: &[u8]);
 
     /// Hands a task this worker can never run (it needs more of a
     /// resource than the worker has) back to the other workers of its

@@ -62,6 +62,7 @@
 mod broker;
 mod build;
 mod cluster;
+mod logs;
 mod placement;
 mod registry;
 pub(crate) mod remote;

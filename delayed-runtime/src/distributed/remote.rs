@@ -19,6 +19,8 @@ use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
 use super::broker::{Argument, Link, Outcome, Queue, TaskMessage};
+use super::logs;
+use crate::diagnostics::LogLine;
 use crate::error::BoxError;
 use crate::error::{Error, WorkersLost};
 use crate::executor::offload::RanOn;
@@ -114,19 +116,28 @@ pub(crate) struct Attached {
     receiver: Receiver,
 }
 
-type Receiver = oneshot::Receiver<Result<(Outcome, String), Arc<Error>>>;
+type Receiver = oneshot::Receiver<Result<Completion, Arc<Error>>>;
+
+/// A task's outcome as the reader hands it over: with the name of the
+/// worker that ran it, and the log lines that came home from it.
+struct Completion {
+    outcome: Outcome,
+    worker: String,
+    logs: Vec<LogLine>,
+}
 
 /// A task's outcome as the reader hands it over, with the name of the
-/// worker that ran it told to `ran_on`.
+/// worker that ran it and its log lines told to `ran_on`.
 async fn completed(receiver: &mut Receiver, ran_on: Option<RanOn>) -> Result<Outcome, BoxError> {
-    let (outcome, worker) = receiver
+    let completion = receiver
         .await
         .map_err(|_| BoxError::from("the client stopped before the task's result came"))?
         .map_err(|error| BoxError::from(Error::shared(error)))?;
     if let Some(ran_on) = ran_on {
-        ran_on.set(worker);
+        ran_on.set(completion.worker);
+        ran_on.logged(completion.logs);
     }
-    Ok(outcome)
+    Ok(completion.outcome)
 }
 
 impl Drop for Attached {
@@ -264,9 +275,11 @@ impl Drop for Place {
 struct Waiting {
     /// Where its outcome and the name of the worker that ran it go, or
     /// the broker's error.
-    sender: oneshot::Sender<Result<(Outcome, String), Arc<Error>>>,
+    sender: oneshot::Sender<Result<Completion, Arc<Error>>>,
     /// Whether its result stays on the broker.
     kept: bool,
+    /// The log lines that came home ahead of its completion.
+    logs: Vec<LogLine>,
 }
 
 impl RemoteClient {
@@ -369,7 +382,14 @@ impl RemoteClient {
             let result = self.result_key();
             let (sender, receiver) = oneshot::channel();
             let kept = follower.kept_for.is_some();
-            lock(&self.waiting).insert(result.clone(), Waiting { sender, kept });
+            lock(&self.waiting).insert(
+                result.clone(),
+                Waiting {
+                    sender,
+                    kept,
+                    logs: Vec::new(),
+                },
+            );
             links.push(Link {
                 key: follower.key,
                 function: follower.spec.path.to_string(),
@@ -403,7 +423,14 @@ impl RemoteClient {
         };
         let (sender, mut receiver) = oneshot::channel();
         let kept = kept_for.is_some();
-        lock(&self.waiting).insert(message.result.clone(), Waiting { sender, kept });
+        lock(&self.waiting).insert(
+            message.result.clone(),
+            Waiting {
+                sender,
+                kept,
+                logs: Vec::new(),
+            },
+        );
         let client = self.clone();
         let decode = spec.decode;
         let future = Box::pin(async move {
@@ -457,6 +484,9 @@ impl RemoteClient {
             ))),
             Outcome::Failed(report) => Err(BoxError::from(RemoteFailure(report))),
             Outcome::Lost(report) => Err(BoxError::from(WorkersLost(report))),
+            Outcome::Logged(_) => Err(BoxError::from(format!(
+                "the log lines of task `{result}` came in place of its completion"
+            ))),
             Outcome::Skipped(reason) if reason.is_empty() => Err(BoxError::from(Error::skip())),
             Outcome::Skipped(reason) => Err(BoxError::from(Error::skip_because(reason))),
         }
@@ -522,22 +552,43 @@ async fn read_completions(client: Weak<RemoteClient>, reader: Arc<dyn Queue>, re
             let mut waiting = lock(&client.waiting);
             for done in done {
                 after.clone_from(&done.id);
+                if let Outcome::Logged(bytes) = done.outcome {
+                    // Told to this process's subscriber at once, and kept
+                    // for the callbacks until the task completes.
+                    if let Ok(batch) = crate::wire::decode::<logs::Batch>(&bytes) {
+                        let lines = logs::emit(batch, &done.key, &done.worker);
+                        if let Some(task) = waiting.get_mut(&done.result) {
+                            task.logs.extend(lines);
+                        }
+                    }
+                    continue;
+                }
                 let Some(task) = waiting.remove(&done.result) else {
                     continue;
                 };
                 if done.outcome == Outcome::Stored && !task.kept {
-                    to_take.push((task.sender, done));
+                    to_take.push((task.sender, (done, task.logs)));
                 } else {
-                    let _ = task.sender.send(Ok((done.outcome, done.worker)));
+                    let _ = task.sender.send(Ok(Completion {
+                        outcome: done.outcome,
+                        worker: done.worker,
+                        logs: task.logs,
+                    }));
                 }
             }
         }
         if !to_take.is_empty() {
             let (senders, done): (Vec<_>, Vec<_>) = to_take.into_iter().unzip();
+            let (done, logs): (Vec<_>, Vec<_>) = done.into_iter().unzip();
             match reader.take(&done).await {
                 Ok(outcomes) => {
-                    for ((sender, outcome), done) in senders.into_iter().zip(outcomes).zip(done) {
-                        let _ = sender.send(Ok((outcome, done.worker)));
+                    let told = senders.into_iter().zip(outcomes).zip(done).zip(logs);
+                    for (((sender, outcome), done), logs) in told {
+                        let _ = sender.send(Ok(Completion {
+                            outcome,
+                            worker: done.worker,
+                            logs,
+                        }));
                     }
                 }
                 Err(error) => {

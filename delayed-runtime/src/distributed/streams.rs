@@ -342,8 +342,16 @@ impl RedisBroker {
         after: &str,
         wait: Duration,
     ) -> Result<Option<Done>, Error> {
-        let Some(mut done) = self.completions(reply, after, wait, 1).await?.pop() else {
-            return Ok(None);
+        let mut after = after.to_string();
+        let mut done = loop {
+            let Some(done) = self.completions(reply, &after, wait, 1).await?.pop() else {
+                return Ok(None);
+            };
+            match done.outcome {
+                // Log lines, not a completion.
+                Outcome::Logged(_) => after = done.id,
+                _ => break done,
+            }
         };
         if done.outcome == Outcome::Stored {
             let mut taken = self.take(std::slice::from_ref(&done)).await?;
@@ -476,6 +484,8 @@ fn completion(mut entry: StreamId) -> Done {
         Outcome::Lost(text(report))
     } else if let Some(reason) = field("skipped") {
         Outcome::Skipped(text(reason))
+    } else if let Some(batch) = field("log") {
+        Outcome::Logged(batch)
     } else if field("stored").is_some() {
         Outcome::Stored
     } else if field("passed").is_some() {
@@ -867,6 +877,21 @@ impl Deliveries for RedisStream {
             .xdel(&delivery.queue, &[id])
             .ignore();
         self.finished.push(delivery.id.clone());
+    }
+
+    fn log(&mut self, task: &TaskMessage, batch: &[u8]) {
+        self.unsent
+            .xadd(
+                &task.reply,
+                "*",
+                &[
+                    ("key", task.key.as_bytes()),
+                    ("result", task.result.as_bytes()),
+                    ("log", batch),
+                    ("worker", self.me.as_bytes()),
+                ],
+            )
+            .ignore();
     }
 
     fn pass_on(&mut self, delivery: &Delivery, task: &TaskMessage) -> Result<(), Error> {

@@ -34,6 +34,7 @@ use tokio::runtime::Runtime;
 
 use super::broker::{Argument, Deliveries, Delivery, Finish, INLINE, Settings, TaskMessage};
 use super::build::build;
+use super::logs::{self, Capture};
 use super::registry::function;
 use crate::error::{Error, panic_message};
 use crate::executor::Services;
@@ -135,6 +136,12 @@ fn serve_on_this_thread(
     shared: Shared,
     connect: Connect,
 ) -> Result<(), Error> {
+    // The events of its tasks go home; the worker's own subscriber still
+    // sees everything it saw.
+    let _capture = settings.log.map(|level| {
+        let inner = tracing::dispatcher::get_default(|inner| inner.clone());
+        tracing::dispatcher::set_default(&tracing::Dispatch::new(Capture::new(inner, level)))
+    });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -371,12 +378,19 @@ impl Worker {
         // A task's own panic is its error already; this keeps the worker
         // alive through one of the registry's.
         let started = Instant::now();
+        logs::start_task();
         let called = catch_unwind(AssertUnwindSafe(|| {
             function.build(&args).and_then(|built| {
                 let value = compute_on(&self.runtime, &built.node, &self.holdings.has)?;
                 built.encode(function.path(), &value)
             })
         }));
+        // Sent ahead of the task's completion, with the same round trip.
+        if let Some(batch) = logs::end_task()
+            && let Ok(bytes) = crate::wire::encode(&batch)
+        {
+            self.deliveries.log(task, &bytes);
+        }
         let took = started.elapsed();
         self.paces
             .entry(function.path())

@@ -561,7 +561,11 @@ impl Run {
             return outcome;
         };
         let started = self.task_started(callbacks, i)?;
-        self.task_finished(callbacks, i, started, outcome, None, true)
+        let ran = Ran {
+            cached: true,
+            ..Ran::HERE
+        };
+        self.task_finished(callbacks, i, started, outcome, ran)
     }
 
     /// Task `i`'s inputs, one per dependency edge, read from the result
@@ -615,7 +619,7 @@ impl Run {
         };
         let started = self.task_started(callbacks, i)?;
         let outcome = attempt();
-        self.task_finished(callbacks, i, started, outcome, None, false)
+        self.task_finished(callbacks, i, started, outcome, Ran::HERE)
     }
 
     /// One attempt at an async task, dropped after `timeout`.
@@ -642,8 +646,16 @@ impl Run {
         };
         let started = self.task_started(callbacks, i)?;
         let outcome = attempt.await;
-        let worker = ran_on.and_then(|ran_on| ran_on.get());
-        self.task_finished(callbacks, i, started, outcome, worker.as_deref(), false)
+        let (worker, logs) = match ran_on {
+            Some(ran_on) => (ran_on.get(), ran_on.logs()),
+            None => (None, Vec::new()),
+        };
+        let ran = Ran {
+            worker: worker.as_deref(),
+            logs: &logs,
+            cached: false,
+        };
+        self.task_finished(callbacks, i, started, outcome, ran)
     }
 
     /// Tells the callbacks that task `i` starts; a hook that panics fails
@@ -667,17 +679,15 @@ impl Run {
         Ok(start.at)
     }
 
-    /// Tells the callbacks how task `i` ended (`cached`: its value was
-    /// read from the cache); a hook that panics fails the task (unless it
-    /// failed already).
+    /// Tells the callbacks how task `i` ended, and where it ran; a hook
+    /// that panics fails the task (unless it failed already).
     fn task_finished(
         &self,
         callbacks: &Callbacks,
         i: u32,
         started: Instant,
         outcome: Result<Value, Failure>,
-        worker: Option<&str>,
-        cached: bool,
+        ran: Ran<'_>,
     ) -> Result<Value, Failure> {
         let key = &self.graph.node(i).key;
         let finish = TaskFinish {
@@ -694,8 +704,9 @@ impl Run {
             },
             ok: outcome.is_ok(),
             error: outcome.as_ref().err().map(|failure| failure as _),
-            worker,
-            cached,
+            worker: ran.worker,
+            cached: ran.cached,
+            logs: ran.logs,
         };
         let told = hooks(callbacks, |c| c.task_finish(&finish));
         match (outcome, told) {
@@ -965,6 +976,24 @@ fn unfit(graph: &Graph, plan: Option<&dyn Plan>, services: &Services) -> Option<
         );
         Some(Error::task_config(node.key.clone(), message))
     })
+}
+
+/// Where a task ran, as the callbacks are told: the worker, and the log
+/// lines that came home from it; or whether its value was read from the
+/// cache instead.
+struct Ran<'a> {
+    worker: Option<&'a str>,
+    logs: &'a [crate::diagnostics::LogLine],
+    cached: bool,
+}
+
+impl Ran<'_> {
+    /// A task that ran in this process.
+    const HERE: Ran<'static> = Ran {
+        worker: None,
+        logs: &[],
+        cached: false,
+    };
 }
 
 /// The current thread's id, without taking a reference to the thread.

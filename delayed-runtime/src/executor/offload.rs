@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::diagnostics::LogLine;
 use crate::graph::Graph;
 use crate::node::{BoxFuture, Inputs};
 use crate::sync::{Mutex, lock};
@@ -46,22 +47,40 @@ pub(crate) trait Plan: Send + Sync {
 }
 
 /// Where a task that ran elsewhere ran: the worker's name, set by the
-/// backend when the task completes, for the callbacks (the profiler draws
-/// a row for each worker). Made only for a task that runs elsewhere while
-/// callbacks listen.
+/// backend when the task completes, and the log lines that came home with
+/// it, for the callbacks (the profiler draws a row for each worker, the
+/// dashboard shows the lines beside the task). Made only for a task that
+/// runs elsewhere while callbacks listen.
 #[derive(Clone, Default)]
-pub(crate) struct RanOn(Arc<Mutex<Option<String>>>);
+pub(crate) struct RanOn(Arc<Mutex<Ran>>);
+
+#[derive(Default)]
+struct Ran {
+    place: Option<String>,
+    logs: Vec<LogLine>,
+}
 
 impl RanOn {
     /// Records the place the task ran.
     #[allow(dead_code)] // a backend's call; none is built without `distributed`
     pub(crate) fn set(&self, place: String) {
-        *lock(&self.0) = Some(place);
+        lock(&self.0).place = Some(place);
+    }
+
+    /// Records the log lines that came home with the task.
+    #[allow(dead_code)] // a backend's call; none is built without `distributed`
+    pub(crate) fn logged(&self, lines: Vec<LogLine>) {
+        lock(&self.0).logs.extend(lines);
     }
 
     /// The place recorded, if any.
     pub(crate) fn get(&self) -> Option<String> {
-        lock(&self.0).clone()
+        lock(&self.0).place.clone()
+    }
+
+    /// The log lines recorded.
+    pub(crate) fn logs(&self) -> Vec<LogLine> {
+        std::mem::take(&mut lock(&self.0).logs)
     }
 }
 
