@@ -302,6 +302,19 @@ impl Node {
         self.policy().map_or(0, |policy| policy.priority)
     }
 
+    /// Its priority and resources as pictures and the dashboard show them:
+    /// `priority 10, gpu=1`; `None` when it has neither.
+    pub(crate) fn annotations(&self) -> Option<String> {
+        let mut said = Vec::new();
+        if self.priority() != 0 {
+            said.push(format!("priority {}", self.priority()));
+        }
+        if let Some(resources) = self.resources() {
+            said.push(resources.to_string());
+        }
+        (!said.is_empty()).then(|| said.join(", "))
+    }
+
     /// The resources this task needs, if any.
     pub(crate) fn resources(&self) -> Option<&Arc<Resources>> {
         self.policy().and_then(|policy| policy.resources.as_ref())

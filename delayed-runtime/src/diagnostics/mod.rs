@@ -287,6 +287,38 @@ impl<'a> TaskGraph<'a> {
         self.graph.node(index(i)).is_junction()
     }
 
+    /// Node `i`'s priority: among ready tasks, a higher one runs first
+    /// (0 unless it was given one, [`Delayed::with_priority`](crate::Delayed::with_priority)).
+    ///
+    /// # Panics
+    ///
+    /// If `i` is not below [`len`](Self::len).
+    ///
+    /// ```
+    /// # use delayed::diagnostics::TaskGraph;
+    /// fn urgent(graph: TaskGraph<'_>) -> usize { (0..graph.len()).filter(|&i| graph.priority(i) > 0).count() }
+    /// ```
+    pub fn priority(&self, i: usize) -> i32 {
+        self.graph.node(index(i)).priority()
+    }
+
+    /// The resources node `i` needs to run, if any
+    /// ([`Delayed::with_resources`](crate::Delayed::with_resources)).
+    ///
+    /// # Panics
+    ///
+    /// If `i` is not below [`len`](Self::len).
+    ///
+    /// ```
+    /// # use delayed::diagnostics::TaskGraph;
+    /// fn gpus(graph: TaskGraph<'_>) -> u64 {
+    ///     (0..graph.len()).filter_map(|i| graph.resources(i)).map(|r| r.get("gpu")).sum()
+    /// }
+    /// ```
+    pub fn resources(&self, i: usize) -> Option<&'a crate::Resources> {
+        self.graph.node(index(i)).resources().map(|r| &**r)
+    }
+
     /// The nodes the compute returns, in request order.
     ///
     /// ```

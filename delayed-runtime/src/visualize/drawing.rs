@@ -56,6 +56,15 @@ impl DrawnBox {
     }
 }
 
+/// Adds a task's annotations to its box: its priority and the resources it
+/// needs, in the label (`train [priority 10, gpu=1]`) and the tooltip.
+fn annotate(node: &Node, label: &mut String, tooltip: &mut String) {
+    if let Some(said) = node.annotations() {
+        label.push_str(&format!(" [{said}]"));
+        tooltip.push_str(&format!("; {said}"));
+    }
+}
+
 /// Whether a client with workers sends `node` to them.
 fn on_worker(node: &Node) -> bool {
     #[cfg(feature = "distributed")]
@@ -154,6 +163,8 @@ impl Drawing {
                 let on_worker = on_worker(node);
                 let cached = was_cached(node);
                 let mut tooltip = node.key.to_string();
+                let mut label = node.key.name().to_owned();
+                annotate(node, &mut label, &mut tooltip);
                 if on_worker {
                     tooltip.push_str(ON_A_WORKER);
                 }
@@ -161,7 +172,7 @@ impl Drawing {
                     tooltip.push_str(FROM_THE_CACHE);
                 }
                 DrawnBox {
-                    label: node.key.name().to_owned(),
+                    label,
                     tooltip,
                     name: node.key.name(),
                     value: node.is_value(),
@@ -302,6 +313,7 @@ impl Drawing {
                 if outputs[g] > 0 && outputs[g] < counts[g] {
                     tooltip.push_str(&format!(", {} of them outputs", thousands(outputs[g])));
                 }
+                annotate(node, &mut label, &mut tooltip);
                 let on_worker = kinds.table[kinds.of[firsts[g] as usize] as usize].3;
                 if on_worker {
                     tooltip.push_str(ON_A_WORKER);

@@ -31,6 +31,9 @@ const HISTORY: usize = 5_000;
 const PAST: usize = 50;
 const FAILURES: usize = 100;
 
+/// How many tasks whose events came home the board shows, the last ones.
+const LOGGED: usize = 50;
+
 /// A node's state, for graphs small enough to draw task by task.
 const WAITING: u8 = 0;
 const RUNNING: u8 = 1;
@@ -48,6 +51,7 @@ pub(crate) struct Board {
     last: Mutex<Option<Arc<Live>>>,
     past: Mutex<VecDeque<PastCompute>>,
     failures: Mutex<VecDeque<FailedTask>>,
+    logs: Mutex<VecDeque<LoggedTask>>,
     /// One row of the task stream per thread that ran a task.
     rows: Mutex<HashMap<ThreadId, usize>>,
     /// The newest bars, for a page that opens after they were drawn.
@@ -63,6 +67,8 @@ pub(crate) struct Live {
     started: Instant,
     /// Function rows in the order their first task appears.
     functions: Vec<&'static str>,
+    /// Per function, its tasks' annotations, when they have any.
+    annotations: Vec<Option<String>>,
     totals: Vec<u64>,
     /// Each node's function row (`u32::MAX` for plain values and for
     /// junctions, which gather a collection: tasks the user never wrote).
@@ -151,6 +157,16 @@ struct PastCompute {
     error: Option<String>,
 }
 
+/// A task whose `tracing` events came home from its worker, with them.
+#[derive(Serialize, Clone)]
+struct LoggedTask {
+    compute: u64,
+    key: String,
+    worker: String,
+    /// Each as `LEVEL target: message`.
+    lines: Vec<String>,
+}
+
 #[derive(Serialize, Clone)]
 struct FailedTask {
     compute: u64,
@@ -174,6 +190,8 @@ pub(crate) struct Frame {
     /// Tasks finished since the last frame and not drawn.
     dropped: u64,
     failures: Vec<FailedTask>,
+    /// The last tasks whose events came home from workers.
+    logs: Vec<LoggedTask>,
     past: Vec<PastCompute>,
 }
 
@@ -203,6 +221,9 @@ struct FunctionFrame {
     failed: u64,
     /// Of those done, read from the cache.
     cached: u64,
+    /// Its tasks' priority and resources, as its first annotated task has
+    /// them (`priority 10, gpu=1`).
+    annotations: Option<String>,
 }
 
 thread_local! {
@@ -227,6 +248,7 @@ impl Board {
             last: Mutex::new(None),
             past: Mutex::new(VecDeque::new()),
             failures: Mutex::new(VecDeque::new()),
+            logs: Mutex::new(VecDeque::new()),
             rows: Mutex::new(HashMap::new()),
             history: Mutex::new(VecDeque::new()),
             changes: AtomicU64::new(0),
@@ -286,6 +308,17 @@ impl Board {
                 row
             })
             .collect();
+        // Read only when the graph has annotations: a second pass over
+        // the nodes for them alone.
+        let mut annotations: Vec<Option<String>> = vec![None; functions.len()];
+        if graph.graph.has_priorities() || graph.graph.has_resources() {
+            for (i, &row) in function_of.iter().enumerate() {
+                if row == u32::MAX || annotations[row as usize].is_some() {
+                    continue;
+                }
+                annotations[row as usize] = graph.graph.node(i as u32).annotations();
+            }
+        }
         let small = graph.len() <= DEFAULT_MAX_NODES;
         let states = small.then(|| {
             kinds
@@ -312,6 +345,7 @@ impl Board {
             function_of: function_of.into(),
             shards: (0..SHARDS).map(|_| Shard::new(functions.len())).collect(),
             functions,
+            annotations,
             states,
             deps,
             starts: (0..graph.len()).map(|_| AtomicU32::new(0)).collect(),
@@ -385,6 +419,19 @@ impl Board {
                 task.ok,
             ));
         });
+        if !task.logs.is_empty() {
+            let mut logs = lock(&self.logs);
+            if logs.len() == LOGGED {
+                logs.pop_front();
+            }
+            logs.push_back(LoggedTask {
+                compute: task.compute,
+                key: task.key.to_string(),
+                worker: task.worker.unwrap_or("this process").to_string(),
+                lines: task.logs.iter().map(ToString::to_string).collect(),
+            });
+            self.changes.fetch_add(1, Ordering::AcqRel);
+        }
         if let Some(error) = task.error {
             let causes = std::iter::successors(error.source(), |e| e.source())
                 .map(ToString::to_string)
@@ -504,6 +551,7 @@ impl Board {
             bars,
             dropped,
             failures: lock(&self.failures).iter().cloned().collect(),
+            logs: lock(&self.logs).iter().cloned().collect(),
             past: lock(&self.past).iter().rev().cloned().collect(),
         }
     }
@@ -557,6 +605,7 @@ impl Live {
                     done: done[f],
                     failed: failed[f],
                     cached: cached[f],
+                    annotations: self.annotations[f].clone(),
                 }
             })
             .collect();
@@ -612,4 +661,53 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::{LogLevel, LogLine, TaskGraph};
+
+    #[test]
+    fn a_task_s_annotations_and_the_lines_it_logged_on_a_worker_are_shown() {
+        let task = crate::value(2)
+            .map(|x: i32| x + 1)
+            .with_priority(5)
+            .with_resources([("gpu", 1)]);
+        let graph = crate::computable::graph_of(&task);
+        let board = Board::new();
+        board.start(&ComputeStart {
+            tasks: 1,
+            at: Instant::now(),
+            id: 7,
+            graph: TaskGraph { graph: &graph },
+        });
+        let lines = [LogLine {
+            level: LogLevel::Info,
+            target: "etl".into(),
+            message: "loaded rows=3".into(),
+        }];
+        board.task_finish(&TaskFinish {
+            key: &graph.node(1).key,
+            compute: 7,
+            index: 1,
+            name: "map",
+            thread: std::thread::current().id(),
+            started: Instant::now(),
+            duration: std::time::Duration::ZERO,
+            ok: true,
+            error: None,
+            worker: Some("worker-1"),
+            cached: false,
+            logs: &lines,
+        });
+        let frame = serde_json::to_value(board.frame()).unwrap();
+        let function = &frame["computes"][0]["functions"][0];
+        assert_eq!(function["name"], "map");
+        assert_eq!(function["annotations"], "priority 5, gpu=1");
+        let logged = &frame["logs"][0];
+        assert_eq!(logged["key"], graph.node(1).key.to_string());
+        assert_eq!(logged["worker"], "worker-1");
+        assert_eq!(logged["lines"][0], "INFO etl: loaded rows=3");
+    }
 }
