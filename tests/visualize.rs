@@ -317,10 +317,15 @@ fn a_collection_argument_is_drawn_as_a_junction() {
 #[test]
 fn a_task_s_priority_and_resources_show_in_its_box_and_tooltip() {
     let plain = inc(1);
-    let urgent = dec(plain.clone()).with_priority(10).with_resources([("gpu", 1)]);
+    let urgent = dec(plain.clone())
+        .with_priority(10)
+        .with_resources([("gpu", 1)]);
     let dot = delayed::visualize(&urgent).to_dot();
     assert!(dot.contains("label=\"dec [priority 10, gpu=1]\""), "{dot}");
-    assert!(dot.contains(&format!("{}; priority 10, gpu=1", urgent.key())), "{dot}");
+    assert!(
+        dot.contains(&format!("{}; priority 10, gpu=1", urgent.key())),
+        "{dot}"
+    );
     // A task without annotations is drawn as before.
     assert!(dot.contains("label=\"inc\""), "{dot}");
     let svg = delayed::visualize(&urgent).to_svg();

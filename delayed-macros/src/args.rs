@@ -169,12 +169,16 @@ impl Args {
             // build, pointing at it.
             let amount = match amount {
                 Amount::Count(count) => quote!(#count),
-                Amount::Size(size) => quote::quote_spanned! {size.span()=>
-                    {
-                        const AMOUNT: u64 = #krate::__private::checked_amount(#size);
-                        AMOUNT
+                Amount::Size(size) => {
+                    // Every token at the size, so that the error points at it.
+                    let krate = respan(krate.clone(), size.span());
+                    quote::quote_spanned! {size.span()=>
+                        {
+                            const AMOUNT: u64 = #krate::__private::checked_amount(#size);
+                            AMOUNT
+                        }
                     }
-                },
+                }
             };
             calls.push(quote!(
                 #krate::__private::TaskBuilder::resource(&mut __delayed_builder, #name, #amount);
@@ -182,6 +186,23 @@ impl Args {
         }
         quote!(#(#calls)*)
     }
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = proc_macro2::TokenTree::Group(inner);
+            }
+            token.set_span(span);
+            token
+        })
+        .collect()
 }
 
 const EXPECTED: &str = "`#[delayed]` takes `pure`, `local`, `name = \"…\"`, `retries = 3`, `backoff = \"100ms\"`, `timeout = \"30s\"`, `priority = 10`, `resources(gpu = 1)`, `cache`, `uses = [helper]`, `version = \"2\"`, `crate = \"…\"` and, on an impl block, `trait_name = \"…\"`, e.g. `#[delayed(pure, name = \"load\")]`";
