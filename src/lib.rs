@@ -430,10 +430,13 @@ pub mod guide {
     pub mod seeing_the_work {}
     #[doc = include_str!("../docs/src/results-as-they-arrive.md")]
     pub mod results_as_they_arrive {}
-    /// With the `distributed` feature.
+    #[doc = include_str!("../docs/src/priorities-and-resources.md")]
+    pub mod priorities_and_resources {}
+    /// With the `cache` feature.
     #[cfg(feature = "cache")]
     #[doc = include_str!("../docs/src/caching-across-runs.md")]
     pub mod caching_across_runs {}
+    /// With the `distributed` feature.
     #[cfg(feature = "distributed")]
     #[doc = include_str!("../docs/src/beyond-one-machine.md")]
     pub mod beyond_one_machine {}

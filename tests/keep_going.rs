@@ -144,7 +144,7 @@ fn a_skip_is_not_a_failure_and_skips_what_needs_it() {
 #[delayed]
 fn fail_after(order: &'static Mutex<Vec<u32>>, x: u32) -> Result<u32, String> {
     order.lock().unwrap().push(x);
-    if x % 2 == 0 {
+    if x.is_multiple_of(2) {
         Err(format!("{x} is even"))
     } else {
         Ok(x)

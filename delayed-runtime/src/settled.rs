@@ -11,6 +11,9 @@ use crate::executor::Control;
 use crate::sync::{Mutex, lock};
 use crate::value::Value;
 
+/// Each output node's value or error, as it arrived.
+type Arrived = HashMap<u32, Result<Value, Arc<Error>>>;
+
 /// Computes `computable` on the current client (see [`Client::current`]),
 /// going on after failures: [`Client::compute_settled`].
 ///
@@ -157,7 +160,7 @@ impl KeepGoing<'_> {
     pub fn compute<C: Computable + ?Sized>(&self, computable: &C) -> C::Settled {
         let graph = graph_of(computable);
         let roots = graph.roots.clone();
-        let arrived: Arc<Mutex<HashMap<u32, Result<Value, Arc<Error>>>>> = Arc::default();
+        let arrived: Arc<Mutex<Arrived>> = Arc::default();
         let sink = arrived.clone();
         let control = Control::keep_going(
             Box::new(move |node, result| {
