@@ -1016,13 +1016,25 @@ fn a_chain_goes_to_a_worker_in_messages_of_64_tasks(
     let (a, b) = (add(&shared, 1), add(&shared, 2));
     let joined = add(a, b);
     let retried = inc(inc(2000).with_retries(1));
-    let values = client.compute(&(tip, joined, retried));
-    assert_eq!(values.expect("it computes"), (150, 2005, 2002));
+    // A chain whose priority changes in the middle is split there: three
+    // messages for its 10 tasks.
+    let mut annotated = inc(0);
+    for link in 1..10 {
+        annotated = match link {
+            5 => inc(annotated).with_priority(3),
+            _ => inc(annotated),
+        };
+    }
+    let values = client.compute(&(tip, joined, retried, annotated));
+    assert_eq!(values.expect("it computes"), (150, 2005, 2002, 10));
     // One entry on the task stream for each message, and one on the reply
     // stream for each task: the chain of 150 went in 3 messages.
-    assert_eq!(calls(&redis, "xadd"), (3 + 150) + (4 + 4) + (2 + 2));
+    assert_eq!(
+        calls(&redis, "xadd"),
+        (3 + 150) + (4 + 4) + (2 + 2) + (3 + 10)
+    );
     let records = profiler.records();
-    assert_eq!(records.len(), 156);
+    assert_eq!(records.len(), 166);
     assert!(
         records.iter().all(|r| r.worker.is_some()),
         "every task ran on a worker"
