@@ -611,7 +611,7 @@ impl Error {
     /// from the failed compute: keeping them would cost every task a copy
     /// of its inputs, failing or not. So a replay costs what the failed
     /// task's ancestors cost to compute (nothing for those the
-    /// [cache](crate::cache) has), and the error holds the failed task's
+    /// cache has, feature `cache`), and the error holds the failed task's
     /// part of the graph, not its values, for as long as it lives.
     ///
     /// # Errors
