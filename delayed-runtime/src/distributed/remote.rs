@@ -10,7 +10,7 @@
 //!
 //! What a node records is in [`wire`](crate::wire), which this reads.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -24,6 +24,7 @@ use crate::diagnostics::LogLine;
 use crate::error::BoxError;
 use crate::error::{Error, WorkersLost};
 use crate::executor::offload::RanOn;
+use crate::executor::ready::Ranked;
 use crate::node::{BoxFuture, Node};
 use crate::resources::Resources;
 use crate::sync::lock;
@@ -217,40 +218,19 @@ async fn watch_workers(client: Weak<RemoteClient>) {
 const WINDOW: usize = 256;
 
 /// The tasks a client has on the broker, and those waiting to be sent.
-#[derive(Default)]
 struct Window {
     sent: usize,
-    /// Each is told when a place is free, highest priority first, then
+    /// Each is told when a place is free: highest priority first, then
     /// newest first.
-    waiting: BinaryHeap<Turn>,
-    /// How many have waited: the order of arrival.
-    arrivals: u64,
+    waiting: Ranked<oneshot::Sender<()>>,
 }
 
-/// A task waiting for a place in the window.
-struct Turn {
-    priority: i32,
-    arrival: u64,
-    place: oneshot::Sender<()>,
-}
-
-impl PartialEq for Turn {
-    fn eq(&self, other: &Turn) -> bool {
-        (self.priority, self.arrival) == (other.priority, other.arrival)
-    }
-}
-
-impl Eq for Turn {}
-
-impl PartialOrd for Turn {
-    fn partial_cmp(&self, other: &Turn) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Turn {
-    fn cmp(&self, other: &Turn) -> std::cmp::Ordering {
-        (self.priority, self.arrival).cmp(&(other.priority, other.arrival))
+impl Default for Window {
+    fn default() -> Window {
+        Window {
+            sent: 0,
+            waiting: Ranked::newest_first(),
+        }
     }
 }
 
@@ -263,7 +243,7 @@ impl Drop for Place {
         let mut window = lock(&self.0.window);
         while let Some(next) = window.waiting.pop() {
             // A task dropped while waiting has no use for the place.
-            if next.place.send(()).is_ok() {
+            if next.send(()).is_ok() {
                 return;
             }
         }
@@ -293,13 +273,7 @@ impl RemoteClient {
                 None
             } else {
                 let (place, turn) = oneshot::channel();
-                let arrival = window.arrivals;
-                window.arrivals += 1;
-                window.waiting.push(Turn {
-                    priority,
-                    arrival,
-                    place,
-                });
+                window.waiting.push(place, priority);
                 Some(turn)
             }
         };

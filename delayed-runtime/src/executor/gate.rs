@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Weak;
 
+use super::ready::Ranked;
 use crate::resources::Resources;
 use crate::sync::{Mutex, lock};
 
@@ -18,17 +19,14 @@ pub(crate) struct Gate<J> {
 struct State<J> {
     /// What is not held, by name.
     free: HashMap<String, u64>,
-    /// Tasks that found their resources held: their compute, index,
-    /// priority and order of arrival.
-    waiting: Vec<Waiter<J>>,
-    arrivals: u64,
+    /// Tasks that found their resources held, by priority.
+    waiting: Ranked<Waiter<J>>,
 }
 
+/// A task waiting for resources: its compute, index, and what it needs.
 struct Waiter<J> {
     job: Weak<J>,
     task: u32,
-    priority: i32,
-    arrival: u64,
     needs: Resources,
 }
 
@@ -42,8 +40,7 @@ impl<J> Gate<J> {
         Gate {
             state: Mutex::new(State {
                 free,
-                waiting: Vec::new(),
-                arrivals: 0,
+                waiting: Ranked::default(),
             }),
         }
     }
@@ -59,15 +56,8 @@ impl<J> Gate<J> {
             }
             return true;
         }
-        let arrival = state.arrivals;
-        state.arrivals += 1;
-        state.waiting.push(Waiter {
-            job,
-            task,
-            priority,
-            arrival,
-            needs: needs.clone(),
-        });
+        let needs = needs.clone();
+        state.waiting.push(Waiter { job, task, needs }, priority);
         false
     }
 
@@ -80,15 +70,13 @@ impl<J> Gate<J> {
         for (name, amount) in held.iter() {
             *state.free.get_mut(name).expect("held what it took") += amount;
         }
-        state.waiting.retain(|waiter| waiter.job.strong_count() > 0);
-        state
-            .waiting
-            .sort_by_key(|waiter| (std::cmp::Reverse(waiter.priority), waiter.arrival));
         // What the ones let through will take, so that no more are let
         // through than fit together.
         let mut free = state.free.clone();
-        let mut through = Vec::new();
-        state.waiting.retain(|waiter| {
+        let through = state.waiting.take_some(|waiter| {
+            if waiter.job.strong_count() == 0 {
+                return None;
+            }
             let fits = waiter
                 .needs
                 .iter()
@@ -97,11 +85,12 @@ impl<J> Gate<J> {
                 for (name, amount) in waiter.needs.iter() {
                     *free.get_mut(name).expect("fits checked the name") -= amount;
                 }
-                through.push((waiter.job.clone(), waiter.task));
             }
-            !fits
+            Some(fits)
         });
-        through
+        (through.into_iter())
+            .map(|waiter| (waiter.job, waiter.task))
+            .collect()
     }
 }
 
