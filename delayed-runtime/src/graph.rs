@@ -131,10 +131,14 @@ impl Graph {
                 }
                 nodes.push(node.clone());
                 kinds.push(Kind::of(node));
-                if let Some(policy) = node.policy() {
-                    resourced |= policy.resources.is_some();
-                }
-                match (&mut priorities, node.priority()) {
+                let priority = match node.policy() {
+                    Some(policy) => {
+                        resourced |= policy.resources.is_some();
+                        policy.priority
+                    }
+                    None => 0,
+                };
+                match (&mut priorities, priority) {
                     (Some(priorities), priority) => priorities.push(priority),
                     (None, 0) => {}
                     (None, priority) => {
