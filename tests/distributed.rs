@@ -124,6 +124,12 @@ fn chatty(lines: u32) -> u32 {
     lines
 }
 
+/// The resources of the worker it runs on, as its environment says.
+#[delayed(resources(gpu = 1))]
+fn resources_of_my_worker() -> String {
+    std::env::var("DELAYED_WORKER_RESOURCES").unwrap_or_default()
+}
+
 /// A task that has no value for odd numbers.
 #[delayed]
 fn even_only(x: i64) -> Result<i64, delayed::Error> {
@@ -289,6 +295,10 @@ fn main() {
         (
             "a_task_needing_a_gpu_runs_only_on_the_worker_that_has_one",
             a_task_needing_a_gpu_runs_only_on_the_worker_that_has_one,
+        ),
+        (
+            "a_local_cluster_s_worker_with_a_gpu_runs_the_gpu_tasks",
+            a_local_cluster_s_worker_with_a_gpu_runs_the_gpu_tasks,
         ),
         (
             "keep_going_skips_and_replays_work_with_tasks_on_workers",
@@ -748,6 +758,31 @@ fn a_task_needing_a_gpu_runs_only_on_the_worker_that_has_one(
         message.contains("gpu=1,memory=2GiB"),
         "says what the workers have: {message}"
     );
+}
+
+fn a_local_cluster_s_worker_with_a_gpu_runs_the_gpu_tasks(
+    redis: &Redis,
+    _runtime: &tokio::runtime::Runtime,
+) {
+    // The cluster returns once its workers serve: the client sees the GPU
+    // at once, with no wait of the test's own.
+    let cluster = LocalCluster::builder()
+        .redis(redis.url())
+        .workers(2)
+        .worker_with(delayed::Resources::from([("gpu", 1)]))
+        .threads_per_worker(1)
+        .build()
+        .expect("the cluster starts");
+    assert_eq!(cluster.workers(), 3);
+    let client = cluster.client().expect("the client connects");
+    let seen = client
+        .compute(
+            &(0..12)
+                .map(|_| resources_of_my_worker())
+                .collect::<Vec<_>>(),
+        )
+        .expect("the GPU tasks run");
+    assert!(seen.iter().all(|r| r == "gpu=1"), "{seen:?}");
 }
 
 fn keep_going_skips_and_replays_work_with_tasks_on_workers(

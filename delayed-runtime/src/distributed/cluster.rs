@@ -7,9 +7,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::WORKER_VARIABLE;
-use super::broker::THREADS_VARIABLE;
+use super::broker::{RESOURCES_VARIABLE, THREADS_VARIABLE};
+use super::streams::{NAME_VARIABLE, RedisBroker};
 use crate::client::Client;
 use crate::error::Error;
+use crate::resources::Resources;
 
 /// Worker processes of the current executable on this machine, and a
 /// private `redis-server` as their broker (on a free port, with a
@@ -68,6 +70,8 @@ pub struct LocalClusterBuilder {
     workers: usize,
     threads: Option<usize>,
     redis: Option<String>,
+    /// Workers started besides, each with its resources.
+    with_resources: Vec<Resources>,
 }
 
 impl LocalClusterBuilder {
@@ -100,6 +104,25 @@ impl LocalClusterBuilder {
         self
     }
 
+    /// One more worker process, with `resources` for the tasks that need
+    /// them (`DELAYED_WORKER_RESOURCES`); call it once for each.
+    ///
+    /// ```no_run
+    /// use delayed::Resources;
+    ///
+    /// // Two plain workers, and one with a GPU.
+    /// let cluster = delayed::distributed::LocalCluster::builder()
+    ///     .workers(2)
+    ///     .worker_with(Resources::from([("gpu", 1)]))
+    ///     .build()?;
+    /// assert_eq!(cluster.workers(), 3);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn worker_with(mut self, resources: impl Into<Resources>) -> LocalClusterBuilder {
+        self.with_resources.push(resources.into());
+        self
+    }
+
     /// The broker to use, instead of starting a private `redis-server`:
     /// `redis://host:port`, or any address
     /// [`ClientBuilder::redis`](crate::ClientBuilder::redis) takes. The
@@ -117,13 +140,16 @@ impl LocalClusterBuilder {
         self
     }
 
-    /// Starts the broker, unless one was given, and the workers.
+    /// Starts the broker, unless one was given, and the workers, and
+    /// returns once every worker serves: a client made from the cluster
+    /// sees them, and what they have, at once.
     ///
     /// # Errors
     ///
     /// If `redis-server` is not on the `PATH` (the error says how to
     /// install it), or a process cannot be started, or the broker does not
-    /// answer within 10 seconds, or `threads_per_worker` is 0.
+    /// answer within 10 seconds, or a worker exits as it starts or does
+    /// not serve within 10 seconds, or `threads_per_worker` is 0.
     ///
     /// ```
     /// let error = delayed::distributed::LocalCluster::builder()
@@ -160,15 +186,28 @@ impl LocalClusterBuilder {
         };
         cluster.wait_for_broker()?;
         let executable = std::env::current_exe().map_err(Error::start)?;
-        for _ in 0..self.workers {
+        let plain = std::iter::repeat_n(None, self.workers);
+        let prefix = format!("local-{}", super::build::unique_name());
+        let mut names = Vec::new();
+        for (i, resources) in plain
+            .chain(self.with_resources.iter().map(Some))
+            .enumerate()
+        {
+            let name = format!("{prefix}-{i}");
             let mut worker = Command::new(&executable);
             worker.env(WORKER_VARIABLE, &cluster.url);
+            worker.env(NAME_VARIABLE, &name);
+            names.push(name);
             if let Some(threads) = threads {
                 worker.env(THREADS_VARIABLE, threads.to_string());
+            }
+            if let Some(resources) = resources {
+                worker.env(RESOURCES_VARIABLE, resources.to_string());
             }
             let worker = worker.stdout(Stdio::null()).spawn().map_err(Error::start)?;
             cluster.workers.push(worker);
         }
+        cluster.wait_for_workers(&names)?;
         Ok(cluster)
     }
 }
@@ -202,6 +241,7 @@ impl LocalCluster {
             workers: 1,
             threads: None,
             redis: None,
+            with_resources: Vec::new(),
         }
     }
 
@@ -237,6 +277,46 @@ impl LocalCluster {
             workers: Vec::new(),
             url: format!("redis://127.0.0.1:{port}"),
         })
+    }
+
+    /// Waits until every worker it started, by `names`, serves (says so
+    /// on the broker), so that a client sees them and their resources at
+    /// once; fails after 10 seconds, or when a worker exits.
+    fn wait_for_workers(&mut self, names: &[String]) -> Result<(), Error> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Error::start)?;
+        let broker = runtime.block_on(RedisBroker::connect(&self.url, Duration::from_secs(5)))?;
+        loop {
+            let serving = runtime.block_on(broker.serving())?;
+            let now = (names.iter())
+                .filter(|name| serving.iter().any(|(serves, _)| serves == *name))
+                .count();
+            if now == names.len() {
+                return Ok(());
+            }
+            if let Some(status) =
+                (self.workers.iter_mut()).find_map(|w| w.try_wait().ok().flatten())
+            {
+                return Err(Error::other(format!(
+                    "a worker of the local cluster exited as it started ({status}): run the \
+                     program with `{WORKER_VARIABLE}={}` to see why",
+                    self.url
+                )));
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::broker(
+                    format!(
+                        "{now} of the local cluster's {} workers serve after 10 seconds",
+                        names.len()
+                    ),
+                    None,
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Waits until the broker answers, or fails after 10 seconds.

@@ -153,11 +153,18 @@ fn streams_of(capacity: &Resources) -> Result<Vec<String>, Error> {
     Ok(streams)
 }
 
-/// This worker process's name in [`WORKERS`], the same for its threads.
+/// This worker process's name in [`WORKERS`], the same for its threads:
+/// `DELAYED_WORKER_NAME` when set, a unique one otherwise.
 fn process_name() -> &'static str {
     static NAME: OnceLock<String> = OnceLock::new();
-    NAME.get_or_init(|| format!("worker-{}", super::build::unique_name()))
+    NAME.get_or_init(|| match std::env::var(NAME_VARIABLE) {
+        Ok(name) if !name.is_empty() => name,
+        _ => format!("worker-{}", super::build::unique_name()),
+    })
 }
+
+/// The variable that names a worker process in [`WORKERS`].
+pub(crate) const NAME_VARIABLE: &str = "DELAYED_WORKER_NAME";
 
 /// Milliseconds since the epoch: the scores of [`WORKERS`].
 fn now_ms() -> u64 {
@@ -319,6 +326,16 @@ impl RedisBroker {
     /// What each worker process serving now has, as resources print; the
     /// entries of those gone are removed on the way.
     pub async fn workers(&self) -> Result<Vec<String>, Error> {
+        Ok(self
+            .serving()
+            .await?
+            .into_iter()
+            .map(|(_, resources)| resources)
+            .collect())
+    }
+
+    /// The worker processes serving now: each one's name and resources.
+    pub async fn serving(&self) -> Result<Vec<(String, String)>, Error> {
         let now = now_ms();
         let mut read = redis::pipe();
         read.zrembyscore(WORKERS, "-inf", now).ignore();
@@ -329,7 +346,10 @@ impl RedisBroker {
             .map_err(self.failed("could not read the workers from"))?;
         Ok(members
             .into_iter()
-            .filter_map(|member| member.split_once('|').map(|(_, r)| r.to_string()))
+            .filter_map(|member| {
+                let (name, resources) = member.split_once('|')?;
+                Some((name.to_string(), resources.to_string()))
+            })
             .collect())
     }
 
