@@ -132,3 +132,51 @@ mod tests {
         );
     }
 }
+
+#[cfg(all(test, delayed_loom))]
+mod model {
+    //! `RUSTFLAGS="--cfg delayed_loom" cargo test -p delayed-runtime --lib
+    //! --release model`; `.ci/run` runs it with the other models.
+
+    use super::*;
+    use loom::thread;
+    use std::sync::Arc;
+
+    /// A task finds the one GPU held and waits while its holder gives it
+    /// back: whatever the interleaving, the task either took the GPU or
+    /// is handed back by the give-back, never left waiting, and then
+    /// takes it.
+    #[test]
+    fn no_task_waiting_for_resources_is_stranded() {
+        let mut builder = loom::model::Builder::new();
+        if builder.preemption_bound.is_none() {
+            builder.preemption_bound = Some(3);
+        }
+        builder.check(|| {
+            let gate: loom::sync::Arc<Gate<()>> =
+                loom::sync::Arc::new(Gate::new(Resources::from([("gpu", 1)])));
+            let gpu = Resources::from([("gpu", 1)]);
+            let job = Arc::new(());
+            assert!(gate.take(&gpu, Arc::downgrade(&job), 0, 0));
+            let holder = {
+                let (gate, gpu) = (gate.clone(), gpu.clone());
+                thread::spawn(move || gate.give_back(&gpu))
+            };
+            let took = gate.take(&gpu, Arc::downgrade(&job), 7, 0);
+            let handed_back = holder.join().unwrap();
+            let sent_back = handed_back.iter().any(|(_, task)| *task == 7);
+            assert!(took ^ sent_back, "took it, or handed back: exactly one");
+            if sent_back {
+                assert!(
+                    gate.take(&gpu, Arc::downgrade(&job), 7, 0),
+                    "and then it fits"
+                );
+            }
+            assert!(gate.give_back(&gpu).is_empty());
+            assert!(
+                gate.take(&gpu, Arc::downgrade(&job), 8, 0),
+                "the GPU is free again"
+            );
+        });
+    }
+}
