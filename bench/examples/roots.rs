@@ -56,7 +56,7 @@ fn reduction(roots: u64, make: fn(u64) -> Delayed<Vec<u8>>) -> Delayed<u64> {
             })
             .collect();
     }
-    checksum(&level.pop().expect("a root"))
+    checksum(level.pop().expect("a root"))
 }
 
 /// A number of `/proc/self/status`, in kB.
