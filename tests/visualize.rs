@@ -331,3 +331,16 @@ fn a_task_s_priority_and_resources_show_in_its_box_and_tooltip() {
     let svg = delayed::visualize(&urgent).to_svg();
     assert!(svg.contains("dec [priority 10, gpu=1]"), "{svg}");
 }
+
+#[test]
+fn a_summary_draws_a_function_s_annotated_tasks_apart() {
+    let tasks: Vec<Delayed<i64>> = (0..20)
+        .map(|i| match i < 10 {
+            true => inc(i),
+            false => inc(i).with_priority(5),
+        })
+        .collect();
+    let dot = delayed::visualize(&tasks).max_nodes(5).to_dot();
+    assert!(dot.contains("label=\"inc × 10\""), "{dot}");
+    assert!(dot.contains("label=\"inc × 10 [priority 5]\""), "{dot}");
+}

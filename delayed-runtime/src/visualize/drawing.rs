@@ -98,20 +98,36 @@ fn was_cached(node: &Node) -> bool {
 const FROM_THE_CACHE: &str = " (read from the cache)";
 
 /// Each node's kind, for summaries: its function, whether it is a plain
-/// value or a junction, and whether it runs on a worker, numbered in order
-/// of first appearance.
+/// value or a junction, whether it runs on a worker, and its annotations,
+/// numbered in order of first appearance.
 pub(crate) struct Kinds {
     /// Per node, an index into `table`.
     pub(crate) of: Vec<u32>,
-    /// `(function, value, junction, on a worker)`.
-    pub(crate) table: Vec<(&'static str, bool, bool, bool)>,
+    /// `(function, value, junction, on a worker, annotations)`.
+    pub(crate) table: Vec<Kind>,
+}
+
+/// A kind of node, for summaries: `(function, value, junction, on a
+/// worker, annotations)`, the last its priority and a hash of its
+/// resources (0, 0 for none).
+pub(crate) type Kind = (&'static str, bool, bool, bool, (i32, u64));
+
+/// A task's annotations as a summary tells them apart: its priority, and
+/// its resources hashed by value (each task holds its own copy).
+fn annotation_of(node: &Node) -> (i32, u64) {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let resources = node.resources().map_or(0, |resources| {
+        BuildHasherDefault::<DefaultHasher>::default().hash_one(&**resources)
+    });
+    (node.priority(), resources)
 }
 
 impl Kinds {
     /// One pass over the nodes; neighbours mostly share a kind, which is
     /// then looked up once.
     pub(crate) fn of(graph: &Graph) -> Kinds {
-        type Kind = (&'static str, bool, bool, bool);
+        // Read only when the graph has annotations.
+        let annotated = graph.has_priorities() || graph.has_resources();
         let mut index: HashMap<Kind, u32> = HashMap::new();
         let mut table = Vec::new();
         let mut of = Vec::with_capacity(graph.len());
@@ -123,11 +139,16 @@ impl Kinds {
                 node.is_value(),
                 node.is_junction(),
                 on_worker(node),
+                if annotated {
+                    annotation_of(node)
+                } else {
+                    (0, 0)
+                },
             );
             let k = match last {
                 Some((seen, k))
                     if std::ptr::eq(seen.0, kind.0)
-                        && (seen.1, seen.2, seen.3) == (kind.1, kind.2, kind.3) =>
+                        && (seen.1, seen.2, seen.3, seen.4) == (kind.1, kind.2, kind.3, kind.4) =>
                 {
                     k
                 }

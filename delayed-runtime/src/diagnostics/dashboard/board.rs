@@ -285,7 +285,7 @@ impl Board {
         let rows: Vec<u32> = kinds
             .table
             .iter()
-            .map(|&(name, value, junction, _)| {
+            .map(|&(name, value, junction, ..)| {
                 if value || junction {
                     return u32::MAX;
                 }
