@@ -45,18 +45,8 @@ fn checksum(v: &Vec<u8>) -> u64 {
 }
 
 fn reduction(roots: u64, make: fn(u64) -> Delayed<Vec<u8>>) -> Delayed<u64> {
-    let mut level: Vec<Delayed<Vec<u8>>> = (0..roots).map(make).collect();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| match pair {
-                [a, b] => combine(a, b),
-                [a] => a.clone(),
-                _ => unreachable!("chunks of two are not empty"),
-            })
-            .collect();
-    }
-    checksum(level.pop().expect("a root"))
+    let root = delayed_bench::pairwise((0..roots).map(make).collect(), |a, b| combine(a, b));
+    checksum(root)
 }
 
 /// A number of `/proc/self/status`, in kB.
