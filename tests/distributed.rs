@@ -741,6 +741,13 @@ fn a_task_needing_a_gpu_runs_only_on_the_worker_that_has_one(
         spans.windows(2).all(|w| w[0].1 <= w[1].0),
         "no two tasks held the one GPU at once: {spans:?}"
     );
+    // A caller that says a GPU task needs nothing sends it to any worker,
+    // which runs it as the message says.
+    let anywhere = (0..10)
+        .map(|x| on_gpu(x).with_resources(delayed::Resources::new()))
+        .collect::<Vec<_>>();
+    let ran_on = client.compute(&anywhere).expect("they run anywhere");
+    assert_eq!(ran_on.len(), 10);
     // More than any worker has: an error at once, naming the task and the
     // resource, and saying what the workers have.
     let greedy = on_gpu(1).with_resources([("gpu", 4)]);

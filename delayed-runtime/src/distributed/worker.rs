@@ -381,7 +381,7 @@ impl Worker {
         logs::start_task();
         let called = catch_unwind(AssertUnwindSafe(|| {
             function.build(&args).and_then(|built| {
-                let value = compute_on(&self.runtime, &built.node, &self.holdings.has)?;
+                let value = compute_on(&self.runtime, &built.node)?;
                 built.encode(function.path(), &value)
             })
         }));
@@ -557,16 +557,15 @@ impl Cache {
 /// Computes a task in this thread on `runtime`, as the synchronous
 /// client does but without a runtime of its own for each task: how a
 /// worker runs the tasks it is sent, one after another on one runtime.
-/// Computes `node` on this thread, where the worker has `resources` (the
-/// task holds what it needs of them already).
-fn compute_on(
-    runtime: &Runtime,
-    node: &Arc<Node>,
-    resources: &Arc<Resources>,
-) -> Result<Value, Error> {
+///
+/// The resources its message asked for are held already; the task as
+/// rebuilt here has its function's, which its caller may have changed
+/// (`with_resources`): it is given what it says it needs, so that only
+/// the message's decide where and when it runs.
+fn compute_on(runtime: &Runtime, node: &Arc<Node>) -> Result<Value, Error> {
     let graph = Graph::collect(&[node]);
     let services = Services {
-        resources: resources.clone(),
+        resources: node.resources().cloned().unwrap_or_default(),
         ..Services::default()
     };
     let mut values = runtime.block_on(sequential::run(graph, None, None, services))?;
