@@ -420,35 +420,37 @@ impl Board {
             ));
         });
         if !task.logs.is_empty() {
-            let mut logs = lock(&self.logs);
-            if logs.len() == LOGGED {
-                logs.pop_front();
-            }
-            logs.push_back(LoggedTask {
+            let logged = LoggedTask {
                 compute: task.compute,
                 key: task.key.to_string(),
                 worker: task.worker.unwrap_or("this process").to_string(),
                 lines: task.logs.iter().map(ToString::to_string).collect(),
-            });
-            self.changes.fetch_add(1, Ordering::AcqRel);
+            };
+            self.remember(&self.logs, LOGGED, logged);
         }
         if let Some(error) = task.error {
             let causes = std::iter::successors(error.source(), |e| e.source())
                 .map(ToString::to_string)
                 .collect();
-            let mut failures = lock(&self.failures);
-            if failures.len() == FAILURES {
-                failures.pop_front();
-            }
-            failures.push_back(FailedTask {
+            let failure = FailedTask {
                 compute: task.compute,
                 key: task.key.to_string(),
                 function: task.name,
                 error: error.to_string(),
                 causes,
-            });
-            self.changes.fetch_add(1, Ordering::AcqRel);
+            };
+            self.remember(&self.failures, FAILURES, failure);
         }
+    }
+
+    /// Keeps `item` among the last `kept` of `list`, and tells the page.
+    fn remember<T>(&self, list: &Mutex<VecDeque<T>>, kept: usize, item: T) {
+        let mut list = lock(list);
+        if list.len() == kept {
+            list.pop_front();
+        }
+        list.push_back(item);
+        self.changes.fetch_add(1, Ordering::AcqRel);
     }
 
     pub(crate) fn finish(&self, compute: &ComputeFinish<'_>) {
