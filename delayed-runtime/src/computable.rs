@@ -203,23 +203,11 @@ impl<C: Computable, const N: usize> Computable for [C; N] {
 
     fn take_output(&self, outputs: &mut Outputs) -> [C::Output; N] {
         // `from_fn` calls in index order, which is the order of the roots.
-        let mut items = self.iter();
-        std::array::from_fn(|_| {
-            items
-                .next()
-                .expect("N items for N outputs")
-                .take_output(outputs)
-        })
+        std::array::from_fn(|i| self[i].take_output(outputs))
     }
 
     fn take_settled(&self, outputs: &mut Settled) -> [C::Settled; N] {
-        let mut items = self.iter();
-        std::array::from_fn(|_| {
-            items
-                .next()
-                .expect("N items for N outputs")
-                .take_settled(outputs)
-        })
+        std::array::from_fn(|i| self[i].take_settled(outputs))
     }
 }
 
