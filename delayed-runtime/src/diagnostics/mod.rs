@@ -431,7 +431,7 @@ pub struct TaskFinish<'a> {
 /// let line = LogLine { level: LogLevel::Info, target: "etl".into(), message: "loaded rows=3".into() };
 /// assert_eq!(line.to_string(), "INFO etl: loaded rows=3");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LogLine {
     /// How important it is.
     pub level: LogLevel,
@@ -456,7 +456,9 @@ impl std::fmt::Display for LogLine {
 /// assert!(LogLevel::Error < LogLevel::Debug);
 /// assert_eq!(LogLevel::Warn.to_string(), "WARN");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum LogLevel {
     /// `tracing::error!`
     Error,

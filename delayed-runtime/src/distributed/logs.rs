@@ -45,18 +45,9 @@ pub const MESSAGE_BYTES: usize = 2_048;
 /// The events of one task as they travel to its client.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Batch {
-    pub(crate) lines: Vec<Line>,
+    pub(crate) lines: Vec<LogLine>,
     /// Events left out by the limits.
     pub(crate) dropped: u64,
-}
-
-/// One event: its level (1 = error … 5 = trace), target and message with
-/// its fields.
-#[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Line {
-    pub(crate) level: u8,
-    pub(crate) target: String,
-    pub(crate) message: String,
 }
 
 /// The most verbose level to send home, from [`LEVEL_VARIABLE`]; `None`
@@ -79,13 +70,14 @@ pub(crate) fn level_from_env() -> Result<Option<Level>, Error> {
     }
 }
 
-fn level_number(level: &Level) -> u8 {
+/// A `tracing` level as a log line has it.
+fn log_level(level: &Level) -> LogLevel {
     match *level {
-        Level::ERROR => 1,
-        Level::WARN => 2,
-        Level::INFO => 3,
-        Level::DEBUG => 4,
-        Level::TRACE => 5,
+        Level::ERROR => LogLevel::Error,
+        Level::WARN => LogLevel::Warn,
+        Level::INFO => LogLevel::Info,
+        Level::DEBUG => LogLevel::Debug,
+        Level::TRACE => LogLevel::Trace,
     }
 }
 
@@ -225,8 +217,8 @@ fn keep(kept: &mut Kept, event: &Event<'_>) {
         message.truncate(cut);
         message.push('…');
     }
-    kept.batch.lines.push(Line {
-        level: level_number(event.metadata().level()),
+    kept.batch.lines.push(LogLine {
+        level: log_level(event.metadata().level()),
         target: event.metadata().target().to_string(),
         message,
     });
@@ -266,13 +258,9 @@ impl Visit for Message {
 /// key, the worker's name and the event's own target as fields; returns
 /// its lines, for the callbacks.
 pub(crate) fn emit(batch: Batch, key: &str, worker: &str) -> Vec<LogLine> {
-    let mut lines = Vec::with_capacity(batch.lines.len() + 1);
-    for line in batch.lines {
-        let Line {
-            level,
-            target,
-            message,
-        } = line;
+    let mut lines = batch.lines;
+    for line in &lines {
+        let (origin, message) = (&line.target, &line.message);
         macro_rules! at {
             ($level:expr) => {
                 tracing::event!(
@@ -280,38 +268,18 @@ pub(crate) fn emit(batch: Batch, key: &str, worker: &str) -> Vec<LogLine> {
                     $level,
                     key = %key,
                     worker = %worker,
-                    origin = %target,
+                    origin = %origin,
                     "{message}"
                 )
             };
         }
-        let level = match level {
-            1 => {
-                at!(Level::ERROR);
-                LogLevel::Error
-            }
-            2 => {
-                at!(Level::WARN);
-                LogLevel::Warn
-            }
-            3 => {
-                at!(Level::INFO);
-                LogLevel::Info
-            }
-            4 => {
-                at!(Level::DEBUG);
-                LogLevel::Debug
-            }
-            _ => {
-                at!(Level::TRACE);
-                LogLevel::Trace
-            }
-        };
-        lines.push(LogLine {
-            level,
-            target,
-            message,
-        });
+        match line.level {
+            LogLevel::Error => at!(Level::ERROR),
+            LogLevel::Warn => at!(Level::WARN),
+            LogLevel::Info => at!(Level::INFO),
+            LogLevel::Debug => at!(Level::DEBUG),
+            LogLevel::Trace => at!(Level::TRACE),
+        }
     }
     if batch.dropped > 0 {
         let message = format!(
@@ -349,7 +317,7 @@ mod tests {
             assert_eq!(batch.lines.len(), PER_TASK);
             assert_eq!(batch.dropped, (2 * PER_TASK + 2 - PER_TASK) as u64);
             assert_eq!(batch.lines[0].message, "loaded rows=3");
-            assert_eq!(batch.lines[0].level, 3);
+            assert_eq!(batch.lines[0].level, LogLevel::Info);
             assert_eq!(batch.lines[1].target, "mine");
             assert!(batch.lines[1].message.len() <= MESSAGE_BYTES + '…'.len_utf8());
             tracing::info!("after the task: not kept");
