@@ -9,6 +9,13 @@
 //! ```text
 //! cargo run --release -p delayed-bench --features distributed --example distributed -- [WORKERS…]
 //! ```
+//!
+//! With `--scale N [WORKERS…]` it runs only `N` independent tasks (the
+//! `inc` of the `wide` workload, and no-op tasks that return `()`, whose
+//! figure is what HyperQueue's zero-worker mode measures: everything but
+//! the task's own work) and prints tasks per second and the client's peak
+//! memory per task (the graph's own included) for each number of workers,
+//! each in a fresh process.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -47,6 +54,11 @@ fn rounds_in_10_ms() -> u64 {
     tries.sort_by(f64::total_cmp);
     (probe as f64 * 0.010 / tries[4]) as u64
 }
+
+/// A task that does nothing: what it costs is the scheduler, the broker
+/// and the worker's bookkeeping alone.
+#[delayed]
+fn noop(_i: u64) {}
 
 /// A value of `bytes` bytes.
 #[delayed]
@@ -191,10 +203,96 @@ fn floor(url: &str) -> f64 {
     rounds[rounds.len() / 2]
 }
 
+/// A size in `/proc/self/status` (`VmRSS`, `VmHWM`), in bytes.
+fn status_bytes(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// `n` independent tasks on 1, 2 and 4 workers (or `workers`), each
+/// number of workers in a fresh process (so that each one's peak memory
+/// is its own): tasks per second (median of 3 computes) and the client's
+/// peak resident memory over its own before the first compute, per task.
+fn scale(n: u64, workers: &[usize]) -> Result<(), delayed::Error> {
+    println!(
+        "{:<12} {:>9} {:>8} {:>10} {:>12} {:>16}",
+        "workload", "tasks", "workers", "seconds", "tasks/s", "client B/task"
+    );
+    for &w in workers {
+        let status = std::process::Command::new(std::env::current_exe().expect("this program"))
+            .args(["--scale-one", &n.to_string(), &w.to_string()])
+            .status()
+            .expect("the child runs");
+        assert!(status.success(), "the run on {w} workers failed");
+    }
+    Ok(())
+}
+
+/// The child side of [`scale`]: one number of workers.
+fn scale_one(n: u64, w: usize) -> Result<(), delayed::Error> {
+    let cluster = LocalCluster::builder()
+        .workers(w)
+        .threads_per_worker(1)
+        .build()?;
+    let client = cluster.client()?;
+    client.compute(&wide(100))?;
+    let before = status_bytes("VmRSS");
+    let inc_tasks = || drop(client.compute(&wide(n)).expect("it computes"));
+    let no_ops = || drop(client.compute(&noops(n)).expect("it computes"));
+    for (name, run) in [("inc", &inc_tasks as &dyn Fn()), ("no-op", &no_ops)] {
+        let mut seconds: Vec<f64> = (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                run();
+                start.elapsed().as_secs_f64()
+            })
+            .collect();
+        seconds.sort_by(f64::total_cmp);
+        let peak = status_bytes("VmHWM").saturating_sub(before);
+        println!(
+            "{name:<12} {n:>9} {w:>8} {:>10.2} {:>12.0} {:>16.0}",
+            seconds[1],
+            n as f64 / seconds[1],
+            peak as f64 / n as f64
+        );
+    }
+    Ok(())
+}
+
+fn noops(n: u64) -> Vec<Delayed<()>> {
+    (0..n).map(noop).collect()
+}
+
 fn main() -> Result<(), delayed::Error> {
     delayed::distributed::serve_if_worker()?;
-    let workers: Vec<usize> = std::env::args()
-        .skip(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, n, w] = args.as_slice()
+        && flag == "--scale-one"
+    {
+        return scale_one(
+            n.parse().expect("a number of tasks"),
+            w.parse().expect("a number of workers"),
+        );
+    }
+    if let Some(("--scale", rest)) = args.split_first().map(|(a, r)| (a.as_str(), r)) {
+        let (n, workers) = rest.split_first().expect("--scale N [WORKERS…]");
+        let workers: Vec<usize> = workers
+            .iter()
+            .map(|a| a.parse().expect("a number of workers"))
+            .collect();
+        let workers = if workers.is_empty() {
+            vec![1, 2, 4]
+        } else {
+            workers
+        };
+        return scale(n.parse().expect("a number of tasks"), &workers);
+    }
+    let workers: Vec<usize> = args
+        .iter()
         .map(|a| a.parse().expect("a number of workers"))
         .collect();
     let workers = if workers.is_empty() {
