@@ -2,6 +2,7 @@
 //!
 //! See `README.md` beside this file for the protocol and its invariants.
 
+pub(crate) mod admission;
 #[cfg(feature = "cache")]
 pub(crate) mod cache;
 pub(crate) mod delivery;

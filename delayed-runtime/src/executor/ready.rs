@@ -201,6 +201,13 @@ impl Ready {
             Ready::Ranked(ranked) => ranked.is_empty(),
         }
     }
+
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Ready::Fifo(queue) => queue.len(),
+            Ready::Ranked(ranked) => ranked.heap.len(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::runtime::Handle;
 
+use super::admission::Admission;
 use super::delivery::{Arrival, Sender, Watch};
 use super::gate::Gate;
 use super::ready::Ready;
@@ -372,6 +373,22 @@ struct AsyncTasks {
     in_flight: usize,
     /// Ready async tasks waiting for one in flight to finish.
     waiting: Ready,
+    /// When the compute has many root tasks: which of them start when
+    /// (`admission.rs`).
+    admission: Option<Admission>,
+}
+
+impl AsyncTasks {
+    /// Takes a place in flight for `task`, or queues it for the next free
+    /// one: whether it starts now.
+    fn take_place(&mut self, task: u32, priority: i32, max_async: usize) -> bool {
+        if self.in_flight >= max_async {
+            self.waiting.push(task, priority);
+            return false;
+        }
+        self.in_flight += 1;
+        true
+    }
 }
 
 /// Starts a compute of `graph` on `pool`, with the client's `services`;
@@ -393,6 +410,7 @@ pub(crate) fn start(
         asyncs: Mutex::new(AsyncTasks {
             in_flight: 0,
             waiting: Ready::new(ranked),
+            admission: None,
         }),
         helper: Mutex::new(None),
         keeper: Mutex::new(None),
@@ -402,6 +420,7 @@ pub(crate) fn start(
         // Nothing to run, or a callback failed the compute already.
         return job;
     }
+    lock(&job.asyncs).admission = Admission::new(&job.run, &ready, pool.slot_count, pool.max_async);
     *lock(&job.keeper) = Some(job.clone());
     pool.parking.lock().jobs.push(job.clone());
     pool.monitor_wake.notify_one();
@@ -618,20 +637,58 @@ impl Job {
     }
 
     /// Spawns async task `task` on the runtime, or queues it behind the
-    /// compute's bound on async tasks in flight.
+    /// compute's bound on async tasks in flight; a root task waits for
+    /// its admission first.
     fn spawn_async(self: &Arc<Job>, task: u32) {
-        {
+        let start = {
             let mut asyncs = lock(&self.asyncs);
-            if asyncs.in_flight >= self.pool.max_async {
-                asyncs.waiting.push(task, self.run.graph.priority(task));
-                return;
-            }
-            asyncs.in_flight += 1;
+            let priority = self.run.graph.priority(task);
+            let held = match &mut asyncs.admission {
+                Some(admission) if admission.paces(&self.run, task) => {
+                    !admission.admit(task, priority, self.queued_len())
+                }
+                _ => false,
+            };
+            !held && asyncs.take_place(task, priority, self.pool.max_async)
+        };
+        if start {
+            self.spawn_future(task);
         }
+    }
+
+    /// Async task `task` is done: if it was a root waiting for its
+    /// admission, the roots admitted now start.
+    fn admission_done(self: &Arc<Job>, task: u32) {
+        let mut asyncs = lock(&self.asyncs);
+        let admitted = match &mut asyncs.admission {
+            Some(admission) if admission.paces(&self.run, task) => {
+                admission.done(self.queued_len())
+            }
+            _ => return,
+        };
+        let graph = &self.run.graph;
+        let start: Vec<u32> = admitted
+            .into_iter()
+            .filter(|&root| asyncs.take_place(root, graph.priority(root), self.pool.max_async))
+            .collect();
+        drop(asyncs);
+        for root in start {
+            self.spawn_future(root);
+        }
+    }
+
+    /// Runs async task `task`, and the async tasks waiting after it, in a
+    /// future on the runtime.
+    fn spawn_future(self: &Arc<Job>, task: u32) {
         // Owned by the future, so that a runtime that drops it unpolled
         // (a shutdown) still fails the compute.
         let unfinished = Unfinished::new(self.clone(), task);
         drop(self.pool.handle.spawn(run_async_tasks(unfinished)));
+    }
+
+    /// How many synchronous tasks wait for a slot.
+    fn queued_len(&self) -> usize {
+        lock(&self.queue).len()
     }
 }
 
@@ -676,6 +733,7 @@ async fn run_async_tasks(unfinished: Unfinished<Arc<Job>>) {
                 job.end();
             }
             job.dispatch(&mut ready, false);
+            job.admission_done(task);
         } else {
             unfinished.task.set(None);
         }
