@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use delayed::distributed::LocalCluster;
 use delayed::{Client, Delayed, delayed};
-use delayed_bench::{chain_of, inc, tree_of};
+use delayed_bench::{chain_of, inc, status_bytes, tree_of, workers};
 
 /// `rounds` rounds of arithmetic: a fixed amount of CPU work, the same
 /// however many processes share the cores (a deadline on the clock would
@@ -203,16 +203,6 @@ fn floor(url: &str) -> f64 {
     rounds[rounds.len() / 2]
 }
 
-/// A size in `/proc/self/status` (`VmRSS`, `VmHWM`), in bytes.
-fn status_bytes(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|value| value.split_whitespace().next()?.parse::<u64>().ok())
-        .map_or(0, |kib| kib * 1024)
-}
-
 /// `n` independent tasks on 1, 2 and 4 workers (or `workers`), each
 /// number of workers in a fresh process (so that each one's peak memory
 /// is its own): tasks per second (median of 3 computes) and the client's
@@ -279,27 +269,10 @@ fn main() -> Result<(), delayed::Error> {
         );
     }
     if let Some(("--scale", rest)) = args.split_first().map(|(a, r)| (a.as_str(), r)) {
-        let (n, workers) = rest.split_first().expect("--scale N [WORKERS…]");
-        let workers: Vec<usize> = workers
-            .iter()
-            .map(|a| a.parse().expect("a number of workers"))
-            .collect();
-        let workers = if workers.is_empty() {
-            vec![1, 2, 4]
-        } else {
-            workers
-        };
-        return scale(n.parse().expect("a number of tasks"), &workers);
+        let (n, listed) = rest.split_first().expect("--scale N [WORKERS…]");
+        return scale(n.parse().expect("a number of tasks"), &workers(listed));
     }
-    let workers: Vec<usize> = args
-        .iter()
-        .map(|a| a.parse().expect("a number of workers"))
-        .collect();
-    let workers = if workers.is_empty() {
-        vec![1, 2, 4]
-    } else {
-        workers
-    };
+    let workers = workers(&args);
     let rounds = rounds_in_10_ms();
     for (i, w) in workers.into_iter().enumerate() {
         // Single-threaded workers, as Dask's are in bench/distributed.sh.

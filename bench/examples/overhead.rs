@@ -20,7 +20,7 @@
 //! `rayon::scope`.
 
 use delayed::{Client, Delayed, delayed};
-use delayed_bench::{chain_of, inc, tree_of};
+use delayed_bench::{chain_of, inc, status_bytes, status_number, tree_of};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -570,21 +570,6 @@ fn peak_bytes_per_task(workload: &str, n: u64) -> Option<f64> {
         .output()
         .ok()?;
     String::from_utf8(output.stdout).ok()?.trim().parse().ok()
-}
-
-/// A number of `/proc/self/status` (kB for sizes).
-fn status_number(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|value| value.split_whitespace().next()?.parse::<u64>().ok())
-        .unwrap_or(0)
-}
-
-/// A size in `/proc/self/status`, in bytes.
-fn status_bytes(field: &str) -> u64 {
-    status_number(field) * 1024
 }
 
 /// The child side of [`peak_bytes_per_task`].

@@ -49,16 +49,6 @@ fn reduction(roots: u64, make: fn(u64) -> Delayed<Vec<u8>>) -> Delayed<u64> {
     checksum(root)
 }
 
-/// A number of `/proc/self/status`, in kB.
-fn status_kb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|value| value.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 /// The child: one reduction on one client, printing its peak in MiB.
 fn measure(client: &str, roots_of: &str, roots: u64) {
     let client = match client {
@@ -73,11 +63,11 @@ fn measure(client: &str, roots_of: &str, roots: u64) {
         _ => fetch,
     };
     let graph = reduction(roots, make);
-    let before = status_kb("VmRSS");
+    let before = delayed_bench::status_number("VmRSS");
     let started = std::time::Instant::now();
     std::hint::black_box(client.compute(&graph).unwrap());
     let seconds = started.elapsed().as_secs_f64();
-    let peak = status_kb("VmHWM").saturating_sub(before) as f64 / 1024.0;
+    let peak = delayed_bench::status_number("VmHWM").saturating_sub(before) as f64 / 1024.0;
     println!("{peak:.0} {seconds:.2}");
 }
 

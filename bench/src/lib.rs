@@ -88,3 +88,52 @@ pub fn pairwise<T>(
     }
     level.pop().expect("at least one handle to reduce")
 }
+
+/// A number of this process's `/proc/self/status` (sizes there are in
+/// kB); 0 where there is no such field or file (not Linux).
+///
+/// ```
+/// let threads = delayed_bench::status_number("Threads");
+/// assert!(threads >= 1 || !cfg!(target_os = "linux"));
+/// ```
+pub fn status_number(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
+/// A size in this process's `/proc/self/status` (`VmRSS`, `VmHWM`), in
+/// bytes.
+///
+/// ```
+/// let peak = delayed_bench::status_bytes("VmHWM");
+/// assert!(peak >= delayed_bench::status_bytes("VmRSS") || !cfg!(target_os = "linux"));
+/// ```
+pub fn status_bytes(field: &str) -> u64 {
+    status_number(field) * 1024
+}
+
+/// The workers of a benchmark's arguments: 1, 2 and 4 when none is given.
+///
+/// ```
+/// assert_eq!(delayed_bench::workers(&[]), vec![1, 2, 4]);
+/// assert_eq!(delayed_bench::workers(&["3".to_string()]), vec![3]);
+/// ```
+///
+/// # Panics
+///
+/// If an argument is not a number.
+pub fn workers(args: &[String]) -> Vec<usize> {
+    let workers: Vec<usize> = args
+        .iter()
+        .map(|a| a.parse().expect("a number of workers"))
+        .collect();
+    if workers.is_empty() {
+        vec![1, 2, 4]
+    } else {
+        workers
+    }
+}
