@@ -315,3 +315,45 @@ fn chains_whose_length_is_a_multiple_of_the_counting_batch_finish() {
 fn inc_chain(x: u64) -> u64 {
     x + 1
 }
+
+#[test]
+fn tasks_a_pool_thread_took_do_not_wait_for_its_blocked_task() {
+    // A pool thread that runs tiny tasks takes a few queued ones at once.
+    // One of them blocks here until every other task has run: the tasks it
+    // took besides must go to the other pool thread, or they would wait
+    // for it, and it for them, until the latch gives up.
+    const TASKS: u64 = 4_000;
+    static DONE: AtomicUsize = AtomicUsize::new(0);
+    #[delayed]
+    fn tiny(i: u64) -> u64 {
+        DONE.fetch_add(1, Ordering::SeqCst);
+        i
+    }
+    #[delayed]
+    fn latch(i: u64) -> Result<u64, String> {
+        let start = Instant::now();
+        while DONE.load(Ordering::SeqCst) < (TASKS - 1) as usize {
+            if start.elapsed() > Duration::from_secs(20) {
+                return Err(format!(
+                    "{} of {} other tasks ran; the rest waited for this one",
+                    DONE.load(Ordering::SeqCst),
+                    TASKS - 1
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(i)
+    }
+    let client = Client::builder().threads(2).build().unwrap();
+    // The latch at a few places, each well inside the fan, where the pool
+    // threads take several tasks at a time.
+    for at in [300, 1_000, 2_500] {
+        DONE.store(0, Ordering::SeqCst);
+        let tasks: Vec<Delayed<u64>> = (0..TASKS)
+            .map(|i| if i == at { latch(i) } else { tiny(i) })
+            .collect();
+        let client = client.clone();
+        let values = within(60, move || client.compute(&tasks).unwrap());
+        assert_eq!(values, (0..TASKS).collect::<Vec<_>>());
+    }
+}

@@ -8,6 +8,7 @@
 //! beside this file for the protocol and its invariants.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
@@ -170,14 +171,35 @@ impl Pool {
 
     /// Claims a queued task of any compute, oldest compute first, and
     /// wakes another pool thread if more are queued and a slot is free.
+    ///
+    /// With none queued, it takes the tasks other pool threads took to run
+    /// next back to their queues (see [`Share`]), and claims one of those.
     fn find_task(self: &Arc<Pool>) -> Option<(Arc<Job>, u32)> {
         let state = self.parking.lock();
-        let (found, more) = state.jobs.iter().find_map(|job| {
-            let mut queue = lock(&job.queue);
-            let task = queue.pop()?;
-            Some(((job.clone(), task), !queue.is_empty()))
-        })?;
+        let queued = |state: &PoolState| {
+            state.jobs.iter().find_map(|job| {
+                let mut queue = lock(&job.queue);
+                let task = queue.pop()?;
+                Some(((job.clone(), task), !queue.is_empty()))
+            })
+        };
+        let mut shares = Vec::new();
+        let found = queued(&state).or_else(|| {
+            shares.extend(
+                state
+                    .members
+                    .iter()
+                    .filter_map(|member| member.take_share()),
+            );
+            for (job, tasks) in &mut shares {
+                job.requeue(std::mem::take(tasks));
+            }
+            queued(&state)
+        });
         drop(state);
+        // Their computes may end with these references: not under the lock.
+        drop(shares);
+        let (found, more) = found?;
         if more && self.slots.any_free() {
             self.work_queued();
         }
@@ -185,7 +207,9 @@ impl Pool {
     }
 
     fn has_work(&self, state: &PoolState) -> bool {
-        self.slots.any_free() && state.jobs.iter().any(|job| job.has_queued())
+        self.slots.any_free()
+            && (state.jobs.iter().any(|job| job.has_queued())
+                || state.members.iter().any(|member| member.has_share()))
     }
 }
 
@@ -194,11 +218,22 @@ impl Pool {
 pub(crate) struct PoolThread {
     seat: Seat,
     thread: Option<u32>,
-    /// The name of the function of the task running, by address.
+    /// The name of the function of the task running, by address; 0
+    /// between tasks.
     function: AtomicUsize,
     /// Consecutive samples in which the monitor saw this pool thread's task
     /// asleep; the monitor alone reads and writes it.
     asleep_samples: MonitorCount,
+    /// Queued tasks it took to run next.
+    share: Mutex<Share>,
+}
+
+impl PoolThread {
+    /// Its task's call has returned: what it waits on until the next one
+    /// starts is the scheduler's, not a task's.
+    fn between_tasks(&self) {
+        self.function.store(0, Ordering::Relaxed);
+    }
 }
 
 /// A count only the monitor thread uses, kept with the pool thread it is about.
@@ -291,6 +326,7 @@ fn work(pool: Arc<Pool>) {
         thread: thread_id(),
         function: AtomicUsize::new(0),
         asleep_samples: MonitorCount::default(),
+        share: Mutex::default(),
     });
     {
         let mut state = pool.parking.lock();
@@ -557,15 +593,35 @@ impl Job {
 
     /// Claims the next queued task for a pool thread that just finished one,
     /// waking another pool thread if more are queued and a slot is free.
-    fn pop_next(&self) -> Option<u32> {
+    ///
+    /// After a fast task it also takes a share of a long queue for `me`
+    /// (see [`Share`]).
+    fn pop_next(self: &Arc<Job>, me: &PoolThread, share: bool) -> Option<u32> {
         let mut queue = lock(&self.queue);
         let next = queue.pop();
-        let more = !queue.is_empty();
+        let mut taken = Vec::new();
+        if share && let Ready::Fifo(fifo) = &mut *queue {
+            let size = (fifo.len() / (2 * self.pool.slot_count)).min(Share::MOST);
+            taken.extend(fifo.drain(..size));
+        }
+        let more = !queue.is_empty() || !taken.is_empty();
         drop(queue);
+        if !taken.is_empty() {
+            me.keep_share(self, taken);
+        }
         if more && self.pool.slots.any_free() {
             self.pool.work_queued();
         }
         next
+    }
+
+    /// Puts `tasks`, taken from this job's queue and not started, back in
+    /// front of it, in their order.
+    fn requeue(&self, tasks: VecDeque<u32>) {
+        let mut queue = lock(&self.queue);
+        for task in tasks.into_iter().rev() {
+            queue.push_front(task, 0);
+        }
     }
 
     /// Runs synchronous task `task` on this pool thread, then the tasks it makes
@@ -573,6 +629,10 @@ impl Job {
     fn run_tasks(self: &Arc<Job>, mut task: u32, me: &PoolThread) {
         let unfinished = Unfinished::new(&**self, task);
         let mut ready = Vec::new();
+        // A task of another compute running here waits for this one (a
+        // nested compute): its share goes back for other pool threads.
+        me.put_back_share();
+        let mut pace = Pace::new(&self.run.graph);
         // Tasks finished here and not yet counted as done.
         let mut finished = 0;
         loop {
@@ -581,7 +641,7 @@ impl Job {
             }
             if !self.hold(task) {
                 // It waits for its resources: on with another.
-                match self.pop_next() {
+                match self.pop_next(me, false) {
                     Some(next) => {
                         task = next;
                         continue;
@@ -592,6 +652,7 @@ impl Job {
             unfinished.task.set(Some(task));
             self.starting(task, me);
             let outcome = self.run.run_sync(task, self);
+            me.between_tasks();
             self.give_back(task);
             let succeeded = self.run.finish(task, outcome, &mut ready);
             unfinished.task.set(None);
@@ -607,11 +668,23 @@ impl Job {
             {
                 self.end();
             }
-            let Some(next) = self.dispatch(&mut ready, true).or_else(|| self.pop_next()) else {
+            if !pace.finished_fast() {
+                // Slow: what it took besides is for any pool thread.
+                me.put_back_share();
+            }
+            let next = match self.dispatch(&mut ready, true) {
+                Some(next) => Some(pace.untimed(next)),
+                None => pace.timed(
+                    me.next_shared()
+                        .or_else(|| self.pop_next(me, pace.takes_share())),
+                ),
+            };
+            let Some(next) = next else {
                 break;
             };
             if !me.seat.go_on(&self.pool.slots) {
                 // No slot for it now: back to the front of the queue.
+                me.put_back_share();
                 let priority = self.run.graph.priority(next);
                 lock(&self.queue).push_front(next, priority);
                 self.queued();
@@ -619,6 +692,7 @@ impl Job {
             }
             task = next;
         }
+        me.put_back_share();
         unfinished.task.set(None);
         if self.run.complete(finished) {
             self.end();
@@ -746,6 +820,132 @@ async fn run_async_tasks(unfinished: Unfinished<Arc<Job>>) {
     unfinished.task.set(None);
 }
 
+/// The queued tasks one pool thread took at once, to run one after the
+/// other without the queue's lock: a wide fan of tiny tasks would
+/// otherwise pass that lock between the pool threads for each task, which
+/// costs more than such a task (at 10^7 tasks, `pop_next` was the largest
+/// item of a compute's profile).
+///
+/// A share is taken only right after a task that ran fast ([`Pace`]), and
+/// what is left of it goes back to the queue as soon as one runs slowly.
+/// While a task runs, a pool thread that finds no queued task takes the
+/// share of the running one back to the queue and runs it
+/// ([`Pool::find_task`]): tasks taken by a pool thread never wait for its
+/// task while another pool thread is idle.
+#[derive(Default)]
+struct Share {
+    /// The compute the tasks are of; `None` when there are none.
+    job: Option<Arc<Job>>,
+    tasks: VecDeque<u32>,
+}
+
+impl Share {
+    /// The most tasks taken at once, besides the one to run next.
+    const MOST: usize = 31;
+}
+
+impl PoolThread {
+    /// Keeps `tasks` of `job` to run next.
+    fn keep_share(&self, job: &Arc<Job>, tasks: Vec<u32>) {
+        let mut share = lock(&self.share);
+        share.job.get_or_insert_with(|| job.clone());
+        share.tasks.extend(tasks);
+    }
+
+    /// The next task of this pool thread's share, if any.
+    fn next_shared(&self) -> Option<u32> {
+        let mut share = lock(&self.share);
+        let next = share.tasks.pop_front();
+        if share.tasks.is_empty() {
+            // The pool thread runs a task of the job: not its last reference.
+            share.job = None;
+        }
+        next
+    }
+
+    /// Whether it holds tasks it took and has not started.
+    fn has_share(&self) -> bool {
+        !lock(&self.share).tasks.is_empty()
+    }
+
+    /// Takes its share away: the tasks and their compute.
+    fn take_share(&self) -> Option<(Arc<Job>, VecDeque<u32>)> {
+        let mut share = lock(&self.share);
+        let job = share.job.take()?;
+        Some((job, std::mem::take(&mut share.tasks)))
+    }
+
+    /// Puts its share back in front of its compute's queue, for any pool
+    /// thread to run.
+    fn put_back_share(&self) {
+        if let Some((job, tasks)) = self.take_share() {
+            job.requeue(tasks);
+            job.queued();
+        }
+    }
+}
+
+/// Whether a pool thread's tasks run fast enough to take a share of the
+/// queue ([`Share`]): tasks taken from the queue are timed, a chain's next
+/// link (made ready here) is not.
+struct Pace {
+    /// Whether this compute's queue is shared out at all: not with
+    /// priorities (each task is taken in its turn) or resources (a task
+    /// that waits for them is put aside).
+    shares: bool,
+    /// Whether the last task timed ran fast.
+    fast: bool,
+    /// When the task running now was taken; `None` when it is not timed.
+    started: Option<Instant>,
+    /// When the last timed task finished: the next one starts then.
+    finished: Option<Instant>,
+}
+
+impl Pace {
+    /// A task quicker than this lets its pool thread take a share.
+    const FAST: Duration = Duration::from_micros(50);
+
+    fn new(graph: &Graph) -> Pace {
+        Pace {
+            shares: !graph.has_priorities() && !graph.has_resources(),
+            fast: false,
+            started: None,
+            finished: None,
+        }
+    }
+
+    /// Times the task that just finished, if it is timed; false if it
+    /// ran slowly.
+    fn finished_fast(&mut self) -> bool {
+        let Some(started) = self.started.take() else {
+            return true;
+        };
+        let now = Instant::now();
+        self.fast = now.duration_since(started) < Pace::FAST;
+        self.finished = Some(now);
+        self.fast
+    }
+
+    /// Whether to take a share of the queue with the next task.
+    fn takes_share(&self) -> bool {
+        self.shares && self.fast
+    }
+
+    /// `next`, a task made ready here: not timed.
+    fn untimed(&mut self, next: u32) -> u32 {
+        self.finished = None;
+        next
+    }
+
+    /// `next`, taken from the queue or the share: timed.
+    fn timed(&mut self, next: Option<u32>) -> Option<u32> {
+        if self.shares && next.is_some() {
+            self.started = Some(self.finished.take().unwrap_or_else(Instant::now));
+        }
+        next
+    }
+}
+
 /// Fails the compute if the task it names is never finished: the runtime
 /// dropped its future at shutdown, or a bug of ours panicked outside the
 /// task's own `catch_unwind`. Without it the caller would wait forever.
@@ -856,6 +1056,42 @@ fn help<T>(
     }
 }
 
+/// What the monitor makes of one sample of a busy pool thread, `asleep`
+/// as the kernel says (`None` where it does not): lends its slot once its
+/// task was seen asleep in enough consecutive samples, takes it back once
+/// the task runs again.
+fn sample(pool: &Arc<Pool>, member: &PoolThread, asleep: Option<bool>) {
+    let lent = member.seat.is_lent();
+    let (asleep, needed) = match asleep {
+        Some(asleep) => (asleep, BLOCKED_SAMPLES),
+        // Cannot tell: a task that keeps its slot for long is
+        // assumed blocked, and keeps the lent slot until it ends.
+        None => (!lent, STARVED_SAMPLES),
+    };
+    let function = member.function.load(Ordering::Relaxed);
+    if asleep && function == 0 {
+        // Waiting on the scheduler's own bookkeeping between two tasks
+        // (a lock another pool thread holds), not blocked in a task: a
+        // pool busy with tiny tasks would otherwise lend its slots over
+        // and over, one more thread each time.
+        member.asleep_samples.set(0);
+        return;
+    }
+    if !asleep {
+        member.asleep_samples.set(0);
+        if member.thread.is_some() && member.seat.reclaim(&pool.slots) {
+            pool.blocking.remove(function);
+        }
+        return;
+    }
+    let count = member.asleep_samples.get() + 1;
+    member.asleep_samples.set(count);
+    if count >= needed && member.seat.lend(&pool.slots) {
+        pool.blocking.insert(function);
+        pool.work_queued();
+    }
+}
+
 /// This thread's kernel id, where the kernel says (Linux).
 fn thread_id() -> Option<u32> {
     let link = std::fs::read_link("/proc/thread-self").ok()?;
@@ -907,30 +1143,71 @@ fn monitor(pool: &Weak<Pool>) {
             if !member.seat.is_busy() || (lent && !reclaim) {
                 continue;
             }
-            let (asleep, needed) = match member.thread.and_then(is_asleep) {
-                Some(asleep) => (asleep, BLOCKED_SAMPLES),
-                // Cannot tell: a task that keeps its slot for long is
-                // assumed blocked, and keeps the lent slot until it ends.
-                None => (!lent, STARVED_SAMPLES),
-            };
-            let function = member.function.load(Ordering::Relaxed);
-            if !asleep {
-                member.asleep_samples.set(0);
-                if member.thread.is_some() && member.seat.reclaim(&pool.slots) {
-                    pool.blocking.remove(function);
-                }
-                continue;
-            }
-            let count = member.asleep_samples.get() + 1;
-            member.asleep_samples.set(count);
-            if count >= needed && member.seat.lend(&pool.slots) {
-                pool.blocking.insert(function);
-                pool.work_queued();
-            }
+            sample(&pool, member, member.thread.and_then(is_asleep));
         }
         // Reading the kernel's view costs; keep it to a fifth of a core.
         let interval = SAMPLE_EVERY.max(sweep.elapsed() * 4);
         drop(pool);
         std::thread::sleep(interval);
+    }
+}
+
+#[cfg(all(test, not(delayed_loom)))]
+mod tests {
+    use super::*;
+
+    fn pool() -> (tokio::runtime::Runtime, Arc<Pool>) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let limits = Limits {
+            slots: 1,
+            lending: false,
+            max_threads: 4,
+            max_async: 1,
+            resources: Resources::default(),
+        };
+        let pool = Pool::new(runtime.handle().clone(), &limits).unwrap();
+        (runtime, pool)
+    }
+
+    fn busy_member(pool: &Pool) -> PoolThread {
+        let member = PoolThread {
+            seat: Seat::new(),
+            thread: Some(0),
+            function: AtomicUsize::new(0),
+            asleep_samples: MonitorCount::default(),
+            share: Mutex::default(),
+        };
+        assert!(pool.slots.try_take());
+        member.seat.hold();
+        member
+    }
+
+    #[test]
+    fn a_pool_thread_asleep_between_tasks_keeps_its_slot() {
+        let (_runtime, pool) = pool();
+        let member = busy_member(&pool);
+        // Between two tasks: asleep on a lock of the scheduler's own.
+        for _ in 0..5 {
+            sample(&pool, &member, Some(true));
+        }
+        assert!(
+            !member.seat.is_lent(),
+            "waiting between tasks is not blocking"
+        );
+        // In a task's call: two samples asleep lend the slot.
+        let function = 0x1000;
+        member.function.store(function, Ordering::Relaxed);
+        sample(&pool, &member, Some(true));
+        assert!(!member.seat.is_lent(), "one sample is not enough");
+        sample(&pool, &member, Some(true));
+        assert!(member.seat.is_lent(), "asleep in its task twice: lent");
+        assert!(pool.blocking.contains(function));
+        // Seen running again: the slot comes back, the function is forgotten.
+        sample(&pool, &member, Some(false));
+        assert!(!member.seat.is_lent());
+        assert!(!pool.blocking.contains(function));
+        pool.close();
     }
 }
