@@ -6,6 +6,7 @@
 //! cargo run --release -p delayed-bench --example overhead            # sizes 10^3 … 10^6
 //! cargo run --release -p delayed-bench --example overhead -- --quick # sizes 10^3 … 10^5, no 1 s seed
 //! cargo run --release -p delayed-bench --example overhead -- --csv 1000 10000   # for bench/compare.sh
+//! cargo run --release -p delayed-bench --example overhead -- --growth  # cost per task 10^4, 10^6, 10^7
 //! ```
 //!
 //! Peak memory is measured in a fresh process per workload (this program
@@ -563,6 +564,42 @@ fn per_task(d: Duration, n: u64) -> f64 {
     d.as_secs_f64() * 1e9 / n as f64
 }
 
+/// How the cost per task (build + compute) grows with the graph's size:
+/// wide, chain and tree at 10^4, 10^6 and 10^7 tasks, the median of 7
+/// runs each, and the ratio of each size's median to the one before.
+fn growth_table() {
+    const SIZES: [u64; 3] = [10_000, 1_000_000, 10_000_000];
+    Client::global().unwrap();
+    println!(
+        "{:<8} {:>10} {:>10} {:>10} {:>12} {:>12}",
+        "workload", "10^4 ns/t", "10^6 ns/t", "10^7 ns/t", "10^4->10^6", "10^6->10^7"
+    );
+    for (name, workload) in [
+        ("wide", wide as fn(u64) -> Timing),
+        ("chain", chain),
+        ("tree", tree),
+    ] {
+        let costs = SIZES.map(|n| {
+            let mut runs: Vec<f64> = (0..7)
+                .map(|_| {
+                    let t = workload(n);
+                    per_task(t.build + t.compute, n)
+                })
+                .collect();
+            runs.sort_by(f64::total_cmp);
+            runs[3]
+        });
+        println!(
+            "{name:<8} {:>10.0} {:>10.0} {:>10.0} {:>11.2}x {:>11.2}x",
+            costs[0],
+            costs[1],
+            costs[2],
+            costs[1] / costs[0],
+            costs[2] / costs[1]
+        );
+    }
+}
+
 /// Peak resident memory per task of `workload` at `n`, in a fresh process.
 fn peak_bytes_per_task(workload: &str, n: u64) -> Option<f64> {
     let output = std::process::Command::new(std::env::current_exe().ok()?)
@@ -609,6 +646,9 @@ fn main() {
             return scheduler_table(rest.contains(&"--quick"), &runtime);
         }
         _ => {}
+    }
+    if args.first().map(String::as_str) == Some("--growth") {
+        return growth_table();
     }
     if args.first().map(String::as_str) == Some("--csv") {
         // For bench/compare.sh: workload,tasks,build ns/task,compute ns/task.
