@@ -378,6 +378,9 @@ struct Exit<'a> {
 impl Drop for Exit<'_> {
     fn drop(&mut self) {
         CURRENT.set(None);
+        // Normally empty: run_tasks puts its share back, unless a panic
+        // of ours ended it.
+        self.me.put_back_share();
         let gave = self.me.seat.release(&self.pool.slots);
         let mut state = self.pool.parking.lock();
         state.threads -= 1;
