@@ -139,6 +139,13 @@ impl Admission {
         start
     }
 
+    /// Whether the probe found the roots' values small: from now on
+    /// every root starts as soon as it has a place in flight, so the
+    /// admission has nothing left to decide once its held roots start.
+    pub(crate) fn is_open(&self) -> bool {
+        self.state == State::Open
+    }
+
     /// What the probe's growth of resident memory, `resident` now, says.
     fn verdict(&self, resident: u64) -> State {
         let grown = resident.saturating_sub(self.resident_at_start);
@@ -235,6 +242,7 @@ mod tests {
         }
         open.state = State::Open;
         assert_eq!(open.done(100).len(), 9);
+        assert!(open.is_open());
     }
 
     #[test]

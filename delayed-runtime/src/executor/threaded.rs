@@ -619,7 +619,8 @@ impl Job {
     }
 
     /// Puts `tasks`, taken from this job's queue and not started, back in
-    /// front of it, in their order.
+    /// front of it, in their order. (A share is never taken in a compute
+    /// with priorities, so each one's is 0.)
     fn requeue(&self, tasks: VecDeque<u32>) {
         let mut queue = lock(&self.queue);
         for task in tasks.into_iter().rev() {
@@ -739,7 +740,13 @@ impl Job {
         let mut asyncs = lock(&self.asyncs);
         let admitted = match &mut asyncs.admission {
             Some(admission) if admission.paces(&self.run, task) => {
-                admission.done(self.queued_len())
+                let admitted = admission.done(self.queued_len());
+                if admission.is_open() {
+                    // Every root held starts now, and later ones at once:
+                    // no async task of this compute is looked at again.
+                    asyncs.admission = None;
+                }
+                admitted
             }
             _ => return,
         };
