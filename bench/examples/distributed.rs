@@ -207,7 +207,7 @@ fn floor(url: &str) -> f64 {
 /// number of workers in a fresh process (so that each one's peak memory
 /// is its own): tasks per second (median of 3 computes) and the client's
 /// peak resident memory over its own before the first compute, per task.
-fn scale(n: u64, workers: &[usize]) -> Result<(), delayed::Error> {
+fn scale(n: u64, workers: &[usize]) {
     println!(
         "{:<12} {:>9} {:>8} {:>10} {:>12} {:>16}",
         "workload", "tasks", "workers", "seconds", "tasks/s", "client B/task"
@@ -219,38 +219,36 @@ fn scale(n: u64, workers: &[usize]) -> Result<(), delayed::Error> {
             .expect("the child runs");
         assert!(status.success(), "the run on {w} workers failed");
     }
-    Ok(())
 }
 
 /// The child side of [`scale`]: one number of workers.
 fn scale_one(n: u64, w: usize) -> Result<(), delayed::Error> {
+    let (_cluster, client) = cluster_of(w)?;
+    let before = status_bytes("VmRSS");
+    let row = |name: &str, seconds: f64| {
+        let peak = status_bytes("VmHWM").saturating_sub(before);
+        println!(
+            "{name:<12} {n:>9} {w:>8} {seconds:>10.2} {:>12.0} {:>16.0}",
+            n as f64 / seconds,
+            peak as f64 / n as f64
+        );
+    };
+    row("inc", time(&client, || wide(n)));
+    row("no-op", time(&client, || noops(n)));
+    Ok(())
+}
+
+/// A `LocalCluster` of `w` single-threaded workers, as Dask's are in
+/// `bench/distributed.sh`, and its client with the workers' connections
+/// warmed up.
+fn cluster_of(w: usize) -> Result<(LocalCluster, Client), delayed::Error> {
     let cluster = LocalCluster::builder()
         .workers(w)
         .threads_per_worker(1)
         .build()?;
     let client = cluster.client()?;
     client.compute(&wide(100))?;
-    let before = status_bytes("VmRSS");
-    let inc_tasks = || drop(client.compute(&wide(n)).expect("it computes"));
-    let no_ops = || drop(client.compute(&noops(n)).expect("it computes"));
-    for (name, run) in [("inc", &inc_tasks as &dyn Fn()), ("no-op", &no_ops)] {
-        let mut seconds: Vec<f64> = (0..3)
-            .map(|_| {
-                let start = Instant::now();
-                run();
-                start.elapsed().as_secs_f64()
-            })
-            .collect();
-        seconds.sort_by(f64::total_cmp);
-        let peak = status_bytes("VmHWM").saturating_sub(before);
-        println!(
-            "{name:<12} {n:>9} {w:>8} {:>10.2} {:>12.0} {:>16.0}",
-            seconds[1],
-            n as f64 / seconds[1],
-            peak as f64 / n as f64
-        );
-    }
-    Ok(())
+    Ok((cluster, client))
 }
 
 fn noops(n: u64) -> Vec<Delayed<()>> {
@@ -270,19 +268,13 @@ fn main() -> Result<(), delayed::Error> {
     }
     if let Some(("--scale", rest)) = args.split_first().map(|(a, r)| (a.as_str(), r)) {
         let (n, listed) = rest.split_first().expect("--scale N [WORKERS…]");
-        return scale(n.parse().expect("a number of tasks"), &workers(listed));
+        scale(n.parse().expect("a number of tasks"), &workers(listed));
+        return Ok(());
     }
     let workers = workers(&args);
     let rounds = rounds_in_10_ms();
     for (i, w) in workers.into_iter().enumerate() {
-        // Single-threaded workers, as Dask's are in bench/distributed.sh.
-        let cluster = LocalCluster::builder()
-            .workers(w)
-            .threads_per_worker(1)
-            .build()?;
-        let client = cluster.client()?;
-        // Warm up the workers' connections.
-        client.compute(&wide(100))?;
+        let (cluster, client) = cluster_of(w)?;
         if i == 0 {
             println!("floor,1,{w},{:.6}", floor(cluster.url()) / 1e6);
         }

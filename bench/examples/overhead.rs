@@ -580,14 +580,11 @@ fn growth_table() {
         ("tree", tree),
     ] {
         let costs = SIZES.map(|n| {
-            let mut runs: Vec<f64> = (0..7)
-                .map(|_| {
-                    let t = workload(n);
-                    per_task(t.build + t.compute, n)
-                })
-                .collect();
-            runs.sort_by(f64::total_cmp);
-            runs[3]
+            let total = median_duration(7, || {
+                let t = workload(n);
+                t.build + t.compute
+            });
+            per_task(total, n)
         });
         println!(
             "{name:<8} {:>10.0} {:>10.0} {:>10.0} {:>11.2}x {:>11.2}x",
