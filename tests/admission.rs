@@ -8,6 +8,7 @@ mod common;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use common::pairwise::pairwise;
 use common::{Gauge, within};
 use delayed::{Client, Delayed, delayed};
 
@@ -24,23 +25,6 @@ fn combine(a: &Vec<u8>, b: &Vec<u8>) -> Vec<u8> {
 #[delayed]
 fn add(a: u64, b: u64) -> u64 {
     a + b
-}
-
-fn pairwise<T: delayed::TaskValue>(
-    mut level: Vec<Delayed<T>>,
-    combine: impl Fn(&Delayed<T>, &Delayed<T>) -> Delayed<T>,
-) -> Delayed<T> {
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| match pair {
-                [a, b] => combine(a, b),
-                [a] => a.clone(),
-                _ => unreachable!("chunks of two"),
-            })
-            .collect();
-    }
-    level.pop().expect("one value")
 }
 
 #[test]

@@ -10,6 +10,10 @@
 
 use delayed::{Delayed, delayed};
 
+// The integration tests reduce with the same function (`tests/common`).
+mod pairwise;
+pub use pairwise::pairwise;
+
 /// The trivial task of the `wide` and `chain` workloads: as little work as
 /// a task can have, so that what is measured is the library.
 ///
@@ -58,35 +62,6 @@ pub fn chain_of(n: u64) -> Delayed<u64> {
 /// ```
 pub fn tree_of(leaves: u64) -> Delayed<u64> {
     pairwise((0..leaves).map(inc).collect(), |a, b| add(a, b))
-}
-
-/// Reduces `level` pairwise with `combine`, level by level, to one handle
-/// (an odd one out goes up a level as it is).
-///
-/// ```
-/// let sum = delayed_bench::pairwise((1..=4).map(delayed::value).collect(), |a, b| delayed_bench::add(a, b));
-/// assert_eq!(sum.compute()?, 10);
-/// # Ok::<(), delayed::Error>(())
-/// ```
-///
-/// # Panics
-///
-/// If `level` is empty.
-pub fn pairwise<T>(
-    mut level: Vec<Delayed<T>>,
-    combine: impl Fn(&Delayed<T>, &Delayed<T>) -> Delayed<T>,
-) -> Delayed<T> {
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| match pair {
-                [a, b] => combine(a, b),
-                [a] => a.clone(),
-                _ => unreachable!("chunks of two are not empty"),
-            })
-            .collect();
-    }
-    level.pop().expect("at least one handle to reduce")
 }
 
 /// A number of this process's `/proc/self/status` (sizes there are in

@@ -4,6 +4,10 @@
 
 pub mod spans;
 
+// The benchmarks' reduction, so that a test reduces as they do.
+#[path = "../../bench/src/pairwise.rs"]
+pub mod pairwise;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, mpsc};
 use std::time::{Duration, Instant};
