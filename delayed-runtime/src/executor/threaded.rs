@@ -672,10 +672,7 @@ impl Job {
             {
                 self.end();
             }
-            if !pace.finished_fast() {
-                // Slow: what it took besides is for any pool thread.
-                me.put_back_share();
-            }
+            pace.finished();
             let next = match self.dispatch(&mut ready, true) {
                 Some(next) => Some(pace.untimed(next)),
                 None => pace.timed(
@@ -837,11 +834,12 @@ async fn run_async_tasks(unfinished: Unfinished<Arc<Job>>) {
 /// item of a compute's profile).
 ///
 /// A share is taken only right after a task that ran fast ([`Pace`]), and
-/// what is left of it goes back to the queue as soon as one runs slowly.
-/// While a task runs, a pool thread that finds no queued task takes the
-/// share of the running one back to the queue and runs it
-/// ([`Pool::find_task`]): tasks taken by a pool thread never wait for its
-/// task while another pool thread is idle.
+/// run in order, so that tasks that feed each other (the two inputs of a
+/// reduction's step) stay on one pool thread. While a task runs, a pool
+/// thread that finds no queued task takes the share of the running one
+/// back to the queue and runs it ([`Pool::find_task`]): tasks taken by a
+/// pool thread never wait for its task while another pool thread is
+/// idle.
 #[derive(Default)]
 struct Share {
     /// The compute the tasks are of; `None` when there are none.
@@ -924,16 +922,13 @@ impl Pace {
         }
     }
 
-    /// Times the task that just finished, if it is timed; false if it
-    /// ran slowly.
-    fn finished_fast(&mut self) -> bool {
-        let Some(started) = self.started.take() else {
-            return true;
-        };
-        let now = Instant::now();
-        self.fast = now.duration_since(started) < Pace::FAST;
-        self.finished = Some(now);
-        self.fast
+    /// Times the task that just finished, if it is timed.
+    fn finished(&mut self) {
+        if let Some(started) = self.started.take() {
+            let now = Instant::now();
+            self.fast = now.duration_since(started) < Pace::FAST;
+            self.finished = Some(now);
+        }
     }
 
     /// Whether to take a share of the queue with the next task.
