@@ -11,7 +11,7 @@
 //!
 //! ```text
 //! fn add(x: impl IntoDelayed<i64>, y: impl IntoDelayed<Vec<i64>>) -> Delayed<i64> {
-//!     let mut builder = TaskBuilder::new("add");
+//!     let mut builder = TaskBuilder::new(&"add");
 //!     let slot0 = TaskBuilder::arg_owned(&mut builder, x.into_arg()); // checks i64: Clone
 //!     let slot1 = TaskBuilder::arg(&mut builder, y.into_arg());
 //!     builder.sync(move |inputs| {
@@ -651,7 +651,7 @@ impl<'a> Task<'a> {
         let name = &self.name;
         let policy = &self.policy;
         quote! {
-            #binding __delayed_builder = #krate::__private::TaskBuilder::new(#name);
+            #binding __delayed_builder = #krate::__private::TaskBuilder::new(&#name);
             #start_pure
             #(#records)*
             #finish_pure

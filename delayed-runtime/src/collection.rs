@@ -23,7 +23,7 @@ use crate::value::{ByValue, TaskValue};
 /// the same collection, so a pure call that takes a collection of handles
 /// gets the same key however often it is built.
 fn gather<T, C>(
-    name: &'static str,
+    name: &'static &'static str,
     handles: impl IntoIterator<Item = Delayed<T>>,
     finish: fn(Vec<T>) -> C,
 ) -> Delayed<C>
@@ -52,7 +52,7 @@ fn identity<T>(values: Vec<T>) -> Vec<T> {
 /// A task named `name` that gathers the values of keyed handles; pure,
 /// like [`gather`], keyed by the entries' keys and handles' keys.
 fn gather_keyed<K, V, M>(
-    name: &'static str,
+    name: &'static &'static str,
     entries: impl IntoIterator<Item = (K, Delayed<V>)>,
 ) -> Delayed<M>
 where
@@ -100,7 +100,7 @@ where
 #[diagnostic::do_not_recommend]
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<Delayed<T>> {
     fn into_delayed(self) -> Delayed<Vec<T>> {
-        gather("list", self, identity)
+        gather(&"list", self, identity)
     }
 }
 
@@ -119,7 +119,7 @@ impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<Delayed<T>> {
 #[diagnostic::do_not_recommend]
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<&Delayed<T>> {
     fn into_delayed(self) -> Delayed<Vec<T>> {
-        gather("list", self.into_iter().cloned(), identity)
+        gather(&"list", self.into_iter().cloned(), identity)
     }
 }
 
@@ -138,7 +138,7 @@ impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<&Delayed<T>> {
 #[diagnostic::do_not_recommend]
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &[Delayed<T>] {
     fn into_delayed(self) -> Delayed<Vec<T>> {
-        gather("list", self.iter().cloned(), identity)
+        gather(&"list", self.iter().cloned(), identity)
     }
 }
 
@@ -147,7 +147,7 @@ impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &[Delayed<T>] {
 #[diagnostic::do_not_recommend]
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &Vec<Delayed<T>> {
     fn into_delayed(self) -> Delayed<Vec<T>> {
-        gather("list", self.iter().cloned(), identity)
+        gather(&"list", self.iter().cloned(), identity)
     }
 }
 
@@ -165,7 +165,7 @@ impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &Vec<Delayed<T>> {
 #[diagnostic::do_not_recommend]
 impl<T: TaskValue + ByValue, const N: usize> IntoDelayed<[T; N]> for [Delayed<T>; N] {
     fn into_delayed(self) -> Delayed<[T; N]> {
-        gather("array", self, |values: Vec<T>| {
+        gather(&"array", self, |values: Vec<T>| {
             <[T; N]>::try_from(values).unwrap_or_else(|_| unreachable!("N handles give N values"))
         })
     }
@@ -196,7 +196,7 @@ where
     S: TaskValue + BuildHasher + Default,
 {
     fn into_delayed(self) -> Delayed<HashMap<K, V, S>> {
-        gather_keyed("dict", self)
+        gather_keyed(&"dict", self)
     }
 }
 
@@ -221,6 +221,6 @@ where
     V: TaskValue + ByValue,
 {
     fn into_delayed(self) -> Delayed<BTreeMap<K, V>> {
-        gather_keyed("dict", self)
+        gather_keyed(&"dict", self)
     }
 }

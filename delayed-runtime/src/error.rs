@@ -1120,6 +1120,7 @@ impl std::error::Error for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::Name;
 
     fn assert_error_traits<E: std::error::Error + Send + Sync + 'static>() {}
 
@@ -1140,7 +1141,7 @@ mod tests {
 
     #[test]
     fn each_failure_has_the_kind_a_caller_acts_on() {
-        let task = |fault: Fault| Error::task(Key::unique("t"), fault.into()).kind();
+        let task = |fault: Fault| Error::task(Key::unique(Name::new(&"t")), fault.into()).kind();
         assert_eq!(task(Fault::Error("no".into())), ErrorKind::Task);
         assert_eq!(task(Fault::Panic("boom".into())), ErrorKind::Panic);
         assert_eq!(
@@ -1155,9 +1156,12 @@ mod tests {
         let shared = Error::shared(Arc::new(broker()));
         assert_eq!(task(Fault::Error(Box::new(shared))), ErrorKind::Broker);
         let retried = Failure::from(Fault::Panic("again".into())).after(3);
-        let err = Error::task(Key::unique("t"), retried);
+        let err = Error::task(Key::unique(Name::new(&"t")), retried);
         assert_eq!((err.kind(), err.attempts()), (ErrorKind::Panic, 3));
-        let config = Error::task(Key::unique("t"), Failure::Config("retries of 0".into()));
+        let config = Error::task(
+            Key::unique(Name::new(&"t")),
+            Failure::Config("retries of 0".into()),
+        );
         assert_eq!(config.kind(), ErrorKind::Config);
         assert_eq!(Error::config("threads(0)").kind(), ErrorKind::Config);
         assert_eq!(Error::broker("down".into(), None).kind(), ErrorKind::Broker);
@@ -1178,13 +1182,13 @@ mod tests {
         // An error shared between outputs has the kind of the one inside.
         let shared = Error::shared(Arc::new(Error::cancelled()));
         assert_eq!(shared.kind(), ErrorKind::Cancelled);
-        let upstream = Error::upstream(Key::unique("u"), Arc::new(Error::config("x")));
+        let upstream = Error::upstream(Key::unique(Name::new(&"u")), Arc::new(Error::config("x")));
         assert_eq!(upstream.kind(), ErrorKind::Upstream);
     }
 
     #[test]
     fn debug_shows_the_chain() {
-        let key = Key::unique("parse");
+        let key = Key::unique(Name::new(&"parse"));
         let err = Error::task(key.clone(), Fault::Error("bad digit".into()).into());
         assert_eq!(format!("{err}"), format!("task `{key}` failed"));
         assert_eq!(
@@ -1193,7 +1197,7 @@ mod tests {
                 "task `{key}` failed\n\nTask:\n    function: parse\n    key: {key}\n\nCaused by:\n    bad digit"
             )
         );
-        let upstream = Error::upstream(Key::unique("report"), std::sync::Arc::new(err));
+        let upstream = Error::upstream(Key::unique(Name::new(&"report")), std::sync::Arc::new(err));
         let shown = format!("{upstream:?}");
         assert!(shown.contains("Caused by:\n    0: task `parse-"), "{shown}");
         assert!(shown.ends_with("\n    1: bad digit"), "{shown}");

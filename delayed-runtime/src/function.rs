@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::error::BoxError;
 use crate::handle::{Delayed, IntoDelayed};
+use crate::key::Name;
 use crate::task::TaskBuilder;
 use crate::value::TaskValue;
 
@@ -43,7 +44,7 @@ where
 {
     DelayedFn {
         function: Arc::new(function),
-        name: short_name(type_name::<F>()),
+        name: Name::interned(short_name(type_name::<F>())),
         _signature: PhantomData,
     }
 }
@@ -69,7 +70,7 @@ where
 /// ```
 pub struct DelayedFn<F, Sig> {
     function: Arc<F>,
-    name: &'static str,
+    name: Name,
     _signature: PhantomData<fn() -> Sig>,
 }
 
@@ -93,7 +94,7 @@ impl<F, Sig> DelayedFn<F, Sig> {
     /// assert_eq!(load.call(1).key().name(), "load");
     /// ```
     pub fn named(mut self, name: &'static str) -> Self {
-        self.name = name;
+        self.name = Name::interned(name);
         self
     }
 }
@@ -110,7 +111,7 @@ impl<F, Sig> Clone for DelayedFn<F, Sig> {
 
 impl<F, Sig> fmt::Debug for DelayedFn<F, Sig> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DelayedFn({})", self.name)
+        write!(f, "DelayedFn({})", self.name.get())
     }
 }
 
@@ -158,7 +159,7 @@ macro_rules! arities {
             /// ```
             #[allow(unused_mut, unused_variables, clippy::too_many_arguments)]
             pub fn call(&self, $($param: impl IntoDelayed<$arg>),*) -> Delayed<R> {
-                let mut builder = TaskBuilder::new(self.name);
+                let mut builder = TaskBuilder::named(self.name);
                 $(let $param = builder.arg_owned($param.into_arg());)*
                 let function = Arc::clone(&self.function);
                 builder.sync(move |inputs| Ok(function($($param.get(inputs)),*)))
@@ -184,7 +185,7 @@ macro_rules! arities {
             /// ```
             #[allow(unused_mut, unused_variables, clippy::too_many_arguments)]
             pub fn try_call(&self, $($param: impl IntoDelayed<$arg>),*) -> Delayed<T> {
-                let mut builder = TaskBuilder::new(self.name);
+                let mut builder = TaskBuilder::named(self.name);
                 $(let $param = builder.arg_owned($param.into_arg());)*
                 let function = Arc::clone(&self.function);
                 builder.sync(move |inputs| {

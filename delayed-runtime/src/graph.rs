@@ -6,10 +6,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
 
 use crate::key::Key;
-use crate::node::{Body, Node};
+use crate::node::{Body, Node, NodeRef};
 
 /// The handles a compute was asked for, in order, as their nodes.
 ///
@@ -19,14 +18,14 @@ use crate::node::{Body, Node};
 /// with `Roots::push` (in `computable.rs`, where handles are known).
 #[doc(hidden)]
 #[derive(Default)]
-pub struct Roots<'a>(pub(crate) Vec<&'a Arc<Node>>);
+pub struct Roots<'a>(pub(crate) Vec<&'a NodeRef>);
 
 /// The nodes of one compute, numbered `0..len` in topological order, with
 /// their edges both ways in compressed (CSR) form.
 #[derive(Default)]
 pub(crate) struct Graph {
     /// Dependencies come before their dependents.
-    pub(crate) nodes: Vec<Arc<Node>>,
+    pub(crate) nodes: Vec<NodeRef>,
     /// `deps[dep_start[i]..dep_start[i + 1]]`: the indices node `i` takes, in
     /// argument order (one entry per edge, so repeats are kept).
     dep_start: Vec<u32>,
@@ -75,14 +74,14 @@ impl Graph {
     /// handle or node refers to is remembered only if it is listed twice.
     /// Children's indices wait on a stack of their own until their parent
     /// is numbered, so no edge is looked up either.
-    pub(crate) fn collect(roots: &[&Arc<Node>]) -> Graph {
+    pub(crate) fn collect(roots: &[&NodeRef]) -> Graph {
         let listed_twice = listed_twice(roots);
         let mut shared: HashMap<*const Node, u32, BuildHasherDefault<PtrHasher>> =
             HashMap::default();
         // Pure nodes by key: another node with the same key is the same
         // call, so it gets the index of the first one met.
         let mut pure: HashMap<&Key, u32> = HashMap::new();
-        let mut nodes: Vec<Arc<Node>> = Vec::new();
+        let mut nodes: Vec<NodeRef> = Vec::new();
         let mut kinds = Vec::new();
         let mut priorities: Option<Vec<i32>> = None;
         let mut resourced = false;
@@ -92,11 +91,11 @@ impl Graph {
         // The indices of the numbered children of the nodes on the stack.
         let mut numbered: Vec<u32> = Vec::new();
         // Each frame is a node and how many of its dependencies were visited.
-        let mut stack: Vec<(&Arc<Node>, usize)> = Vec::new();
+        let mut stack: Vec<(&NodeRef, usize)> = Vec::new();
         // The index of a node met before, if it was.
-        let known = |node: &Arc<Node>, shared: &HashMap<_, u32, _>, pure: &HashMap<&Key, u32>| {
-            let by_address = (Arc::strong_count(node) > 1)
-                .then(|| shared.get(&Arc::as_ptr(node)).copied())
+        let known = |node: &NodeRef, shared: &HashMap<_, u32, _>, pure: &HashMap<&Key, u32>| {
+            let by_address = (NodeRef::strong_count(node) > 1)
+                .then(|| shared.get(&NodeRef::as_ptr(node)).copied())
                 .flatten();
             by_address.or_else(|| node.pure.then(|| pure.get(&node.key).copied()).flatten())
         };
@@ -123,8 +122,9 @@ impl Graph {
                 let i = u32::try_from(nodes.len()).expect("a compute holds fewer than 2^32 tasks");
                 deps.extend(numbered.drain(numbered.len() - node.deps.len()..));
                 dep_start.push(deps.len() as u32);
-                if Arc::strong_count(node) > 1 || listed_twice.contains(&Arc::as_ptr(node)) {
-                    shared.insert(Arc::as_ptr(node), i);
+                if NodeRef::strong_count(node) > 1 || listed_twice.contains(&NodeRef::as_ptr(node))
+                {
+                    shared.insert(NodeRef::as_ptr(node), i);
                 }
                 if node.pure {
                     pure.entry(&node.key).or_insert(i);
@@ -192,7 +192,7 @@ impl Graph {
     }
 
     /// Gives up the graph: its nodes and its roots' indices, the rest freed.
-    pub(crate) fn release(&mut self) -> (Vec<Arc<Node>>, Vec<u32>) {
+    pub(crate) fn release(&mut self) -> (Vec<NodeRef>, Vec<u32>) {
         let graph = std::mem::take(self);
         (graph.nodes, graph.roots)
     }
@@ -228,10 +228,10 @@ impl Graph {
 /// merging, without allocating (a large buffer allocated and freed here
 /// would also make the allocator keep the compute's big arrays in its heap
 /// rather than return them). Only a list in many pieces is sorted.
-fn listed_twice(roots: &[&Arc<Node>]) -> HashSet<*const Node> {
+fn listed_twice(roots: &[&NodeRef]) -> HashSet<*const Node> {
     const MAX_RUNS: usize = 16;
     let addresses =
-        |range: std::ops::Range<usize>| roots[range].iter().map(|root| Arc::as_ptr(root));
+        |range: std::ops::Range<usize>| roots[range].iter().map(|root| NodeRef::as_ptr(root));
     // Where each increasing run starts.
     let mut runs = vec![0];
     let mut last = std::ptr::null();
@@ -326,15 +326,21 @@ impl Hasher for PtrHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::Name;
     use crate::value::Value;
 
-    fn node(deps: Vec<Arc<Node>>) -> Arc<Node> {
-        Node::new(Key::unique("t"), false, deps, Body::Ready(Value::new(())))
+    fn node(deps: Vec<NodeRef>) -> NodeRef {
+        Node::new(
+            Key::unique(Name::new(&"t")),
+            false,
+            deps,
+            Body::Ready(Value::new(())),
+        )
     }
 
-    fn pure(hash: u64, deps: Vec<Arc<Node>>) -> Arc<Node> {
+    fn pure(hash: u64, deps: Vec<NodeRef>) -> NodeRef {
         Node::new(
-            Key::hashed("p", hash),
+            Key::hashed(Name::new(&"p"), hash),
             true,
             deps,
             Body::Ready(Value::new(())),
@@ -364,7 +370,7 @@ mod tests {
         let d = node(vec![b.clone(), c.clone(), b.clone()]);
         let g = Graph::collect(&[&d, &b]);
         assert_eq!(g.len(), 4);
-        let pos = |n: &Arc<Node>| g.nodes.iter().position(|m| Arc::ptr_eq(m, n)).unwrap() as u32;
+        let pos = |n: &NodeRef| g.nodes.iter().position(|m| NodeRef::ptr_eq(m, n)).unwrap() as u32;
         assert!(pos(&a) < pos(&b) && pos(&b) < pos(&d) && pos(&c) < pos(&d));
         assert_eq!(g.deps(pos(&d)), [pos(&b), pos(&c), pos(&b)]);
         let mut of_a = g.dependents(pos(&a)).to_vec();
@@ -391,18 +397,18 @@ mod tests {
             assert_eq!(g.roots[2], g.roots[4]);
             assert_ne!(g.roots[0], g.roots[2]);
         }
-        assert_eq!(Arc::strong_count(&a), 1);
+        assert_eq!(NodeRef::strong_count(&a), 1);
     }
 
     #[test]
     fn roots_listed_again_in_many_pieces_are_collected_once() {
-        let lone: Vec<Arc<Node>> = (0..40).map(|_| node(vec![])).collect();
+        let lone: Vec<NodeRef> = (0..40).map(|_| node(vec![])).collect();
         // Listed at decreasing addresses, a new run at each step: more runs
         // than are merged pairwise, so the list is sorted; then every other
         // one again.
-        let mut roots: Vec<&Arc<Node>> = lone.iter().collect();
-        roots.sort_by_key(|root| std::cmp::Reverse(Arc::as_ptr(root)));
-        let again: Vec<&Arc<Node>> = roots.iter().copied().step_by(2).collect();
+        let mut roots: Vec<&NodeRef> = lone.iter().collect();
+        roots.sort_by_key(|root| std::cmp::Reverse(NodeRef::as_ptr(root)));
+        let again: Vec<&NodeRef> = roots.iter().copied().step_by(2).collect();
         roots.extend(again);
         let g = Graph::collect(&roots);
         assert_eq!(g.len(), 40);

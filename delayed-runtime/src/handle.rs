@@ -6,8 +6,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::key::Key;
-use crate::node::{Body, Inputs, Node, Policy};
+use crate::key::{Key, Name};
+use crate::node::{Body, Inputs, Node, NodeRef, Policy};
 use crate::resources::Resources;
 use crate::value::{TaskValue, Value};
 
@@ -50,12 +50,12 @@ use crate::value::{TaskValue, Value};
 /// Handles are cheap to clone (an `Arc`) and are `Send + Sync`, whatever `T`.
 #[must_use = "a handle does nothing until it is computed: call `.compute()` or `compute!(…)`"]
 pub struct Delayed<T> {
-    pub(crate) node: Arc<Node>,
+    pub(crate) node: NodeRef,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<T> Delayed<T> {
-    pub(crate) fn from_node(node: Arc<Node>) -> Delayed<T> {
+    pub(crate) fn from_node(node: NodeRef) -> Delayed<T> {
         Delayed {
             node,
             _type: PhantomData,
@@ -95,7 +95,7 @@ impl<T: TaskValue> Delayed<T> {
     /// ```
     pub fn value(value: T) -> Delayed<T> {
         Delayed::from_node(Node::new(
-            Key::unique("value"),
+            Key::unique(Name::new(&"value")),
             false,
             Vec::new(),
             Body::Ready(Value::new(value)),
@@ -124,7 +124,7 @@ impl<T: TaskValue> Delayed<T> {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn with_key(self, key: impl AsRef<str>) -> Delayed<T> {
-        let key = Key::text(self.node.key.name(), key.as_ref());
+        let key = Key::text(self.node.key.name_ref(), key.as_ref());
         self.rekeyed(key, false)
     }
 
@@ -145,7 +145,7 @@ impl<T: TaskValue> Delayed<T> {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn named(self, name: &'static str) -> Delayed<T> {
-        let key = self.node.key.renamed(name);
+        let key = self.node.key.renamed(Name::interned(name));
         let pure = self.node.pure;
         self.rekeyed(key, pure)
     }
@@ -305,7 +305,7 @@ impl<T: TaskValue> Delayed<T> {
     /// refers to it yet; otherwise a new node with the same key, inputs and
     /// body, so that other handles keep the task as it was.
     fn configured(mut self, change: impl FnOnce(&mut Policy)) -> Delayed<T> {
-        if let Some(node) = Arc::get_mut(&mut self.node) {
+        if let Some(node) = NodeRef::get_mut(&mut self.node) {
             change(node.policy_mut());
             return self;
         }
@@ -317,7 +317,7 @@ impl<T: TaskValue> Delayed<T> {
     /// A node with this task's key and inputs whose body is `wrap` of
     /// this node's, which other handles still refer to as it was.
     fn over(&self, wrap: impl FnOnce(Body) -> Body) -> Delayed<T> {
-        Delayed::from_node(Arc::new(Node {
+        Delayed::from_node(NodeRef::new(Node {
             key: self.node.key.clone(),
             pure: false,
             gathers: self.node.gathers,
@@ -392,7 +392,7 @@ impl<T: TaskValue> Delayed<T> {
     /// the same body, keeping its policy.
     #[cfg(feature = "cache")]
     fn cache_switched(mut self, on: bool) -> Delayed<T> {
-        if let Some(node) = Arc::get_mut(&mut self.node)
+        if let Some(node) = NodeRef::get_mut(&mut self.node)
             && let Some(cached) = node.cached_mut()
         {
             cached.on = on;
@@ -413,14 +413,14 @@ impl<T: TaskValue> Delayed<T> {
     /// refers to it yet; otherwise its value is passed on, without a copy,
     /// by a task with the new key.
     fn rekeyed(mut self, key: Key, pure: bool) -> Delayed<T> {
-        if let Some(node) = Arc::get_mut(&mut self.node) {
+        if let Some(node) = NodeRef::get_mut(&mut self.node) {
             node.key = key;
             node.pure = pure;
             return self;
         }
         let pass_on = Body::Sync(Box::new(|inputs: &mut Inputs<'_>| Ok(inputs.share(0))));
         let key = if key == self.node.key {
-            Key::unique(key.name())
+            Key::unique(key.name_ref())
         } else {
             key
         };

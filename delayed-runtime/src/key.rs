@@ -1,8 +1,10 @@
 //! The key of a task: its function's name and a number or a given text.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 /// The name of a task: the function's name and a suffix, like Dask's
 /// `inc-5d2c…` keys.
@@ -27,24 +29,68 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Clone)]
 pub struct Key(Repr);
 
-/// A key in 24 bytes, so that a node fits a smaller allocation: the
-/// common numbered key inline, a key given as text behind one pointer.
+/// A key in 16 bytes, so that a node fits a smaller allocation: the
+/// common numbered key inline, with its name behind one thin pointer; a
+/// key given as text behind one pointer.
 #[derive(Clone)]
 enum Repr {
     /// Unique per call, or a hash of a pure call.
-    Number { name: &'static str, id: u64 },
+    Number { name: Name, id: u64 },
     /// Given by the user: shown as is.
     Text(Arc<Text>),
 }
 
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Key>() == 16);
+
 struct Text {
-    name: &'static str,
+    name: Name,
     text: Box<str>,
+}
+
+/// A function's name behind a thin pointer: a `&'static str` is two words,
+/// and a key holds one. Code that knows its name at compile time writes
+/// `Name::new(&"inc")`, a pointer to a constant; a name known only at run
+/// time (`Delayed::named`) is stored once per distinct name, for the life
+/// of the process.
+#[derive(Clone, Copy)]
+pub(crate) struct Name(&'static &'static str);
+
+impl Name {
+    /// The name `*name`.
+    pub(crate) const fn new(name: &'static &'static str) -> Name {
+        Name(name)
+    }
+
+    /// The name `name`, stored once per distinct name: a process has as
+    /// many as its code spells out, so the store stays small.
+    pub(crate) fn interned(name: &'static str) -> Name {
+        static NAMES: Mutex<BTreeMap<&'static str, &'static &'static str>> =
+            Mutex::new(BTreeMap::new());
+        // Not `crate::sync`: no loom model involves names.
+        let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+        Name(
+            names
+                .entry(name)
+                .or_insert_with(|| Box::leak(Box::new(name))),
+        )
+    }
+
+    /// The name as text.
+    pub(crate) fn get(self) -> &'static str {
+        self.0
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0, f)
+    }
 }
 
 impl Key {
     /// A key no other task of this process has.
-    pub(crate) fn unique(name: &'static str) -> Key {
+    pub(crate) fn unique(name: Name) -> Key {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         // A bijective mix of a counter: unique like the counter, but keys
         // of neighbouring tasks do not look alike in errors and pictures.
@@ -52,12 +98,12 @@ impl Key {
     }
 
     /// The key of a pure call, from a hash of the function and arguments.
-    pub(crate) fn hashed(name: &'static str, hash: u64) -> Key {
+    pub(crate) fn hashed(name: Name, hash: u64) -> Key {
         Key(Repr::Number { name, id: hash })
     }
 
     /// The same key under another function name.
-    pub(crate) fn renamed(&self, name: &'static str) -> Key {
+    pub(crate) fn renamed(&self, name: Name) -> Key {
         match &self.0 {
             Repr::Number { id, .. } => Key::hashed(name, *id),
             Repr::Text(text) => Key::text(name, &text.text),
@@ -65,7 +111,7 @@ impl Key {
     }
 
     /// A key with exactly the given text.
-    pub(crate) fn text(name: &'static str, text: &str) -> Key {
+    pub(crate) fn text(name: Name, text: &str) -> Key {
         Key(Repr::Text(Arc::new(Text {
             name,
             text: text.into(),
@@ -80,8 +126,13 @@ impl Key {
     /// assert_eq!(v.key().name(), "value");
     /// ```
     pub fn name(&self) -> &'static str {
+        self.name_ref().get()
+    }
+
+    /// The function name part of the key, as it is stored.
+    pub(crate) fn name_ref(&self) -> Name {
         match &self.0 {
-            Repr::Number { name, .. } => name,
+            Repr::Number { name, .. } => *name,
             Repr::Text(text) => text.name,
         }
     }
@@ -90,8 +141,8 @@ impl Key {
     /// number or the text (numbered keys first).
     fn parts(&self) -> (&'static str, Result<u64, &str>) {
         match &self.0 {
-            Repr::Number { name, id } => (name, Ok(*id)),
-            Repr::Text(text) => (text.name, Err(&text.text)),
+            Repr::Number { name, id } => (name.get(), Ok(*id)),
+            Repr::Text(text) => (text.name.get(), Err(&text.text)),
         }
     }
 }
@@ -125,7 +176,7 @@ impl Ord for Key {
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
-            Repr::Number { name, id } => write!(f, "{name}-{id:016x}"),
+            Repr::Number { name, id } => write!(f, "{}-{id:016x}", name.get()),
             Repr::Text(text) => f.write_str(&text.text),
         }
     }
@@ -151,9 +202,11 @@ mod tests {
 
     #[test]
     fn keys_are_unique_and_named() {
-        let keys: HashSet<Key> = (0..10_000).map(|_| Key::unique("inc")).collect();
+        let keys: HashSet<Key> = (0..10_000)
+            .map(|_| Key::unique(Name::new(&"inc")))
+            .collect();
         assert_eq!(keys.len(), 10_000);
-        let k = Key::unique("load");
+        let k = Key::unique(Name::new(&"load"));
         let shown = k.to_string();
         assert!(shown.starts_with("load-"), "{shown}");
         assert_eq!(shown.len(), "load-".len() + 16);

@@ -27,7 +27,12 @@ use crate::task::TaskBuilder;
 use crate::value::{ByValue, TaskValue};
 
 /// A task named `name` computing `op(lhs, rhs)`.
-fn binary<T, U, O>(name: &'static str, lhs: Arg<T>, rhs: Arg<U>, op: fn(T, U) -> O) -> Delayed<O>
+fn binary<T, U, O>(
+    name: &'static &'static str,
+    lhs: Arg<T>,
+    rhs: Arg<U>,
+    op: fn(T, U) -> O,
+) -> Delayed<O>
 where
     T: TaskValue + ByValue,
     U: TaskValue + ByValue,
@@ -40,7 +45,7 @@ where
 }
 
 /// A task named `name` computing `op(value)`.
-fn unary<T, O>(name: &'static str, value: Arg<T>, op: fn(T) -> O) -> Delayed<O>
+fn unary<T, O>(name: &'static &'static str, value: Arg<T>, op: fn(T) -> O) -> Delayed<O>
 where
     T: TaskValue + ByValue,
     O: TaskValue,
@@ -69,7 +74,7 @@ macro_rules! binary_impl {
 
             fn $method(self, rhs: $Rhs) -> Self::Output {
                 let ($l, $r) = (self, rhs);
-                binary($name, $lhs, $rhs, <$L as $Op<$R>>::$method)
+                binary(&$name, $lhs, $rhs, <$L as $Op<$R>>::$method)
             }
         }
     };
@@ -132,7 +137,7 @@ handle_ops! {
 
 /// One task named `name` that folds the values of `handles` with `fold`.
 fn fold<T, I>(
-    name: &'static str,
+    name: &'static &'static str,
     handles: I,
     fold: fn(&mut dyn Iterator<Item = T>) -> T,
 ) -> Delayed<T>
@@ -162,7 +167,7 @@ macro_rules! folds {
         /// ```
         impl<T: $Trait + TaskValue + Clone> $Trait for Delayed<T> {
             fn $method<I: Iterator<Item = Delayed<T>>>(handles: I) -> Delayed<T> {
-                fold($name, handles.map(Arg::Handle), |values| T::$method(values))
+                fold(&$name, handles.map(Arg::Handle), |values| T::$method(values))
             }
         }
 
@@ -175,7 +180,7 @@ macro_rules! folds {
         /// ```
         impl<'a, T: $Trait + TaskValue + Clone> $Trait<&'a Delayed<T>> for Delayed<T> {
             fn $method<I: Iterator<Item = &'a Delayed<T>>>(handles: I) -> Delayed<T> {
-                fold($name, handles.map(|h| Arg::Handle(h.clone())), |values| T::$method(values))
+                fold(&$name, handles.map(|h| Arg::Handle(h.clone())), |values| T::$method(values))
             }
         }
     )+};
@@ -196,7 +201,7 @@ macro_rules! unary_ops {
             type Output = Delayed<T::Output>;
 
             fn $method(self) -> Delayed<T::Output> {
-                unary($name, Arg::Handle(self), T::$method)
+                unary(&$name, Arg::Handle(self), T::$method)
             }
         }
 
@@ -208,7 +213,7 @@ macro_rules! unary_ops {
             type Output = Delayed<T::Output>;
 
             fn $method(self) -> Delayed<T::Output> {
-                unary($name, Arg::Handle(self.clone()), T::$method)
+                unary(&$name, Arg::Handle(self.clone()), T::$method)
             }
         }
     )+};
@@ -243,11 +248,11 @@ impl<T: TaskValue> Delayed<T> {
         U: TaskValue,
         F: Fn(&T) -> U + Send + Sync + 'static,
     {
-        self.apply_ref("map", f)
+        self.apply_ref(&"map", f)
     }
 
     /// A task named `name` that calls `f` on a reference to the value.
-    fn apply_ref<U, F>(&self, name: &'static str, f: F) -> Delayed<U>
+    fn apply_ref<U, F>(&self, name: &'static &'static str, f: F) -> Delayed<U>
     where
         U: TaskValue,
         F: Fn(&T) -> U + Send + Sync + 'static,
@@ -280,11 +285,11 @@ impl<T: TaskValue> Delayed<T> {
         U: TaskValue,
         F: Fn(T) -> U + Send + Sync + 'static,
     {
-        self.apply_owned("map", f)
+        self.apply_owned(&"map", f)
     }
 
     /// A task named `name` that calls `f` on the value itself.
-    pub(crate) fn apply_owned<U, F>(&self, name: &'static str, f: F) -> Delayed<U>
+    pub(crate) fn apply_owned<U, F>(&self, name: &'static &'static str, f: F) -> Delayed<U>
     where
         T: ByValue,
         U: TaskValue,
@@ -318,7 +323,7 @@ macro_rules! splits {
             /// # Ok::<(), delayed::Error>(())
             /// ```
             pub fn split(&self) -> ($(Delayed<$part>,)+) {
-                ($(self.apply_ref("getitem", |tuple| tuple.$i.clone()),)+)
+                ($(self.apply_ref(&"getitem", |tuple| tuple.$i.clone()),)+)
             }
         }
     )+};

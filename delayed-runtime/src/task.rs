@@ -13,16 +13,16 @@ use std::time::Duration;
 
 use crate::error::BoxError;
 use crate::handle::{Arg, Delayed};
-use crate::key::Key;
-use crate::node::{Body, Gathers, Inputs, Node, Policy};
+use crate::key::{Key, Name};
+use crate::node::{Body, Gathers, Inputs, Node, NodeRef, Policy};
 use crate::value::Value;
 use crate::value::{ByValue, TaskValue};
 
 /// Collects a task's arguments, then builds its node.
 #[doc(hidden)]
 pub struct TaskBuilder {
-    name: &'static str,
-    deps: Vec<Arc<Node>>,
+    name: Name,
+    deps: Vec<NodeRef>,
     /// Set for a pure call: its key, hashed from the call.
     pure_key: Option<Key>,
     gathers: Gathers,
@@ -36,7 +36,13 @@ pub struct TaskBuilder {
 }
 
 impl TaskBuilder {
-    pub fn new(name: &'static str) -> TaskBuilder {
+    /// A task named `*name`: a pointer to the name, so that its key holds
+    /// one word for it (`TaskBuilder::new(&"inc")`).
+    pub fn new(name: &'static &'static str) -> TaskBuilder {
+        TaskBuilder::named(Name::new(name))
+    }
+
+    pub(crate) fn named(name: Name) -> TaskBuilder {
         TaskBuilder {
             name,
             deps: Vec::new(),
@@ -193,7 +199,7 @@ impl TaskBuilder {
             None => body,
         };
         let body = body.with_policy(self.policy.map(|policy| *policy));
-        Delayed::from_node(Arc::new(Node {
+        Delayed::from_node(NodeRef::new(Node {
             key,
             pure,
             gathers: self.gathers,
@@ -251,7 +257,12 @@ pub fn rejected<T>(name: &'static str) -> Delayed<T> {
     let body = Body::Sync(Box::new(move |_: &mut Inputs<'_>| {
         Err(format!("`#[delayed]` rejected `{name}` when it was compiled").into())
     }));
-    Delayed::from_node(Node::new(Key::unique(name), false, Vec::new(), body))
+    Delayed::from_node(Node::new(
+        Key::unique(Name::interned(name)),
+        false,
+        Vec::new(),
+        body,
+    ))
 }
 
 /// Gives an `async` body's future its declared output type, so that `?`

@@ -22,7 +22,7 @@ use crate::executor::threaded::{self, Job, Pool};
 use crate::executor::{Control, OnDone, Services, sequential};
 use crate::graph::Graph;
 use crate::handle::Delayed;
-use crate::node::Node;
+use crate::node::NodeRef;
 use crate::running::{Background, Running};
 use crate::sync::{Mutex, lock};
 use crate::value::TaskValue;
@@ -223,7 +223,7 @@ impl Client {
     /// Computes one node on this client, its value untyped: a handle to
     /// persist, a task built from bytes
     /// ([`distributed::Function::call`](crate::distributed::Function::call)).
-    pub(crate) fn compute_node(&self, node: &Arc<Node>) -> Result<Value, Error> {
+    pub(crate) fn compute_node(&self, node: &NodeRef) -> Result<Value, Error> {
         let mut values = self.compute_values(Graph::collect(&[node]))?;
         Ok(values.pop().expect("one value for the one root"))
     }

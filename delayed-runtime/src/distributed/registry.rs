@@ -31,11 +31,9 @@ use std::sync::OnceLock;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use std::sync::Arc;
-
 use crate::error::Error;
 use crate::handle::Delayed;
-use crate::node::Node;
+use crate::node::NodeRef;
 use crate::value::{TaskValue, Value};
 use crate::wire::{Decode, Encode, decoder_of, value_bytes};
 
@@ -50,7 +48,7 @@ pub trait Runner: Send + Sync {
 /// default client), and how to encode its value.
 #[doc(hidden)]
 pub struct Built {
-    pub(crate) node: Arc<Node>,
+    pub(crate) node: NodeRef,
     encode: fn(&Value) -> Result<Vec<u8>, rmp_serde::encode::Error>,
 }
 

@@ -40,7 +40,7 @@ use crate::error::{Error, panic_message};
 use crate::executor::Services;
 use crate::executor::sequential;
 use crate::graph::Graph;
-use crate::node::Node;
+use crate::node::NodeRef;
 use crate::resources::Resources;
 use crate::sync::lock;
 use crate::value::Value;
@@ -562,7 +562,7 @@ impl Cache {
 /// rebuilt here has its function's, which its caller may have changed
 /// (`with_resources`): it is given what it says it needs, so that only
 /// the message's decide where and when it runs.
-fn compute_on(runtime: &Runtime, node: &Arc<Node>) -> Result<Value, Error> {
+fn compute_on(runtime: &Runtime, node: &NodeRef) -> Result<Value, Error> {
     let graph = Graph::collect(&[node]);
     let services = Services {
         resources: node.resources().cloned().unwrap_or_default(),
