@@ -14,7 +14,7 @@
 //!     let mut builder = TaskBuilder::new(&"add");
 //!     let slot0 = TaskBuilder::arg_owned(&mut builder, x.into_arg()); // checks i64: Clone
 //!     let slot1 = TaskBuilder::arg(&mut builder, y.into_arg());
-//!     builder.sync(move |inputs| {
+//!     builder.shared_sync(move |inputs| {
 //!         let x = slot0.get(inputs);   // the value, moved or cloned
 //!         let y = slot1.get(inputs);   // an Arc to the shared value
 //!         (move || -> Result<i64, E> {
@@ -578,14 +578,14 @@ impl<'a> Task<'a> {
         };
         let build = if self.is_async {
             quote_spanned! {value_type.span()=>
-                __delayed_builder.future::<#value_type, _, _>(move |__delayed_inputs| {
+                __delayed_builder.shared_future::<#value_type, _, _>(move |__delayed_inputs| {
                     #(#reads)*
                     async move { #result }
                 })
             }
         } else {
             quote_spanned! {value_type.span()=>
-                __delayed_builder.sync::<#value_type, _>(move |__delayed_inputs| {
+                __delayed_builder.shared_sync::<#value_type, _>(move |__delayed_inputs| {
                     #(#reads)*
                     #result
                 })

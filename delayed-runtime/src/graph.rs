@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::key::Key;
-use crate::node::{Body, Node, NodeRef};
+use crate::node::{Body, Node, NodeRef, SharedCall};
 
 /// The handles a compute was asked for, in order, as their nodes.
 ///
@@ -58,7 +58,11 @@ impl Kind {
     fn of(node: &Node) -> Kind {
         match node.body() {
             Body::Ready(_) => Kind::Value,
-            Body::Sync(_) => Kind::Sync,
+            Body::Sync(_)
+            | Body::Shared {
+                call: SharedCall::Sync(_),
+                ..
+            } => Kind::Sync,
             _ => Kind::Async,
         }
     }

@@ -31,6 +31,13 @@ pub(crate) enum Body {
     Sync(Box<SyncCall>),
     /// An `async fn`: it runs as a future on the runtime's workers.
     Async(Box<AsyncCall>),
+    /// The call of a `#[delayed]` function, shared by every task of the
+    /// function whose arguments are laid out alike (see
+    /// [`SharedCall`]), and the one scalar argument it holds, if any.
+    Shared {
+        call: &'static SharedCall,
+        word: u64,
+    },
     /// The body of another node: a task configured anew (retries, a
     /// timeout) while other handles still refer to it as it was.
     Same(NodeRef),
@@ -76,6 +83,18 @@ impl Body {
             body: self,
         }))
     }
+}
+
+/// The call `#[delayed]` writes for a function, shared by all its tasks
+/// whose arguments are handles, all but at most one scalar: such a call
+/// holds nothing of its own but where each argument is read from (the
+/// task's `i`-th input, or the word in its node), which is the same for
+/// every one of those tasks. They then share one call, made once per
+/// function and layout and kept for the life of the process, rather than
+/// each allocating its own: a chain of 10^7 tasks saves 320 MB.
+pub(crate) enum SharedCall {
+    Sync(Box<SyncCall>),
+    Async(Box<AsyncCall>),
 }
 
 /// A body, and what a worker needs to run it instead.
@@ -434,6 +453,9 @@ pub struct Inputs<'a> {
     results: &'a [Mutex<ResultSlot>],
     /// The result slot of each dependency edge, in argument order.
     deps: &'a [u32],
+    /// The scalar argument the node of a shared call holds
+    /// (`Body::Shared`); `None` for a call of the task's own.
+    pub(crate) word: Option<u64>,
     /// Reads leave every value where it is, uncounted, for a task that may
     /// run again (retries): owned parameters get clones.
     keep: bool,
@@ -444,6 +466,7 @@ impl<'a> Inputs<'a> {
         Inputs {
             results,
             deps,
+            word: None,
             keep: false,
         }
     }
@@ -454,6 +477,7 @@ impl<'a> Inputs<'a> {
         Inputs {
             results,
             deps,
+            word: None,
             keep: true,
         }
     }

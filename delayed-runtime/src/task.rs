@@ -5,7 +5,9 @@
 //! Generated code reaches it through `::delayed::__private`; it is not part
 //! of the public contract.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use std::time::Duration;
 use crate::error::BoxError;
 use crate::handle::{Arg, Delayed};
 use crate::key::{Key, Name};
-use crate::node::{Body, Gathers, Inputs, Node, NodeRef, Policy};
+use crate::node::{Body, Gathers, Inputs, Node, NodeRef, Policy, SharedCall};
 use crate::value::Value;
 use crate::value::{ByValue, TaskValue};
 
@@ -26,6 +28,11 @@ pub struct TaskBuilder {
     /// Set for a pure call: its key, hashed from the call.
     pure_key: Option<Key>,
     gathers: Gathers,
+    /// Where the arguments recorded so far are read from, for
+    /// [`shared_sync`](Self::shared_sync).
+    layout: Layout,
+    /// How many arguments were recorded.
+    args: u32,
     policy: Option<Box<Policy>>,
     /// What a worker needs to run the task, when it can run on one.
     #[cfg(feature = "distributed")]
@@ -48,6 +55,8 @@ impl TaskBuilder {
             deps: Vec::new(),
             pure_key: None,
             gathers: Gathers::Nothing,
+            layout: Layout::Handles,
+            args: 0,
             policy: None,
             #[cfg(feature = "distributed")]
             remote: None,
@@ -132,8 +141,12 @@ impl TaskBuilder {
     /// than in the task's call, so that an unmet one is reported once, on
     /// the parameter's type.
     pub fn arg<T: TaskValue>(&mut self, arg: Arg<T>) -> Shared<T> {
+        self.args += 1;
         let source = match arg {
-            Arg::Value(value) => Source::Const(Arc::new(value)),
+            Arg::Value(value) => {
+                self.layout = Layout::Own;
+                Source::Const(Arc::new(value))
+            }
             Arg::Handle(handle) => {
                 self.deps.push(handle.node);
                 Source::Input(self.deps.len() - 1)
@@ -146,10 +159,23 @@ impl TaskBuilder {
     }
 
     /// Records an argument for a `T` parameter, taken by value. A plain
-    /// value is kept inline (no allocation) and cloned for each run.
+    /// value is kept inline (no allocation) and cloned for each run; the
+    /// first scalar of a call whose other arguments are handles is kept
+    /// in the node instead, so that the call can be shared.
     pub fn arg_owned<T: TaskValue + ByValue>(&mut self, arg: Arg<T>) -> Owned<T> {
+        let position = self.args;
+        self.args += 1;
         let source = match arg {
-            Arg::Value(value) => OwnedSource::Const(value),
+            Arg::Value(value) => match (&self.layout, crate::value::word_of(&value)) {
+                (Layout::Handles, Some(word)) => {
+                    self.layout = Layout::Word { position, word };
+                    OwnedSource::Word(word)
+                }
+                _ => {
+                    self.layout = Layout::Own;
+                    OwnedSource::Const(value)
+                }
+            },
             Arg::Handle(handle) => {
                 self.deps.push(handle.node);
                 OwnedSource::Input(self.deps.len() - 1)
@@ -169,6 +195,50 @@ impl TaskBuilder {
     {
         let body = Body::Sync(Box::new(move |inputs| call(inputs).map(erase)));
         self.finish(body)
+    }
+
+    /// Builds a task from a synchronous call that holds nothing but the
+    /// slots of its arguments, as the call `#[delayed]` writes does. When
+    /// every argument is a handle (and at most one a scalar, held in the
+    /// node), the tasks of one function share one call (`Body::Shared`):
+    /// `call` is then dropped, unless it is the first of its kind.
+    pub fn shared_sync<T, F>(self, call: F) -> Delayed<T>
+    where
+        T: TaskValue,
+        F: Fn(&mut Inputs<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
+    {
+        match self.layout.shared() {
+            Some((position, word)) => {
+                let call = shared_call::<F>(position, || {
+                    SharedCall::Sync(Box::new(move |inputs| call(inputs).map(erase)))
+                });
+                self.finish(Body::Shared { call, word })
+            }
+            None => self.sync(call),
+        }
+    }
+
+    /// Builds a task from a call that returns a future and holds nothing
+    /// but the slots of its arguments: [`shared_sync`](Self::shared_sync)
+    /// for `async fn`s.
+    pub fn shared_future<T, F, Fut>(self, call: F) -> Delayed<T>
+    where
+        T: TaskValue,
+        F: Fn(&mut Inputs<'_>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, BoxError>> + Send + 'static,
+    {
+        match self.layout.shared() {
+            Some((position, word)) => {
+                let call = shared_call::<F>(position, || {
+                    SharedCall::Async(Box::new(move |inputs| {
+                        let future = call(inputs);
+                        Box::pin(async move { future.await.map(erase) })
+                    }))
+                });
+                self.finish(Body::Shared { call, word })
+            }
+            None => self.future(call),
+        }
     }
 
     /// Builds a task from a call that returns a future.
@@ -207,6 +277,60 @@ impl TaskBuilder {
             body,
         }))
     }
+}
+
+/// Where a call's arguments are read from, as far as they are recorded.
+enum Layout {
+    /// Every argument is a handle: argument `i` is the task's `i`-th input.
+    Handles,
+    /// Handles, and at `position` a scalar held in the node as `word`.
+    Word { position: u32, word: u64 },
+    /// Some argument is held in the call itself: the call is the task's own.
+    Own,
+}
+
+impl Layout {
+    /// What tells apart the calls this layout can share, the scalar's
+    /// position (if any), and the word the node holds; `None` when the
+    /// call cannot be shared.
+    fn shared(&self) -> Option<(Option<u32>, u64)> {
+        match *self {
+            Layout::Handles => Some((None, 0)),
+            Layout::Word { position, word } => Some((Some(position), word)),
+            Layout::Own => None,
+        }
+    }
+}
+
+/// The call shared by the tasks of closure type `F` whose scalar argument
+/// (if any) is at `position`, made by `make` the first time.
+///
+/// Given the type and the position, a shared call's slots are determined:
+/// every other argument is a handle, read from the next input in order.
+/// So one call serves them all. Calls are kept for the life of the process:
+/// there is one per function and layout that ever ran, as with the code
+/// itself. Each thread looks them up in its own map first, so building a
+/// graph on many threads takes no lock per task.
+fn shared_call<F: 'static>(
+    position: Option<u32>,
+    make: impl FnOnce() -> SharedCall,
+) -> &'static SharedCall {
+    type Calls = BTreeMap<(TypeId, Option<u32>), &'static SharedCall>;
+    thread_local! {
+        static KNOWN: RefCell<Calls> = const { RefCell::new(BTreeMap::new()) };
+    }
+    static ALL: std::sync::Mutex<Calls> = std::sync::Mutex::new(BTreeMap::new());
+    let key = (TypeId::of::<F>(), position);
+    KNOWN.with_borrow_mut(|known| {
+        *known.entry(key).or_insert_with(|| {
+            // Not `crate::sync`: no loom model involves calls.
+            let mut all = ALL
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *all.entry(key)
+                .or_insert_with(|| Box::leak(Box::new(make())))
+        })
+    })
 }
 
 /// Hashes a pure call into its key: the function's path, the output type,
@@ -322,6 +446,11 @@ impl<T: TaskValue + ByValue> OwnedFns<T> {
 enum OwnedSource<T> {
     Const(T),
     Input(usize),
+    /// A scalar that the task's node holds when its call is shared. A
+    /// shared call reads the node's (`Inputs::word`): the call, and this
+    /// copy with it, may have been made for another task. A call of the
+    /// task's own (another argument made it so) reads this copy.
+    Word(u64),
 }
 
 enum Source<T> {
@@ -369,6 +498,7 @@ impl<T: Any + Send + Sync> Owned<T> {
                 Part::constant(Value::new((self.fns.clone)(value)), encoder)
             }
             OwnedSource::Input(i) => Part::input(*i, encoder),
+            OwnedSource::Word(word) => Part::constant(Value::Word(*word), encoder),
         })
     }
 }
@@ -379,6 +509,7 @@ impl<T: Any> Owned<T> {
     pub fn get(&self, inputs: &mut Inputs<'_>) -> T {
         match &self.source {
             OwnedSource::Const(value) => (self.fns.clone)(value),
+            OwnedSource::Word(own) => (self.fns.owned)(Value::Word(inputs.word.unwrap_or(*own))),
             OwnedSource::Input(i) => {
                 match inputs.take_or_clone(*i, |value| value.cloned(self.fns.clone)) {
                     // Still shared only while a `&T` consumer runs.
@@ -411,6 +542,48 @@ where
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::handle::IntoDelayed;
+
+    /// What `#[delayed] fn sub(a: i64, b: i64) -> i64 { a - b }` writes.
+    fn sub(a: impl IntoDelayed<i64>, b: impl IntoDelayed<i64>) -> Delayed<i64> {
+        let mut builder = TaskBuilder::new(&"sub");
+        let a = builder.arg_owned(a.into_arg());
+        let b = builder.arg_owned(b.into_arg());
+        builder.shared_sync(move |inputs| Ok(a.get(inputs) - b.get(inputs)))
+    }
+
+    /// The shared call of `handle`'s node, if it has one.
+    fn call_of<T>(handle: &Delayed<T>) -> Option<&'static SharedCall> {
+        match handle.node.body() {
+            Body::Shared { call, .. } => Some(*call),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn calls_laid_out_alike_are_shared_and_each_reads_its_own_arguments() {
+        let x = Delayed::value(10_i64);
+        let (a, b) = (sub(&x, 1), sub(&x, 2));
+        let (c, d) = (sub(1, &x), sub(7, &x));
+        let (both, neither) = (sub(&x, &x), sub(5, 2));
+        let shared = |h: &Delayed<i64>| call_of(h).expect("a shared call");
+        assert!(std::ptr::eq(shared(&a), shared(&b)));
+        assert!(std::ptr::eq(shared(&c), shared(&d)));
+        // The scalar in another place is another layout, another call.
+        assert!(!std::ptr::eq(shared(&a), shared(&c)));
+        assert!(!std::ptr::eq(shared(&a), shared(&both)));
+        // Two scalars: the second lives in the call, which is the task's own.
+        assert!(call_of(&neither).is_none());
+        let client = crate::Client::builder().threads(2).build().unwrap();
+        let all = [a, b, c, d, both, neither];
+        let values: Vec<i64> = all
+            .iter()
+            .map(|handle| client.compute(handle).unwrap())
+            .collect();
+        assert_eq!(values, [9, 8, -9, -3, 0, 3]);
+    }
+
     #[test]
     fn a_rejected_function_fails_naming_itself_if_ever_computed() {
         let handle = super::rejected::<String>("first_word");
