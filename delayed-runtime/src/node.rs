@@ -20,8 +20,8 @@ use crate::value::Value;
 /// The future an `async` task body returns.
 pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = Result<Value, BoxError>> + Send>>;
 
-type SyncCall = dyn Fn(&mut Inputs<'_>) -> Result<Value, BoxError> + Send + Sync;
-type AsyncCall = dyn Fn(&mut Inputs<'_>) -> BoxFuture + Send + Sync;
+pub(crate) type SyncCall = dyn Fn(&mut Inputs<'_>) -> Result<Value, BoxError> + Send + Sync;
+pub(crate) type AsyncCall = dyn Fn(&mut Inputs<'_>) -> BoxFuture + Send + Sync;
 
 /// What running a node means.
 pub(crate) enum Body {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use crate::error::BoxError;
 use crate::handle::{Arg, Delayed};
 use crate::key::{Key, Name};
-use crate::node::{Body, Gathers, Inputs, Node, NodeRef, Policy, SharedCall};
+use crate::node::{AsyncCall, Body, Gathers, Inputs, Node, NodeRef, Policy, SharedCall, SyncCall};
 use crate::value::Value;
 use crate::value::{ByValue, TaskValue};
 
@@ -193,8 +193,17 @@ impl TaskBuilder {
         T: TaskValue,
         F: Fn(&mut Inputs<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
-        let body = Body::Sync(Box::new(move |inputs| call(inputs).map(erase)));
-        self.finish(body)
+        self.finish(Body::Sync(erased_sync(call)))
+    }
+
+    /// Builds a task from a call that returns a future.
+    pub fn future<T, F, Fut>(self, call: F) -> Delayed<T>
+    where
+        T: TaskValue,
+        F: Fn(&mut Inputs<'_>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, BoxError>> + Send + 'static,
+    {
+        self.finish(Body::Async(erased_async(call)))
     }
 
     /// Builds a task from a synchronous call that holds nothing but the
@@ -207,15 +216,11 @@ impl TaskBuilder {
         T: TaskValue,
         F: Fn(&mut Inputs<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
-        match self.layout.shared() {
-            Some((position, word)) => {
-                let call = shared_call::<F>(position, || {
-                    SharedCall::Sync(Box::new(move |inputs| call(inputs).map(erase)))
-                });
-                self.finish(Body::Shared { call, word })
-            }
-            None => self.sync(call),
-        }
+        self.shared_or_own(
+            call,
+            |call| SharedCall::Sync(erased_sync(call)),
+            |call| Body::Sync(erased_sync(call)),
+        )
     }
 
     /// Builds a task from a call that returns a future and holds nothing
@@ -227,31 +232,28 @@ impl TaskBuilder {
         F: Fn(&mut Inputs<'_>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, BoxError>> + Send + 'static,
     {
-        match self.layout.shared() {
-            Some((position, word)) => {
-                let call = shared_call::<F>(position, || {
-                    SharedCall::Async(Box::new(move |inputs| {
-                        let future = call(inputs);
-                        Box::pin(async move { future.await.map(erase) })
-                    }))
-                });
-                self.finish(Body::Shared { call, word })
-            }
-            None => self.future(call),
-        }
+        self.shared_or_own(
+            call,
+            |call| SharedCall::Async(erased_async(call)),
+            |call| Body::Async(erased_async(call)),
+        )
     }
 
-    /// Builds a task from a call that returns a future.
-    pub fn future<T, F, Fut>(self, call: F) -> Delayed<T>
-    where
-        T: TaskValue,
-        F: Fn(&mut Inputs<'_>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<T, BoxError>> + Send + 'static,
-    {
-        let body = Body::Async(Box::new(move |inputs| {
-            let future = call(inputs);
-            Box::pin(async move { future.await.map(erase) })
-        }));
+    /// The task of `call`, shared as `shared` makes it when the layout
+    /// allows, or the task's own as `own` makes it.
+    fn shared_or_own<T, F: 'static>(
+        self,
+        call: F,
+        shared: fn(F) -> SharedCall,
+        own: fn(F) -> Body,
+    ) -> Delayed<T> {
+        let body = match self.layout.shared() {
+            Some((position, word)) => Body::Shared {
+                call: shared_call::<F>(position, || shared(call)),
+                word,
+            },
+            None => own(call),
+        };
         self.finish(body)
     }
 
@@ -411,6 +413,28 @@ impl<T: Hash + ?Sized> PureArg for T {}
 
 fn erase<T: TaskValue>(value: T) -> Value {
     Value::new(value)
+}
+
+/// A typed synchronous call, as a node's body calls it.
+fn erased_sync<T, F>(call: F) -> Box<SyncCall>
+where
+    T: TaskValue,
+    F: Fn(&mut Inputs<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
+{
+    Box::new(move |inputs| call(inputs).map(erase))
+}
+
+/// A typed call that returns a future, as a node's body calls it.
+fn erased_async<T, F, Fut>(call: F) -> Box<AsyncCall>
+where
+    T: TaskValue,
+    F: Fn(&mut Inputs<'_>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<T, BoxError>> + Send + 'static,
+{
+    Box::new(move |inputs| {
+        let future = call(inputs);
+        Box::pin(async move { future.await.map(erase) })
+    })
 }
 
 /// Where the argument for a `&T` parameter comes from when the task runs.
