@@ -166,7 +166,7 @@ impl TaskBuilder {
         let position = self.args;
         self.args += 1;
         let source = match arg {
-            Arg::Value(value) => match (&self.layout, crate::value::word_of(&value)) {
+            Arg::Value(value) => match (&self.layout, crate::value::to_word(&value)) {
                 (Layout::Handles, Some(word)) => {
                     self.layout = Layout::Word { position, word };
                     OwnedSource::Word(word)

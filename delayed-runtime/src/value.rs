@@ -118,11 +118,7 @@ fn mistyped() -> ! {
 macro_rules! scalars {
     ($($t:ty => |$v:ident| $to:expr, |$w:ident| $from:expr;)*) => {
         /// The bits of `value` if it is a scalar held in place (`Value::Word`).
-        pub(crate) fn word_of<T: Any>(value: &T) -> Option<u64> {
-            to_word(value)
-        }
-
-        fn to_word<T: Any>(value: &T) -> Option<u64> {
+        pub(crate) fn to_word<T: Any>(value: &T) -> Option<u64> {
             let value = value as &dyn Any;
             $(
                 if let Some(&$v) = value.downcast_ref::<$t>() {
