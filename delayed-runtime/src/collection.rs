@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hash};
 
 use crate::handle::{Arg, Delayed, IntoDelayed};
+use crate::key::Name;
 use crate::node::Gathers;
 use crate::task::{Owned, PureKey, TaskBuilder};
 use crate::value::{ByValue, TaskValue};
@@ -23,7 +24,7 @@ use crate::value::{ByValue, TaskValue};
 /// the same collection, so a pure call that takes a collection of handles
 /// gets the same key however often it is built.
 fn gather<T, C>(
-    name: &'static &'static str,
+    name: Name,
     handles: impl IntoIterator<Item = Delayed<T>>,
     finish: fn(Vec<T>) -> C,
 ) -> Delayed<C>
@@ -31,9 +32,9 @@ where
     T: TaskValue + ByValue,
     C: TaskValue,
 {
-    let mut builder = TaskBuilder::new(name);
+    let mut builder = TaskBuilder::named(name);
     builder.junction(Gathers::Values);
-    let mut key = PureKey::new(name, std::any::type_name::<C>());
+    let mut key = PureKey::new(name.get(), std::any::type_name::<C>());
     let slots: Vec<Owned<T>> = handles
         .into_iter()
         .map(|handle| {
@@ -52,7 +53,7 @@ fn identity<T>(values: Vec<T>) -> Vec<T> {
 /// A task named `name` that gathers the values of keyed handles; pure,
 /// like [`gather`], keyed by the entries' keys and handles' keys.
 fn gather_keyed<K, V, M>(
-    name: &'static &'static str,
+    name: Name,
     entries: impl IntoIterator<Item = (K, Delayed<V>)>,
 ) -> Delayed<M>
 where
@@ -60,9 +61,9 @@ where
     V: TaskValue + ByValue,
     M: FromIterator<(K, V)> + TaskValue,
 {
-    let mut builder = TaskBuilder::new(name);
+    let mut builder = TaskBuilder::named(name);
     builder.junction(Gathers::Entries);
-    let mut pure = PureKey::new(name, std::any::type_name::<M>());
+    let mut pure = PureKey::new(name.get(), std::any::type_name::<M>());
     let mut slots: Vec<(K, Owned<V>)> = Vec::new();
     // Entries are combined in an order-independent way: two equal hash
     // maps may iterate in different orders.
@@ -100,7 +101,7 @@ where
 #[diagnostic::do_not_recommend]
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<Delayed<T>> {
     fn into_delayed(self) -> Delayed<Vec<T>> {
-        gather(&"list", self, identity)
+        gather(Name::new(&"list"), self, identity)
     }
 }
 
@@ -119,7 +120,7 @@ impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<Delayed<T>> {
 #[diagnostic::do_not_recommend]
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<&Delayed<T>> {
     fn into_delayed(self) -> Delayed<Vec<T>> {
-        gather(&"list", self.into_iter().cloned(), identity)
+        gather(Name::new(&"list"), self.into_iter().cloned(), identity)
     }
 }
 
@@ -138,7 +139,7 @@ impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for Vec<&Delayed<T>> {
 #[diagnostic::do_not_recommend]
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &[Delayed<T>] {
     fn into_delayed(self) -> Delayed<Vec<T>> {
-        gather(&"list", self.iter().cloned(), identity)
+        gather(Name::new(&"list"), self.iter().cloned(), identity)
     }
 }
 
@@ -147,7 +148,7 @@ impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &[Delayed<T>] {
 #[diagnostic::do_not_recommend]
 impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &Vec<Delayed<T>> {
     fn into_delayed(self) -> Delayed<Vec<T>> {
-        gather(&"list", self.iter().cloned(), identity)
+        gather(Name::new(&"list"), self.iter().cloned(), identity)
     }
 }
 
@@ -165,7 +166,7 @@ impl<T: TaskValue + ByValue> IntoDelayed<Vec<T>> for &Vec<Delayed<T>> {
 #[diagnostic::do_not_recommend]
 impl<T: TaskValue + ByValue, const N: usize> IntoDelayed<[T; N]> for [Delayed<T>; N] {
     fn into_delayed(self) -> Delayed<[T; N]> {
-        gather(&"array", self, |values: Vec<T>| {
+        gather(Name::new(&"array"), self, |values: Vec<T>| {
             <[T; N]>::try_from(values).unwrap_or_else(|_| unreachable!("N handles give N values"))
         })
     }
@@ -196,7 +197,7 @@ where
     S: TaskValue + BuildHasher + Default,
 {
     fn into_delayed(self) -> Delayed<HashMap<K, V, S>> {
-        gather_keyed(&"dict", self)
+        gather_keyed(Name::new(&"dict"), self)
     }
 }
 
@@ -221,6 +222,6 @@ where
     V: TaskValue + ByValue,
 {
     fn into_delayed(self) -> Delayed<BTreeMap<K, V>> {
-        gather_keyed(&"dict", self)
+        gather_keyed(Name::new(&"dict"), self)
     }
 }

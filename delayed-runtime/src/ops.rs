@@ -23,34 +23,30 @@ use std::iter::{Product, Sum};
 use std::ops::{Add, BitAnd, BitOr, BitXor, Div, Mul, Neg, Not, Rem, Shl, Shr, Sub};
 
 use crate::handle::{Arg, Delayed};
+use crate::key::Name;
 use crate::task::TaskBuilder;
 use crate::value::{ByValue, TaskValue};
 
 /// A task named `name` computing `op(lhs, rhs)`.
-fn binary<T, U, O>(
-    name: &'static &'static str,
-    lhs: Arg<T>,
-    rhs: Arg<U>,
-    op: fn(T, U) -> O,
-) -> Delayed<O>
+fn binary<T, U, O>(name: Name, lhs: Arg<T>, rhs: Arg<U>, op: fn(T, U) -> O) -> Delayed<O>
 where
     T: TaskValue + ByValue,
     U: TaskValue + ByValue,
     O: TaskValue,
 {
-    let mut builder = TaskBuilder::new(name);
+    let mut builder = TaskBuilder::named(name);
     let lhs = builder.arg_owned(lhs);
     let rhs = builder.arg_owned(rhs);
     builder.sync(move |inputs| Ok(op(lhs.get(inputs), rhs.get(inputs))))
 }
 
 /// A task named `name` computing `op(value)`.
-fn unary<T, O>(name: &'static &'static str, value: Arg<T>, op: fn(T) -> O) -> Delayed<O>
+fn unary<T, O>(name: Name, value: Arg<T>, op: fn(T) -> O) -> Delayed<O>
 where
     T: TaskValue + ByValue,
     O: TaskValue,
 {
-    let mut builder = TaskBuilder::new(name);
+    let mut builder = TaskBuilder::named(name);
     let value = builder.arg_owned(value);
     builder.sync(move |inputs| Ok(op(value.get(inputs))))
 }
@@ -74,7 +70,7 @@ macro_rules! binary_impl {
 
             fn $method(self, rhs: $Rhs) -> Self::Output {
                 let ($l, $r) = (self, rhs);
-                binary(&$name, $lhs, $rhs, <$L as $Op<$R>>::$method)
+                binary(Name::new(&$name), $lhs, $rhs, <$L as $Op<$R>>::$method)
             }
         }
     };
@@ -136,16 +132,12 @@ handle_ops! {
 }
 
 /// One task named `name` that folds the values of `handles` with `fold`.
-fn fold<T, I>(
-    name: &'static &'static str,
-    handles: I,
-    fold: fn(&mut dyn Iterator<Item = T>) -> T,
-) -> Delayed<T>
+fn fold<T, I>(name: Name, handles: I, fold: fn(&mut dyn Iterator<Item = T>) -> T) -> Delayed<T>
 where
     T: TaskValue + ByValue,
     I: Iterator<Item = Arg<T>>,
 {
-    let mut builder = TaskBuilder::new(name);
+    let mut builder = TaskBuilder::named(name);
     let slots: Vec<_> = handles.map(|handle| builder.arg_owned(handle)).collect();
     builder.sync(move |inputs| Ok(fold(&mut slots.iter().map(|slot| slot.get(inputs)))))
 }
@@ -167,7 +159,7 @@ macro_rules! folds {
         /// ```
         impl<T: $Trait + TaskValue + Clone> $Trait for Delayed<T> {
             fn $method<I: Iterator<Item = Delayed<T>>>(handles: I) -> Delayed<T> {
-                fold(&$name, handles.map(Arg::Handle), |values| T::$method(values))
+                fold(Name::new(&$name), handles.map(Arg::Handle), |values| T::$method(values))
             }
         }
 
@@ -180,7 +172,7 @@ macro_rules! folds {
         /// ```
         impl<'a, T: $Trait + TaskValue + Clone> $Trait<&'a Delayed<T>> for Delayed<T> {
             fn $method<I: Iterator<Item = &'a Delayed<T>>>(handles: I) -> Delayed<T> {
-                fold(&$name, handles.map(|h| Arg::Handle(h.clone())), |values| T::$method(values))
+                fold(Name::new(&$name), handles.map(|h| Arg::Handle(h.clone())), |values| T::$method(values))
             }
         }
     )+};
@@ -201,7 +193,7 @@ macro_rules! unary_ops {
             type Output = Delayed<T::Output>;
 
             fn $method(self) -> Delayed<T::Output> {
-                unary(&$name, Arg::Handle(self), T::$method)
+                unary(Name::new(&$name), Arg::Handle(self), T::$method)
             }
         }
 
@@ -213,7 +205,7 @@ macro_rules! unary_ops {
             type Output = Delayed<T::Output>;
 
             fn $method(self) -> Delayed<T::Output> {
-                unary(&$name, Arg::Handle(self.clone()), T::$method)
+                unary(Name::new(&$name), Arg::Handle(self.clone()), T::$method)
             }
         }
     )+};
@@ -248,16 +240,16 @@ impl<T: TaskValue> Delayed<T> {
         U: TaskValue,
         F: Fn(&T) -> U + Send + Sync + 'static,
     {
-        self.apply_ref(&"map", f)
+        self.apply_ref(Name::new(&"map"), f)
     }
 
     /// A task named `name` that calls `f` on a reference to the value.
-    fn apply_ref<U, F>(&self, name: &'static &'static str, f: F) -> Delayed<U>
+    fn apply_ref<U, F>(&self, name: Name, f: F) -> Delayed<U>
     where
         U: TaskValue,
         F: Fn(&T) -> U + Send + Sync + 'static,
     {
-        let mut builder = TaskBuilder::new(name);
+        let mut builder = TaskBuilder::named(name);
         let value = builder.arg(Arg::Handle(self.clone()));
         builder.sync(move |inputs| Ok(f(&value.get(inputs))))
     }
@@ -285,17 +277,17 @@ impl<T: TaskValue> Delayed<T> {
         U: TaskValue,
         F: Fn(T) -> U + Send + Sync + 'static,
     {
-        self.apply_owned(&"map", f)
+        self.apply_owned(Name::new(&"map"), f)
     }
 
     /// A task named `name` that calls `f` on the value itself.
-    pub(crate) fn apply_owned<U, F>(&self, name: &'static &'static str, f: F) -> Delayed<U>
+    pub(crate) fn apply_owned<U, F>(&self, name: Name, f: F) -> Delayed<U>
     where
         T: ByValue,
         U: TaskValue,
         F: Fn(T) -> U + Send + Sync + 'static,
     {
-        let mut builder = TaskBuilder::new(name);
+        let mut builder = TaskBuilder::named(name);
         let value = builder.arg_owned(Arg::Handle(self.clone()));
         builder.sync(move |inputs| Ok(f(value.get(inputs))))
     }
@@ -323,7 +315,7 @@ macro_rules! splits {
             /// # Ok::<(), delayed::Error>(())
             /// ```
             pub fn split(&self) -> ($(Delayed<$part>,)+) {
-                ($(self.apply_ref(&"getitem", |tuple| tuple.$i.clone()),)+)
+                ($(self.apply_ref(Name::new(&"getitem"), |tuple| tuple.$i.clone()),)+)
             }
         }
     )+};

@@ -49,6 +49,7 @@ impl TaskBuilder {
         TaskBuilder::named(Name::new(name))
     }
 
+    /// A task named `name`, for the crate's own tasks.
     pub(crate) fn named(name: Name) -> TaskBuilder {
         TaskBuilder {
             name,
