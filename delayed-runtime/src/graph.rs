@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::key::Key;
-use crate::node::{Body, Node, NodeRef, SharedCall};
+use crate::node::{Body, Node, NodeRef};
 
 /// The handles a compute was asked for, in order, as their nodes.
 ///
@@ -56,14 +56,13 @@ enum Kind {
 
 impl Kind {
     fn of(node: &Node) -> Kind {
-        match node.body() {
-            Body::Ready(_) => Kind::Value,
-            Body::Sync(_)
-            | Body::Shared {
-                call: SharedCall::Sync(_),
-                ..
-            } => Kind::Sync,
-            _ => Kind::Async,
+        let body = node.body();
+        if matches!(body, Body::Ready(_)) {
+            Kind::Value
+        } else if body.sync_call().is_some() {
+            Kind::Sync
+        } else {
+            Kind::Async
         }
     }
 }

@@ -65,6 +65,32 @@ pub(crate) struct Cached {
 }
 
 impl Body {
+    /// A synchronous task's call, with the scalar its node holds when the
+    /// call is shared; `None` for any other body.
+    pub(crate) fn sync_call(&self) -> Option<(&SyncCall, Option<u64>)> {
+        match self {
+            Body::Sync(call) => Some((call, None)),
+            Body::Shared {
+                call: SharedCall::Sync(call),
+                word,
+            } => Some((call, Some(*word))),
+            _ => None,
+        }
+    }
+
+    /// An async task's call, with the scalar its node holds when the call
+    /// is shared; `None` for any other body.
+    pub(crate) fn async_call(&self) -> Option<(&AsyncCall, Option<u64>)> {
+        match self {
+            Body::Async(call) => Some((call, None)),
+            Body::Shared {
+                call: SharedCall::Async(call),
+                word,
+            } => Some((call, Some(*word))),
+            _ => None,
+        }
+    }
+
     /// This body under `policy`, when there is one.
     pub(crate) fn with_policy(self, policy: Option<Policy>) -> Body {
         match policy {

@@ -27,7 +27,7 @@ use crate::diagnostics::{Callback, ComputeFinish, ComputeStart, TaskFinish, Task
 
 use crate::error::{Error, Failure, Fault, panic_message};
 use crate::graph::Graph;
-use crate::node::{Body, Inputs, ResultSlot, SharedCall};
+use crate::node::{Body, Inputs, ResultSlot};
 use crate::resources::Resources;
 use crate::sync::Mutex;
 pub(crate) use crate::sync::lock;
@@ -719,17 +719,10 @@ impl Run {
     /// Calls a synchronous task's body, catching a panic, also one in the
     /// `Drop` of an input the task was the last to hold.
     fn call_sync(&self, i: u32, mut inputs: Inputs<'_>) -> Result<Value, Failure> {
-        let call = match self.graph.node(i).body() {
-            Body::Sync(call) => call,
-            Body::Shared {
-                call: SharedCall::Sync(call),
-                word,
-            } => {
-                inputs.word = Some(*word);
-                call
-            }
-            _ => unreachable!("run_sync is only called for synchronous tasks"),
+        let Some((call, word)) = self.graph.node(i).body().sync_call() else {
+            unreachable!("run_sync is only called for synchronous tasks")
         };
+        inputs.word = word;
         // What the call reads and does not keep is dropped inside the
         // guard: a panicking `Drop` fails this task.
         let called = catch_unwind(AssertUnwindSafe(move || call(&mut inputs)));
@@ -750,17 +743,11 @@ impl Run {
         if let Some(plan) = self.plan.as_deref().filter(|plan| plan.offloads(i)) {
             return plan.start(&self.graph, i, inputs, ran_on);
         }
-        match self.graph.node(i).body() {
-            Body::Async(call) => call(inputs),
-            Body::Shared {
-                call: SharedCall::Async(call),
-                word,
-            } => {
-                inputs.word = Some(*word);
-                call(inputs)
-            }
-            _ => unreachable!("run_async is only called for async tasks and offloaded ones"),
-        }
+        let Some((call, word)) = self.graph.node(i).body().async_call() else {
+            unreachable!("run_async is only called for async tasks and offloaded ones")
+        };
+        inputs.word = word;
+        call(inputs)
     }
 
     /// Calls an `async` task's body and polls it to completion, catching a
