@@ -1,10 +1,13 @@
 //! The key of a task: its function's name and a number or a given text.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+
+use crate::sync::interned;
 
 /// The name of a task: the function's name and a suffix, like Dask's
 /// `inc-5d2c…` keys.
@@ -65,15 +68,12 @@ impl Name {
     /// The name `name`, stored once per distinct name: a process has as
     /// many as its code spells out, so the store stays small.
     pub(crate) fn interned(name: &'static str) -> Name {
-        static NAMES: Mutex<BTreeMap<&'static str, &'static &'static str>> =
-            Mutex::new(BTreeMap::new());
-        // Not `crate::sync`: no loom model involves names.
-        let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
-        Name(
-            names
-                .entry(name)
-                .or_insert_with(|| Box::leak(Box::new(name))),
-        )
+        type Names = BTreeMap<&'static str, &'static &'static str>;
+        thread_local! {
+            static KNOWN: RefCell<Names> = const { RefCell::new(BTreeMap::new()) };
+        }
+        static ALL: Mutex<Names> = Mutex::new(BTreeMap::new());
+        Name(interned(&KNOWN, &ALL, name, || Box::leak(Box::new(name))))
     }
 
     /// The name as text.

@@ -10,13 +10,14 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::BoxError;
 use crate::handle::{Arg, Delayed};
 use crate::key::{Key, Name};
 use crate::node::{AsyncCall, Body, Gathers, Inputs, Node, NodeRef, Policy, SharedCall, SyncCall};
+use crate::sync::interned;
 use crate::value::Value;
 use crate::value::{ByValue, TaskValue};
 
@@ -312,8 +313,7 @@ impl Layout {
 /// every other argument is a handle, read from the next input in order.
 /// So one call serves them all. Calls are kept for the life of the process:
 /// there is one per function and layout that ever ran, as with the code
-/// itself. Each thread looks them up in its own map first, so building a
-/// graph on many threads takes no lock per task.
+/// itself ([`interned`]).
 fn shared_call<F: 'static>(
     position: Option<u32>,
     make: impl FnOnce() -> SharedCall,
@@ -322,18 +322,9 @@ fn shared_call<F: 'static>(
     thread_local! {
         static KNOWN: RefCell<Calls> = const { RefCell::new(BTreeMap::new()) };
     }
-    static ALL: std::sync::Mutex<Calls> = std::sync::Mutex::new(BTreeMap::new());
+    static ALL: Mutex<Calls> = Mutex::new(BTreeMap::new());
     let key = (TypeId::of::<F>(), position);
-    KNOWN.with_borrow_mut(|known| {
-        *known.entry(key).or_insert_with(|| {
-            // Not `crate::sync`: no loom model involves calls.
-            let mut all = ALL
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            *all.entry(key)
-                .or_insert_with(|| Box::leak(Box::new(make())))
-        })
-    })
+    interned(&KNOWN, &ALL, key, || &*Box::leak(Box::new(make())))
 }
 
 /// Hashes a pure call into its key: the function's path, the output type,
