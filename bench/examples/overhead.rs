@@ -567,32 +567,49 @@ fn per_task(d: Duration, n: u64) -> f64 {
 /// How the cost per task (build + compute) grows with the graph's size:
 /// wide, chain and tree at 10^4, 10^6 and 10^7 tasks, the median of 7
 /// runs each, and the ratio of each size's median to the one before.
+/// The last columns are the page faults per thousand tasks of the median
+/// run at 10^6 and 10^7: memory the process had to map and zero again.
 fn growth_table() {
     const SIZES: [u64; 3] = [10_000, 1_000_000, 10_000_000];
     Client::global().unwrap();
     println!(
-        "{:<8} {:>10} {:>10} {:>10} {:>12} {:>12}",
-        "workload", "10^4 ns/t", "10^6 ns/t", "10^7 ns/t", "10^4->10^6", "10^6->10^7"
+        "{:<8} {:>10} {:>10} {:>10} {:>12} {:>12} {:>10} {:>10}",
+        "workload",
+        "10^4 ns/t",
+        "10^6 ns/t",
+        "10^7 ns/t",
+        "10^4->10^6",
+        "10^6->10^7",
+        "pf/1k 10^6",
+        "pf/1k 10^7"
     );
     for (name, workload) in [
         ("wide", wide as fn(u64) -> Timing),
         ("chain", chain),
         ("tree", tree),
     ] {
-        let costs = SIZES.map(|n| {
-            let total = median_duration(7, || {
-                let t = workload(n);
-                t.build + t.compute
-            });
-            per_task(total, n)
+        let runs = SIZES.map(|n| {
+            let mut runs: Vec<(Duration, u64)> = (0..7)
+                .map(|_| {
+                    let faults = delayed_bench::minor_faults();
+                    let t = workload(n);
+                    (t.build + t.compute, delayed_bench::minor_faults() - faults)
+                })
+                .collect();
+            runs.sort();
+            let (total, faults) = runs[runs.len() / 2];
+            (per_task(total, n), faults as f64 * 1000.0 / n as f64)
         });
+        let costs = runs.map(|(cost, _)| cost);
         println!(
-            "{name:<8} {:>10.0} {:>10.0} {:>10.0} {:>11.2}x {:>11.2}x",
+            "{name:<8} {:>10.0} {:>10.0} {:>10.0} {:>11.2}x {:>11.2}x {:>10.1} {:>10.1}",
             costs[0],
             costs[1],
             costs[2],
             costs[1] / costs[0],
-            costs[2] / costs[1]
+            costs[2] / costs[1],
+            runs[1].1,
+            runs[2].1
         );
     }
 }
@@ -606,15 +623,18 @@ fn peak_bytes_per_task(workload: &str, n: u64) -> Option<f64> {
     String::from_utf8(output.stdout).ok()?.trim().parse().ok()
 }
 
-/// The child side of [`peak_bytes_per_task`].
-fn measure_memory(workload: &str, n: u64) {
+/// The child side of [`peak_bytes_per_task`]; `times` computes one after
+/// the other (the second and later ones reuse the arrays of the one before).
+fn measure_memory(workload: &str, n: u64, times: usize) {
     Client::global().unwrap(); // start the runtime before the baseline
     let before = status_bytes("VmRSS");
-    match workload {
-        "wide" => drop(wide(n)),
-        "chain" => drop(chain(n)),
-        "tree" => drop(tree(n)),
-        other => panic!("unknown workload {other}"),
+    for _ in 0..times {
+        match workload {
+            "wide" => drop(wide(n)),
+            "chain" => drop(chain(n)),
+            "tree" => drop(tree(n)),
+            other => panic!("unknown workload {other}"),
+        }
     }
     let peak = status_bytes("VmHWM");
     println!("{:.1}", peak.saturating_sub(before) as f64 / n as f64);
@@ -622,10 +642,13 @@ fn measure_memory(workload: &str, n: u64) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [flag, workload, n] = args.as_slice()
+    if let [flag, workload, n, times @ ..] = args.as_slice()
         && flag == "--memory"
     {
-        measure_memory(workload, n.parse().expect("a task count"));
+        let times = times
+            .first()
+            .map_or(1, |t| t.parse().expect("a number of computes"));
+        measure_memory(workload, n.parse().expect("a task count"), times);
         return;
     }
     match args

@@ -64,6 +64,25 @@ pub fn tree_of(leaves: u64) -> Delayed<u64> {
     pairwise((0..leaves).map(inc).collect(), |a, b| add(a, b))
 }
 
+/// The minor page faults of this process so far (`/proc/self/stat`): each
+/// is a page of memory the kernel mapped and zeroed for it. 0 where there
+/// is no such file (not Linux).
+///
+/// ```
+/// let before = delayed_bench::minor_faults();
+/// let touched = std::hint::black_box(vec![1_u8; 1 << 24]); // 16 MiB, new
+/// assert!(delayed_bench::minor_faults() > before || !cfg!(target_os = "linux"));
+/// # drop(touched);
+/// ```
+pub fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may
+    // hold spaces: state, ppid, pgrp, session, tty, tpgid, flags, minflt.
+    stat.rfind(')')
+        .and_then(|end| stat[end + 1..].split_whitespace().nth(7)?.parse().ok())
+        .unwrap_or(0)
+}
+
 /// A number of this process's `/proc/self/status` (sizes there are in
 /// kB); 0 where there is no such field or file (not Linux).
 ///

@@ -9,6 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::key::Key;
 use crate::node::{Body, Node, NodeRef};
+use crate::scratch;
 
 /// The handles a compute was asked for, in order, as their nodes.
 ///
@@ -84,13 +85,16 @@ impl Graph {
         // Pure nodes by key: another node with the same key is the same
         // call, so it gets the index of the first one met.
         let mut pure: HashMap<&Key, u32> = HashMap::new();
-        let mut nodes: Vec<NodeRef> = Vec::new();
-        let mut kinds = Vec::new();
+        // The arrays with an entry per node or edge are the last large
+        // compute's, when there was one: their memory is already mapped.
+        let mut nodes: Vec<NodeRef> = scratch::take(0);
+        let mut kinds = scratch::take(0);
         let mut priorities: Option<Vec<i32>> = None;
         let mut resourced = false;
-        let mut dep_start = vec![0];
-        let mut deps = Vec::new();
-        let mut root_indices = Vec::with_capacity(roots.len());
+        let mut dep_start = scratch::take(0);
+        dep_start.push(0);
+        let mut deps = scratch::take(0);
+        let mut root_indices = scratch::take(roots.len());
         // The indices of the numbered children of the nodes on the stack.
         let mut numbered: Vec<u32> = Vec::new();
         // Each frame is a node and how many of its dependencies were visited.
@@ -194,9 +198,19 @@ impl Graph {
         self.kinds[i as usize] == Kind::Sync
     }
 
-    /// Gives up the graph: its nodes and its roots' indices, the rest freed.
-    pub(crate) fn release(&mut self) -> (Vec<NodeRef>, Vec<u32>) {
+    /// Gives up the graph: its nodes and its roots' indices. The rest
+    /// goes back to [`scratch`] by `back`, as should these once emptied.
+    pub(crate) fn release(&mut self, back: scratch::Return) -> (Vec<NodeRef>, Vec<u32>) {
         let graph = std::mem::take(self);
+        for edges in [
+            graph.dep_start,
+            graph.deps,
+            graph.dependent_start,
+            graph.dependents,
+        ] {
+            back.give(edges);
+        }
+        back.give(graph.kinds);
         (graph.nodes, graph.roots)
     }
 
@@ -282,14 +296,16 @@ fn listed_twice(roots: &[&NodeRef]) -> HashSet<*const Node> {
 fn invert(len: usize, dep_start: &[u32], deps: &[u32]) -> (Vec<u32>, Vec<u32>) {
     // `start[d + 1]` counts, then ends, then (filled from the back) starts
     // `d`'s dependents: no second array of cursors to allocate and free.
-    let mut start = vec![0u32; len + 1];
+    let mut start = scratch::take(len + 1);
+    start.resize(len + 1, 0u32);
     for &dep in deps {
         start[dep as usize + 1] += 1;
     }
     for i in 0..len {
         start[i + 1] += start[i];
     }
-    let mut dependents = vec![0u32; deps.len()];
+    let mut dependents = scratch::take(deps.len());
+    dependents.resize(deps.len(), 0u32);
     for node in (0..len).rev() {
         for &dep in deps[dep_start[node] as usize..dep_start[node + 1] as usize]
             .iter()

@@ -13,7 +13,7 @@
 //!
 //! | layer | modules | may import |
 //! |---|---|---|
-//! | Base | `sync` | nothing |
+//! | Base | `sync`, `scratch` | nothing |
 //! | Graph | `value`, `key`, `error`, `resources`, `node`, `graph`, `wire`, `cache` | Base |
 //! | Build | `handle`, `task`, `function`, `ops`, `collection`, `computable` | Graph, Base |
 //! | See | `visualize`, `diagnostics` | Build, Graph, Base |
@@ -57,6 +57,7 @@ mod node;
 mod ops;
 mod resources;
 mod running;
+mod scratch;
 mod settled;
 mod sync;
 mod task;

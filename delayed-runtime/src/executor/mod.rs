@@ -29,6 +29,7 @@ use crate::error::{Error, Failure, Fault, panic_message};
 use crate::graph::Graph;
 use crate::node::{Body, Inputs, ResultSlot};
 use crate::resources::Resources;
+use crate::scratch;
 use crate::sync::Mutex;
 pub(crate) use crate::sync::lock;
 use crate::value::Value;
@@ -64,10 +65,10 @@ pub(crate) type RunHere = fn(Graph, Services) -> ComputeOutcome;
 pub(crate) struct Run {
     pub(crate) graph: Graph,
     /// Per node: how many of its dependency edges have no value yet.
-    pending: Box<[AtomicU32]>,
+    pending: Vec<AtomicU32>,
     /// Per node: its value, from when it is computed until its last
     /// consumer takes it (or, for outputs, until the compute delivers it).
-    results: Box<[Mutex<ResultSlot>]>,
+    results: Vec<Mutex<ResultSlot>>,
     /// Tasks not finished yet; the one that brings it to zero delivers.
     remaining: AtomicUsize,
     /// Set by the first failure or by cancellation: start no more tasks.
@@ -206,8 +207,9 @@ impl Run {
             .and_then(|cache| cache::CacheRun::new(cache, &graph));
         let len = graph.len();
         let is_ready = |i: u32| graph.is_value(i);
-        let mut pending = Vec::with_capacity(len);
-        let mut results = Vec::with_capacity(len);
+        // Taken from the last large compute, and given back in `drop`.
+        let mut pending = scratch::take(len);
+        let mut results = scratch::take(len);
         let mut remaining = 0;
         for i in 0..len as u32 {
             let unmet = graph.deps(i).iter().filter(|&&d| !is_ready(d)).count();
@@ -240,8 +242,8 @@ impl Run {
             unfit: Mutex::new(unfit),
             timed,
             graph,
-            pending: pending.into(),
-            results: results.into(),
+            pending,
+            results,
             remaining: AtomicUsize::new(remaining),
             stopped: AtomicBool::new(false),
             done: Mutex::new(Some(done)),
@@ -908,10 +910,11 @@ impl Drop for Run {
         // then move out: they are never held twice, and the graph's
         // bookkeeping is gone before the list of outputs is made.
         let deliver = *self.outputs_ready.get_mut() && self.streaming().is_none();
-        let (nodes, roots) = self.graph.release();
-        self.pending = Box::default();
+        let back = scratch::Return::after(self.results.capacity() * size_of::<Mutex<ResultSlot>>());
+        let (mut nodes, roots) = self.graph.release(back);
+        back.give(std::mem::take(&mut self.pending));
         let results = std::mem::take(&mut self.results);
-        for (node, slot) in nodes.into_iter().zip(&results) {
+        for (node, slot) in nodes.drain(..).zip(&results) {
             let key = node.key.clone();
             let mut slot = lock(slot);
             let value = if deliver && slot.output {
@@ -924,7 +927,10 @@ impl Drop for Run {
                 panicked.get_or_insert_with(|| Error::task(key, Failure::from_panic(payload)));
             }
         }
+        back.give(nodes);
         if !*self.outputs_ready.get_mut() {
+            back.give(results);
+            back.give(roots);
             return;
         }
         let values = match deliver {
@@ -942,7 +948,8 @@ impl Drop for Run {
         };
         // The slots' references go, so that each output is held once and
         // can be moved to the caller instead of cloned.
-        drop(results);
+        back.give(results);
+        back.give(roots);
         match panicked {
             Some(error) => self.deliver(Err(error)),
             None => self.deliver(Ok(values)),
@@ -1025,4 +1032,48 @@ fn hooks(callbacks: &Callbacks, hook: impl Fn(&dyn Callback)) -> Result<(), Stri
 #[cfg(feature = "tracing")]
 fn task_span(key: &crate::key::Key) -> tracing::Span {
     tracing::info_span!("task", function = key.name(), key = %key)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Client, Delayed, Error};
+
+    /// Enough tasks that the arrays of a compute are kept (`scratch`).
+    const N: u64 = 200_000;
+
+    fn wide(n: u64) -> Vec<Delayed<u64>> {
+        (0..n).map(|i| Delayed::value(i).map(|x| x * 2)).collect()
+    }
+
+    fn chain(n: u64) -> Delayed<u64> {
+        (0..n).fold(Delayed::value(0), |tip, _| tip.map(|x| x + 1))
+    }
+
+    #[test]
+    fn large_computes_take_the_arrays_of_the_last_and_compute_the_same() {
+        let client = Client::builder().threads(2).build().unwrap();
+        let expected: Vec<u64> = (0..N).map(|i| i * 2).collect();
+        // The second of two large computes keeps its arrays.
+        assert_eq!(client.compute(&wide(N)).unwrap(), expected);
+        assert_eq!(client.compute(&wide(N)).unwrap(), expected);
+        let reused = crate::scratch::reused();
+        // Another shape, in arrays last filled by the wide graph.
+        assert_eq!(client.compute(&chain(N)).unwrap(), N);
+        assert!(crate::scratch::reused() > reused, "no array was kept");
+        // A failed compute gives its arrays back too, emptied.
+        let failing: Vec<Delayed<u64>> = (0..N)
+            .map(|i| {
+                Delayed::value(i).map(|x| {
+                    assert!(x != N / 2, "the task in the middle fails");
+                    x
+                })
+            })
+            .collect();
+        let err: Error = client.compute(&failing).unwrap_err();
+        assert!(err.key().is_some());
+        assert_eq!(client.compute(&wide(N)).unwrap(), expected);
+        let synchronous = Client::synchronous();
+        assert_eq!(synchronous.compute(&chain(N)).unwrap(), N);
+        assert_eq!(synchronous.compute(&wide(N)).unwrap(), expected);
+    }
 }
