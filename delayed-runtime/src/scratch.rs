@@ -104,7 +104,6 @@ pub(crate) struct Pool {
 /// `Vec<u32>`, and a few computes may end at once.
 const PER_TYPE: usize = 8;
 
-#[derive(Default)]
 struct Shelf {
     arrays: Vec<Kept>,
     /// Per type: when a compute last filled at least a quarter of an array
@@ -255,6 +254,8 @@ impl Pool {
                 *arrays = kept;
                 if next.is_none() {
                     needed.clear();
+                    // Computes take no lock again until an array is kept.
+                    self.any.store(false, Ordering::Release);
                     // Under the lock: a `give` after this starts a thread.
                     self.reaping.store(false, Ordering::Release);
                 }
@@ -387,6 +388,10 @@ mod tests {
         pool.give(full(BIG));
         assert!(eventually(|| pool.kept_bytes() == 0));
         assert!(eventually(|| !pool.reaping.load(Ordering::Acquire)));
+        assert!(
+            !pool.any.load(Ordering::Acquire),
+            "computes would still lock"
+        );
         // A later array starts a thread again.
         pool.give(full(BIG));
         assert!(pool.reaping.load(Ordering::Acquire));
