@@ -39,7 +39,7 @@ fn roots_with_large_values_start_at_the_pace_of_the_slots() {
         vec![(i % 251) as u8 + 1; 4 * MIB]
     }
     let client = Client::builder().threads(2).build().unwrap();
-    let total = pairwise((0..128).map(fetch).collect(), |a, b| combine(a, b));
+    let total = pairwise((0..128).map(fetch).collect(), combine);
     let value = within(120, move || client.compute(&total).unwrap());
     let expected = (0..128u64).fold(0u8, |sum, i| sum.wrapping_add((i % 251) as u8 + 1));
     assert_eq!(value.len(), 4 * MIB);
@@ -64,7 +64,7 @@ fn roots_with_small_values_all_start_after_the_probe() {
         i
     }
     let client = Client::builder().threads(2).build().unwrap();
-    let total = pairwise((0..64).map(fetch).collect(), |a, b| add(a, b));
+    let total = pairwise((0..64).map(fetch).collect(), add);
     let value = within(120, move || client.compute(&total).unwrap());
     assert_eq!(value, (0..64).sum::<u64>());
     // The probe's 4, then the other 60 together.

@@ -21,7 +21,7 @@
 //! `rayon::scope`.
 
 use delayed::{Client, Delayed, delayed};
-use delayed_bench::{chain_of, inc, status_bytes, status_number, tree_of};
+use delayed_bench::{chain_of, inc, status_bytes, status_number, tree_by_reference_of, tree_of};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -87,8 +87,17 @@ fn chain(n: u64) -> Timing {
 }
 
 fn tree(leaves: u64) -> Timing {
+    tree_built_by(tree_of, leaves)
+}
+
+/// `tree` with its handles passed by reference (`add(&a, &b)`).
+fn tree_by_reference(leaves: u64) -> Timing {
+    tree_built_by(tree_by_reference_of, leaves)
+}
+
+fn tree_built_by(build: fn(u64) -> Delayed<u64>, leaves: u64) -> Timing {
     let start = Instant::now();
-    let root = tree_of(leaves);
+    let root = build(leaves);
     let build = start.elapsed();
     let start = Instant::now();
     assert_eq!(root.compute().unwrap(), leaves * (leaves + 1) / 2);
@@ -567,6 +576,7 @@ fn per_task(d: Duration, n: u64) -> f64 {
 /// How the cost per task (build + compute) grows with the graph's size:
 /// wide, chain and tree at 10^4, 10^6 and 10^7 tasks, the median of 7
 /// runs each, and the ratio of each size's median to the one before.
+/// `tree&` is the tree built with its handles passed by reference.
 /// The last columns are the page faults per thousand tasks of the median
 /// run at 10^6 and 10^7: memory the process had to map and zero again.
 fn growth_table() {
@@ -587,6 +597,7 @@ fn growth_table() {
         ("wide", wide as fn(u64) -> Timing),
         ("chain", chain),
         ("tree", tree),
+        ("tree&", tree_by_reference),
     ] {
         let runs = SIZES.map(|n| {
             let mut runs: Vec<(Duration, u64)> = (0..7)
@@ -624,7 +635,8 @@ fn peak_bytes_per_task(workload: &str, n: u64) -> Option<f64> {
 }
 
 /// The child side of [`peak_bytes_per_task`]; `times` computes one after
-/// the other (the second and later ones reuse the arrays of the one before).
+/// the other (the second keeps its arrays, and the third and later ones
+/// reuse the arrays of the one before: `delayed-runtime/src/scratch.rs`).
 fn measure_memory(workload: &str, n: u64, times: usize) {
     Client::global().unwrap(); // start the runtime before the baseline
     let before = status_bytes("VmRSS");

@@ -45,7 +45,7 @@ fn checksum(v: &Vec<u8>) -> u64 {
 }
 
 fn reduction(roots: u64, make: fn(u64) -> Delayed<Vec<u8>>) -> Delayed<u64> {
-    let root = delayed_bench::pairwise((0..roots).map(make).collect(), |a, b| combine(a, b));
+    let root = delayed_bench::pairwise((0..roots).map(make).collect(), combine);
     checksum(root)
 }
 

@@ -61,7 +61,31 @@ pub fn chain_of(n: u64) -> Delayed<u64> {
 /// # Ok::<(), delayed::Error>(())
 /// ```
 pub fn tree_of(leaves: u64) -> Delayed<u64> {
-    pairwise((0..leaves).map(inc).collect(), |a, b| add(a, b))
+    pairwise((0..leaves).map(inc).collect(), add)
+}
+
+/// The `tree` workload with its handles passed by reference, as
+/// `add(&a, &b)`: each is cloned into its task and dropped with its level,
+/// which touches every node twice more (see [`pairwise`]). The growth
+/// table shows what that costs as the graph outgrows the cache.
+///
+/// ```
+/// assert_eq!(delayed_bench::tree_by_reference_of(5).compute()?, 15);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+pub fn tree_by_reference_of(leaves: u64) -> Delayed<u64> {
+    let mut level: Vec<Delayed<u64>> = (0..leaves).map(inc).collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [a, b] => add(a, b),
+                [a] => a.clone(),
+                _ => unreachable!("chunks of two are not empty"),
+            })
+            .collect();
+    }
+    level.pop().expect("at least one leaf")
 }
 
 /// The minor page faults of this process so far (`/proc/self/stat`): each
