@@ -15,8 +15,10 @@
 //!
 //! Only a process that computes large graphs over and over keeps them:
 //! a large compute keeps its arrays when another ended less than
-//! [`DECAY`] before it ([`Return::after`]), as glibc raises its own
-//! threshold once it has seen a large block freed. A one-off compute
+//! [`DECAY`] before it ([`Pool::ending`]), as glibc raises its own
+//! threshold once it has seen a large block freed. A small compute in
+//! between may take kept arrays for its graph, whose length it does not
+//! know yet, and gives them back when it ends. A one-off compute
 //! frees them as before, so its peak memory is unchanged: its outputs
 //! are collected where its arrays were. Kept arrays do add to the peak of
 //! the next compute's end, by about 20 bytes a task for a wide graph
@@ -60,25 +62,26 @@ pub(crate) fn take<T: Send + 'static>(len: usize) -> Vec<T> {
 /// compute, or freed.
 #[derive(Clone, Copy)]
 pub(crate) struct Return {
-    keep: bool,
+    /// Where the arrays go; `None` frees them.
+    pool: Option<&'static Pool>,
 }
 
 impl Return {
-    /// For a compute ending now whose largest array holds `bytes`: its
-    /// arrays are kept if it is large and another large compute ended
-    /// less than [`DECAY`] ago.
+    /// For a compute ending now whose largest array holds `bytes`: see
+    /// [`Pool::ending`].
     pub(crate) fn after(bytes: usize) -> Return {
-        Return {
-            keep: !cfg!(delayed_loom) && POOL.keeping(bytes),
+        if cfg!(delayed_loom) {
+            return Return { pool: None };
         }
+        POOL.ending(bytes)
     }
 
     /// Gives back one of the compute's vectors: its entries are dropped
     /// now, and its memory is kept for the next compute if it is large
     /// and computes keep coming, freed otherwise.
     pub(crate) fn give<T: Send + 'static>(self, vec: Vec<T>) {
-        if self.keep {
-            POOL.give(vec)
+        if let Some(pool) = self.pool {
+            pool.give(vec)
         }
     }
 }
@@ -150,6 +153,20 @@ impl Pool {
         let now = Instant::now();
         let last = self.shelf().large.replace(now);
         last.is_some_and(|last| now < last + self.decay)
+    }
+
+    /// How a compute ending now, whose largest array holds `bytes`, gives
+    /// its arrays back. A large one keeps them when another ended less
+    /// than the decay ago ([`Pool::keeping`]). A small one gives them all
+    /// back: its own are too small to keep (`give` frees them), and those
+    /// it took from here (its graph's, whose length was not known) go
+    /// back on the shelf rather than being freed between two large
+    /// computes.
+    pub(crate) fn ending(&'static self, bytes: usize) -> Return {
+        let keep = bytes < MIN_BYTES || self.keeping(bytes);
+        Return {
+            pool: keep.then_some(self),
+        }
     }
 
     pub(crate) fn take<T: Send + 'static>(&self, len: usize) -> Vec<T> {
@@ -345,6 +362,20 @@ mod tests {
         assert!(!pool.keeping(MIN_BYTES));
         std::thread::sleep(Duration::from_millis(40));
         assert!(!pool.keeping(MIN_BYTES), "the one before is too long ago");
+    }
+
+    #[test]
+    fn a_small_compute_gives_back_the_kept_arrays_it_took() {
+        let pool = pool(Duration::from_secs(600));
+        pool.give(full(BIG)); // the arrays of a large compute
+        // A small compute's graph, whose length it did not know.
+        let mut graph: Vec<u64> = pool.take(0);
+        assert_eq!(graph.capacity(), BIG);
+        graph.extend(0..10);
+        let back = pool.ending(10 * size_of::<u64>());
+        back.give(graph);
+        back.give(full(10));
+        assert_eq!(pool.kept_bytes(), BIG * 8, "freed between large computes");
     }
 
     #[test]

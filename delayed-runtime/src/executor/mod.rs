@@ -928,12 +928,7 @@ impl Drop for Run {
             }
         }
         back.give(nodes);
-        if !*self.outputs_ready.get_mut() {
-            back.give(results);
-            back.give(roots);
-            return;
-        }
-        let values = match deliver {
+        let outputs = self.outputs_ready.get_mut().then(|| match deliver {
             true => roots
                 .iter()
                 .map(|&root| {
@@ -945,11 +940,12 @@ impl Drop for Run {
                 .collect(),
             // Each output went out as it was computed.
             false => Vec::new(),
-        };
+        });
         // The slots' references go, so that each output is held once and
         // can be moved to the caller instead of cloned.
         back.give(results);
         back.give(roots);
+        let Some(values) = outputs else { return };
         match panicked {
             Some(error) => self.deliver(Err(error)),
             None => self.deliver(Ok(values)),
